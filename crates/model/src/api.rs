@@ -1,0 +1,225 @@
+//! One API as written in `edge-config/apis/<id>.toml`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// An API definition: its routes, integrations and the stages it is deployed to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSpec {
+    /// Schema version; must be [`crate::SCHEMA_VERSION`].
+    pub version: u32,
+    /// API id: lowercase letters, digits and `-`; it is the first label of the invoke host
+    /// `{id}.execute-api.localhost`.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// `REST` or `HTTP`.
+    #[serde(rename = "type")]
+    pub kind: ApiType,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Media types passed through as binary (e.g. `image/png`, `*/*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary_media_types: Vec<String>,
+    /// HTTP-API style CORS block (HTTP APIs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<CorsSpec>,
+    /// Stages this file deploys to, with their variables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSpec>,
+    /// Routes (HTTP APIs) or resource methods (REST APIs), as route keys.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+}
+
+/// The two request/response API flavours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ApiType {
+    /// Resources and methods, mapping, validation, API keys, caching.
+    #[serde(rename = "REST")]
+    Rest,
+    /// Lean routes, JWT authorizers, CORS.
+    #[serde(rename = "HTTP")]
+    Http,
+}
+
+impl ApiType {
+    /// The name used in config files and API Gateway documentation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiType::Rest => "REST",
+            ApiType::Http => "HTTP",
+        }
+    }
+}
+
+/// A stage declared next to the API: its name and stage variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Stage name: the first path segment of the invoke URL.
+    pub name: String,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Stage variables, usable as `${stageVariables.name}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
+}
+
+/// One route: a route key and what serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// `METHOD /path` (`GET /pets/{petId}`, `ANY /{proxy+}`) or `$default` (HTTP APIs).
+    pub key: String,
+    /// Declared method request parameters, e.g.
+    /// `"method.request.querystring.page" = true` (true = required).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_parameters: BTreeMap<String, bool>,
+    /// The backend.
+    pub integration: IntegrationSpec,
+}
+
+/// What serves a route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum IntegrationSpec {
+    /// Answer from the gateway itself.
+    #[serde(rename = "MOCK")]
+    Mock(MockIntegration),
+    /// Non-proxy HTTP: parameters are mapped explicitly both ways.
+    #[serde(rename = "HTTP")]
+    Http(HttpIntegration),
+    /// Pass-through HTTP proxy.
+    #[serde(rename = "HTTP_PROXY")]
+    HttpProxy(HttpProxyIntegration),
+}
+
+/// A MOCK integration's answer. Body and header values may use `$context.*` and
+/// `${stageVariables.*}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockIntegration {
+    /// Status code, 100..=599.
+    #[serde(default = "default_mock_status")]
+    pub status: u16,
+    /// Response headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Response body.
+    #[serde(default)]
+    pub body: String,
+}
+
+fn default_mock_status() -> u16 {
+    200
+}
+
+fn default_timeout_ms() -> u64 {
+    crate::MAX_INTEGRATION_TIMEOUT_MS
+}
+
+/// A non-proxy HTTP integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpIntegration {
+    /// Upstream URL template: `http://host/pets/{petId}`, `${stageVariables.backend}/pets`.
+    pub uri: String,
+    /// Upstream method; defaults to the route's method (`ANY` passes the client's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Integration timeout, 50..=29000 ms.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// `"integration.request.{path|querystring|header}.NAME" = SOURCE` where SOURCE is
+    /// `method.request.{path|querystring|header}.NAME`, `'static'`,
+    /// `stageVariables.NAME` or `context.NAME`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_parameters: BTreeMap<String, String>,
+    /// `"method.response.header.NAME" = SOURCE` where SOURCE is
+    /// `integration.response.header.NAME` or `'static'`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, String>,
+}
+
+/// A pass-through HTTP proxy integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpProxyIntegration {
+    /// Upstream URL template; `{proxy}` / `{name}` take the route's path parameters.
+    pub uri: String,
+    /// Upstream method; defaults to the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Integration timeout, 50..=29000 ms.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Extra request parameters, as for [`HttpIntegration::request_parameters`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_parameters: BTreeMap<String, String>,
+}
+
+/// HTTP-API style CORS configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSpec {
+    /// Allowed origins (`*` or exact `scheme://host[:port]`).
+    #[serde(default)]
+    pub allow_origins: Vec<String>,
+    /// Allowed methods (`*` or names).
+    #[serde(default)]
+    pub allow_methods: Vec<String>,
+    /// Allowed request headers (`*` or names).
+    #[serde(default)]
+    pub allow_headers: Vec<String>,
+    /// Response headers exposed to the browser.
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    /// Preflight cache lifetime in seconds (0..=86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
+    /// Whether credentials are allowed (not with origin `*`).
+    #[serde(default)]
+    pub allow_credentials: bool,
+}
+
+impl RouteSpec {
+    /// The method part of the key (`$default` for the default route).
+    pub fn method(&self) -> &str {
+        self.key
+            .split_once(' ')
+            .map_or(self.key.as_str(), |(m, _)| m)
+    }
+
+    /// The path part of the key (empty for `$default`).
+    pub fn path(&self) -> &str {
+        self.key.split_once(' ').map_or("", |(_, p)| p)
+    }
+}
+
+/// Names of the `{param}` / `{param+}` segments in a route key, in order.
+pub fn route_key_params(key: &str) -> Vec<&str> {
+    let path = key.split_once(' ').map_or("", |(_, p)| p);
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| name.strip_suffix('+').unwrap_or(name))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_of_key() {
+        assert_eq!(
+            route_key_params("GET /pets/{petId}/toys/{toy+}"),
+            ["petId", "toy"]
+        );
+        assert!(route_key_params("$default").is_empty());
+    }
+}

@@ -1,0 +1,33 @@
+//! The API model: what an operator writes in `edge-config/` (a node file and one file per
+//! API), its validation into a list of located errors, content-addressed deployments, and
+//! the small template language used in integration URIs, headers and mock bodies.
+//!
+//! This crate is pure data and pure functions. It must not depend on any I/O runtime
+//! (tokio, hyper, quinn), on the router or on the gateway; reading files is limited to
+//! [`load`], which only turns a directory into typed values and located errors.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod deployment;
+pub mod error;
+pub mod load;
+pub mod node;
+pub mod template;
+mod validate;
+
+pub use api::{
+    ApiSpec, ApiType, CorsSpec, HttpIntegration, HttpProxyIntegration, IntegrationSpec,
+    MockIntegration, RouteSpec, StageSpec, route_key_params,
+};
+pub use deployment::{Deployment, DeploymentId};
+pub use error::{ConfigError, ConfigErrors};
+pub use load::{ConfigSet, load_dir, parse_api, parse_node};
+pub use node::{AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection};
+pub use template::{Template, TemplatePart};
+
+/// The only config schema version this build understands.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Integration timeout bounds, as in Amazon API Gateway (milliseconds).
+pub const MIN_INTEGRATION_TIMEOUT_MS: u64 = 50;
+/// Upper bound (and default) of an integration timeout.
+pub const MAX_INTEGRATION_TIMEOUT_MS: u64 = 29_000;

@@ -1,0 +1,113 @@
+//! Reading `edge-config/`: `causeway.toml` (the node) and `apis/*.toml` (one API each).
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::{ApiSpec, ConfigError, ConfigErrors, NodeConfig};
+
+/// A whole configuration directory, parsed and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigSet {
+    /// The directory it came from.
+    pub dir: PathBuf,
+    /// The node file (defaults when `causeway.toml` is absent).
+    pub node: NodeConfig,
+    /// The APIs, sorted by file name, with the file each came from.
+    pub apis: Vec<(String, ApiSpec)>,
+}
+
+impl ConfigSet {
+    /// The API with id `id`.
+    pub fn api(&self, id: &str) -> Option<&ApiSpec> {
+        self.apis.iter().map(|(_, a)| a).find(|a| a.id == id)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let mut err = ConfigError::new(file, "", e.message().trim().to_owned());
+        err.line = e.span().map(|s| line_of(text, s.start));
+        err
+    })
+}
+
+/// Parse one API file (no cross-file checks).
+pub fn parse_api(file: &str, text: &str) -> Result<ApiSpec, ConfigErrors> {
+    let api: ApiSpec = parse(file, text).map_err(|e| ConfigErrors(vec![e]))?;
+    crate::validate::api(file, &api).into_result()?;
+    Ok(api)
+}
+
+/// Parse the node file (no cross-file checks).
+pub fn parse_node(file: &str, text: &str) -> Result<NodeConfig, ConfigErrors> {
+    let node: NodeConfig = parse(file, text).map_err(|e| ConfigErrors(vec![e]))?;
+    crate::validate::node_alone(file, &node).into_result()?;
+    Ok(node)
+}
+
+/// Load and validate a configuration directory, reporting every error in every file.
+pub fn load_dir(dir: &Path) -> Result<ConfigSet, ConfigErrors> {
+    let mut errors = Vec::new();
+    let label = |p: &Path| p.display().to_string();
+    let node_path = dir.join("causeway.toml");
+    let node = match std::fs::read_to_string(&node_path) {
+        Ok(text) => parse_node(&label(&node_path), &text).unwrap_or_else(|e| {
+            errors.extend(e.0);
+            NodeConfig::default()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => NodeConfig::default(),
+        Err(e) => {
+            errors.push(ConfigError::new(
+                label(&node_path),
+                "",
+                format!("cannot read: {e}"),
+            ));
+            NodeConfig::default()
+        }
+    };
+    let apis_dir = dir.join("apis");
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&apis_dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.is_dir() => Vec::new(),
+        Err(e) => {
+            errors.push(ConfigError::new(
+                label(&apis_dir),
+                "",
+                format!("cannot read the APIs directory: {e}; create it and put one `<api-id>.toml` per API in it"),
+            ));
+            Vec::new()
+        }
+    };
+    files.sort();
+    let mut apis = Vec::new();
+    for path in files {
+        let file = label(&path);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match parse_api(&file, &text) {
+                Ok(api) => apis.push((file, api)),
+                Err(e) => errors.extend(e.0),
+            },
+            Err(e) => errors.push(ConfigError::new(file, "", format!("cannot read: {e}"))),
+        }
+    }
+    errors.extend(crate::validate::cross(&node, &apis).0);
+    ConfigErrors(errors).into_result()?;
+    Ok(ConfigSet {
+        dir: dir.to_owned(),
+        node,
+        apis,
+    })
+}

@@ -1,0 +1,107 @@
+//! The node file, `edge-config/causeway.toml`: listeners, admin access, custom domains.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything about one node that is not an API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Schema version; must be [`crate::SCHEMA_VERSION`].
+    pub version: u32,
+    /// Data-plane settings.
+    #[serde(default)]
+    pub node: NodeSection,
+    /// Admin API settings.
+    #[serde(default)]
+    pub admin: AdminSection,
+    /// Custom domain names with base-path mappings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<DomainSpec>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            version: crate::SCHEMA_VERSION,
+            node: NodeSection::default(),
+            admin: AdminSection::default(),
+            domains: Vec::new(),
+        }
+    }
+}
+
+/// Data-plane listener and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// Public listener.
+    pub listen: SocketAddr,
+    /// Where deployments and stage pointers are kept (relative to the config directory).
+    pub data_dir: String,
+    /// Largest accepted request body (API Gateway: 10 MB).
+    pub max_body_bytes: u64,
+    /// Largest accepted request header block (API Gateway: 10,240 bytes).
+    pub max_header_bytes: usize,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: ".causeway-data".into(),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_header_bytes: 10_240,
+        }
+    }
+}
+
+/// Admin API listener and access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    /// Admin listener.
+    pub listen: SocketAddr,
+    /// Bearer token; prefer `token_env` so the secret stays out of the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Environment variable holding the bearer token.
+    pub token_env: String,
+    /// Accept admin connections from non-loopback peers.
+    pub allow_remote: bool,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            token: None,
+            token_env: "CAUSEWAY_ADMIN_TOKEN".into(),
+            allow_remote: false,
+        }
+    }
+}
+
+/// A custom domain name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainSpec {
+    /// Host name clients use, e.g. `api.example.test`.
+    pub name: String,
+    /// Base-path mappings; an empty base path maps the whole domain.
+    pub mappings: Vec<BasePathMapping>,
+}
+
+/// `https://{domain}/{base_path}/...` → `{api}` at `{stage}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasePathMapping {
+    /// First path segment(s), without slashes at the ends; empty = the whole domain.
+    #[serde(default)]
+    pub base_path: String,
+    /// API id.
+    pub api: String,
+    /// Stage name.
+    pub stage: String,
+}

@@ -1,0 +1,55 @@
+//! Loading real config directories: the shipped `edge-config/` and broken ones.
+
+use std::path::Path;
+
+#[test]
+fn shipped_edge_config_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../edge-config");
+    let set = causeway_model::load_dir(&dir).expect("edge-config/ is valid");
+    let api = set.api("petstore").expect("petstore API");
+    assert_eq!(api.routes.len(), 5);
+    assert_eq!(set.node.domains[0].mappings[0].stage, "prod");
+}
+
+#[test]
+fn every_error_is_reported_with_its_location() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("apis")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("apis/bad.toml"),
+        r#"version = 1
+id = "Bad_Id"
+name = "x"
+type = "HTTP"
+[[routes]]
+key = "GET /a"
+integration = { type = "HTTP_PROXY", uri = "ftp://x", timeout_ms = 40000 }
+[[routes]]
+key = "GET /a"
+integration = { type = "MOCK", status = 700 }
+"#,
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("apis/typo.toml"),
+        "version = 1\nid = \"t\"\nname = \"t\"\ntype = \"HTTP\"\nroutez = []\n",
+    )
+    .expect("write");
+    let errs = causeway_model::load_dir(dir.path()).expect_err("invalid").0;
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    for f in [
+        "id",
+        "routes[0].integration.uri",
+        "routes[0].integration.timeout_ms",
+        "routes[1].key",
+        "routes[1].integration.status",
+    ] {
+        assert!(fields.contains(&f), "missing error for {f}: {errs:?}");
+    }
+    let typo = errs
+        .iter()
+        .find(|e| e.file.ends_with("typo.toml"))
+        .expect("typo.toml error");
+    assert_eq!(typo.line, Some(5), "{typo}");
+    assert!(typo.message.contains("routez"), "{typo}");
+}
