@@ -1,1 +1,118 @@
-//! placeholder
+//! Causeway's data plane: the listener (HTTP/1.1 and h2 on hyper), the ordered request
+//! pipeline and its built-in phases, the integrations (MOCK, HTTP, HTTP_PROXY), the
+//! API-Gateway-shaped errors, and the routing table that control-plane changes swap in
+//! atomically.
+//!
+//! It depends on the model (what to serve) and the router (how to match), never on the
+//! store or the admin API: the control plane tells it what to serve through
+//! [`Gateway::publish`].
+#![forbid(unsafe_code)]
+
+mod body;
+mod compile;
+mod context;
+mod error;
+mod phases;
+mod pipeline;
+mod server;
+mod table;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use causeway_model::{DomainSpec, NodeConfig};
+use http::{Request, Response};
+
+pub use body::{Body, BoxError};
+pub use compile::{CompiledDeployment, compile};
+pub use context::RequestCtx;
+pub use error::{ErrorKind, ErrorSource, GatewayError};
+pub use pipeline::{Flow, Phase, Pipeline};
+pub use table::{EXECUTE_API_SUFFIX, StageBinding};
+
+use phases::route::Limits;
+use table::Table;
+
+/// A running data plane. Cheap to clone: clones share the table and the pipeline.
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    table: Arc<ArcSwap<Table>>,
+    pipeline: Pipeline,
+}
+
+impl Gateway {
+    /// A gateway with the node's limits and nothing published yet.
+    pub fn new(node: &NodeConfig) -> Gateway {
+        let table = Arc::new(ArcSwap::from_pointee(Table::default()));
+        let limits = Limits {
+            max_body_bytes: node.node.max_body_bytes,
+            max_header_bytes: node.node.max_header_bytes,
+        };
+        let pipeline = Pipeline::new(vec![
+            Box::new(phases::route::Route {
+                table: table.clone(),
+                limits,
+            }),
+            Box::new(phases::cors::Cors),
+            Box::new(phases::params::RequiredParams),
+            Box::new(phases::integrate::Integrate {
+                client: phases::integrate::new_client(),
+            }),
+        ]);
+        Gateway {
+            inner: Arc::new(Inner { table, pipeline }),
+        }
+    }
+
+    /// Replace what is served: every stage binding and custom domain at once. Requests
+    /// already in flight finish on the deployment they started on.
+    pub fn publish(&self, stages: Vec<StageBinding>, domains: &[DomainSpec]) {
+        self.inner
+            .table
+            .store(Arc::new(Table::build(stages, domains)));
+    }
+
+    /// Serve one request.
+    pub async fn handle(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        client: SocketAddr,
+    ) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let host = host_of(&parts);
+        let mut ctx = RequestCtx::new(parts, Body::Stream(body), client, host);
+        self.inner.pipeline.run(&mut ctx).await
+    }
+
+    /// Accept connections on `listener` until `shutdown` resolves, then drain.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        server::serve(self, listener, shutdown).await
+    }
+}
+
+/// The request's host, lowercase, without port.
+fn host_of(parts: &http::request::Parts) -> String {
+    // h2 clients send `:authority` (the URI's); HTTP/1.1 clients send `Host`.
+    let raw = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let host = if raw.starts_with('[') {
+        raw.split_once(']').map_or(raw, |(h, _)| &h[1..])
+    } else {
+        raw.rsplit_once(':').map_or(raw, |(h, _)| h)
+    };
+    host.to_ascii_lowercase()
+}

@@ -25,6 +25,12 @@ pub use load::{ConfigSet, load_dir, parse_api, parse_node};
 pub use node::{AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection};
 pub use template::{Template, TemplatePart};
 
+/// Check one API definition on its own (what `parse_api` checks after parsing), for
+/// definitions that arrive as data rather than files. `file` labels the errors.
+pub fn validate_api(file: &str, api: &ApiSpec) -> ConfigErrors {
+    validate::api(file, api)
+}
+
 /// The only config schema version this build understands.
 pub const SCHEMA_VERSION: u32 = 1;
 /// Integration timeout bounds, as in Amazon API Gateway (milliseconds).

@@ -128,7 +128,7 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
             );
         }
         let params = route_key_params(&route.key);
-        for (name, _) in &route.request_parameters {
+        for name in route.request_parameters.keys() {
             if parse_param_ref(name, "method.request.").is_none() {
                 r.err(
                     format!("routes[{i}].request_parameters.{name}"),
@@ -262,16 +262,17 @@ fn upstream(
         }
         Err(e) => r.err(at("uri"), e),
     }
-    if let Some(m) = method {
-        if !METHODS.contains(&m) && m != "ANY" {
-            r.err(
-                at("method"),
-                format!(
-                    "`{m}` is not a method; use one of {} or ANY",
-                    METHODS.join(", ")
-                ),
-            );
-        }
+    if let Some(m) = method
+        && !METHODS.contains(&m)
+        && m != "ANY"
+    {
+        r.err(
+            at("method"),
+            format!(
+                "`{m}` is not a method; use one of {} or ANY",
+                METHODS.join(", ")
+            ),
+        );
     }
     let _ = route_method;
     if !(crate::MIN_INTEGRATION_TIMEOUT_MS..=crate::MAX_INTEGRATION_TIMEOUT_MS)

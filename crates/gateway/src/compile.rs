@@ -1,0 +1,292 @@
+//! Compiling a deployment into its runtime form: the route trie, parsed templates,
+//! parameter mappings and typed header names, all done once when a deployment loads.
+
+use std::time::Duration;
+
+use causeway_model::{
+    ApiSpec, ApiType, ConfigError, ConfigErrors, CorsSpec, Deployment, DeploymentId,
+    IntegrationSpec, Template, route_key_params,
+};
+use causeway_router::{ApiKind, Router};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+
+/// A deployment ready to serve.
+#[derive(Debug)]
+pub struct CompiledDeployment {
+    id: DeploymentId,
+    spec: ApiSpec,
+    pub(crate) router: Router,
+    pub(crate) routes: Vec<CompiledRoute>,
+    pub(crate) cors: Option<CompiledCors>,
+}
+
+impl CompiledDeployment {
+    /// The deployment's content address.
+    pub fn id(&self) -> &DeploymentId {
+        &self.id
+    }
+    /// The API id.
+    pub fn api_id(&self) -> &str {
+        &self.spec.id
+    }
+    /// The definition it was compiled from.
+    pub fn spec(&self) -> &ApiSpec {
+        &self.spec
+    }
+    /// REST or HTTP.
+    pub fn kind(&self) -> ApiType {
+        self.spec.kind
+    }
+}
+
+/// Where a request parameter lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Loc {
+    Path,
+    Query,
+    Header,
+}
+
+impl Loc {
+    fn parse(s: &str) -> Option<Loc> {
+        match s {
+            "path" => Some(Loc::Path),
+            "querystring" => Some(Loc::Query),
+            "header" => Some(Loc::Header),
+            _ => None,
+        }
+    }
+}
+
+/// The value side of a parameter mapping.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    Static(String),
+    Method(Loc, String),
+    StageVariable(String),
+    Context(String),
+}
+
+/// One compiled route.
+#[derive(Debug)]
+pub(crate) struct CompiledRoute {
+    pub(crate) key: String,
+    pub(crate) resource_path: String,
+    pub(crate) param_names: Vec<String>,
+    pub(crate) required: Vec<(Loc, String)>,
+    pub(crate) integration: Integration,
+}
+
+/// A compiled integration.
+#[derive(Debug)]
+pub(crate) enum Integration {
+    Mock(Mock),
+    Http(Upstream),
+}
+
+#[derive(Debug)]
+pub(crate) struct Mock {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: Vec<(HeaderName, Template)>,
+    pub(crate) body: Template,
+}
+
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    /// HTTP_PROXY (pass-through) rather than HTTP (mapped).
+    pub(crate) proxy: bool,
+    pub(crate) uri: Template,
+    pub(crate) method: Option<Method>,
+    pub(crate) timeout: Duration,
+    pub(crate) request_params: Vec<(Loc, String, Source)>,
+    pub(crate) response_params: Vec<(HeaderName, Source)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledCors {
+    pub(crate) any_origin: bool,
+    pub(crate) origins: Vec<String>,
+    pub(crate) allow_methods: HeaderValue,
+    pub(crate) allow_headers: Option<HeaderValue>,
+    pub(crate) expose_headers: Option<HeaderValue>,
+    pub(crate) max_age: Option<HeaderValue>,
+    pub(crate) credentials: bool,
+}
+
+/// Validate and compile a deployment. Reports every problem at once.
+pub fn compile(deployment: &Deployment) -> Result<CompiledDeployment, ConfigErrors> {
+    let api = &deployment.api;
+    let file = format!("api `{}` (deployment {})", api.id, deployment.id);
+    let mut errors = causeway_model::validate_api(&file, api).0;
+    let kind = match api.kind {
+        ApiType::Rest => ApiKind::Rest,
+        ApiType::Http => ApiKind::Http,
+    };
+    let router = match Router::build(kind, api.routes.iter().map(|r| r.key.as_str())) {
+        Ok(r) => Some(r),
+        Err(errs) => {
+            errors
+                .extend(errs.into_iter().map(|e| {
+                    ConfigError::new(&file, format!("routes[{}].key", e.index), e.reason)
+                }));
+            None
+        }
+    };
+    let mut routes = Vec::with_capacity(api.routes.len());
+    for (i, r) in api.routes.iter().enumerate() {
+        match route(r) {
+            Ok(c) => routes.push(c),
+            Err(msg) => errors.push(ConfigError::new(&file, format!("routes[{i}]"), msg)),
+        }
+    }
+    let cors = api.cors.as_ref().map(cors);
+    match (router, errors.is_empty()) {
+        (Some(router), true) => Ok(CompiledDeployment {
+            id: deployment.id.clone(),
+            spec: api.clone(),
+            router,
+            routes,
+            cors,
+        }),
+        _ => Err(ConfigErrors(errors)),
+    }
+}
+
+fn route(r: &causeway_model::RouteSpec) -> Result<CompiledRoute, String> {
+    let required = r
+        .request_parameters
+        .iter()
+        .filter(|(_, req)| **req)
+        .filter_map(|(k, _)| param_ref(k, "method.request."))
+        .collect();
+    let integration = match &r.integration {
+        IntegrationSpec::Mock(m) => Integration::Mock(Mock {
+            status: StatusCode::from_u16(m.status).map_err(|e| e.to_string())?,
+            headers: m
+                .headers
+                .iter()
+                .map(|(k, v)| Ok((header_name(k)?, Template::parse(v, false)?)))
+                .collect::<Result<_, String>>()?,
+            body: Template::parse(&m.body, false)?,
+        }),
+        IntegrationSpec::Http(h) => Integration::Http(Upstream {
+            proxy: false,
+            uri: Template::parse(&h.uri, true)?,
+            method: method(h.method.as_deref())?,
+            timeout: Duration::from_millis(h.timeout_ms),
+            request_params: request_params(&h.request_parameters)?,
+            response_params: h
+                .response_parameters
+                .iter()
+                .map(|(k, v)| {
+                    let name = k
+                        .strip_prefix("method.response.header.")
+                        .ok_or("bad response parameter")?;
+                    let src = match v.strip_prefix("integration.response.header.") {
+                        Some(n) => Source::Method(Loc::Header, n.to_ascii_lowercase()),
+                        None => Source::Static(
+                            unquote(v)
+                                .ok_or("bad response parameter source")?
+                                .to_owned(),
+                        ),
+                    };
+                    Ok((header_name(name)?, src))
+                })
+                .collect::<Result<_, String>>()?,
+        }),
+        IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream {
+            proxy: true,
+            uri: Template::parse(&h.uri, true)?,
+            method: method(h.method.as_deref())?,
+            timeout: Duration::from_millis(h.timeout_ms),
+            request_params: request_params(&h.request_parameters)?,
+            response_params: Vec::new(),
+        }),
+    };
+    Ok(CompiledRoute {
+        key: r.key.clone(),
+        resource_path: r.path().to_owned(),
+        param_names: route_key_params(&r.key)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        required,
+        integration,
+    })
+}
+
+fn param_ref(s: &str, prefix: &str) -> Option<(Loc, String)> {
+    let (loc, name) = s.strip_prefix(prefix)?.split_once('.')?;
+    let loc = Loc::parse(loc)?;
+    // Header names are case-insensitive; keep them lowercase to match `http`'s.
+    let name = if loc == Loc::Header {
+        name.to_ascii_lowercase()
+    } else {
+        name.to_owned()
+    };
+    Some((loc, name))
+}
+
+fn unquote(v: &str) -> Option<&str> {
+    v.strip_prefix('\'')?.strip_suffix('\'')
+}
+
+fn request_params(
+    m: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(Loc, String, Source)>, String> {
+    m.iter()
+        .map(|(k, v)| {
+            let (loc, name) =
+                param_ref(k, "integration.request.").ok_or_else(|| format!("bad target `{k}`"))?;
+            let src = if let Some(s) = unquote(v) {
+                Source::Static(s.to_owned())
+            } else if let Some((l, n)) = param_ref(v, "method.request.") {
+                Source::Method(l, n)
+            } else if let Some(n) = v.strip_prefix("stageVariables.") {
+                Source::StageVariable(n.to_owned())
+            } else if let Some(n) = v.strip_prefix("context.") {
+                Source::Context(n.to_owned())
+            } else {
+                return Err(format!("bad source `{v}`"));
+            };
+            Ok((loc, name, src))
+        })
+        .collect()
+}
+
+fn method(m: Option<&str>) -> Result<Option<Method>, String> {
+    match m {
+        None | Some("ANY") => Ok(None),
+        Some(m) => Method::from_bytes(m.as_bytes())
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn header_name(s: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(s.as_bytes()).map_err(|_| format!("`{s}` is not a valid header name"))
+}
+
+fn join(items: &[String]) -> Option<HeaderValue> {
+    if items.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&items.join(",")).ok()
+}
+
+fn cors(c: &CorsSpec) -> CompiledCors {
+    let methods = if c.allow_methods.is_empty() {
+        vec!["*".to_owned()]
+    } else {
+        c.allow_methods.clone()
+    };
+    CompiledCors {
+        any_origin: c.allow_origins.iter().any(|o| o == "*"),
+        origins: c.allow_origins.clone(),
+        allow_methods: join(&methods).unwrap_or(HeaderValue::from_static("*")),
+        allow_headers: join(&c.allow_headers),
+        expose_headers: join(&c.expose_headers),
+        max_age: c.max_age.map(HeaderValue::from),
+        credentials: c.allow_credentials,
+    }
+}

@@ -1,0 +1,172 @@
+//! The one error type of the request path. It carries what went wrong (`kind`), whose
+//! fault it was (`source`) and whether a retry could succeed, and renders as Amazon API
+//! Gateway renders it: a status, an `x-amzn-errortype` header and `{"message": ...}`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::{HeaderValue, Response, StatusCode};
+
+use crate::body::Body;
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// REST API: no route for method + path (API Gateway's famous 403).
+    MissingAuthenticationToken,
+    /// HTTP API: no route.
+    NotFound,
+    /// The request could not be understood or a required parameter is missing.
+    BadRequest,
+    /// Request body over the limit.
+    PayloadTooLarge,
+    /// Request header block over the limit.
+    HeadersTooLarge,
+    /// The integration did not answer in time.
+    IntegrationTimeout,
+    /// The integration could not be reached or broke the exchange.
+    IntegrationFailure,
+    /// Access denied.
+    Forbidden,
+    /// A bug or an impossible state in the gateway.
+    Internal,
+}
+
+/// Whose fault it was, for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// The client sent something wrong.
+    Client,
+    /// The upstream (integration) misbehaved.
+    Upstream,
+    /// A plugin misbehaved.
+    Plugin,
+    /// The gateway itself.
+    Internal,
+}
+
+/// An error on the request path.
+#[derive(Debug)]
+pub struct GatewayError {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// Whose fault.
+    pub source: ErrorSource,
+    /// Whether the same request may succeed if retried.
+    pub retryable: bool,
+    /// Message for the client (`{"message": ...}`); API Gateway's fixed text by default.
+    pub message: Cow<'static, str>,
+    /// Underlying cause, for logs only (never sent to the client).
+    pub cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl GatewayError {
+    /// An error of `kind` with API Gateway's default message and source.
+    pub fn new(kind: ErrorKind) -> Self {
+        let (source, retryable, message) = match kind {
+            ErrorKind::MissingAuthenticationToken => {
+                (ErrorSource::Client, false, "Missing Authentication Token")
+            }
+            ErrorKind::NotFound => (ErrorSource::Client, false, "Not Found"),
+            ErrorKind::BadRequest => (ErrorSource::Client, false, "Bad Request"),
+            ErrorKind::PayloadTooLarge => (ErrorSource::Client, false, "Request Too Long"),
+            ErrorKind::HeadersTooLarge => (
+                ErrorSource::Client,
+                false,
+                "Request Header Fields Too Large",
+            ),
+            ErrorKind::IntegrationTimeout => {
+                (ErrorSource::Upstream, true, "Endpoint request timed out")
+            }
+            ErrorKind::IntegrationFailure => (ErrorSource::Upstream, true, "Internal server error"),
+            ErrorKind::Forbidden => (ErrorSource::Client, false, "Forbidden"),
+            ErrorKind::Internal => (ErrorSource::Internal, false, "Internal server error"),
+        };
+        GatewayError {
+            kind,
+            source,
+            retryable,
+            message: Cow::Borrowed(message),
+            cause: None,
+        }
+    }
+
+    /// Replace the client-facing message.
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Attach the underlying cause (logged, not sent).
+    pub fn with_cause(
+        mut self,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            ErrorKind::MissingAuthenticationToken | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorKind::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::IntegrationFailure => StatusCode::BAD_GATEWAY,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// API Gateway's `x-amzn-errortype` value.
+    pub fn error_type(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            ErrorKind::NotFound => "NotFoundException",
+            ErrorKind::BadRequest => "BadRequestException",
+            ErrorKind::PayloadTooLarge => "RequestEntityTooLargeException",
+            ErrorKind::HeadersTooLarge => "RequestHeaderFieldsTooLargeException",
+            ErrorKind::IntegrationTimeout => "IntegrationTimeout",
+            ErrorKind::IntegrationFailure => "IntegrationFailure",
+            ErrorKind::Forbidden => "ForbiddenException",
+            ErrorKind::Internal => "InternalServerErrorException",
+        }
+    }
+
+    /// Render as API Gateway does.
+    pub fn to_response(&self) -> Response<Body> {
+        let body = serde_json::json!({ "message": self.message }).to_string();
+        let mut resp = Response::new(Body::from(body));
+        *resp.status_mut() = self.status();
+        let h = resp.headers_mut();
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h.insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static(self.error_type()),
+        );
+        resp
+    }
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} ({:?}): {}", self.kind, self.source, self.message)?;
+        if let Some(c) = &self.cause {
+            write!(f, ": {c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for GatewayError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}

@@ -1,0 +1,62 @@
+//! The last phase: hand the request to the route's integration and answer with its
+//! response.
+
+mod mock;
+mod upstream;
+
+use async_trait::async_trait;
+use causeway_model::ApiType;
+
+use crate::compile::Integration;
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, GatewayError};
+use crate::pipeline::{Flow, Phase};
+
+pub(crate) use upstream::{HttpClient, new_client};
+
+pub(crate) struct Integrate {
+    pub(crate) client: HttpClient,
+}
+
+#[async_trait]
+impl Phase for Integrate {
+    fn name(&self) -> &'static str {
+        "integration"
+    }
+
+    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+        // Hold the stage (and so the deployment) for the whole call, independent of `ctx`.
+        let Some(stage) = ctx.stage.clone() else {
+            return Flow::Fail(
+                GatewayError::new(ErrorKind::Internal)
+                    .with_message("request reached integration unrouted"),
+            );
+        };
+        let Some(route) = ctx.route.and_then(|id| stage.deployment.routes.get(id)) else {
+            return Flow::Fail(match stage.deployment.kind() {
+                ApiType::Rest => GatewayError::new(ErrorKind::MissingAuthenticationToken),
+                ApiType::Http => GatewayError::new(ErrorKind::NotFound),
+            });
+        };
+        let result = match &route.integration {
+            Integration::Mock(m) => Ok(mock::respond(ctx, m)),
+            Integration::Http(u) => upstream::call(&self.client, ctx, u).await,
+        };
+        drop(stage);
+        match result {
+            Ok(resp) => Flow::Respond(resp),
+            Err(e) => Flow::Fail(e),
+        }
+    }
+}
+
+/// Render a template against the request.
+pub(crate) fn render(ctx: &RequestCtx, t: &causeway_model::Template, out: &mut String) {
+    use causeway_model::TemplatePart as P;
+    t.render(out, |part, out| match part {
+        P::StageVariable(n) => out.push_str(ctx.stage_variable(n).unwrap_or("")),
+        P::Context(n) => ctx.context_value(n, out),
+        P::PathParam(n) => out.push_str(ctx.path_param(n).unwrap_or("")),
+        P::Literal(s) => out.push_str(s),
+    });
+}

@@ -1,0 +1,29 @@
+//! MOCK: answer from the gateway, with `$context` and stage variables substituted.
+
+use http::{HeaderValue, Response};
+
+use crate::body::Body;
+use crate::compile::Mock;
+use crate::context::RequestCtx;
+
+pub(super) fn respond(ctx: &RequestCtx, m: &Mock) -> Response<Body> {
+    let mut body = String::new();
+    super::render(ctx, &m.body, &mut body);
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = m.status;
+    let mut value = String::new();
+    for (name, t) in &m.headers {
+        value.clear();
+        super::render(ctx, t, &mut value);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name.clone(), v);
+        }
+    }
+    if !resp.headers().contains_key(http::header::CONTENT_TYPE) {
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    resp
+}

@@ -1,0 +1,230 @@
+//! HTTP and HTTP_PROXY integrations over a pooled hyper client. Bodies stream both ways.
+//!
+//! HTTP_PROXY passes the request through (headers minus hop-by-hop ones, the query string,
+//! the body) and the response back. HTTP (non-proxy) sends only what the route's
+//! `request_parameters` map, plus the body and its content type, and returns the status,
+//! body, content type and the mapped `response_parameters`.
+
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::body::Body;
+use crate::compile::{Loc, Source, Upstream};
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, GatewayError};
+
+/// The pooled upstream client.
+pub(crate) type HttpClient = Client<HttpConnector, Body>;
+
+pub(crate) fn new_client() -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(10)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(1024)
+        .build(connector)
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let named: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in HOP_BY_HOP.iter().chain(&named) {
+        h.remove(n);
+    }
+}
+
+fn source_value<'a>(
+    ctx: &'a RequestCtx,
+    src: &'a Source,
+    scratch: &'a mut String,
+) -> Option<&'a str> {
+    match src {
+        Source::Static(s) => Some(s),
+        Source::Method(loc, name) => ctx.method_param(*loc, name),
+        Source::StageVariable(n) => ctx.stage_variable(n),
+        Source::Context(n) => {
+            ctx.context_value(n, scratch);
+            Some(scratch.as_str())
+        }
+    }
+}
+
+fn build_uri(ctx: &RequestCtx, u: &Upstream) -> String {
+    use causeway_model::TemplatePart as P;
+    let mut uri = String::with_capacity(128);
+    let mut scratch = String::new();
+    u.uri.render(&mut uri, |part, out| match part {
+        P::PathParam(n) => {
+            // An explicit `integration.request.path.NAME` mapping wins over the route's value.
+            let mapped = u
+                .request_params
+                .iter()
+                .find(|(l, name, _)| *l == Loc::Path && name == n);
+            let v = match mapped {
+                Some((_, _, src)) => source_value(ctx, src, &mut scratch),
+                None => ctx.path_param(n),
+            };
+            out.push_str(v.unwrap_or(""));
+        }
+        P::StageVariable(n) => out.push_str(ctx.stage_variable(n).unwrap_or("")),
+        P::Context(n) => ctx.context_value(n, out),
+        P::Literal(s) => out.push_str(s),
+    });
+    let mut sep = if uri.contains('?') { '&' } else { '?' };
+    if u.proxy
+        && let Some(q) = ctx.parts.uri.query()
+        && !q.is_empty()
+    {
+        uri.push(sep);
+        uri.push_str(q);
+        sep = '&';
+    }
+    for (loc, name, src) in &u.request_params {
+        if *loc != Loc::Query {
+            continue;
+        }
+        scratch.clear();
+        if let Some(v) = source_value(ctx, src, &mut scratch) {
+            let _ = write!(uri, "{sep}{name}={v}");
+            sep = '&';
+        }
+    }
+    uri
+}
+
+fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
+    let src = &ctx.parts.headers;
+    let mut h = if u.proxy {
+        let mut h = src.clone();
+        strip_hop_by_hop(&mut h);
+        h.remove(header::HOST);
+        h
+    } else {
+        let mut h = HeaderMap::new();
+        for name in [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::CONTENT_ENCODING,
+        ] {
+            if let Some(v) = src.get(&name) {
+                h.insert(name, v.clone());
+            }
+        }
+        h
+    };
+    let ip = ctx.client.ip().to_string();
+    let xff = match src.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        h.insert("x-forwarded-for", v);
+    }
+    h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    let mut scratch = String::new();
+    for (loc, name, source) in &u.request_params {
+        if *loc != Loc::Header {
+            continue;
+        }
+        scratch.clear();
+        let value =
+            source_value(ctx, source, &mut scratch).and_then(|v| HeaderValue::from_str(v).ok());
+        if let (Ok(n), Some(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+            h.insert(n, v);
+        }
+    }
+    h
+}
+
+fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+pub(super) async fn call(
+    client: &HttpClient,
+    ctx: &mut RequestCtx,
+    u: &Upstream,
+) -> Result<Response<Body>, GatewayError> {
+    let uri_text = build_uri(ctx, u);
+    let uri: Uri = uri_text.parse().map_err(|e| {
+        GatewayError::new(ErrorKind::Internal).with_cause(format!(
+            "integration URI `{uri_text}` is invalid (check the stage variables): {e}"
+        ))
+    })?;
+    let method = u.method.clone().unwrap_or_else(|| ctx.parts.method.clone());
+    let mut req = Request::new(ctx.body.take().unwrap_or_default());
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    *req.headers_mut() = forwarded_headers(ctx, u);
+
+    let sent = Instant::now();
+    let result = tokio::time::timeout(u.timeout, client.request(req)).await;
+    ctx.integration_latency = Some(sent.elapsed());
+    let resp = match result {
+        Err(_) => return Err(GatewayError::new(ErrorKind::IntegrationTimeout)),
+        Ok(Err(e)) if is_length_limit(&e) => {
+            return Err(GatewayError::new(ErrorKind::PayloadTooLarge));
+        }
+        Ok(Err(e)) => return Err(GatewayError::new(ErrorKind::IntegrationFailure).with_cause(e)),
+        Ok(Ok(resp)) => resp,
+    };
+    ctx.integration_status = Some(resp.status().as_u16());
+    let (mut parts, body) = resp.into_parts();
+    if u.proxy {
+        strip_hop_by_hop(&mut parts.headers);
+    } else {
+        let upstream = std::mem::take(&mut parts.headers);
+        for name in [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::CONTENT_ENCODING,
+        ] {
+            if let Some(v) = upstream.get(&name) {
+                parts.headers.insert(name, v.clone());
+            }
+        }
+        for (name, src) in &u.response_params {
+            let v = match src {
+                Source::Static(s) => HeaderValue::from_str(s).ok(),
+                Source::Method(_, from) => upstream.get(from.as_str()).cloned(),
+                _ => None,
+            };
+            if let Some(v) = v {
+                parts.headers.insert(name.clone(), v);
+            }
+        }
+    }
+    Ok(Response::from_parts(parts, Body::Stream(body)))
+}

@@ -1,0 +1,109 @@
+//! Limits, then host → stage → route resolution.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use causeway_model::ApiType;
+use causeway_router::Lookup;
+
+use crate::body::Body;
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, GatewayError};
+use crate::pipeline::{Flow, Phase};
+use crate::table::{Resolved, Table};
+
+/// Request limits, from the node config.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_body_bytes: u64,
+    pub(crate) max_header_bytes: usize,
+}
+
+pub(crate) struct Route {
+    pub(crate) table: Arc<ArcSwap<Table>>,
+    pub(crate) limits: Limits,
+}
+
+fn not_found(kind: ApiType) -> GatewayError {
+    match kind {
+        ApiType::Rest => GatewayError::new(ErrorKind::MissingAuthenticationToken),
+        ApiType::Http => GatewayError::new(ErrorKind::NotFound),
+    }
+}
+
+#[async_trait]
+impl Phase for Route {
+    fn name(&self) -> &'static str {
+        "route"
+    }
+
+    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+        let header_bytes: usize = ctx
+            .parts
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum();
+        if header_bytes > self.limits.max_header_bytes {
+            return Flow::Fail(GatewayError::new(ErrorKind::HeadersTooLarge));
+        }
+        let declared = ctx
+            .parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.limits.max_body_bytes) {
+            return Flow::Fail(GatewayError::new(ErrorKind::PayloadTooLarge));
+        }
+        if let Some(Body::Stream(inc)) = ctx.body.take() {
+            let limit = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
+            ctx.body = Some(Body::Limited(http_body_util::Limited::new(inc, limit)));
+        }
+
+        let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());
+        let (stage, at) = match resolved {
+            Resolved::Stage(stage, at) => (stage, at),
+            Resolved::NoStage(kind) => return Flow::Fail(not_found(kind)),
+            Resolved::NoMapping => return Flow::Fail(GatewayError::new(ErrorKind::Forbidden)),
+            Resolved::NoHost => {
+                let msg = format!(
+                    "No API is served at host '{}'. Invoke URLs look like http://{{api-id}}{}:PORT/{{stage}}/path, or use a configured custom domain.",
+                    ctx.host,
+                    crate::table::EXECUTE_API_SUFFIX
+                );
+                return Flow::Fail(GatewayError::new(ErrorKind::NotFound).with_message(msg));
+            }
+        };
+        ctx.route_path_at = at;
+        let path = ctx.parts.uri.path();
+        let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
+        let base = path.len() - route_path.len();
+        let kind = stage.deployment.kind();
+        let matched = match stage
+            .deployment
+            .router
+            .lookup(ctx.parts.method.as_str(), route_path)
+        {
+            Lookup::Matched(m) => {
+                ctx.route = Some(m.route);
+                for (_, value) in m.params.iter() {
+                    // Values are sub-slices of `route_path`; turn them into ranges of `path`.
+                    let start = value.as_ptr() as usize - route_path.as_ptr() as usize + base;
+                    ctx.params.push(start..start + value.len());
+                }
+                true
+            }
+            Lookup::MethodNotAllowed | Lookup::NotFound => false,
+        };
+        let preflight_ok = stage.deployment.cors.is_some();
+        ctx.stage = Some(stage);
+        // A CORS preflight is answered by the CORS phase even without an OPTIONS route.
+        let preflight = preflight_ok && super::cors::is_preflight(ctx);
+        if !matched && !preflight {
+            return Flow::Fail(not_found(kind));
+        }
+        Flow::Continue
+    }
+}

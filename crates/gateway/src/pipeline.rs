@@ -1,0 +1,98 @@
+//! The request pipeline: an ordered list of phases sharing one [`RequestCtx`]. Each phase
+//! may continue, answer, or fail; phases that ran see the response on the way out, in
+//! reverse order. Later features (authorizers, validation, throttling, caching, mapping)
+//! are new phases, not rewiring.
+
+use async_trait::async_trait;
+use http::{HeaderValue, Response};
+
+use crate::body::Body;
+use crate::context::RequestCtx;
+use crate::error::GatewayError;
+
+/// What a phase decided.
+#[derive(Debug)]
+pub enum Flow {
+    /// Go on to the next phase.
+    Continue,
+    /// Answer now with this response.
+    Respond(Response<Body>),
+    /// Answer now with this error.
+    Fail(GatewayError),
+}
+
+/// One step of the request path.
+#[async_trait]
+pub trait Phase: Send + Sync + 'static {
+    /// Name, for traces and logs.
+    fn name(&self) -> &'static str;
+
+    /// Inspect or change the request; the default continues.
+    async fn request(&self, _ctx: &mut RequestCtx) -> Flow {
+        Flow::Continue
+    }
+
+    /// Inspect or change the response; the default leaves it alone.
+    fn response(&self, _ctx: &mut RequestCtx, _resp: &mut Response<Body>) {}
+}
+
+/// The ordered phases.
+pub struct Pipeline {
+    phases: Vec<Box<dyn Phase>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.phases.iter().map(|p| p.name()))
+            .finish()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline of `phases`, run in order.
+    pub fn new(phases: Vec<Box<dyn Phase>>) -> Self {
+        Pipeline { phases }
+    }
+
+    /// Run the request through the phases and produce the response.
+    pub async fn run(&self, ctx: &mut RequestCtx) -> Response<Body> {
+        let mut ran = 0;
+        let mut resp = None;
+        for phase in &self.phases {
+            ran += 1;
+            match phase.request(ctx).await {
+                Flow::Continue => continue,
+                Flow::Respond(r) => {
+                    resp = Some(r);
+                    break;
+                }
+                Flow::Fail(e) => {
+                    log_error(ctx, phase.name(), &e);
+                    resp = Some(e.to_response());
+                    break;
+                }
+            }
+        }
+        let mut resp = resp.unwrap_or_else(|| {
+            let e = GatewayError::new(crate::ErrorKind::Internal).with_message("no phase answered");
+            log_error(ctx, "pipeline", &e);
+            e.to_response()
+        });
+        for phase in self.phases[..ran].iter().rev() {
+            phase.response(ctx, &mut resp);
+        }
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            resp.headers_mut().insert("x-amzn-requestid", v);
+        }
+        resp
+    }
+}
+
+fn log_error(ctx: &RequestCtx, phase: &str, e: &GatewayError) {
+    if e.status().is_server_error() {
+        tracing::warn!(request_id = %ctx.request_id, phase, error = %e, "request failed");
+    } else {
+        tracing::debug!(request_id = %ctx.request_id, phase, error = %e, "request refused");
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the data plane: a real in-process gateway on a loopback port, real
+//! upstream HTTP servers started by the tests, real HTTP traffic.
+
+mod support;
+
+#[path = "gateway/errors.rs"]
+mod errors;
+#[path = "gateway/integrations.rs"]
+mod integrations;
+#[path = "gateway/routing.rs"]
+mod routing;

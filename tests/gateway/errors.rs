@@ -1,0 +1,167 @@
+//! Error shapes: every failure answers as API Gateway does, with a request id.
+
+use std::time::Duration;
+
+use crate::support::{self, get, send};
+
+fn api(upstream: &str, kind: &str) -> String {
+    format!(
+        r#"
+version = 1
+id = "errs"
+name = "Errors"
+type = "{kind}"
+[[stages]]
+name = "prod"
+[[routes]]
+key = "GET /slow"
+integration = {{ type = "HTTP_PROXY", uri = "{upstream}/slow", timeout_ms = 100 }}
+[[routes]]
+key = "ANY /up/{{proxy+}}"
+integration = {{ type = "HTTP_PROXY", uri = "{upstream}/{{proxy}}" }}
+"#
+    )
+}
+
+const HOST: &str = "errs.execute-api.localhost";
+
+fn assert_error(r: &support::Reply, status: u16, message: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    assert_eq!(r.json()["message"], message);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(
+        r.header("x-amzn-requestid").is_some(),
+        "every response carries a request id"
+    );
+    assert!(r.header("x-amzn-errortype").is_some());
+}
+
+#[tokio::test]
+async fn unknown_route_rest_403_http_404() {
+    let rest = support::gateway(&[&api("http://127.0.0.1:9", "REST")]).await;
+    let http = support::gateway(&[&api("http://127.0.0.1:9", "HTTP")]).await;
+    let c = support::client();
+    assert_error(
+        &get(&c, rest.addr, HOST, "/prod/nope").await,
+        403,
+        "Missing Authentication Token",
+    );
+    assert_error(
+        &send(&c, rest.addr, "POST", HOST, "/prod/slow", &[], "").await,
+        403,
+        "Missing Authentication Token",
+    );
+    assert_error(
+        &get(&c, http.addr, HOST, "/prod/nope").await,
+        404,
+        "Not Found",
+    );
+    let r = get(&c, rest.addr, "nobody.example.test", "/prod/x").await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("execute-api.localhost"),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn integration_timeout_is_504_and_node_keeps_serving() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url(), "REST")]).await;
+    let c = support::client();
+    let started = std::time::Instant::now();
+    assert_error(
+        &get(&c, gw.addr, HOST, "/prod/slow").await,
+        504,
+        "Endpoint request timed out",
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(get(&c, gw.addr, HOST, "/prod/up/ok").await.status, 200);
+}
+
+#[tokio::test]
+async fn refused_and_reset_upstreams_are_502() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let gw = support::gateway(&[&api(&dead, "REST")]).await;
+    let c = support::client();
+    assert_error(
+        &get(&c, gw.addr, HOST, "/prod/up/x").await,
+        502,
+        "Internal server error",
+    );
+
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url(), "REST")]).await;
+    assert_error(
+        &get(&c, gw.addr, HOST, "/prod/up/close").await,
+        502,
+        "Internal server error",
+    );
+}
+
+#[tokio::test]
+async fn body_over_10_mb_is_413() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url(), "REST")]).await;
+    let c = support::client();
+    let big = vec![b'a'; 10 * 1024 * 1024 + 1];
+    assert_error(
+        &send(&c, gw.addr, "POST", HOST, "/prod/up/echo", &[], big).await,
+        413,
+        "Request Too Long",
+    );
+    let ok = vec![b'a'; 1024 * 1024];
+    assert_eq!(
+        send(&c, gw.addr, "POST", HOST, "/prod/up/echo", &[], ok)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn header_block_over_limit_is_431() {
+    let gw = support::gateway(&[&api("http://127.0.0.1:9", "REST")]).await;
+    let c = support::client();
+    let big = "v".repeat(11_000);
+    assert_error(
+        &send(
+            &c,
+            gw.addr,
+            "GET",
+            HOST,
+            "/prod/up/x",
+            &[("x-big", &big)],
+            "",
+        )
+        .await,
+        431,
+        "Request Header Fields Too Large",
+    );
+}
+
+#[tokio::test]
+async fn malformed_request_line_is_400() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gw = support::gateway(&[&api("http://127.0.0.1:9", "REST")]).await;
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    s.write_all(b"GARBAGE\x01 / HTTP/9.9\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let head = String::from_utf8_lossy(&buf);
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // The node is still up.
+    let r = get(&support::client(), gw.addr, HOST, "/prod/nope").await;
+    assert_eq!(r.status, 403);
+}

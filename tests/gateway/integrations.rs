@@ -1,0 +1,188 @@
+//! MOCK, HTTP and HTTP_PROXY integrations against a real local upstream.
+
+use crate::support::{self, get, send};
+
+fn api(upstream: &str) -> String {
+    format!(
+        r#"
+version = 1
+id = "petstore"
+name = "PetStore"
+type = "REST"
+[[stages]]
+name = "prod"
+variables = {{ backend = "{upstream}", tag = "blue" }}
+
+[[routes]]
+key = "GET /"
+[routes.integration]
+type = "MOCK"
+status = 201
+headers = {{ "x-stage" = "$context.stage", "content-type" = "text/plain" }}
+body = "hello ${{stageVariables.tag}} from $context.apiId, request $context.requestId"
+
+[[routes]]
+key = "GET /pets"
+request_parameters = {{ "method.request.querystring.page" = true }}
+[routes.integration]
+type = "HTTP"
+uri = "${{stageVariables.backend}}/pets"
+[routes.integration.request_parameters]
+"integration.request.querystring.p" = "method.request.querystring.page"
+"integration.request.header.x-static" = "'fixed'"
+"integration.request.header.x-stage" = "context.stage"
+"integration.request.header.x-tag" = "stageVariables.tag"
+[routes.integration.response_parameters]
+"method.response.header.x-powered-by" = "'causeway'"
+"method.response.header.x-backend-version" = "integration.response.header.x-version"
+
+[[routes]]
+key = "GET /pets/{{petId}}"
+integration = {{ type = "HTTP", uri = "${{stageVariables.backend}}/animals/{{petId}}" }}
+
+[[routes]]
+key = "GET /slow"
+integration = {{ type = "HTTP_PROXY", uri = "${{stageVariables.backend}}/slow", timeout_ms = 200 }}
+
+[[routes]]
+key = "ANY /{{proxy+}}"
+integration = {{ type = "HTTP_PROXY", uri = "${{stageVariables.backend}}/{{proxy}}" }}
+"#
+    )
+}
+
+const HOST: &str = "petstore.execute-api.localhost";
+
+#[tokio::test]
+async fn mock_substitutes_context_and_stage_variables() {
+    let gw = support::gateway(&[&api("http://127.0.0.1:9")]).await;
+    let r = get(&support::client(), gw.addr, HOST, "/prod").await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.header("x-stage"), Some("prod"));
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+    let id = r
+        .header("x-amzn-requestid")
+        .expect("request id header")
+        .to_owned();
+    assert_eq!(id.len(), 36);
+    assert_eq!(r.text(), format!("hello blue from petstore, request {id}"));
+}
+
+#[tokio::test]
+async fn http_proxy_passes_everything_through() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url())]).await;
+    let c = support::client();
+    let r = send(
+        &c,
+        gw.addr,
+        "POST",
+        HOST,
+        "/prod/orders/7/items?color=red&size=L",
+        &[
+            ("x-custom", "1"),
+            ("connection", "keep-alive, x-drop"),
+            ("x-drop", "gone"),
+            ("x-forwarded-for", "10.9.9.9"),
+        ],
+        "order body",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let echo = r.json();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["path"], "/orders/7/items");
+    assert_eq!(echo["query"]["color"], "red");
+    assert_eq!(echo["query"]["size"], "L");
+    assert_eq!(echo["body"], "order body");
+    assert_eq!(echo["headers"]["x-custom"], "1");
+    assert_eq!(echo["headers"]["host"], up.addr.to_string());
+    assert_eq!(echo["headers"]["x-forwarded-for"], "10.9.9.9, 127.0.0.1");
+    assert!(
+        echo["headers"].get("x-drop").is_none(),
+        "header named in Connection must not be forwarded"
+    );
+    // Upstream response headers come back on a proxy route.
+    assert_eq!(r.header("x-upstream-only"), Some("secret"));
+    // Status passes through.
+    assert_eq!(get(&c, gw.addr, HOST, "/prod/teapot").await.status, 418);
+}
+
+#[tokio::test]
+async fn http_integration_maps_parameters_both_ways() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url())]).await;
+    let c = support::client();
+    let r = send(
+        &c,
+        gw.addr,
+        "GET",
+        HOST,
+        "/prod/pets?page=3&other=x",
+        &[("x-client", "no")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let echo = r.json();
+    assert_eq!(echo["path"], "/pets");
+    assert_eq!(
+        echo["query"],
+        serde_json::json!({ "p": "3" }),
+        "only mapped query parameters are sent"
+    );
+    assert_eq!(echo["headers"]["x-static"], "fixed");
+    assert_eq!(echo["headers"]["x-stage"], "prod");
+    assert_eq!(echo["headers"]["x-tag"], "blue");
+    assert!(
+        echo["headers"].get("x-client").is_none(),
+        "unmapped headers are not sent"
+    );
+    assert_eq!(r.header("x-powered-by"), Some("causeway"));
+    assert_eq!(r.header("x-backend-version"), Some("v7"));
+    assert_eq!(
+        r.header("x-upstream-only"),
+        None,
+        "unmapped upstream headers are dropped"
+    );
+
+    let r = get(&c, gw.addr, HOST, "/prod/pets/42").await;
+    assert_eq!(r.json()["path"], "/animals/42");
+}
+
+#[tokio::test]
+async fn required_parameter_missing_is_400() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url())]).await;
+    let r = get(&support::client(), gw.addr, HOST, "/prod/pets").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "Missing required request parameters: [page]"
+    );
+    assert_eq!(
+        up.hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the upstream is not called"
+    );
+}
+
+#[tokio::test]
+async fn large_responses_stream_through() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url())]).await;
+    let r = get(&support::client(), gw.addr, HOST, "/prod/big?bytes=8388608").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 8 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn h2_prior_knowledge_is_served() {
+    let gw = support::gateway(&[&api("http://127.0.0.1:9")]).await;
+    let c: support::TestClient =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+    let r = get(&c, gw.addr, HOST, "/prod/").await;
+    assert_eq!(r.status, 201);
+}

@@ -1,0 +1,251 @@
+//! Test support: an upstream HTTP server (the only test double: it stands for a user's
+//! backend), an in-process gateway, and a small client.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use causeway_gateway::{Gateway, StageBinding, compile};
+use causeway_model::{ApiSpec, Deployment, NodeConfig};
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+/// A running upstream: echoes the request as JSON; `/slow?ms=N` waits, `/big?bytes=N`
+/// streams N bytes, `/close` drops the connection without answering.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl Upstream {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+async fn upstream_handler(
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<http_body_util::combinators::BoxBody<Bytes, Infallible>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let query: BTreeMap<String, String> = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    let path = parts.uri.path().to_owned();
+    if path == "/slow" {
+        let ms = query.get("ms").and_then(|v| v.parse().ok()).unwrap_or(1000);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if path == "/big" {
+        let n: usize = query
+            .get("bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1 << 20);
+        let body = Full::new(Bytes::from(vec![b'x'; n])).boxed();
+        return Ok(Response::builder()
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .unwrap_or_default());
+    }
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let headers: BTreeMap<String, String> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let echo = serde_json::json!({
+        "method": parts.method.as_str(),
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    });
+    let resp = Response::builder()
+        .status(if path == "/teapot" { 418 } else { 200 })
+        .header("content-type", "application/json")
+        .header("x-version", "v7")
+        .header("x-upstream-only", "secret")
+        .body(Full::new(Bytes::from(echo.to_string())).boxed());
+    Ok(resp.unwrap_or_default())
+}
+
+/// Start an upstream on a loopback port.
+pub async fn upstream() -> Upstream {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind upstream");
+    let addr = listener.local_addr().expect("addr");
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let close = req.uri().path() == "/close";
+                    async move {
+                        if close {
+                            // Simulate a backend that resets: never answer.
+                            return Err::<Response<_>, std::io::Error>(std::io::Error::other(
+                                "reset",
+                            ));
+                        }
+                        upstream_handler(req).await.map_err(|e| match e {})
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Upstream { addr, hits }
+}
+
+/// A gateway serving `apis` (TOML texts, each deployed to all its declared stages).
+pub struct TestGateway {
+    pub addr: SocketAddr,
+    pub gateway: Gateway,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn parse_api(toml: &str) -> ApiSpec {
+    causeway_model::parse_api("test.toml", toml)
+        .unwrap_or_else(|e| panic!("test API is invalid: {e}"))
+}
+
+pub fn bindings(api: &ApiSpec) -> Vec<StageBinding> {
+    let dep = Deployment::snapshot(api, "test", 0);
+    let compiled = Arc::new(compile(&dep).unwrap_or_else(|e| panic!("compile: {e}")));
+    api.stages
+        .iter()
+        .map(|s| StageBinding {
+            api_id: api.id.clone(),
+            stage: s.name.clone(),
+            deployment: compiled.clone(),
+            variables: s.variables.clone(),
+        })
+        .collect()
+}
+
+pub async fn gateway_with(node: NodeConfig, apis: &[&str]) -> TestGateway {
+    let gateway = Gateway::new(&node);
+    let mut all = Vec::new();
+    for text in apis {
+        all.extend(bindings(&parse_api(text)));
+    }
+    gateway.publish(all, &node.domains);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind gateway");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let gw = gateway.clone();
+    tokio::spawn(gw.serve(listener, async move {
+        let _ = rx.await;
+    }));
+    TestGateway {
+        addr,
+        gateway,
+        shutdown: Some(tx),
+    }
+}
+
+pub async fn gateway(apis: &[&str]) -> TestGateway {
+    gateway_with(NodeConfig::default(), apis).await
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub type TestClient = Client<HttpConnector, Full<Bytes>>;
+
+pub fn client() -> TestClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// Send one request to `addr` with `Host: host`.
+pub async fn send(
+    client: &TestClient,
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Reply {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("host", host);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(body.into())).expect("request");
+    let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
+        .await
+        .expect("gateway answered within 30 s")
+        .expect("request sent");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn get(client: &TestClient, addr: SocketAddr, host: &str, path: &str) -> Reply {
+    send(client, addr, "GET", host, path, &[], Bytes::new()).await
+}
