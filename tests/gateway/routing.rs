@@ -142,6 +142,8 @@ name = "Lean"
 type = "HTTP"
 [[stages]]
 name = "live"
+[[stages]]
+name = "$default"
 [[routes]]
 key = "GET /items/{id}"
 integration = { type = "MOCK", body = "item" }
@@ -159,4 +161,6 @@ integration = { type = "MOCK", status = 404, body = "fallback $context.routeKey"
     assert_eq!(get(&c, gw.addr, h, "/live/items/new").await.text(), "item");
     let r = get(&c, gw.addr, h, "/live/nothing/here").await;
     assert_eq!((r.status, r.text().as_str()), (404, "fallback $default"));
+    // The `$default` stage is served without a stage prefix.
+    assert_eq!(get(&c, gw.addr, h, "/items/7").await.text(), "item");
 }

@@ -105,10 +105,14 @@ impl Table {
                 Some(i) => (&rest[..i], Some(i + 1)),
                 None => (rest, None),
             };
-            return match api.stages.get(stage) {
-                Some(rt) => Resolved::Stage(rt.clone(), route_at),
-                None => api.kind.map_or(Resolved::NoHost, Resolved::NoStage),
-            };
+            if let Some(rt) = api.stages.get(stage) {
+                return Resolved::Stage(rt.clone(), route_at);
+            }
+            // HTTP APIs' `$default` stage is served without a stage prefix.
+            if let Some(rt) = api.stages.get("$default") {
+                return Resolved::Stage(rt.clone(), (path.len() > 1).then_some(0));
+            }
+            return api.kind.map_or(Resolved::NoHost, Resolved::NoStage);
         }
         let Some(maps) = self.domains.get(host) else {
             return Resolved::NoHost;

@@ -56,7 +56,12 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
     }
     let mut stages = BTreeSet::new();
     for (i, s) in api.stages.iter().enumerate() {
-        if !valid_name(&s.name) {
+        if s.name == "$default" && api.kind == ApiType::Rest {
+            r.err(
+                format!("stages[{i}].name"),
+                "the `$default` stage (served without a stage prefix) is for HTTP APIs; name the stage",
+            );
+        } else if !valid_name(&s.name) && s.name != "$default" {
             r.err(
                 format!("stages[{i}].name"),
                 format!(
