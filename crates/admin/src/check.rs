@@ -1,0 +1,105 @@
+//! Validation shared by the server and the CLI: the model's checks plus the gateway's
+//! compile (route keys, templates), with every error located.
+
+use std::collections::BTreeMap;
+
+use causeway_gateway::{CompiledDeployment, compile};
+use causeway_model::{ApiSpec, ConfigError, ConfigErrors, ConfigSet, Deployment};
+
+/// What a valid configuration holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigSummary {
+    /// Number of APIs.
+    pub apis: usize,
+    /// Number of routes over all APIs.
+    pub routes: usize,
+}
+
+/// Check `api` (with its stage list) and compile `deployment`, its snapshot. Every error is
+/// labelled `file`; none is reported twice.
+pub fn check_api(
+    file: &str,
+    api: &ApiSpec,
+    deployment: &Deployment,
+) -> Result<CompiledDeployment, ConfigErrors> {
+    let mut errors = causeway_model::validate_api(file, api).0;
+    match compile(deployment) {
+        Ok(compiled) if errors.is_empty() => return Ok(compiled),
+        Ok(_) => {}
+        Err(compile_errors) => {
+            for mut e in compile_errors.0 {
+                e.file = file.to_owned();
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    Err(ConfigErrors(errors))
+}
+
+/// Everything `causeway validate` checks beyond [`causeway_model::load_dir`]: each API
+/// compiles as the gateway would compile it.
+pub fn validate_config(set: &ConfigSet) -> Result<ConfigSummary, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut routes = 0;
+    for (file, api) in &set.apis {
+        routes += api.routes.len();
+        let snapshot = Deployment::snapshot(api, "", 0);
+        if let Err(e) = check_api(file, api, &snapshot) {
+            errors.extend(e.0);
+        }
+    }
+    ConfigErrors(errors).into_result()?;
+    Ok(ConfigSummary {
+        apis: set.apis.len(),
+        routes,
+    })
+}
+
+/// Stage names as the model accepts them.
+pub(crate) fn check_stage_names(file: &str, names: &[String]) -> Result<(), ConfigErrors> {
+    let errors = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !valid_stage_name(n))
+        .map(|(i, n)| {
+            ConfigError::new(
+                file,
+                format!("stages[{i}]"),
+                format!("`{n}` is not a valid stage name: use 1-128 letters, digits, `-` or `_`"),
+            )
+        })
+        .collect();
+    ConfigErrors(errors).into_result()
+}
+
+/// Stage variable names as the model accepts them.
+pub(crate) fn check_variables(
+    file: &str,
+    variables: &BTreeMap<String, String>,
+) -> Result<(), ConfigErrors> {
+    let errors = variables
+        .keys()
+        .filter(|name| {
+            name.is_empty()
+                || name.len() > 128
+                || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+        .map(|name| {
+            ConfigError::new(
+                file,
+                format!("variables.{name}"),
+                "stage variable names use 1-128 letters, digits and `_` only",
+            )
+        })
+        .collect();
+    ConfigErrors(errors).into_result()
+}
+
+fn valid_stage_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}

@@ -1,0 +1,196 @@
+//! [`Control`]: the store, the compiled deployments and the gateway, kept in step. Every
+//! operation validates first, then persists, then re-publishes the whole table at once.
+
+mod ops;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use causeway_gateway::{CompiledDeployment, Gateway, StageBinding, compile};
+use causeway_model::{ConfigErrors, ConfigSet, Deployment, DeploymentId, NodeConfig};
+use causeway_store::{StageChange, Store, StoreError};
+
+use crate::{AdminError, check, data_dir, now_ms};
+
+/// The control plane of one node.
+#[derive(Debug)]
+pub struct Control {
+    inner: Mutex<Inner>,
+    gateway: Gateway,
+    node: NodeConfig,
+}
+
+/// Everything mutable, behind one lock so that publishes happen in the order of changes.
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    /// Deployments referenced by a stage, compiled once.
+    compiled: HashMap<DeploymentId, Arc<CompiledDeployment>>,
+    /// Stored deployments that do not compile with this build, with why.
+    broken: HashMap<DeploymentId, ConfigErrors>,
+}
+
+impl Control {
+    /// Open the store in the config's data directory, deploy every configured stage that
+    /// has never been deployed (first boot), and publish every stage to `gateway`.
+    ///
+    /// A stored deployment that no longer compiles is logged and its stages are not
+    /// served; it does not stop the node. A configured API that does not compile on first
+    /// boot is an error.
+    pub fn open(set: &ConfigSet, gateway: Gateway) -> Result<Control, AdminError> {
+        let store = Store::open(&data_dir(set))?;
+        let mut inner = Inner {
+            store,
+            compiled: HashMap::new(),
+            broken: HashMap::new(),
+        };
+        let now = now_ms();
+        for (file, api) in &set.apis {
+            let missing: Vec<_> = api
+                .stages
+                .iter()
+                .filter(|s| inner.store.stage(&api.id, &s.name).is_none())
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let deployment =
+                Deployment::snapshot(api, format!("initial deployment of {file}"), now);
+            let compiled = check::check_api(file, api, &deployment)?;
+            let id = deployment.id.clone();
+            inner.store.put_deployment(deployment)?;
+            let changes = missing
+                .iter()
+                .map(|s| {
+                    let change = StageChange {
+                        deployment_id: Some(id.clone()),
+                        variables: Some(s.variables.clone()),
+                        description: Some(s.description.clone()),
+                    };
+                    (s.name.clone(), change)
+                })
+                .collect();
+            inner.store.update_stages(&api.id, changes, now)?;
+            inner.compiled.insert(id.clone(), Arc::new(compiled));
+            let stages: Vec<&str> = missing.iter().map(|s| s.name.as_str()).collect();
+            tracing::info!(api = %api.id, deployment = %id, ?stages, "first deployment from the config");
+        }
+        let control = Control {
+            inner: Mutex::new(inner),
+            gateway,
+            node: set.node.clone(),
+        };
+        control.publish(&mut control.lock());
+        Ok(control)
+    }
+
+    /// The node configuration the control plane was opened with.
+    pub fn node(&self) -> &NodeConfig {
+        &self.node
+    }
+
+    /// The gateway it publishes to.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Mutations are applied only after they are persisted, so the state behind a
+        // poisoned lock is still consistent.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Swap in a table of every stage whose deployment compiles.
+    fn publish(&self, inner: &mut Inner) {
+        let records: Vec<_> = inner.store.stages().into_iter().cloned().collect();
+        let mut bindings = Vec::with_capacity(records.len());
+        for r in records {
+            match inner.compiled(&r.api_id, &r.deployment_id) {
+                Ok(deployment) => bindings.push(StageBinding {
+                    api_id: r.api_id,
+                    stage: r.stage,
+                    deployment,
+                    variables: r.variables,
+                }),
+                Err(e) => tracing::error!(
+                    api = %r.api_id,
+                    stage = %r.stage,
+                    deployment = %r.deployment_id,
+                    "stage is not served: {e}; point it at another deployment with \
+                     `causeway rollback --api {} --stage {} --to <id>`",
+                    r.api_id,
+                    r.stage
+                ),
+            }
+        }
+        let live: HashSet<DeploymentId> =
+            bindings.iter().map(|b| b.deployment.id().clone()).collect();
+        inner.compiled.retain(|id, _| live.contains(id));
+        tracing::debug!(stages = bindings.len(), "publishing");
+        self.gateway.publish(bindings, &self.node.domains);
+    }
+}
+
+impl Inner {
+    /// The compiled form of a stored deployment, compiling it on first use.
+    fn compiled(
+        &mut self,
+        api_id: &str,
+        id: &DeploymentId,
+    ) -> Result<Arc<CompiledDeployment>, AdminError> {
+        if let Some(c) = self.compiled.get(id) {
+            return Ok(c.clone());
+        }
+        if let Some(errors) = self.broken.get(id) {
+            return Err(AdminError::Invalid(errors.clone()));
+        }
+        let deployment =
+            self.store
+                .deployment(api_id, id)
+                .ok_or_else(|| StoreError::UnknownDeployment {
+                    api_id: api_id.to_owned(),
+                    id: id.clone(),
+                })?;
+        match compile(deployment) {
+            Ok(c) => {
+                let c = Arc::new(c);
+                self.compiled.insert(id.clone(), c.clone());
+                Ok(c)
+            }
+            Err(errors) => {
+                self.broken.insert(id.clone(), errors.clone());
+                Err(AdminError::Invalid(errors))
+            }
+        }
+    }
+
+    /// A stored deployment of `api_id` named by its id or an unambiguous prefix (4+ digits).
+    fn resolve(&self, api_id: &str, given: &str) -> Result<DeploymentId, AdminError> {
+        let all = self.store.deployments(api_id);
+        if let Some(d) = all.iter().find(|d| d.id.0 == given) {
+            return Ok(d.id.clone());
+        }
+        if given.len() >= 4 {
+            let matching: Vec<&DeploymentId> = all
+                .iter()
+                .map(|d| &d.id)
+                .filter(|id| id.0.starts_with(given))
+                .collect();
+            match matching.as_slice() {
+                [one] => return Ok((*one).clone()),
+                [] => {}
+                many => {
+                    return Err(AdminError::BadRequest(format!(
+                        "`{given}` is the start of {} deployments of API `{api_id}`; give more digits (see `causeway deployments --api {api_id}`)",
+                        many.len()
+                    )));
+                }
+            }
+        }
+        Err(StoreError::UnknownDeployment {
+            api_id: api_id.to_owned(),
+            id: DeploymentId(given.to_owned()),
+        }
+        .into())
+    }
+}

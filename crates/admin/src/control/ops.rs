@@ -1,0 +1,245 @@
+//! The operations of the control plane and its listings.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use causeway_model::{ApiSpec, ConfigError, ConfigErrors, Deployment};
+use causeway_store::{StageChange, StageRecord, StoreError};
+
+use super::Control;
+use crate::check::{check_api, check_stage_names, check_variables};
+use crate::wire::{ApiSummary, DeployOutcome, DeploymentSummary};
+use crate::{AdminError, now_ms};
+
+impl Control {
+    /// Store a deployment of `api` and point `stages` at it (`None` = every stage the
+    /// definition declares). Each stage declared in the definition takes its variables and
+    /// description from there; other stages keep theirs.
+    pub fn deploy(
+        &self,
+        api: ApiSpec,
+        stages: Option<Vec<String>>,
+        description: String,
+    ) -> Result<DeployOutcome, AdminError> {
+        let file = format!("<api:{}>", api.id);
+        let now = now_ms();
+        let deployment = Deployment::snapshot(&api, description, now);
+        let compiled = check_api(&file, &api, &deployment)?;
+        let mut names =
+            stages.unwrap_or_else(|| api.stages.iter().map(|s| s.name.clone()).collect());
+        if names.is_empty() {
+            return Err(ConfigErrors(vec![ConfigError::new(
+                &file,
+                "stages",
+                "the API declares no stages and none were named: add a `[[stages]]` table or name one (`--stage prod`)",
+            )])
+            .into());
+        }
+        check_stage_names(&file, &names)?;
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+
+        let id = deployment.id.clone();
+        let changes = names
+            .iter()
+            .map(|name| {
+                let spec = api.stages.iter().find(|s| &s.name == name);
+                let change = StageChange {
+                    deployment_id: Some(id.clone()),
+                    variables: spec.map(|s| s.variables.clone()),
+                    description: spec.map(|s| s.description.clone()),
+                };
+                (name.clone(), change)
+            })
+            .collect();
+        let mut inner = self.lock();
+        let created = inner.store.put_deployment(deployment)?;
+        inner.store.update_stages(&api.id, changes, now)?;
+        inner.compiled.insert(id.clone(), Arc::new(compiled));
+        self.publish(&mut inner);
+        tracing::info!(api = %api.id, deployment = %id, created, stages = ?names, "deployed");
+        Ok(DeployOutcome {
+            deployment_id: id,
+            created,
+            stages: names,
+        })
+    }
+
+    /// Point a stage at another stored deployment and/or replace its variables. A stage
+    /// that does not exist yet is created when a deployment is named.
+    pub fn update_stage(
+        &self,
+        api_id: &str,
+        stage: &str,
+        deployment_id: Option<&str>,
+        variables: Option<BTreeMap<String, String>>,
+    ) -> Result<StageRecord, AdminError> {
+        let file = format!("<api:{api_id}>");
+        check_stage_names(&file, &[stage.to_owned()])?;
+        if let Some(v) = &variables {
+            check_variables(&file, v)?;
+        }
+        let mut inner = self.lock();
+        let target = deployment_id
+            .map(|given| inner.resolve(api_id, given))
+            .transpose()?;
+        if let Some(id) = &target {
+            inner.compiled(api_id, id)?;
+        }
+        let change = StageChange {
+            deployment_id: target,
+            variables,
+            description: None,
+        };
+        let record = inner
+            .store
+            .update_stage(api_id, stage, change, now_ms())?
+            .clone();
+        self.publish(&mut inner);
+        tracing::info!(api = %api_id, stage, deployment = %record.deployment_id, "stage updated");
+        Ok(record)
+    }
+
+    /// Point a stage back at its previous deployment (`to: None`) or at any stored
+    /// deployment of the API.
+    pub fn rollback(
+        &self,
+        api_id: &str,
+        stage: &str,
+        to: Option<&str>,
+    ) -> Result<StageRecord, AdminError> {
+        let mut inner = self.lock();
+        let current =
+            inner
+                .store
+                .stage(api_id, stage)
+                .cloned()
+                .ok_or_else(|| StoreError::UnknownStage {
+                    api_id: api_id.to_owned(),
+                    stage: stage.to_owned(),
+                })?;
+        let to = to.map(|given| inner.resolve(api_id, given)).transpose()?;
+        let target = match (&to, current.history.last()) {
+            (Some(id), _) | (None, Some(id)) => id.clone(),
+            (None, None) => {
+                return Err(StoreError::NoHistory {
+                    api_id: api_id.to_owned(),
+                    stage: stage.to_owned(),
+                }
+                .into());
+            }
+        };
+        inner.compiled(api_id, &target)?;
+        let record = inner
+            .store
+            .rollback(api_id, stage, to.as_ref(), now_ms())?
+            .clone();
+        self.publish(&mut inner);
+        tracing::info!(
+            api = %api_id, stage, from = %current.deployment_id, to = %record.deployment_id,
+            "stage rolled back"
+        );
+        Ok(record)
+    }
+
+    /// Every API that has deployments or stages.
+    pub fn apis(&self) -> Vec<ApiSummary> {
+        let inner = self.lock();
+        let stages = inner.store.stages();
+        inner
+            .store
+            .api_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let deployments = inner.store.deployments(id);
+                let newest = deployments.last()?;
+                Some(ApiSummary {
+                    id: id.to_owned(),
+                    name: newest.api.name.clone(),
+                    kind: newest.api.kind,
+                    stages: stages
+                        .iter()
+                        .filter(|s| s.api_id == id)
+                        .map(|s| s.stage.clone())
+                        .collect(),
+                    deployments: deployments.len(),
+                })
+            })
+            .collect()
+    }
+
+    /// The stages of one API, or of every API; an API without any is not found.
+    pub fn stages(&self, api_id: Option<&str>) -> Result<Vec<StageRecord>, AdminError> {
+        let inner = self.lock();
+        let all = inner.store.stages().into_iter();
+        let Some(api_id) = api_id else {
+            return Ok(all.cloned().collect());
+        };
+        let found: Vec<StageRecord> = all.filter(|s| s.api_id == api_id).cloned().collect();
+        if found.is_empty() && inner.store.deployments(api_id).is_empty() {
+            return Err(unknown_api(api_id));
+        }
+        Ok(found)
+    }
+
+    /// One stage.
+    pub fn stage(&self, api_id: &str, stage: &str) -> Result<StageRecord, AdminError> {
+        self.lock()
+            .store
+            .stage(api_id, stage)
+            .cloned()
+            .ok_or_else(|| {
+                StoreError::UnknownStage {
+                    api_id: api_id.to_owned(),
+                    stage: stage.to_owned(),
+                }
+                .into()
+            })
+    }
+
+    /// The deployments of an API, oldest first.
+    pub fn deployments(&self, api_id: &str) -> Result<Vec<DeploymentSummary>, AdminError> {
+        let inner = self.lock();
+        let stages = inner.store.stages();
+        let list: Vec<DeploymentSummary> = inner
+            .store
+            .deployments(api_id)
+            .into_iter()
+            .map(|d| DeploymentSummary {
+                id: d.id.clone(),
+                created_at_ms: d.created_at_ms,
+                description: d.description.clone(),
+                routes: d.api.routes.len(),
+                stages: stages
+                    .iter()
+                    .filter(|s| s.api_id == api_id && s.deployment_id == d.id)
+                    .map(|s| s.stage.clone())
+                    .collect(),
+            })
+            .collect();
+        if list.is_empty() {
+            return Err(unknown_api(api_id));
+        }
+        Ok(list)
+    }
+
+    /// One stored deployment, named by its id or an unambiguous prefix.
+    pub fn deployment(&self, api_id: &str, id: &str) -> Result<Deployment, AdminError> {
+        let inner = self.lock();
+        let id = inner.resolve(api_id, id)?;
+        inner.store.deployment(api_id, &id).cloned().ok_or_else(|| {
+            StoreError::UnknownDeployment {
+                api_id: api_id.to_owned(),
+                id,
+            }
+            .into()
+        })
+    }
+}
+
+fn unknown_api(api_id: &str) -> AdminError {
+    StoreError::UnknownApi {
+        api_id: api_id.to_owned(),
+    }
+    .into()
+}

@@ -1,0 +1,83 @@
+//! The admin HTTP listener: HTTP/1.1 and h2 on hyper, loopback peers only unless
+//! `admin.allow_remote`, graceful drain on shutdown. Routes are in [`routes`].
+
+mod routes;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::Control;
+
+/// Largest accepted request body (a deploy carries a whole API definition).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long in-flight admin requests may take to finish after shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serve the admin API on `listener` until `shutdown` resolves, then drain. Every `/v1`
+/// request needs `Authorization: Bearer <token>`.
+pub async fn serve_admin(
+    control: Arc<Control>,
+    listener: TcpListener,
+    token: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let allow_remote = control.node().admin.allow_remote;
+    let shared = Arc::new(routes::Shared { control, token });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let local = allow_remote || peer.ip().to_canonical().is_loopback();
+        if !local {
+            tracing::warn!(%peer, "admin request from a non-loopback peer refused (admin.allow_remote is false)");
+        }
+        let shared = shared.clone();
+        let svc = service_fn(move |req| {
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(routes::handle(shared, req, local).await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), svc)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "admin connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("admin connections still open after draining; closing them");
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! JSON bodies of the admin API, shared by the server and the CLI client.
+
+use std::collections::BTreeMap;
+
+use causeway_model::{ApiSpec, ApiType, DeploymentId};
+use serde::{Deserialize, Serialize};
+
+pub use causeway_store::StageRecord;
+
+/// `POST /v1/apis/{api}/deployments`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRequest {
+    /// The definition; its `id` must be the `{api}` of the URL.
+    pub api: ApiSpec,
+    /// Stages to point at the new deployment; absent = every stage the definition declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<String>>,
+    /// Free text stored with the deployment.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// `PATCH /v1/apis/{api}/stages/{stage}`: absent fields are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagePatch {
+    /// Point the stage at this deployment (an id or an unambiguous prefix of one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    /// Replace the stage variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<BTreeMap<String, String>>,
+}
+
+/// `POST /v1/apis/{api}/stages/{stage}/rollback`; no id = the previous deployment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// Roll back to this deployment (an id or an unambiguous prefix of one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployOutcome {
+    /// The deployment (new, or the identical one stored before).
+    pub deployment_id: DeploymentId,
+    /// Whether the deployment was new.
+    pub created: bool,
+    /// Stages now pointing at it.
+    pub stages: Vec<String>,
+}
+
+/// One API, as listed by `GET /v1/apis`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSummary {
+    /// API id.
+    pub id: String,
+    /// Human name (from its newest deployment).
+    pub name: String,
+    /// REST or HTTP.
+    #[serde(rename = "type")]
+    pub kind: ApiType,
+    /// Its stages, sorted.
+    pub stages: Vec<String>,
+    /// How many deployments are stored.
+    pub deployments: usize,
+}
+
+/// One deployment, as listed by `GET /v1/apis/{api}/deployments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    /// Content address.
+    pub id: DeploymentId,
+    /// Milliseconds since the Unix epoch when first stored.
+    pub created_at_ms: u64,
+    /// Free text given at deploy time.
+    #[serde(default)]
+    pub description: String,
+    /// Number of routes.
+    pub routes: usize,
+    /// Stages serving it now.
+    pub stages: Vec<String>,
+}
+
+/// A list answer: `{"items": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Items<T> {
+    /// The entries.
+    pub items: Vec<T>,
+}

@@ -1,0 +1,64 @@
+//! Loading a config directory, printing its errors, and `causeway validate`.
+
+use std::fmt::Display;
+use std::io;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use causeway_admin::{ConfigSummary, validate_config};
+use causeway_model::{ConfigSet, NodeConfig, load_dir, parse_node};
+
+use crate::{ConfigArg, EXIT_CONFIG};
+
+/// Print configuration errors to stderr, one per line (`file:line: field: message`).
+pub(crate) fn print_errors<E: Display>(errors: impl IntoIterator<Item = E>) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+}
+
+/// Load and fully validate `dir` (the model's checks and the gateway's compile). On
+/// failure every error has been printed and the exit code is returned.
+pub(crate) fn load_validated(dir: &Path) -> Result<(ConfigSet, ConfigSummary), ExitCode> {
+    let set = load_dir(dir).map_err(|errors| {
+        print_errors(&errors.0);
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    let summary = validate_config(&set).map_err(|errors| {
+        print_errors(&errors.0);
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    Ok((set, summary))
+}
+
+/// `causeway validate`.
+pub(crate) fn validate(arg: &ConfigArg) -> anyhow::Result<ExitCode> {
+    Ok(match load_validated(&arg.config) {
+        Ok((_, s)) => {
+            println!("ok: {} APIs, {} routes", s.apis, s.routes);
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    })
+}
+
+/// Only the node file of `dir` (client verbs need nothing else); defaults when absent.
+pub(crate) fn node_only(dir: &Path) -> anyhow::Result<ConfigSet> {
+    let path = dir.join("causeway.toml");
+    let node = match std::fs::read_to_string(&path) {
+        Ok(text) => parse_node(&path.display().to_string(), &text).map_err(|errors| {
+            let lines: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("{}", lines.join("\n"))
+        })?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => NodeConfig::default(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read `{}`", path.display()));
+        }
+    };
+    Ok(ConfigSet {
+        dir: dir.to_owned(),
+        node,
+        apis: Vec::new(),
+    })
+}

@@ -1,0 +1,160 @@
+//! `causeway serve`: load and validate the config, open the control plane, bind the
+//! gateway and admin listeners, and run until SIGINT/SIGTERM with a graceful drain.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use causeway_admin::{AdminError, Control, TOKEN_FILE, data_dir, resolve_token, serve_admin};
+use causeway_gateway::Gateway;
+use causeway_model::{ConfigError, ConfigSet};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{load_validated, print_errors};
+use crate::{EXIT_CONFIG, ServeArgs};
+
+pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let (mut set, _) = match load_validated(&args.config.config) {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    if let Some(listen) = args.listen {
+        set.node.node.listen = listen;
+    }
+    if let Some(listen) = args.admin_listen {
+        set.node.admin.listen = listen;
+    }
+    let admin = &set.node.admin;
+    if !admin.allow_remote && !admin.listen.ip().is_loopback() {
+        print_errors([ConfigError::new(
+            "--admin-listen",
+            "admin.listen",
+            format!(
+                "{} is not a loopback address; set `admin.allow_remote = true` in causeway.toml to expose the admin API",
+                admin.listen
+            ),
+        )]);
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(set))
+}
+
+fn init_tracing() {
+    use std::io::IsTerminal;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+async fn serve(set: ConfigSet) -> anyhow::Result<ExitCode> {
+    let node = &set.node;
+    let gateway_listener = TcpListener::bind(node.node.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (node.listen); free the port or pick another with --listen",
+            node.node.listen
+        )
+    })?;
+    let admin_listener = TcpListener::bind(node.admin.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (admin.listen); free the port or pick another with --admin-listen",
+            node.admin.listen
+        )
+    })?;
+    let gateway = Gateway::new(node);
+    let control = match Control::open(&set, gateway.clone()) {
+        Ok(c) => Arc::new(c),
+        Err(AdminError::Invalid(errors)) => {
+            print_errors(&errors.0);
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot open the data directory `{}`",
+                    data_dir(&set).display()
+                )
+            });
+        }
+    };
+    let token = resolve_token(&set).context("cannot set up the admin token")?;
+    let token_file = data_dir(&set).join(TOKEN_FILE);
+    if std::fs::read_to_string(&token_file).is_ok_and(|t| t.trim() == token) {
+        tracing::info!(path = %token_file.display(), "generated an admin token for this run");
+    }
+
+    let gateway_addr = gateway_listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut gateway_task =
+        tokio::spawn(gateway.serve(gateway_listener, until_stopped(stopped.clone())));
+    let mut admin_task = tokio::spawn(serve_admin(
+        control,
+        admin_listener,
+        token,
+        until_stopped(stopped),
+    ));
+    eprintln!("causeway listening on http://{gateway_addr} (admin http://{admin_addr})");
+
+    let early = tokio::select! {
+        () = shutdown_signal() => None,
+        r = &mut gateway_task => Some(("gateway", r)),
+        r = &mut admin_task => Some(("admin API", r)),
+    };
+    tracing::info!("shutting down: draining in-flight requests");
+    let _ = stop.send(true);
+    if let Some((what, result)) = early {
+        // One listener stopped on its own: stop the other and report why.
+        let _ = gateway_task.await;
+        let _ = admin_task.await;
+        return match result {
+            Ok(Ok(())) => anyhow::bail!("the {what} stopped unexpectedly"),
+            Ok(Err(e)) => Err(e).with_context(|| format!("the {what} failed")),
+            Err(e) => Err(e).with_context(|| format!("the {what} crashed")),
+        };
+    }
+    let (g, a) = tokio::join!(gateway_task, admin_task);
+    g.context("the gateway crashed")?
+        .context("the gateway failed")?;
+    a.context("the admin API crashed")?
+        .context("the admin API failed")?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

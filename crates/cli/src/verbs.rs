@@ -1,0 +1,165 @@
+//! The client verbs: `deploy`, `stages`, `deployments`, `rollback`.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use causeway_admin::wire::{
+    DeployOutcome, DeployRequest, DeploymentSummary, Items, RollbackRequest, StageRecord,
+};
+use http::Method;
+
+use crate::client::Admin;
+use crate::config::load_validated;
+use crate::table::{render, time};
+use crate::{DeployArgs, DeploymentsArgs, EXIT_CONFIG, RollbackArgs, StagesArgs};
+
+/// `causeway deploy`: validate locally (refusing to send an invalid config), then deploy
+/// each selected API.
+pub(crate) fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
+    let (set, _) = match load_validated(&args.admin.config.config) {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let apis: Vec<_> = match &args.api {
+        Some(id) => {
+            let Some(api) = set.api(id) else {
+                let known: Vec<&str> = set.apis.iter().map(|(_, a)| a.id.as_str()).collect();
+                eprintln!(
+                    "{}: no API has id `{id}` (known: {})",
+                    set.dir.join("apis").display(),
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            };
+            vec![api.clone()]
+        }
+        None => set.apis.iter().map(|(_, a)| a.clone()).collect(),
+    };
+    if apis.is_empty() {
+        bail!(
+            "nothing to deploy: `{}` holds no API files",
+            set.dir.join("apis").display()
+        );
+    }
+    let admin = Admin::connect(&args.admin)?;
+    for api in apis {
+        let id = api.id.clone();
+        let request = DeployRequest {
+            api,
+            stages: (!args.stages.is_empty()).then(|| args.stages.clone()),
+            description: args.description.clone(),
+        };
+        let out: DeployOutcome = admin.send(
+            Method::POST,
+            &format!("/v1/apis/{id}/deployments"),
+            &request,
+        )?;
+        println!(
+            "{id}: deployment {} ({}) → {}",
+            out.deployment_id,
+            if out.created { "new" } else { "unchanged" },
+            out.stages.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `causeway stages`.
+pub(crate) fn stages(args: &StagesArgs) -> anyhow::Result<ExitCode> {
+    let admin = Admin::connect(&args.admin)?;
+    let path = match &args.api {
+        Some(api) => format!("/v1/apis/{api}/stages"),
+        None => "/v1/stages".to_owned(),
+    };
+    let list: Items<StageRecord> = admin.get(&path)?;
+    if list.items.is_empty() {
+        println!("no stages; deploy one with `causeway deploy`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = list
+        .items
+        .iter()
+        .map(|s| {
+            let vars: Vec<String> = s
+                .variables
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            vec![
+                s.api_id.clone(),
+                s.stage.clone(),
+                s.deployment_id.to_string(),
+                time(s.updated_at_ms),
+                s.history
+                    .last()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string),
+                vars.join(","),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render(
+            &[
+                "API",
+                "STAGE",
+                "DEPLOYMENT",
+                "UPDATED",
+                "PREVIOUS",
+                "VARIABLES"
+            ],
+            &rows
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `causeway deployments`.
+pub(crate) fn deployments(args: &DeploymentsArgs) -> anyhow::Result<ExitCode> {
+    let admin = Admin::connect(&args.admin)?;
+    let list: Items<DeploymentSummary> =
+        admin.get(&format!("/v1/apis/{}/deployments", args.api))?;
+    let rows: Vec<Vec<String>> = list
+        .items
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.to_string(),
+                time(d.created_at_ms),
+                d.routes.to_string(),
+                if d.stages.is_empty() {
+                    "-".to_owned()
+                } else {
+                    d.stages.join(",")
+                },
+                d.description.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render(&["ID", "CREATED", "ROUTES", "STAGES", "DESCRIPTION"], &rows)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `causeway rollback`.
+pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let admin = Admin::connect(&args.admin)?;
+    let stage_path = format!("/v1/apis/{}/stages/{}", args.api, args.stage);
+    let before: StageRecord = admin.get(&stage_path)?;
+    let request = RollbackRequest {
+        deployment_id: args.to.clone(),
+    };
+    let after: StageRecord =
+        admin.send(Method::POST, &format!("{stage_path}/rollback"), &request)?;
+    println!(
+        "{}/{}: deployment {} (was {})",
+        after.api_id, after.stage, after.deployment_id, before.deployment_id
+    );
+    Ok(ExitCode::SUCCESS)
+}
