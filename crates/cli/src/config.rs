@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use causeway_admin::{ConfigSummary, validate_config};
-use causeway_model::{ConfigSet, NodeConfig, load_dir, parse_node};
+use causeway_model::{ConfigSet, NodeConfig, load_dir_with, parse_node};
 
 use crate::{ConfigArg, EXIT_CONFIG};
 
@@ -21,7 +21,7 @@ pub(crate) fn print_errors<E: Display>(errors: impl IntoIterator<Item = E>) {
 /// Load and fully validate `dir` (the model's checks and the gateway's compile). On
 /// failure every error has been printed and the exit code is returned.
 pub(crate) fn load_validated(dir: &Path) -> Result<(ConfigSet, ConfigSummary), ExitCode> {
-    let set = load_dir(dir).map_err(|errors| {
+    let set = load_dir_with(dir, &causeway_gateway::check_routes).map_err(|errors| {
         print_errors(&errors.0);
         ExitCode::from(EXIT_CONFIG)
     })?;

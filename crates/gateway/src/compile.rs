@@ -113,6 +113,22 @@ pub(crate) struct CompiledCors {
     pub(crate) credentials: bool,
 }
 
+/// The route-key checks the model cannot make (they need the router): every error, with
+/// `file` as its location. Pass to [`causeway_model::load_dir_with`].
+pub fn check_routes(file: &str, api: &ApiSpec) -> Vec<ConfigError> {
+    let kind = match api.kind {
+        ApiType::Rest => ApiKind::Rest,
+        ApiType::Http => ApiKind::Http,
+    };
+    match Router::build(kind, api.routes.iter().map(|r| r.key.as_str())) {
+        Ok(_) => Vec::new(),
+        Err(errs) => errs
+            .into_iter()
+            .map(|e| ConfigError::new(file, format!("routes[{}].key", e.index), e.reason))
+            .collect(),
+    }
+}
+
 /// Validate and compile a deployment. Reports every problem at once.
 pub fn compile(deployment: &Deployment) -> Result<CompiledDeployment, ConfigErrors> {
     let api = &deployment.api;

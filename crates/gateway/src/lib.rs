@@ -25,7 +25,7 @@ use causeway_model::{DomainSpec, NodeConfig};
 use http::{Request, Response};
 
 pub use body::{Body, BoxError};
-pub use compile::{CompiledDeployment, compile};
+pub use compile::{CompiledDeployment, check_routes, compile};
 pub use context::RequestCtx;
 pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use pipeline::{Flow, Phase, Pipeline};

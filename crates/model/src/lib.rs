@@ -21,7 +21,9 @@ pub use api::{
 };
 pub use deployment::{Deployment, DeploymentId};
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{ConfigSet, load_dir, parse_api, parse_node};
+pub use load::{
+    ConfigSet, ExtraChecks, load_dir, load_dir_with, parse_api, parse_api_with, parse_node,
+};
 pub use node::{AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection};
 pub use template::{Template, TemplatePart};
 

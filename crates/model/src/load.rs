@@ -43,8 +43,31 @@ fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> 
 
 /// Parse one API file (no cross-file checks).
 pub fn parse_api(file: &str, text: &str) -> Result<ApiSpec, ConfigErrors> {
+    parse_api_with(file, text, &no_extra_checks)
+}
+
+/// Checks a layer above the model adds (e.g. the router's route-key rules), run with the
+/// model's own so that every error is reported in one pass.
+pub type ExtraChecks<'a> = &'a dyn Fn(&str, &ApiSpec) -> Vec<ConfigError>;
+
+fn no_extra_checks(_: &str, _: &ApiSpec) -> Vec<ConfigError> {
+    Vec::new()
+}
+
+/// [`parse_api`] plus `extra` checks.
+pub fn parse_api_with(
+    file: &str,
+    text: &str,
+    extra: ExtraChecks<'_>,
+) -> Result<ApiSpec, ConfigErrors> {
     let api: ApiSpec = parse(file, text).map_err(|e| ConfigErrors(vec![e]))?;
-    crate::validate::api(file, &api).into_result()?;
+    let mut errors = crate::validate::api(file, &api).0;
+    for e in extra(file, &api) {
+        if !errors.contains(&e) {
+            errors.push(e);
+        }
+    }
+    ConfigErrors(errors).into_result()?;
     Ok(api)
 }
 
@@ -57,6 +80,11 @@ pub fn parse_node(file: &str, text: &str) -> Result<NodeConfig, ConfigErrors> {
 
 /// Load and validate a configuration directory, reporting every error in every file.
 pub fn load_dir(dir: &Path) -> Result<ConfigSet, ConfigErrors> {
+    load_dir_with(dir, &no_extra_checks)
+}
+
+/// [`load_dir`] plus `extra` checks on every API.
+pub fn load_dir_with(dir: &Path, extra: ExtraChecks<'_>) -> Result<ConfigSet, ConfigErrors> {
     let mut errors = Vec::new();
     let label = |p: &Path| p.display().to_string();
     let node_path = dir.join("causeway.toml");
@@ -93,17 +121,24 @@ pub fn load_dir(dir: &Path) -> Result<ConfigSet, ConfigErrors> {
     };
     files.sort();
     let mut apis = Vec::new();
+    let mut apis_complete = true;
     for path in files {
         let file = label(&path);
         match std::fs::read_to_string(&path) {
-            Ok(text) => match parse_api(&file, &text) {
+            Ok(text) => match parse_api_with(&file, &text, extra) {
                 Ok(api) => apis.push((file, api)),
-                Err(e) => errors.extend(e.0),
+                Err(e) => {
+                    apis_complete = false;
+                    errors.extend(e.0);
+                }
             },
-            Err(e) => errors.push(ConfigError::new(file, "", format!("cannot read: {e}"))),
+            Err(e) => {
+                apis_complete = false;
+                errors.push(ConfigError::new(file, "", format!("cannot read: {e}")));
+            }
         }
     }
-    errors.extend(crate::validate::cross(&node, &apis).0);
+    errors.extend(crate::validate::cross(&label(&node_path), &node, &apis, apis_complete).0);
     ConfigErrors(errors).into_result()?;
     Ok(ConfigSet {
         dir: dir.to_owned(),

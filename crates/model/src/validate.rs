@@ -385,7 +385,12 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
 }
 
 /// Checks across files: unique API ids, domain mappings naming known APIs and stages.
-pub(crate) fn cross(node: &NodeConfig, apis: &[(String, crate::ApiSpec)]) -> ConfigErrors {
+pub(crate) fn cross(
+    node_file: &str,
+    node: &NodeConfig,
+    apis: &[(String, crate::ApiSpec)],
+    apis_complete: bool,
+) -> ConfigErrors {
     let mut errors = Vec::new();
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (file, api) in apis {
@@ -400,18 +405,24 @@ pub(crate) fn cross(node: &NodeConfig, apis: &[(String, crate::ApiSpec)]) -> Con
             ));
         }
     }
-    for (i, d) in node.domains.iter().enumerate() {
+    // A mapping to an API whose file failed to parse would be a second, misleading error.
+    let domains = if apis_complete {
+        node.domains.as_slice()
+    } else {
+        &[]
+    };
+    for (i, d) in domains.iter().enumerate() {
         for (j, m) in d.mappings.iter().enumerate() {
             let field = format!("domains[{i}].mappings[{j}]");
             match apis.iter().find(|(_, a)| a.id == m.api) {
                 None => errors.push(ConfigError::new(
-                    "causeway.toml",
+                    node_file,
                     format!("{field}.api"),
                     format!("no API has id `{}`", m.api),
                 )),
                 Some((_, a)) if !a.stages.iter().any(|s| s.name == m.stage) => {
                     errors.push(ConfigError::new(
-                        "causeway.toml",
+                        node_file,
                         format!("{field}.stage"),
                         format!("API `{}` declares no stage `{}`", m.api, m.stage),
                     ))

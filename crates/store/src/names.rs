@@ -21,15 +21,17 @@ pub(crate) fn check_api_id(id: &str) -> Result<(), StoreError> {
 }
 
 pub(crate) fn check_stage(stage: &str) -> Result<(), StoreError> {
-    let ok = !stage.is_empty()
-        && stage.len() <= 128
-        && stage
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    // `$default` is the HTTP APIs' stage served without a prefix.
+    let ok = stage == "$default"
+        || !stage.is_empty()
+            && stage.len() <= 128
+            && stage
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     ok.then_some(()).ok_or_else(|| StoreError::InvalidName {
         what: "stage name",
         value: stage.to_owned(),
-        hint: "use 1-128 letters, digits, `-` or `_`",
+        hint: "use 1-128 letters, digits, `-` or `_` (or `$default`)",
     })
 }
 

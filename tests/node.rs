@@ -1,0 +1,10 @@
+//! End-to-end tests of the real `causeway` binary: serve, the CLI verbs, deployments under
+//! load, persistence across `kill -9`, refusal of invalid configuration.
+
+#[path = "node/harness.rs"]
+mod harness;
+
+#[path = "node/config.rs"]
+mod config;
+#[path = "node/deploy.rs"]
+mod deploy;

@@ -1,0 +1,175 @@
+//! Start and drive the real binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_causeway");
+
+/// A config directory in a temp dir, with its own data dir.
+pub struct ConfigDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl ConfigDir {
+    pub fn new(apis: &[(&str, &str)]) -> ConfigDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("apis")).expect("mkdir apis");
+        std::fs::write(
+            dir.path().join("causeway.toml"),
+            "version = 1\n[node]\ndata_dir = \"data\"\n[admin]\ntoken = \"test-token\"\n",
+        )
+        .expect("write node file");
+        let c = ConfigDir { dir };
+        for (name, text) in apis {
+            c.write_api(name, text);
+        }
+        c
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write_api(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join("apis").join(format!("{name}.toml")), text)
+            .expect("write api");
+    }
+}
+
+/// A running `causeway serve`.
+pub struct Node {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub config: PathBuf,
+}
+
+impl Node {
+    pub fn start(config: &Path) -> Node {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn causeway");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent && line.contains("causeway listening on") {
+                    let _ = tx.send(line.clone());
+                    sent = true;
+                }
+                eprintln!("[node] {line}");
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("node printed its listening line within 60 s");
+        let addrs: Vec<SocketAddr> = line
+            .split("http://")
+            .skip(1)
+            .filter_map(|s| s.split([' ', ')']).next()?.parse().ok())
+            .collect();
+        assert_eq!(addrs.len(), 2, "cannot parse {line}");
+        Node {
+            child,
+            addr: addrs[0],
+            admin: addrs[1],
+            config: config.to_owned(),
+        }
+    }
+
+    /// Run a CLI verb against this node.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .args([
+                "--admin",
+                &format!("http://{}", self.admin),
+                "--token",
+                "test-token",
+            ])
+            .output()
+            .expect("run causeway")
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// One blocking HTTP/1.1 GET over a fresh connection; returns (status, body).
+pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf)?;
+    let status = buf.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Poll `f` until it returns true or `deadline` passes.
+pub fn eventually(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what}: not true within {deadline:?}");
+}
+
+/// A one-route MOCK API whose body names its version.
+pub fn versioned_api(version: &str) -> String {
+    format!(
+        r#"version = 1
+id = "svc"
+name = "Service"
+type = "REST"
+[[stages]]
+name = "prod"
+[[routes]]
+key = "GET /v"
+integration = {{ type = "MOCK", body = "{version}" }}
+"#
+    )
+}
+
+pub const HOST: &str = "svc.execute-api.localhost";
