@@ -7,5 +7,7 @@ mod support;
 mod errors;
 #[path = "gateway/integrations.rs"]
 mod integrations;
+#[path = "gateway/metrics.rs"]
+mod metrics;
 #[path = "gateway/routing.rs"]
 mod routing;

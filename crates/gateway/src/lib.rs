@@ -12,6 +12,7 @@ mod body;
 mod compile;
 mod context;
 mod error;
+mod metrics;
 mod phases;
 mod pipeline;
 mod server;
@@ -28,6 +29,7 @@ pub use body::{Body, BoxError};
 pub use compile::{CompiledDeployment, check_routes, compile};
 pub use context::RequestCtx;
 pub use error::{ErrorKind, ErrorSource, GatewayError};
+pub use metrics::{Metrics, RouteLabels, RouteMetrics};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use table::{EXECUTE_API_SUFFIX, StageBinding};
 
@@ -44,6 +46,7 @@ pub struct Gateway {
 struct Inner {
     table: Arc<ArcSwap<Table>>,
     pipeline: Pipeline,
+    metrics: Arc<Metrics>,
 }
 
 impl Gateway {
@@ -54,7 +57,15 @@ impl Gateway {
             max_body_bytes: node.node.max_body_bytes,
             max_header_bytes: node.node.max_header_bytes,
         };
+        let metrics = Arc::new(Metrics::new());
+        let unrouted = metrics.route(&RouteLabels {
+            api: String::new(),
+            stage: String::new(),
+            method: String::new(),
+            resource: String::new(),
+        });
         let pipeline = Pipeline::new(vec![
+            Box::new(phases::observe::Observe { unrouted }),
             Box::new(phases::route::Route {
                 table: table.clone(),
                 limits,
@@ -66,7 +77,11 @@ impl Gateway {
             }),
         ]);
         Gateway {
-            inner: Arc::new(Inner { table, pipeline }),
+            inner: Arc::new(Inner {
+                table,
+                pipeline,
+                metrics,
+            }),
         }
     }
 
@@ -75,7 +90,12 @@ impl Gateway {
     pub fn publish(&self, stages: Vec<StageBinding>, domains: &[DomainSpec]) {
         self.inner
             .table
-            .store(Arc::new(Table::build(stages, domains)));
+            .store(Arc::new(Table::build(stages, domains, &self.inner.metrics)));
+    }
+
+    /// This node's metrics (served by the admin listener at `/metrics`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// Serve one request.

@@ -1,8 +1,10 @@
-//! The built-in phases, in pipeline order: [`route::Route`] (limits, host, stage, route),
+//! The built-in phases, in pipeline order: [`observe::Observe`] (metrics),
+//! [`route::Route`] (limits, host, stage, route),
 //! [`cors::Cors`], [`params::RequiredParams`], then the integration
 //! ([`integrate::Integrate`]), which always answers.
 
 pub(crate) mod cors;
 pub(crate) mod integrate;
+pub(crate) mod observe;
 pub(crate) mod params;
 pub(crate) mod route;

@@ -10,6 +10,7 @@ use causeway_model::{ApiType, DomainSpec};
 use hashbrown::HashMap;
 
 use crate::CompiledDeployment;
+use crate::metrics::{Metrics, RouteLabels, RouteMetrics};
 
 /// Host suffix of invoke URLs: `{api-id}.execute-api.localhost`.
 pub const EXECUTE_API_SUFFIX: &str = ".execute-api.localhost";
@@ -33,6 +34,10 @@ pub(crate) struct StageRuntime {
     pub(crate) stage: String,
     pub(crate) deployment: Arc<CompiledDeployment>,
     pub(crate) variables: BTreeMap<String, String>,
+    /// Metric handles per route (same order as the deployment's routes).
+    pub(crate) route_metrics: Vec<RouteMetrics>,
+    /// Metric handles for requests that matched no route of this stage.
+    pub(crate) unmatched_metrics: RouteMetrics,
 }
 
 /// A base path and the stage it maps to.
@@ -67,15 +72,35 @@ pub(crate) enum Resolved {
 }
 
 impl Table {
-    pub(crate) fn build(stages: Vec<StageBinding>, domains: &[DomainSpec]) -> Table {
+    pub(crate) fn build(
+        stages: Vec<StageBinding>,
+        domains: &[DomainSpec],
+        metrics: &Metrics,
+    ) -> Table {
         let mut t = Table::default();
         for b in stages {
             let entry = t.apis.entry(b.api_id.as_str().into()).or_default();
             entry.kind = Some(b.deployment.kind());
+            let labels = |method: &str, resource: &str| RouteLabels {
+                api: b.api_id.clone(),
+                stage: b.stage.clone(),
+                method: method.to_owned(),
+                resource: resource.to_owned(),
+            };
+            let route_metrics = b
+                .deployment
+                .spec()
+                .routes
+                .iter()
+                .map(|r| metrics.route(&labels(r.method(), r.path())))
+                .collect();
+            let unmatched_metrics = metrics.route(&labels("", ""));
             let rt = Arc::new(StageRuntime {
                 stage: b.stage.clone(),
                 deployment: b.deployment,
                 variables: b.variables,
+                route_metrics,
+                unmatched_metrics,
             });
             entry.stages.insert(b.stage.into(), rt);
         }

@@ -54,6 +54,24 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
             _ => method_not_allowed("GET"),
         };
     }
+    if path == "/metrics" {
+        // Like /healthz, readable without the token: the listener is loopback-only unless
+        // `admin.allow_remote` says otherwise.
+        return match *req.method() {
+            Method::GET => {
+                let body = shared.control.gateway().metrics().encode();
+                let mut resp = Response::new(Full::new(Bytes::from(body)));
+                resp.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
+                );
+                resp
+            }
+            _ => method_not_allowed("GET"),
+        };
+    }
     let Some(rest) = path.strip_prefix("/v1/") else {
         return not_found(req.method(), &full);
     };

@@ -1,0 +1,182 @@
+//! Metrics with Amazon API Gateway's names (`Count`, `4XXError`, `5XXError`,
+//! `CacheHitCount`, `CacheMissCount`, `Latency`, `IntegrationLatency`), labelled by api,
+//! stage, method and resource, exposed in the Prometheus text format.
+//!
+//! Handles for every route are resolved when a table is published, so recording a request
+//! is a handful of atomic increments, never a label lookup.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of every API metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// API id.
+    pub api: String,
+    /// Stage name.
+    pub stage: String,
+    /// Route method (`ANY` kept as written).
+    pub method: String,
+    /// Resource path (`/pets/{petId}`), empty when no route matched.
+    pub resource: String,
+}
+
+#[derive(Clone, Copy)]
+struct MillisBuckets;
+
+impl MetricConstructor<Histogram> for MillisBuckets {
+    fn new_metric(&self) -> Histogram {
+        // 0.25 ms … ~30 s.
+        Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+            0.25, 2.0, 18,
+        ))
+    }
+}
+
+type Hist = Family<RouteLabels, Histogram, MillisBuckets>;
+
+/// All metric families of one node.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    count: Family<RouteLabels, Counter>,
+    client_errors: Family<RouteLabels, Counter>,
+    server_errors: Family<RouteLabels, Counter>,
+    cache_hits: Family<RouteLabels, Counter>,
+    cache_misses: Family<RouteLabels, Counter>,
+    throttled: Family<RouteLabels, Counter>,
+    latency: Hist,
+    integration_latency: Hist,
+}
+
+/// Pre-resolved handles for one (api, stage, route).
+#[derive(Debug, Clone)]
+pub struct RouteMetrics {
+    count: Counter,
+    client_errors: Counter,
+    server_errors: Counter,
+    /// Cache hits.
+    pub cache_hits: Counter,
+    /// Cache misses.
+    pub cache_misses: Counter,
+    /// Requests refused by a throttle.
+    pub throttled: Counter,
+    latency: Histogram,
+    integration_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Empty families, registered under the `causeway_` prefix.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("causeway");
+        let m = Metrics {
+            registry: Mutex::new(Registry::default()),
+            count: Family::default(),
+            client_errors: Family::default(),
+            server_errors: Family::default(),
+            cache_hits: Family::default(),
+            cache_misses: Family::default(),
+            throttled: Family::default(),
+            latency: Family::new_with_constructor(MillisBuckets),
+            integration_latency: Family::new_with_constructor(MillisBuckets),
+        };
+        registry.register(
+            "Count",
+            "Requests received (API Gateway: Count)",
+            m.count.clone(),
+        );
+        registry.register(
+            "4XXError",
+            "Client-side errors (API Gateway: 4XXError)",
+            m.client_errors.clone(),
+        );
+        registry.register(
+            "5XXError",
+            "Server-side errors (API Gateway: 5XXError)",
+            m.server_errors.clone(),
+        );
+        registry.register(
+            "CacheHitCount",
+            "Requests served from the cache",
+            m.cache_hits.clone(),
+        );
+        registry.register(
+            "CacheMissCount",
+            "Requests not served from the cache",
+            m.cache_misses.clone(),
+        );
+        registry.register(
+            "ThrottleCount",
+            "Requests refused with 429",
+            m.throttled.clone(),
+        );
+        registry.register(
+            "Latency",
+            "Milliseconds from request received to response head sent (API Gateway: Latency)",
+            m.latency.clone(),
+        );
+        registry.register(
+            "IntegrationLatency",
+            "Milliseconds waiting for the integration's response head",
+            m.integration_latency.clone(),
+        );
+        *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
+        m
+    }
+
+    /// Handles for one label set (resolved once, then cloned cheaply).
+    pub fn route(&self, labels: &RouteLabels) -> RouteMetrics {
+        RouteMetrics {
+            count: self.count.get_or_create(labels).clone(),
+            client_errors: self.client_errors.get_or_create(labels).clone(),
+            server_errors: self.server_errors.get_or_create(labels).clone(),
+            cache_hits: self.cache_hits.get_or_create(labels).clone(),
+            cache_misses: self.cache_misses.get_or_create(labels).clone(),
+            throttled: self.throttled.get_or_create(labels).clone(),
+            latency: self.latency.get_or_create(labels).clone(),
+            integration_latency: self.integration_latency.get_or_create(labels).clone(),
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+            tracing::warn!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+}
+
+impl RouteMetrics {
+    /// Record one finished request.
+    pub fn record(&self, status: u16, latency: Duration, integration: Option<Duration>) {
+        self.count.inc();
+        match status {
+            400..=499 => {
+                self.client_errors.inc();
+            }
+            500..=599 => {
+                self.server_errors.inc();
+            }
+            _ => {}
+        }
+        self.latency.observe(latency.as_secs_f64() * 1000.0);
+        if let Some(d) = integration {
+            self.integration_latency.observe(d.as_secs_f64() * 1000.0);
+        }
+    }
+}
