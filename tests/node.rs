@@ -6,5 +6,7 @@ mod harness;
 
 #[path = "node/config.rs"]
 mod config;
+#[path = "node/control.rs"]
+mod control;
 #[path = "node/deploy.rs"]
 mod deploy;

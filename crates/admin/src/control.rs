@@ -18,6 +18,7 @@ pub struct Control {
     inner: Mutex<Inner>,
     gateway: Gateway,
     node: NodeConfig,
+    data_dir: std::path::PathBuf,
 }
 
 /// Everything mutable, behind one lock so that publishes happen in the order of changes.
@@ -79,6 +80,7 @@ impl Control {
             inner: Mutex::new(inner),
             gateway,
             node: set.node.clone(),
+            data_dir: data_dir(set),
         };
         control.publish(&mut control.lock());
         Ok(control)
@@ -92,6 +94,11 @@ impl Control {
     /// The gateway it publishes to.
     pub fn gateway(&self) -> &Gateway {
         &self.gateway
+    }
+
+    /// The data directory (store, audit log, token file).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

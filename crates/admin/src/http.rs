@@ -16,6 +16,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::Control;
+use crate::audit::AuditLog;
 
 /// Largest accepted request body (a deploy carries a whole API definition).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -32,7 +33,12 @@ pub async fn serve_admin(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let allow_remote = control.node().admin.allow_remote;
-    let shared = Arc::new(routes::Shared { control, token });
+    let audit = AuditLog::open(control.data_dir())?;
+    let shared = Arc::new(routes::Shared {
+        control,
+        token,
+        audit,
+    });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -60,7 +66,7 @@ pub async fn serve_admin(
         let shared = shared.clone();
         let svc = service_fn(move |req| {
             let shared = shared.clone();
-            async move { Ok::<_, Infallible>(routes::handle(shared, req, local).await) }
+            async move { Ok::<_, Infallible>(routes::handle(shared, req, peer, local).await) }
         });
         let conn = builder
             .serve_connection(TokioIo::new(stream), svc)

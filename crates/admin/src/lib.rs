@@ -13,6 +13,7 @@
 //! pipeline, or touch the store's files other than through `causeway-store`.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod check;
 mod control;
 mod error;
@@ -24,6 +25,7 @@ use std::path::PathBuf;
 
 use causeway_model::ConfigSet;
 
+pub use audit::AUDIT_FILE;
 pub use check::{ConfigSummary, check_api, validate_config};
 pub use control::Control;
 pub use error::{AdminError, ErrorBody, ErrorItem};

@@ -11,7 +11,10 @@ use hyper::body::Incoming;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use std::net::SocketAddr;
+
 use super::MAX_BODY_BYTES;
+use crate::audit::{AuditEntry, AuditLog, identity};
 use crate::wire::{DeployRequest, Items, RollbackRequest, StagePatch};
 use crate::{AdminError, Control, ErrorBody};
 
@@ -20,14 +23,21 @@ use crate::{AdminError, Control, ErrorBody};
 pub(crate) struct Shared {
     pub(crate) control: Arc<Control>,
     pub(crate) token: String,
+    pub(crate) audit: AuditLog,
 }
 
 type Resp = Response<Full<Bytes>>;
 
 /// Answer one admin request, logging it.
-pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>, local: bool) -> Resp {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    local: bool,
+) -> Resp {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let who = identity(bearer(&req));
     let resp = if local {
         route(&shared, req).await
     } else {
@@ -37,7 +47,28 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>, local: b
         )
     };
     tracing::info!(%method, %path, status = resp.status().as_u16(), "admin request");
+    if !matches!(method, Method::GET | Method::HEAD) {
+        let status = resp.status().as_u16();
+        shared.audit.record(&AuditEntry {
+            time_ms: crate::now_ms(),
+            who: &who,
+            peer,
+            action: &format!("{method} {path}"),
+            status,
+            result: if status < 400 { "ok" } else { "error" },
+        });
+    }
     resp
+}
+
+/// The bearer token the request carries, if any.
+fn bearer(req: &Request<Incoming>) -> Option<&str> {
+    req.headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
 }
 
 async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
@@ -195,14 +226,7 @@ async fn run<T: Serialize + Send + 'static>(
 }
 
 fn authorized(req: &Request<Incoming>, token: &str) -> bool {
-    let given = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+    bearer(req).is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
