@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "gateway/access_log.rs"]
+mod access_log;
 #[path = "gateway/errors.rs"]
 mod errors;
 #[path = "gateway/integrations.rs"]

@@ -156,6 +156,7 @@ pub fn bindings(api: &ApiSpec) -> Vec<StageBinding> {
             stage: s.name.clone(),
             deployment: compiled.clone(),
             variables: s.variables.clone(),
+            settings: s.settings(),
         })
         .collect()
 }

@@ -67,6 +67,7 @@ impl Control {
                         deployment_id: Some(id.clone()),
                         variables: Some(s.variables.clone()),
                         description: Some(s.description.clone()),
+                        settings: Some(s.settings()),
                     };
                     (s.name.clone(), change)
                 })
@@ -118,6 +119,7 @@ impl Control {
                     stage: r.stage,
                     deployment,
                     variables: r.variables,
+                    settings: r.settings,
                 }),
                 Err(e) => tracing::error!(
                     api = %r.api_id,

@@ -20,6 +20,8 @@ pub struct RequestCtx {
     pub request_id: String,
     /// When the request arrived.
     pub started: Instant,
+    /// When the request arrived, in milliseconds since the Unix epoch.
+    pub received_at_ms: u64,
     /// The client's address.
     pub client: SocketAddr,
     /// Method, URI, headers.
@@ -38,6 +40,14 @@ pub struct RequestCtx {
     pub integration_latency: Option<Duration>,
     /// Status the integration answered with.
     pub integration_status: Option<u16>,
+    /// Status sent to the client (set when the response head is ready).
+    pub status: Option<u16>,
+    /// Bytes of the response body, when known up front.
+    pub response_length: Option<u64>,
+    /// API Gateway error type and message, when the request failed.
+    pub error: Option<(&'static str, String)>,
+    /// Principal an authorizer established.
+    pub principal_id: Option<String>,
 }
 
 impl RequestCtx {
@@ -45,6 +55,9 @@ impl RequestCtx {
         RequestCtx {
             request_id: new_request_id(),
             started: Instant::now(),
+            received_at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             client,
             parts,
             body: Some(body),
@@ -55,6 +68,10 @@ impl RequestCtx {
             params: SmallVec::new(),
             integration_latency: None,
             integration_status: None,
+            status: None,
+            response_length: None,
+            error: None,
+            principal_id: None,
         }
     }
 
@@ -121,15 +138,19 @@ impl RequestCtx {
             "protocol" => {
                 let _ = write!(out, "{:?}", self.parts.version);
             }
-            "requestTime" | "requestTimeEpoch" => {
-                let ms = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis());
-                let _ = write!(out, "{ms}");
-            }
+            "requestTimeEpoch" => push_opt(out, Some(self.received_at_ms)),
+            "requestTime" => clf_time(out, self.received_at_ms / 1000),
             "identity.sourceIp" => {
                 let _ = write!(out, "{}", self.client.ip());
             }
+            "status" => push_opt(out, self.status),
+            "responseLength" => push_opt(out, self.response_length),
+            "responseLatency" => push_opt(out, Some(self.started.elapsed().as_millis())),
+            "integrationLatency" => push_opt(out, self.integration_latency.map(|d| d.as_millis())),
+            "integrationStatus" => push_opt(out, self.integration_status),
+            "authorizer.principalId" => out.push_str(self.principal_id.as_deref().unwrap_or("")),
+            "error.message" => out.push_str(self.error.as_ref().map_or("", |e| e.1.as_str())),
+            "error.responseType" => out.push_str(self.error.as_ref().map_or("", |e| e.0)),
             "identity.userAgent" => out.push_str(
                 self.parts
                     .headers
@@ -140,6 +161,41 @@ impl RequestCtx {
             _ => {}
         }
     }
+}
+
+fn push_opt(out: &mut String, v: Option<impl std::fmt::Display>) {
+    use std::fmt::Write;
+    if let Some(v) = v {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// `25/Nov/2026:15:04:05 +0000`, API Gateway's `requestTime` (Common Log Format), in UTC.
+fn clf_time(out: &mut String, secs: u64) {
+    use std::fmt::Write;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let name = MONTHS[usize::try_from(month - 1).unwrap_or(0) % 12];
+    let _ = write!(
+        out,
+        "{day:02}/{name}/{year}:{:02}:{:02}:{:02} +0000",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
 }
 
 /// A random (version 4) UUID.
@@ -157,4 +213,17 @@ fn new_request_id() -> String {
         s.push(HEX[(byte & 15) as usize] as char);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clf_time_is_utc_common_log_format() {
+        let mut s = String::new();
+        super::clf_time(&mut s, 1_795_619_045); // 2026-11-25T15:04:05Z
+        assert_eq!(s, "25/Nov/2026:15:04:05 +0000");
+        s.clear();
+        super::clf_time(&mut s, 951_782_400); // 2000-02-29T00:00:00Z
+        assert_eq!(s, "29/Feb/2000:00:00:00 +0000");
+    }
 }

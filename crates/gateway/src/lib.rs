@@ -8,6 +8,7 @@
 //! [`Gateway::publish`].
 #![forbid(unsafe_code)]
 
+mod access_log;
 mod body;
 mod compile;
 mod context;
@@ -47,6 +48,7 @@ struct Inner {
     table: Arc<ArcSwap<Table>>,
     pipeline: Pipeline,
     metrics: Arc<Metrics>,
+    log_sinks: access_log::Sinks,
 }
 
 impl Gateway {
@@ -81,6 +83,7 @@ impl Gateway {
                 table,
                 pipeline,
                 metrics,
+                log_sinks: access_log::Sinks::default(),
             }),
         }
     }
@@ -88,9 +91,12 @@ impl Gateway {
     /// Replace what is served: every stage binding and custom domain at once. Requests
     /// already in flight finish on the deployment they started on.
     pub fn publish(&self, stages: Vec<StageBinding>, domains: &[DomainSpec]) {
-        self.inner
-            .table
-            .store(Arc::new(Table::build(stages, domains, &self.inner.metrics)));
+        self.inner.table.store(Arc::new(Table::build(
+            stages,
+            domains,
+            &self.inner.metrics,
+            &self.inner.log_sinks,
+        )));
     }
 
     /// This node's metrics (served by the admin listener at `/metrics`).

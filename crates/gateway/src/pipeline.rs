@@ -69,6 +69,7 @@ impl Pipeline {
                 }
                 Flow::Fail(e) => {
                     log_error(ctx, phase.name(), &e);
+                    ctx.error = Some((e.error_type(), e.message.to_string()));
                     resp = Some(e.to_response());
                     break;
                 }
@@ -79,6 +80,8 @@ impl Pipeline {
             log_error(ctx, "pipeline", &e);
             e.to_response()
         });
+        ctx.status = Some(resp.status().as_u16());
+        ctx.response_length = http_body::Body::size_hint(resp.body()).exact();
         for phase in self.phases[..ran].iter().rev() {
             phase.response(ctx, &mut resp);
         }

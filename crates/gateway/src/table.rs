@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ahash::RandomState;
-use causeway_model::{ApiType, DomainSpec};
+use causeway_model::{ApiType, DomainSpec, StageSettings};
 use hashbrown::HashMap;
 
 use crate::CompiledDeployment;
+use crate::access_log::{AccessLogger, Sinks};
 use crate::metrics::{Metrics, RouteLabels, RouteMetrics};
 
 /// Host suffix of invoke URLs: `{api-id}.execute-api.localhost`.
@@ -26,6 +27,8 @@ pub struct StageBinding {
     pub deployment: Arc<CompiledDeployment>,
     /// Stage variables.
     pub variables: BTreeMap<String, String>,
+    /// Access log, cache and throttle settings.
+    pub settings: StageSettings,
 }
 
 /// A published stage, shared by every request that uses it.
@@ -38,6 +41,7 @@ pub(crate) struct StageRuntime {
     pub(crate) route_metrics: Vec<RouteMetrics>,
     /// Metric handles for requests that matched no route of this stage.
     pub(crate) unmatched_metrics: RouteMetrics,
+    pub(crate) access_log: Option<AccessLogger>,
 }
 
 /// A base path and the stage it maps to.
@@ -76,6 +80,7 @@ impl Table {
         stages: Vec<StageBinding>,
         domains: &[DomainSpec],
         metrics: &Metrics,
+        sinks: &Sinks,
     ) -> Table {
         let mut t = Table::default();
         for b in stages {
@@ -101,6 +106,11 @@ impl Table {
                 variables: b.variables,
                 route_metrics,
                 unmatched_metrics,
+                access_log: b
+                    .settings
+                    .access_log
+                    .as_ref()
+                    .map(|spec| AccessLogger::new(spec, sinks)),
             });
             entry.stages.insert(b.stage.into(), rt);
         }

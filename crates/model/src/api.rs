@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::settings::{AccessLogSpec, RouteCacheSpec, StageCacheSpec, StageSettings, ThrottleSpec};
+
 /// An API definition: its routes, integrations and the stages it is deployed to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,7 +59,7 @@ impl ApiType {
 }
 
 /// A stage declared next to the API: its name and stage variables.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageSpec {
     /// Stage name: the first path segment of the invoke URL.
@@ -68,6 +70,26 @@ pub struct StageSpec {
     /// Stage variables, usable as `${stageVariables.name}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, String>,
+    /// Access logging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogSpec>,
+    /// Response cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<StageCacheSpec>,
+    /// Stage-wide throttle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleSpec>,
+}
+
+impl StageSpec {
+    /// The settings that travel with the stage (not with the deployment).
+    pub fn settings(&self) -> StageSettings {
+        StageSettings {
+            access_log: self.access_log.clone(),
+            cache: self.cache.clone(),
+            throttle: self.throttle,
+        }
+    }
 }
 
 /// One route: a route key and what serves it.
@@ -80,6 +102,15 @@ pub struct RouteSpec {
     /// `"method.request.querystring.page" = true` (true = required).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub request_parameters: BTreeMap<String, bool>,
+    /// Require a valid API key (`x-api-key`) on this route.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_key_required: bool,
+    /// Cache overrides for this route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<RouteCacheSpec>,
+    /// Route-level throttle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleSpec>,
     /// The backend.
     pub integration: IntegrationSpec,
 }

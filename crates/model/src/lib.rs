@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod error;
 pub mod load;
 pub mod node;
+pub mod settings;
 pub mod template;
 mod validate;
 
@@ -25,6 +26,9 @@ pub use load::{
     ConfigSet, ExtraChecks, load_dir, load_dir_with, parse_api, parse_api_with, parse_node,
 };
 pub use node::{AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection};
+pub use settings::{
+    AccessLogSpec, CacheInvalidation, RouteCacheSpec, StageCacheSpec, StageSettings, ThrottleSpec,
+};
 pub use template::{Template, TemplatePart};
 
 /// Check one API definition on its own (what `parse_api` checks after parsing), for

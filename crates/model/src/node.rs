@@ -44,6 +44,8 @@ pub struct NodeSection {
     pub max_body_bytes: u64,
     /// Largest accepted request header block (API Gateway: 10,240 bytes).
     pub max_header_bytes: usize,
+    /// The node-wide ("account") throttle: API Gateway's default is 10,000 rps, burst 5,000.
+    pub throttle: crate::ThrottleSpec,
 }
 
 impl Default for NodeSection {
@@ -53,6 +55,10 @@ impl Default for NodeSection {
             data_dir: ".causeway-data".into(),
             max_body_bytes: 10 * 1024 * 1024,
             max_header_bytes: 10_240,
+            throttle: crate::ThrottleSpec {
+                rate: 10_000.0,
+                burst: 5_000,
+            },
         }
     }
 }

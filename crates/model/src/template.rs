@@ -42,6 +42,14 @@ pub const CONTEXT_VARIABLES: &[&str] = &[
     "identity.sourceIp",
     "identity.userAgent",
     "deploymentId",
+    "status",
+    "responseLength",
+    "responseLatency",
+    "integrationLatency",
+    "integrationStatus",
+    "authorizer.principalId",
+    "error.message",
+    "error.responseType",
 ];
 
 fn is_ident(c: char) -> bool {

@@ -84,6 +84,15 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
             }
         }
     }
+    for (i, s) in api.stages.iter().enumerate() {
+        settings(
+            &mut r,
+            &format!("stages[{i}]"),
+            s.access_log.as_ref(),
+            s.cache.as_ref(),
+            s.throttle.as_ref(),
+        );
+    }
     if api.cors.is_some() && api.kind == ApiType::Rest {
         r.err("cors", "the `cors` block is for HTTP APIs; on a REST API add an `OPTIONS` route with a MOCK integration");
     }
@@ -142,8 +151,78 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
             }
         }
         integration(&mut r, i, route.method(), &params, &route.integration);
+        if let Some(t) = &route.throttle {
+            throttle(&mut r, &format!("routes[{i}].throttle"), t);
+        }
+        if let Some(c) = &route.cache {
+            if c.ttl_seconds.is_some_and(|t| t > 3600) {
+                r.err(
+                    format!("routes[{i}].cache.ttl_seconds"),
+                    "use 0..=3600 seconds",
+                );
+            }
+            for (j, k) in c.key_parameters.iter().enumerate() {
+                if parse_param_ref(k, "method.request.").is_none() {
+                    r.err(
+                        format!("routes[{i}].cache.key_parameters[{j}]"),
+                        format!("`{k}` is not a parameter: write `method.request.{{path|querystring|header}}.NAME`"),
+                    );
+                }
+            }
+        }
     }
     ConfigErrors(r.errors)
+}
+
+fn throttle(r: &mut Report<'_>, at: &str, t: &crate::ThrottleSpec) {
+    if !(t.rate.is_finite() && t.rate > 0.0) {
+        r.err(
+            format!("{at}.rate"),
+            "the rate is requests per second and must be above 0",
+        );
+    }
+    if t.burst == 0 {
+        r.err(
+            format!("{at}.burst"),
+            "the burst must be at least 1 request",
+        );
+    }
+}
+
+fn settings(
+    r: &mut Report<'_>,
+    at: &str,
+    log: Option<&crate::AccessLogSpec>,
+    cache: Option<&crate::StageCacheSpec>,
+    t: Option<&crate::ThrottleSpec>,
+) {
+    if let Some(log) = log {
+        if log.destination.is_empty() {
+            r.err(
+                format!("{at}.access_log.destination"),
+                "use `stdout`, `stderr` or a file path",
+            );
+        }
+        if let Some(f) = &log.format
+            && let Err(e) = Template::parse(f, false)
+        {
+            r.err(format!("{at}.access_log.format"), e);
+        }
+    }
+    if let Some(c) = cache {
+        if c.ttl_seconds > 3600 {
+            r.err(format!("{at}.cache.ttl_seconds"), "use 0..=3600 seconds");
+        }
+        if c.capacity_bytes < 1024 * 1024 {
+            r.err(
+                format!("{at}.cache.capacity_bytes"),
+                "give the cache at least 1 MiB (1048576 bytes)",
+            );
+        }
+    }
+    if let Some(t) = t {
+        throttle(r, &format!("{at}.throttle"), t);
+    }
 }
 
 /// `prefix{path|querystring|header}.NAME` → (location, name).

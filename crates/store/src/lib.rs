@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 
-use causeway_model::{Deployment, DeploymentId};
+use causeway_model::{Deployment, DeploymentId, StageSettings};
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
@@ -37,7 +37,7 @@ use names::{check_api_id, check_deployment_id, check_stage};
 pub const HISTORY_LIMIT: usize = 50;
 
 /// Where one stage of one API points.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageRecord {
     /// The API.
@@ -57,10 +57,13 @@ pub struct StageRecord {
     /// Deployments served before, newest last, at most [`HISTORY_LIMIT`].
     #[serde(default)]
     pub history: Vec<DeploymentId>,
+    /// Access log, cache and throttle settings of the stage.
+    #[serde(default, skip_serializing_if = "StageSettings::is_empty")]
+    pub settings: StageSettings,
 }
 
 /// A change to one stage; `None` fields keep their current value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StageChange {
     /// Point the stage here (required when the stage does not exist yet).
     pub deployment_id: Option<DeploymentId>,
@@ -68,6 +71,8 @@ pub struct StageChange {
     pub variables: Option<BTreeMap<String, String>>,
     /// Replace the description.
     pub description: Option<String>,
+    /// Replace the stage settings.
+    pub settings: Option<StageSettings>,
 }
 
 /// The deployments and stage pointers of one data directory.
@@ -186,7 +191,7 @@ impl Store {
         let change = StageChange {
             deployment_id: Some(deployment_id.clone()),
             variables,
-            description: None,
+            ..StageChange::default()
         };
         self.update_stage(api_id, stage, change, now_ms)
     }
@@ -298,6 +303,7 @@ impl Store {
                 description: String::new(),
                 updated_at_ms: now_ms,
                 history: Vec::new(),
+                settings: StageSettings::default(),
             },
             (None, None) => return Err(unknown_stage(api_id, stage)),
         };
@@ -309,6 +315,9 @@ impl Store {
         }
         if let Some(description) = change.description {
             record.description = description;
+        }
+        if let Some(settings) = change.settings {
+            record.settings = settings;
         }
         record.updated_at_ms = now_ms;
         Ok(record)

@@ -48,6 +48,7 @@ impl Control {
                     deployment_id: Some(id.clone()),
                     variables: spec.map(|s| s.variables.clone()),
                     description: spec.map(|s| s.description.clone()),
+                    settings: spec.map(|s| s.settings()),
                 };
                 (name.clone(), change)
             })
@@ -90,6 +91,7 @@ impl Control {
             deployment_id: target,
             variables,
             description: None,
+            settings: None,
         };
         let record = inner
             .store

@@ -1,5 +1,5 @@
 //! The first phase, so its response hook runs last: records the request's metrics once the
-//! response head is ready.
+//! response head is ready, and writes its access-log line.
 
 use async_trait::async_trait;
 use http::Response;
@@ -34,5 +34,8 @@ impl Phase for Observe {
             ctx.started.elapsed(),
             ctx.integration_latency,
         );
+        if let Some(log) = ctx.stage.as_ref().and_then(|s| s.access_log.as_ref()) {
+            log.log(ctx);
+        }
     }
 }
