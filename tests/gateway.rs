@@ -13,3 +13,5 @@ mod integrations;
 mod metrics;
 #[path = "gateway/routing.rs"]
 mod routing;
+#[path = "gateway/tracing.rs"]
+mod tracing;

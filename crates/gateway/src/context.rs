@@ -48,6 +48,8 @@ pub struct RequestCtx {
     pub error: Option<(&'static str, String)>,
     /// Principal an authorizer established.
     pub principal_id: Option<String>,
+    /// `traceparent` for calls this request makes (the current phase's span), when traced.
+    pub traceparent: Option<http::HeaderValue>,
 }
 
 impl RequestCtx {
@@ -72,6 +74,7 @@ impl RequestCtx {
             response_length: None,
             error: None,
             principal_id: None,
+            traceparent: None,
         }
     }
 

@@ -18,6 +18,7 @@ mod phases;
 mod pipeline;
 mod server;
 mod table;
+mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use metrics::{Metrics, RouteLabels, RouteMetrics};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use table::{EXECUTE_API_SUFFIX, StageBinding};
+pub use trace::Tracing;
 
 use phases::route::Limits;
 use table::Table;
@@ -49,6 +51,7 @@ struct Inner {
     pipeline: Pipeline,
     metrics: Arc<Metrics>,
     log_sinks: access_log::Sinks,
+    tracing: Option<Arc<Tracing>>,
 }
 
 impl Gateway {
@@ -78,12 +81,21 @@ impl Gateway {
                 client: phases::integrate::new_client(),
             }),
         ]);
+        let tracing = match Tracing::new(&node.tracing) {
+            Ok(t) => t.map(Arc::new),
+            Err(e) => {
+                tracing::error!(error = %e, "tracing disabled");
+                None
+            }
+        };
+        let pipeline = pipeline.with_tracing(tracing.clone());
         Gateway {
             inner: Arc::new(Inner {
                 table,
                 pipeline,
                 metrics,
                 log_sinks: access_log::Sinks::default(),
+                tracing,
             }),
         }
     }
@@ -102,6 +114,13 @@ impl Gateway {
     /// This node's metrics (served by the admin listener at `/metrics`).
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Export buffered spans now (called when the listener stops).
+    pub fn flush_traces(&self) {
+        if let Some(t) = &self.inner.tracing {
+            t.shutdown();
+        }
     }
 
     /// Serve one request.

@@ -3,12 +3,16 @@
 //! reverse order. Later features (authorizers, validation, throttling, caching, mapping)
 //! are new phases, not rewiring.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use http::{HeaderValue, Response};
+use opentelemetry::KeyValue;
 
 use crate::body::Body;
 use crate::context::RequestCtx;
 use crate::error::GatewayError;
+use crate::trace::Tracing;
 
 /// What a phase decided.
 #[derive(Debug)]
@@ -39,6 +43,7 @@ pub trait Phase: Send + Sync + 'static {
 /// The ordered phases.
 pub struct Pipeline {
     phases: Vec<Box<dyn Phase>>,
+    tracing: Option<Arc<Tracing>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -52,16 +57,44 @@ impl std::fmt::Debug for Pipeline {
 impl Pipeline {
     /// A pipeline of `phases`, run in order.
     pub fn new(phases: Vec<Box<dyn Phase>>) -> Self {
-        Pipeline { phases }
+        Pipeline {
+            phases,
+            tracing: None,
+        }
+    }
+
+    /// Record a span per request and per phase with `tracing`.
+    pub fn with_tracing(mut self, tracing: Option<Arc<Tracing>>) -> Self {
+        self.tracing = tracing;
+        self
     }
 
     /// Run the request through the phases and produce the response.
     pub async fn run(&self, ctx: &mut RequestCtx) -> Response<Body> {
+        let tracing = self.tracing.as_deref();
+        let request_cx =
+            tracing.map(|t| t.request_span(&ctx.parts.headers, "causeway.request".into()));
         let mut ran = 0;
         let mut resp = None;
         for phase in &self.phases {
             ran += 1;
-            match phase.request(ctx).await {
+            let phase_cx = match (tracing, &request_cx) {
+                (Some(t), Some(rc)) => {
+                    let pc = t.phase_span(rc, phase.name());
+                    ctx.traceparent = t.traceparent(&pc);
+                    Some(pc)
+                }
+                _ => None,
+            };
+            let flow = phase.request(ctx).await;
+            if let Some(pc) = &phase_cx {
+                let failed = match &flow {
+                    Flow::Fail(e) => Some(e.message.as_ref()),
+                    _ => None,
+                };
+                crate::trace::end_phase(pc, failed);
+            }
+            match flow {
                 Flow::Continue => continue,
                 Flow::Respond(r) => {
                     resp = Some(r);
@@ -87,6 +120,23 @@ impl Pipeline {
         }
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
             resp.headers_mut().insert("x-amzn-requestid", v);
+        }
+        if let Some(rc) = &request_cx {
+            let mut attrs = vec![
+                KeyValue::new("http.request.method", ctx.parts.method.to_string()),
+                KeyValue::new("causeway.request_id", ctx.request_id.clone()),
+            ];
+            if let Some(stage) = &ctx.stage {
+                attrs.push(KeyValue::new(
+                    "causeway.api_id",
+                    stage.deployment.api_id().to_owned(),
+                ));
+                attrs.push(KeyValue::new("causeway.stage", stage.stage.clone()));
+            }
+            if let Some(route) = ctx.compiled_route() {
+                attrs.push(KeyValue::new("http.route", route.key.clone()));
+            }
+            crate::trace::end_request(rc, resp.status().as_u16(), attrs);
         }
         resp
     }

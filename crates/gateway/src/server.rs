@@ -63,5 +63,6 @@ pub(crate) async fn serve(
     {
         tracing::warn!("connections still open after 10 s of draining; closing them");
     }
+    gw.flush_traces();
     Ok(())
 }

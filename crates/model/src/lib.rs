@@ -25,7 +25,9 @@ pub use error::{ConfigError, ConfigErrors};
 pub use load::{
     ConfigSet, ExtraChecks, load_dir, load_dir_with, parse_api, parse_api_with, parse_node,
 };
-pub use node::{AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection};
+pub use node::{
+    AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection, TracingSection,
+};
 pub use settings::{
     AccessLogSpec, CacheInvalidation, RouteCacheSpec, StageCacheSpec, StageSettings, ThrottleSpec,
 };

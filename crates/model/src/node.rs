@@ -19,6 +19,33 @@ pub struct NodeConfig {
     /// Custom domain names with base-path mappings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domains: Vec<DomainSpec>,
+    /// OpenTelemetry tracing.
+    #[serde(default)]
+    pub tracing: TracingSection,
+}
+
+/// OpenTelemetry traces: spans per request and per pipeline phase, exported over OTLP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingSection {
+    /// OTLP/HTTP base URL, e.g. `http://127.0.0.1:4318` (spans go to `/v1/traces`);
+    /// absent = no export (an incoming `traceparent` is still passed on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the spans.
+    pub service_name: String,
+    /// Fraction of new traces recorded, 0.0..=1.0 (a sampled parent is always followed).
+    pub sample_ratio: f64,
+}
+
+impl Default for TracingSection {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: "causeway".into(),
+            sample_ratio: 1.0,
+        }
+    }
 }
 
 impl Default for NodeConfig {
@@ -28,6 +55,7 @@ impl Default for NodeConfig {
             node: NodeSection::default(),
             admin: AdminSection::default(),
             domains: Vec::new(),
+            tracing: TracingSection::default(),
         }
     }
 }

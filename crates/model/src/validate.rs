@@ -427,6 +427,18 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
     if !node.admin.allow_remote && !node.admin.listen.ip().is_loopback() {
         r.err("admin.listen", format!("{} is not a loopback address; set `admin.allow_remote = true` to expose the admin API", node.admin.listen));
     }
+    if let Some(url) = &node.tracing.otlp_endpoint
+        && !url.starts_with("http://")
+        && !url.starts_with("https://")
+    {
+        r.err(
+            "tracing.otlp_endpoint",
+            format!("`{url}` is not an http(s) URL like `http://127.0.0.1:4318`"),
+        );
+    }
+    if !(0.0..=1.0).contains(&node.tracing.sample_ratio) {
+        r.err("tracing.sample_ratio", "use a fraction between 0.0 and 1.0");
+    }
     let mut names = BTreeSet::new();
     for (i, d) in node.domains.iter().enumerate() {
         let host_ok = !d.name.is_empty()

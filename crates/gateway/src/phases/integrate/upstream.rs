@@ -146,6 +146,10 @@ fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
         h.insert("x-forwarded-for", v);
     }
     h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    // W3C trace context: our integration span when tracing, else the client's as it came.
+    if let Some(tp) = ctx.traceparent.as_ref().or_else(|| src.get("traceparent")) {
+        h.insert("traceparent", tp.clone());
+    }
     let mut scratch = String::new();
     for (loc, name, source) in &u.request_params {
         if *loc != Loc::Header {
