@@ -29,7 +29,8 @@ pub use node::{
     AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection, TracingSection,
 };
 pub use settings::{
-    AccessLogSpec, CacheInvalidation, RouteCacheSpec, StageCacheSpec, StageSettings, ThrottleSpec,
+    AccessLogSpec, CacheInvalidation, QuotaPeriodSpec, QuotaSpec, RouteCacheSpec, StageCacheSpec,
+    StageSettings, ThrottleSpec,
 };
 pub use template::{Template, TemplatePart};
 

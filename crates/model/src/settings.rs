@@ -114,3 +114,29 @@ pub struct RouteCacheSpec {
     #[serde(default)]
     pub share_across_principals: bool,
 }
+
+/// A usage-plan quota: at most `limit` requests per `period`, the first period shortened
+/// by `offset` (API Gateway's quota settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSpec {
+    /// Requests allowed per period.
+    pub limit: u64,
+    /// `DAY`, `WEEK` (from Monday, UTC) or `MONTH`.
+    pub period: QuotaPeriodSpec,
+    /// Days (for WEEK: 0..=6; MONTH: 0..=27) taken off the first period.
+    #[serde(default)]
+    pub offset: u64,
+}
+
+/// Quota periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum QuotaPeriodSpec {
+    /// A UTC day.
+    Day,
+    /// A UTC week starting Monday.
+    Week,
+    /// A calendar month.
+    Month,
+}

@@ -9,6 +9,26 @@ use causeway_model::DeploymentId;
 /// unchanged and so is what is on disk (writes are atomic).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// No API key has that id.
+    #[error("no API key has id `{id}`; list them with `causeway keys list`")]
+    UnknownKey {
+        /// The id asked for.
+        id: String,
+    },
+    /// No usage plan has that id.
+    #[error("no usage plan has id `{id}`; list them with `causeway usage-plans list`")]
+    UnknownPlan {
+        /// The id asked for.
+        id: String,
+    },
+    /// A key or plan that cannot be stored as given.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Which input.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// A file or directory could not be read, written, synced or renamed.
     #[error(
         "cannot {action} `{}`: {source}; check that the data directory exists, is writable by this user and has free space",
@@ -110,6 +130,8 @@ impl StoreError {
             StoreError::UnknownApi { .. }
                 | StoreError::UnknownDeployment { .. }
                 | StoreError::UnknownStage { .. }
+                | StoreError::UnknownKey { .. }
+                | StoreError::UnknownPlan { .. }
         )
     }
 }

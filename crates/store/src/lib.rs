@@ -20,6 +20,7 @@
 
 mod error;
 mod fsio;
+mod keys;
 mod load;
 mod names;
 
@@ -31,6 +32,7 @@ use causeway_model::{Deployment, DeploymentId, StageSettings};
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
+pub use keys::{ApiKeyRecord, KeyStore, PlanStage, UsagePlanRecord, hash_key};
 use names::{check_api_id, check_deployment_id, check_stage};
 
 /// How many previous deployment ids a stage remembers.

@@ -1,0 +1,285 @@
+//! API keys and usage plans, kept beside the deployments:
+//!
+//! ```text
+//! <dir>/api_keys.json      every key: id, name, SHA-256 of its value, enabled, plans
+//! <dir>/usage_plans.json   every usage plan: throttle, quota, the API stages it covers
+//! <dir>/usage.json         quota counters (opaque JSON owned by the caller)
+//! ```
+//!
+//! Key values are never stored: only their SHA-256, so a leaked data directory does not
+//! leak keys. A generated key is returned once, at creation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use causeway_model::{QuotaSpec, ThrottleSpec};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{StoreError, fsio};
+
+/// One API key (without its value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRecord {
+    /// Stable id (`k-` + 10 hex digits).
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// SHA-256 of the key value, hex.
+    pub hash: String,
+    /// First four characters of the value, to recognise it in lists.
+    pub prefix: String,
+    /// Disabled keys are refused with 403.
+    pub enabled: bool,
+    /// Usage plans the key is in.
+    #[serde(default)]
+    pub usage_plans: Vec<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+}
+
+/// An API stage a usage plan covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanStage {
+    /// API id.
+    pub api: String,
+    /// Stage name.
+    pub stage: String,
+}
+
+/// One usage plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsagePlanRecord {
+    /// Stable id (`p-` + 10 hex digits).
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Per-key rate and burst.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleSpec>,
+    /// Per-key quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaSpec>,
+    /// API stages the plan applies to.
+    #[serde(default)]
+    pub stages: Vec<PlanStage>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+}
+
+/// The keys and plans of one data directory.
+#[derive(Debug)]
+pub struct KeyStore {
+    dir: PathBuf,
+    keys: BTreeMap<String, ApiKeyRecord>,
+    plans: BTreeMap<String, UsagePlanRecord>,
+}
+
+/// SHA-256 of a key value, hex.
+pub fn hash_key(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+fn new_id(prefix: &str) -> String {
+    let bytes: [u8; 5] = rand::random();
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+fn load<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Invalid {
+            field: "data file",
+            reason: format!(
+                "`{}` is unreadable ({e}); restore it from a backup",
+                path.display()
+            ),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::io("read", path, e)),
+    }
+}
+
+impl KeyStore {
+    /// Open the keys and plans of data directory `dir` (created if needed).
+    pub fn open(dir: &Path) -> Result<KeyStore, StoreError> {
+        fsio::create_dir(dir)?;
+        let keys = load::<ApiKeyRecord>(&dir.join("api_keys.json"))?;
+        let plans = load::<UsagePlanRecord>(&dir.join("usage_plans.json"))?;
+        Ok(KeyStore {
+            dir: dir.to_owned(),
+            keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
+            plans: plans.into_iter().map(|p| (p.id.clone(), p)).collect(),
+        })
+    }
+
+    fn save_keys(&self, keys: &BTreeMap<String, ApiKeyRecord>) -> Result<(), StoreError> {
+        let path = self.dir.join("api_keys.json");
+        let list: Vec<&ApiKeyRecord> = keys.values().collect();
+        fsio::write_atomic(&path, &fsio::to_json(&list, &path)?)
+    }
+
+    fn save_plans(&self, plans: &BTreeMap<String, UsagePlanRecord>) -> Result<(), StoreError> {
+        let path = self.dir.join("usage_plans.json");
+        let list: Vec<&UsagePlanRecord> = plans.values().collect();
+        fsio::write_atomic(&path, &fsio::to_json(&list, &path)?)
+    }
+
+    /// Create (or, with `value`, import) a key. Returns the record and the key value.
+    pub fn create_key(
+        &mut self,
+        name: &str,
+        value: Option<String>,
+        enabled: bool,
+        usage_plans: Vec<String>,
+        now_ms: u64,
+    ) -> Result<(ApiKeyRecord, String), StoreError> {
+        let value = value.unwrap_or_else(|| {
+            let bytes: [u8; 20] = rand::random();
+            hex::encode(bytes)
+        });
+        if value.len() < 20 || value.len() > 128 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(StoreError::Invalid {
+                field: "value",
+                reason: "an API key is 20 to 128 printable ASCII characters".into(),
+            });
+        }
+        for p in &usage_plans {
+            self.plan(p)?;
+        }
+        let hash = hash_key(&value);
+        if self.keys.values().any(|k| k.hash == hash) {
+            return Err(StoreError::Invalid {
+                field: "value",
+                reason: "this key value is already imported".into(),
+            });
+        }
+        let record = ApiKeyRecord {
+            id: new_id("k-"),
+            name: name.to_owned(),
+            hash,
+            prefix: value.chars().take(4).collect(),
+            enabled,
+            usage_plans,
+            created_at_ms: now_ms,
+        };
+        let mut keys = self.keys.clone();
+        keys.insert(record.id.clone(), record.clone());
+        self.save_keys(&keys)?;
+        self.keys = keys;
+        Ok((record, value))
+    }
+
+    /// Enable/disable a key and/or replace its plans.
+    pub fn update_key(
+        &mut self,
+        id: &str,
+        enabled: Option<bool>,
+        usage_plans: Option<Vec<String>>,
+    ) -> Result<ApiKeyRecord, StoreError> {
+        let mut record = self.key(id)?.clone();
+        if let Some(e) = enabled {
+            record.enabled = e;
+        }
+        if let Some(plans) = usage_plans {
+            for p in &plans {
+                self.plan(p)?;
+            }
+            record.usage_plans = plans;
+        }
+        let mut keys = self.keys.clone();
+        keys.insert(record.id.clone(), record.clone());
+        self.save_keys(&keys)?;
+        self.keys = keys;
+        Ok(record)
+    }
+
+    /// One key.
+    pub fn key(&self, id: &str) -> Result<&ApiKeyRecord, StoreError> {
+        self.keys
+            .get(id)
+            .ok_or_else(|| StoreError::UnknownKey { id: id.to_owned() })
+    }
+
+    /// Every key, by id.
+    pub fn keys(&self) -> Vec<&ApiKeyRecord> {
+        self.keys.values().collect()
+    }
+
+    /// Create a usage plan.
+    pub fn create_plan(
+        &mut self,
+        name: &str,
+        throttle: Option<ThrottleSpec>,
+        quota: Option<QuotaSpec>,
+        stages: Vec<PlanStage>,
+        now_ms: u64,
+    ) -> Result<UsagePlanRecord, StoreError> {
+        if let Some(t) = throttle
+            && !(t.rate.is_finite() && t.rate > 0.0 && t.burst > 0)
+        {
+            return Err(StoreError::Invalid {
+                field: "throttle",
+                reason: "rate must be above 0 and burst at least 1".into(),
+            });
+        }
+        if let Some(q) = quota {
+            let max_offset = match q.period {
+                causeway_model::QuotaPeriodSpec::Day => 0,
+                causeway_model::QuotaPeriodSpec::Week => 6,
+                causeway_model::QuotaPeriodSpec::Month => 27,
+            };
+            if q.limit == 0 || q.offset > max_offset {
+                return Err(StoreError::Invalid {
+                    field: "quota",
+                    reason: format!(
+                        "limit must be at least 1 and offset at most {max_offset} for this period"
+                    ),
+                });
+            }
+        }
+        let record = UsagePlanRecord {
+            id: new_id("p-"),
+            name: name.to_owned(),
+            throttle,
+            quota,
+            stages,
+            created_at_ms: now_ms,
+        };
+        let mut plans = self.plans.clone();
+        plans.insert(record.id.clone(), record.clone());
+        self.save_plans(&plans)?;
+        self.plans = plans;
+        Ok(record)
+    }
+
+    /// One plan.
+    pub fn plan(&self, id: &str) -> Result<&UsagePlanRecord, StoreError> {
+        self.plans
+            .get(id)
+            .ok_or_else(|| StoreError::UnknownPlan { id: id.to_owned() })
+    }
+
+    /// Every plan, by id.
+    pub fn plans(&self) -> Vec<&UsagePlanRecord> {
+        self.plans.values().collect()
+    }
+
+    /// The persisted quota counters, as last saved.
+    pub fn load_usage(&self) -> Result<Option<serde_json::Value>, StoreError> {
+        let path = self.dir.join("usage.json");
+        match std::fs::read(&path) {
+            Ok(b) => Ok(serde_json::from_slice(&b).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("read", &path, e)),
+        }
+    }
+
+    /// Persist the quota counters.
+    pub fn save_usage(&self, usage: &serde_json::Value) -> Result<(), StoreError> {
+        let path = self.dir.join("usage.json");
+        fsio::write_atomic(&path, &fsio::to_json(usage, &path)?)
+    }
+}

@@ -1,0 +1,111 @@
+//! API keys and usage plans on disk.
+
+use causeway_model::{QuotaPeriodSpec, QuotaSpec, ThrottleSpec};
+use causeway_store::{KeyStore, PlanStage, hash_key};
+
+#[test]
+fn keys_are_stored_hashed_and_survive_reopen() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut ks = KeyStore::open(tmp.path()).expect("open");
+    let plan = ks
+        .create_plan(
+            "gold",
+            Some(ThrottleSpec {
+                rate: 10.0,
+                burst: 20,
+            }),
+            Some(QuotaSpec {
+                limit: 1000,
+                period: QuotaPeriodSpec::Day,
+                offset: 0,
+            }),
+            vec![PlanStage {
+                api: "petstore".into(),
+                stage: "prod".into(),
+            }],
+            1,
+        )
+        .expect("plan");
+    let (generated, value) = ks
+        .create_key("alice", None, true, vec![plan.id.clone()], 2)
+        .expect("key");
+    assert_eq!(value.len(), 40);
+    assert_eq!(generated.hash, hash_key(&value));
+    let imported = "imported-key-value-0123456789";
+    let (bob, _) = ks
+        .create_key("bob", Some(imported.into()), true, vec![], 3)
+        .expect("import");
+    assert!(
+        ks.create_key("again", Some(imported.into()), true, vec![], 4)
+            .is_err(),
+        "duplicate value"
+    );
+    assert!(
+        ks.create_key("short", Some("tiny".into()), true, vec![], 4)
+            .is_err(),
+        "too short"
+    );
+    assert!(
+        ks.create_key("x", None, true, vec!["p-nope".into()], 4)
+            .is_err(),
+        "unknown plan"
+    );
+    ks.update_key(&bob.id, Some(false), None).expect("disable");
+
+    let text = std::fs::read_to_string(tmp.path().join("api_keys.json")).expect("file");
+    assert!(
+        !text.contains(imported) && !text.contains(&value),
+        "values are never written"
+    );
+
+    let ks = KeyStore::open(tmp.path()).expect("reopen");
+    assert_eq!(ks.keys().len(), 2);
+    assert!(!ks.key(&bob.id).expect("bob").enabled);
+    assert_eq!(
+        ks.key(&generated.id).expect("alice").usage_plans,
+        vec![plan.id.clone()]
+    );
+    assert_eq!(
+        ks.plan(&plan.id).expect("plan").quota.map(|q| q.limit),
+        Some(1000)
+    );
+}
+
+#[test]
+fn invalid_plans_are_refused_and_usage_round_trips() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut ks = KeyStore::open(tmp.path()).expect("open");
+    let bad_quota = QuotaSpec {
+        limit: 5,
+        period: QuotaPeriodSpec::Week,
+        offset: 9,
+    };
+    assert!(
+        ks.create_plan("p", None, Some(bad_quota), vec![], 0)
+            .is_err()
+    );
+    assert!(
+        ks.create_plan(
+            "p",
+            Some(ThrottleSpec {
+                rate: 0.0,
+                burst: 1
+            }),
+            None,
+            vec![],
+            0
+        )
+        .is_err()
+    );
+    assert!(ks.plans().is_empty(), "a refused plan changes nothing");
+    assert_eq!(ks.load_usage().expect("load"), None);
+    let usage = serde_json::json!({ "k-1": 5 });
+    ks.save_usage(&usage).expect("save");
+    assert_eq!(
+        KeyStore::open(tmp.path())
+            .expect("reopen")
+            .load_usage()
+            .expect("load"),
+        Some(usage)
+    );
+}
