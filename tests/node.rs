@@ -10,3 +10,5 @@ mod config;
 mod control;
 #[path = "node/deploy.rs"]
 mod deploy;
+#[path = "node/keys.rs"]
+mod keys;

@@ -1,6 +1,7 @@
 //! [`Control`]: the store, the compiled deployments and the gateway, kept in step. Every
 //! operation validates first, then persists, then re-publishes the whole table at once.
 
+mod keys;
 mod ops;
 
 use std::collections::{HashMap, HashSet};
@@ -19,6 +20,7 @@ pub struct Control {
     gateway: Gateway,
     node: NodeConfig,
     data_dir: std::path::PathBuf,
+    keys: Mutex<causeway_store::KeyStore>,
 }
 
 /// Everything mutable, behind one lock so that publishes happen in the order of changes.
@@ -82,8 +84,10 @@ impl Control {
             gateway,
             node: set.node.clone(),
             data_dir: data_dir(set),
+            keys: Mutex::new(causeway_store::KeyStore::open(&data_dir(set))?),
         };
         control.publish(&mut control.lock());
+        control.publish_keys(&control.keys.lock().unwrap_or_else(PoisonError::into_inner));
         Ok(control)
     }
 

@@ -34,7 +34,11 @@ impl AdminError {
             AdminError::Invalid(_) | AdminError::BadRequest(_) => 400,
             AdminError::Store(e) if e.is_not_found() => 404,
             AdminError::Store(StoreError::NoHistory { .. }) => 409,
-            AdminError::Store(StoreError::InvalidName { .. } | StoreError::Tampered { .. }) => 400,
+            AdminError::Store(
+                StoreError::InvalidName { .. }
+                | StoreError::Tampered { .. }
+                | StoreError::Invalid { .. },
+            ) => 400,
             AdminError::Store(_) => 500,
         }
     }

@@ -1,6 +1,7 @@
 //! The admin HTTP listener: HTTP/1.1 and h2 on hyper, loopback peers only unless
 //! `admin.allow_remote`, graceful drain on shutdown. Routes are in [`routes`].
 
+mod keys;
 mod routes;
 
 use std::convert::Infallible;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use causeway_model::{ApiSpec, ApiType, DeploymentId};
 use serde::{Deserialize, Serialize};
 
-pub use causeway_store::StageRecord;
+pub use causeway_store::{ApiKeyRecord, PlanStage, StageRecord, UsagePlanRecord};
 
 /// `POST /v1/apis/{api}/deployments`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,4 +90,63 @@ pub struct DeploymentSummary {
 pub struct Items<T> {
     /// The entries.
     pub items: Vec<T>,
+}
+
+/// `POST /v1/apikeys`: create a key, or import one with `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// Human name.
+    pub name: String,
+    /// The key value to import; absent = generate one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Whether the key works (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Usage plans to put the key in.
+    #[serde(default)]
+    pub usage_plans: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The answer to a key creation: the only time the value is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedKey {
+    /// The stored key.
+    pub key: causeway_store::ApiKeyRecord,
+    /// Its value.
+    pub value: String,
+}
+
+/// `PATCH /v1/apikeys/{id}`: absent fields are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPatch {
+    /// Enable or disable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Replace the key's plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_plans: Option<Vec<String>>,
+}
+
+/// `POST /v1/usageplans`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlan {
+    /// Human name.
+    pub name: String,
+    /// Per-key rate and burst.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<causeway_model::ThrottleSpec>,
+    /// Per-key quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<causeway_model::QuotaSpec>,
+    /// API stages covered.
+    #[serde(default)]
+    pub stages: Vec<causeway_store::PlanStage>,
 }

@@ -11,6 +11,7 @@
 
 mod client;
 mod config;
+mod keys;
 mod serve;
 mod table;
 mod verbs;
@@ -47,6 +48,12 @@ enum Command {
     Deployments(DeploymentsArgs),
     /// Point a stage back at its previous deployment, or at the one given.
     Rollback(RollbackArgs),
+    /// API keys: create, import, list, enable, disable.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Usage plans: per-key throttles and quotas over API stages.
+    #[command(subcommand, name = "usage-plans")]
+    UsagePlans(keys::PlansCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -154,6 +161,8 @@ where
         Command::Stages(a) => verbs::stages(&a),
         Command::Deployments(a) => verbs::deployments(&a),
         Command::Rollback(a) => verbs::rollback(&a),
+        Command::Keys(c) => keys::keys(&c),
+        Command::UsagePlans(c) => keys::plans(&c),
     };
     result.unwrap_or_else(|e| report(&e))
 }

@@ -74,6 +74,7 @@ pub(crate) struct CompiledRoute {
     pub(crate) resource_path: String,
     pub(crate) param_names: Vec<String>,
     pub(crate) required: Vec<(Loc, String)>,
+    pub(crate) api_key_required: bool,
     pub(crate) integration: Integration,
 }
 
@@ -227,6 +228,7 @@ fn route(r: &causeway_model::RouteSpec) -> Result<CompiledRoute, String> {
             .map(str::to_owned)
             .collect(),
         required,
+        api_key_required: r.api_key_required,
         integration,
     })
 }

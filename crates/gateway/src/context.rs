@@ -48,6 +48,8 @@ pub struct RequestCtx {
     pub error: Option<(&'static str, String)>,
     /// Principal an authorizer established.
     pub principal_id: Option<String>,
+    /// The API key the request presented and the usage plan it is charged to.
+    pub api_key: Option<(Arc<crate::KeyBinding>, Arc<crate::PlanBinding>)>,
     /// `traceparent` for calls this request makes (the current phase's span), when traced.
     pub traceparent: Option<http::HeaderValue>,
 }
@@ -75,6 +77,7 @@ impl RequestCtx {
             error: None,
             principal_id: None,
             traceparent: None,
+            api_key: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod body;
 mod compile;
 mod context;
 mod error;
+mod keys;
 mod metrics;
 mod phases;
 mod pipeline;
@@ -31,6 +32,7 @@ pub use body::{Body, BoxError};
 pub use compile::{CompiledDeployment, check_routes, compile};
 pub use context::RequestCtx;
 pub use error::{ErrorKind, ErrorSource, GatewayError};
+pub use keys::{KeyBinding, PlanBinding};
 pub use metrics::{Metrics, RouteLabels, RouteMetrics};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use table::{EXECUTE_API_SUFFIX, StageBinding};
@@ -52,6 +54,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     log_sinks: access_log::Sinks,
     tracing: Option<Arc<Tracing>>,
+    keys: Arc<ArcSwap<keys::KeyTable>>,
 }
 
 impl Gateway {
@@ -63,6 +66,7 @@ impl Gateway {
             max_header_bytes: node.node.max_header_bytes,
         };
         let metrics = Arc::new(Metrics::new());
+        let keys = Arc::new(ArcSwap::from_pointee(keys::KeyTable::default()));
         let unrouted = metrics.route(&RouteLabels {
             api: String::new(),
             stage: String::new(),
@@ -77,6 +81,7 @@ impl Gateway {
             }),
             Box::new(phases::cors::Cors),
             Box::new(phases::params::RequiredParams),
+            Box::new(phases::api_key::ApiKey { keys: keys.clone() }),
             Box::new(phases::integrate::Integrate {
                 client: phases::integrate::new_client(),
             }),
@@ -96,6 +101,7 @@ impl Gateway {
                 metrics,
                 log_sinks: access_log::Sinks::default(),
                 tracing,
+                keys,
             }),
         }
     }
@@ -114,6 +120,11 @@ impl Gateway {
     /// This node's metrics (served by the admin listener at `/metrics`).
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Replace the published API keys and usage plans, atomically.
+    pub fn publish_keys(&self, keys: Vec<KeyBinding>) {
+        self.inner.keys.store(Arc::new(keys::KeyTable::build(keys)));
     }
 
     /// Export buffered spans now (called when the listener stops).

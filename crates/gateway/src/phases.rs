@@ -3,6 +3,7 @@
 //! [`cors::Cors`], [`params::RequiredParams`], then the integration
 //! ([`integrate::Integrate`]), which always answers.
 
+pub(crate) mod api_key;
 pub(crate) mod cors;
 pub(crate) mod integrate;
 pub(crate) mod observe;

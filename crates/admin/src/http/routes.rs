@@ -26,7 +26,7 @@ pub(crate) struct Shared {
     pub(crate) audit: AuditLog,
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(super) type Resp = Response<Full<Bytes>>;
 
 /// Answer one admin request, logging it.
 pub(crate) async fn handle(
@@ -115,6 +115,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
     let c = shared.control.clone();
     let segs: Vec<&str> = rest.split('/').collect();
     let method = req.method().clone();
+    if matches!(segs.first(), Some(&"apikeys" | &"usageplans")) {
+        return super::keys::route(c, &segs, req, &full).await;
+    }
     match (segs.as_slice(), &method) {
         (["apis"], &Method::GET) => run(StatusCode::OK, move || Ok(items(c.apis()))).await,
         (["apis"], _) => method_not_allowed("GET"),
@@ -209,12 +212,12 @@ async fn deploy(c: Arc<Control>, api: String, req: Request<Incoming>) -> Resp {
     }
 }
 
-fn items<T>(items: Vec<T>) -> Items<T> {
+pub(super) fn items<T>(items: Vec<T>) -> Items<T> {
     Items { items }
 }
 
 /// Run a control operation on the blocking pool and answer with its JSON.
-async fn run<T: Serialize + Send + 'static>(
+pub(super) async fn run<T: Serialize + Send + 'static>(
     status: StatusCode,
     op: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
 ) -> Resp {
@@ -235,7 +238,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Read and parse a JSON body of at most [`MAX_BODY_BYTES`]; an empty body reads as `{}`
 /// when `allow_empty`.
-async fn read_json<T: DeserializeOwned>(
+pub(super) async fn read_json<T: DeserializeOwned>(
     req: Request<Incoming>,
     allow_empty: bool,
 ) -> Result<T, Resp> {
@@ -316,7 +319,7 @@ fn internal(e: &dyn std::fmt::Display) -> Resp {
     resp
 }
 
-fn method_not_allowed(allow: &'static str) -> Resp {
+pub(super) fn method_not_allowed(allow: &'static str) -> Resp {
     let mut resp = error(
         StatusCode::METHOD_NOT_ALLOWED,
         &format!("method not allowed here; use {allow}"),
@@ -326,7 +329,7 @@ fn method_not_allowed(allow: &'static str) -> Resp {
     resp
 }
 
-fn not_found(method: &Method, path: &str) -> Resp {
+pub(super) fn not_found(method: &Method, path: &str) -> Resp {
     error(
         StatusCode::NOT_FOUND,
         &format!("no admin route `{method} {path}`; the API is under /v1/apis"),

@@ -1,0 +1,89 @@
+//! API keys and usage plans: create, import, enable/disable, attach to plans; every change
+//! is persisted, then the key table is re-published to the gateway.
+
+use std::sync::{Arc, MutexGuard, PoisonError};
+
+use causeway_gateway::{KeyBinding, PlanBinding};
+use causeway_store::{ApiKeyRecord, KeyStore, UsagePlanRecord};
+
+use super::Control;
+use crate::wire::{CreatedKey, KeyPatch, NewKey, NewPlan};
+use crate::{AdminError, now_ms};
+
+impl Control {
+    fn keys(&self) -> MutexGuard<'_, KeyStore> {
+        // Changes are applied in memory only after they are persisted.
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publish every key with its plans to the gateway.
+    pub(super) fn publish_keys(&self, ks: &KeyStore) {
+        let plans: std::collections::HashMap<&str, Arc<PlanBinding>> = ks
+            .plans()
+            .into_iter()
+            .map(|p| {
+                let binding = PlanBinding {
+                    id: p.id.clone(),
+                    throttle: p.throttle,
+                    quota: p.quota,
+                    stages: p
+                        .stages
+                        .iter()
+                        .map(|s| (s.api.clone(), s.stage.clone()))
+                        .collect(),
+                };
+                (p.id.as_str(), Arc::new(binding))
+            })
+            .collect();
+        let keys = ks
+            .keys()
+            .into_iter()
+            .map(|k| KeyBinding {
+                id: k.id.clone(),
+                hash: k.hash.clone(),
+                enabled: k.enabled,
+                plans: k
+                    .usage_plans
+                    .iter()
+                    .filter_map(|p| plans.get(p.as_str()).cloned())
+                    .collect(),
+            })
+            .collect();
+        self.gateway.publish_keys(keys);
+    }
+
+    /// Create a key (or import one with `value`); the value is returned only here.
+    pub fn create_key(&self, req: NewKey) -> Result<CreatedKey, AdminError> {
+        let mut ks = self.keys();
+        let (key, value) =
+            ks.create_key(&req.name, req.value, req.enabled, req.usage_plans, now_ms())?;
+        self.publish_keys(&ks);
+        Ok(CreatedKey { key, value })
+    }
+
+    /// Enable/disable a key or change its plans.
+    pub fn update_key(&self, id: &str, patch: KeyPatch) -> Result<ApiKeyRecord, AdminError> {
+        let mut ks = self.keys();
+        let key = ks.update_key(id, patch.enabled, patch.usage_plans)?;
+        self.publish_keys(&ks);
+        Ok(key)
+    }
+
+    /// Every key (without values).
+    pub fn list_keys(&self) -> Vec<ApiKeyRecord> {
+        self.keys().keys().into_iter().cloned().collect()
+    }
+
+    /// Create a usage plan.
+    pub fn create_plan(&self, req: NewPlan) -> Result<UsagePlanRecord, AdminError> {
+        let mut ks = self.keys();
+        let plan = ks.create_plan(&req.name, req.throttle, req.quota, req.stages, now_ms())?;
+        self.publish_keys(&ks);
+        Ok(plan)
+    }
+
+    /// Every usage plan.
+    pub fn list_plans(&self) -> Vec<UsagePlanRecord> {
+        self.keys().plans().into_iter().cloned().collect()
+    }
+}

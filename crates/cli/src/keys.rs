@@ -1,0 +1,233 @@
+//! `causeway keys …` and `causeway usage-plans …`: API keys and usage plans through the
+//! admin API.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use causeway_admin::wire::{
+    ApiKeyRecord, CreatedKey, Items, KeyPatch, NewKey, NewPlan, PlanStage, UsagePlanRecord,
+};
+use causeway_model::{QuotaPeriodSpec, QuotaSpec, ThrottleSpec};
+use clap::{Args, Subcommand};
+use http::Method;
+
+use crate::AdminArgs;
+use crate::client::Admin;
+use crate::table::{render, time};
+
+/// `causeway keys`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a key (printed once), or import one with --value.
+    Create {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Human name.
+        #[arg(long)]
+        name: String,
+        /// Import this value instead of generating one (20-128 printable characters).
+        #[arg(long, value_name = "VALUE")]
+        value: Option<String>,
+        /// Usage plan ids to put the key in.
+        #[arg(long = "plan", value_name = "PLAN_ID")]
+        plans: Vec<String>,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List keys (never their values).
+    List {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Refuse a key from now on.
+    Disable {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Key id.
+        id: String,
+    },
+    /// Accept a disabled key again.
+    Enable {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Key id.
+        id: String,
+    },
+}
+
+/// `causeway usage-plans`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PlansCommand {
+    /// Create a usage plan.
+    Create(NewPlanArgs),
+    /// List usage plans.
+    List {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewPlanArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// Human name.
+    #[arg(long)]
+    name: String,
+    /// Requests per second per key.
+    #[arg(long, requires = "burst")]
+    rate: Option<f64>,
+    /// Burst per key.
+    #[arg(long, requires = "rate")]
+    burst: Option<u32>,
+    /// Requests per quota period per key.
+    #[arg(long, requires = "quota_period")]
+    quota_limit: Option<u64>,
+    /// DAY, WEEK or MONTH.
+    #[arg(long, value_parser = ["DAY", "WEEK", "MONTH"], requires = "quota_limit")]
+    quota_period: Option<String>,
+    /// Days taken off the first period.
+    #[arg(long, default_value_t = 0)]
+    quota_offset: u64,
+    /// API stages covered, as API:STAGE (repeatable).
+    #[arg(long = "stage", value_name = "API:STAGE")]
+    stages: Vec<String>,
+}
+
+pub(crate) fn keys(cmd: &KeysCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeysCommand::Create {
+            admin,
+            name,
+            value,
+            plans,
+            disabled,
+        } => {
+            let req = NewKey {
+                name: name.clone(),
+                value: value.clone(),
+                enabled: !disabled,
+                usage_plans: plans.clone(),
+            };
+            let created: CreatedKey =
+                Admin::connect(admin)?.send(Method::POST, "/v1/apikeys", &req)?;
+            println!("{} {}", created.key.id, created.value);
+            eprintln!(
+                "the key value is shown only now; give it to the client as the `x-api-key` header"
+            );
+        }
+        KeysCommand::List { admin } => {
+            let list: Items<ApiKeyRecord> = Admin::connect(admin)?.get("/v1/apikeys")?;
+            let rows: Vec<Vec<String>> = list
+                .items
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.id.clone(),
+                        k.name.clone(),
+                        format!("{}…", k.prefix),
+                        if k.enabled { "enabled" } else { "disabled" }.to_owned(),
+                        k.usage_plans.join(","),
+                        time(k.created_at_ms),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render(&["ID", "NAME", "VALUE", "STATE", "PLANS", "CREATED"], &rows)
+            );
+        }
+        KeysCommand::Disable { admin, id } | KeysCommand::Enable { admin, id } => {
+            let enabled = matches!(cmd, KeysCommand::Enable { .. });
+            let patch = KeyPatch {
+                enabled: Some(enabled),
+                usage_plans: None,
+            };
+            let key: ApiKeyRecord =
+                Admin::connect(admin)?.send(Method::PATCH, &format!("/v1/apikeys/{id}"), &patch)?;
+            println!(
+                "{}: {}",
+                key.id,
+                if key.enabled { "enabled" } else { "disabled" }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn plans(cmd: &PlansCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PlansCommand::Create(a) => {
+            let throttle = match (a.rate, a.burst) {
+                (Some(rate), Some(burst)) => Some(ThrottleSpec { rate, burst }),
+                _ => None,
+            };
+            let quota = match (a.quota_limit, a.quota_period.as_deref()) {
+                (Some(limit), Some(p)) => {
+                    let period = match p {
+                        "DAY" => QuotaPeriodSpec::Day,
+                        "WEEK" => QuotaPeriodSpec::Week,
+                        _ => QuotaPeriodSpec::Month,
+                    };
+                    Some(QuotaSpec {
+                        limit,
+                        period,
+                        offset: a.quota_offset,
+                    })
+                }
+                _ => None,
+            };
+            let mut stages = Vec::new();
+            for s in &a.stages {
+                let (api, stage) = s
+                    .split_once(':')
+                    .with_context(|| format!("`{s}`: write API:STAGE"))?;
+                if api.is_empty() || stage.is_empty() {
+                    bail!("`{s}`: write API:STAGE");
+                }
+                stages.push(PlanStage {
+                    api: api.to_owned(),
+                    stage: stage.to_owned(),
+                });
+            }
+            let req = NewPlan {
+                name: a.name.clone(),
+                throttle,
+                quota,
+                stages,
+            };
+            let plan: UsagePlanRecord =
+                Admin::connect(&a.admin)?.send(Method::POST, "/v1/usageplans", &req)?;
+            println!("{}", plan.id);
+        }
+        PlansCommand::List { admin } => {
+            let list: Items<UsagePlanRecord> = Admin::connect(admin)?.get("/v1/usageplans")?;
+            let rows: Vec<Vec<String>> = list
+                .items
+                .iter()
+                .map(|p| {
+                    let stages: Vec<String> = p
+                        .stages
+                        .iter()
+                        .map(|s| format!("{}:{}", s.api, s.stage))
+                        .collect();
+                    vec![
+                        p.id.clone(),
+                        p.name.clone(),
+                        p.throttle
+                            .map_or("-".into(), |t| format!("{}/s burst {}", t.rate, t.burst)),
+                        p.quota
+                            .map_or("-".into(), |q| format!("{} per {:?}", q.limit, q.period)),
+                        stages.join(","),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render(&["ID", "NAME", "THROTTLE", "QUOTA", "STAGES"], &rows)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,137 @@
+//! API keys end to end: created and disabled with the CLI, enforced by the data plane.
+
+use std::time::Duration;
+
+use crate::harness::{ConfigDir, Node, eventually, text};
+
+const API: &str = r#"version = 1
+id = "keyed"
+name = "Keyed"
+type = "REST"
+[[stages]]
+name = "prod"
+[[stages]]
+name = "beta"
+[[routes]]
+key = "GET /open"
+integration = { type = "MOCK", body = "open" }
+[[routes]]
+key = "GET /secret"
+api_key_required = true
+integration = { type = "MOCK", body = "secret" }
+"#;
+
+const HOST: &str = "keyed.execute-api.localhost";
+
+fn get_with_key(addr: std::net::SocketAddr, path: &str, key: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let header = key
+        .map(|k| format!("x-api-key: {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {HOST}\r\n{header}Connection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).expect("read");
+    let status = buf.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (
+        status,
+        buf.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default(),
+    )
+}
+
+#[test]
+fn keys_are_required_checked_and_disabled() {
+    let cfg = ConfigDir::new(&[("keyed", API)]);
+    let node = Node::start(cfg.path());
+    let out = node.cli(&[
+        "usage-plans",
+        "create",
+        "--name",
+        "basic",
+        "--stage",
+        "keyed:prod",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let out = node.cli(&["keys", "create", "--name", "alice", "--plan", &plan]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (id, value) = stdout.trim().split_once(' ').expect("`ID VALUE`");
+    let imported = "imported-value-0123456789abcdef";
+    let out = node.cli(&[
+        "keys", "create", "--name", "bob", "--value", imported, "--plan", &plan,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = node.cli(&[
+        "keys",
+        "create",
+        "--name",
+        "carol",
+        "--value",
+        "no-plan-key-0123456789",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let forbidden = (403, r#"{"message":"Forbidden"}"#.to_owned());
+    assert_eq!(
+        get_with_key(node.addr, "/prod/open", None).0,
+        200,
+        "routes without the flag need no key"
+    );
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", None),
+        forbidden,
+        "missing key"
+    );
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some("wrong-key-0123456789")),
+        forbidden,
+        "unknown key"
+    );
+    assert_eq!(get_with_key(node.addr, "/prod/secret", Some(value)).0, 200);
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(imported)).0,
+        200,
+        "imported key"
+    );
+    assert_eq!(
+        get_with_key(node.addr, "/beta/secret", Some(value)),
+        forbidden,
+        "plan does not cover beta"
+    );
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some("no-plan-key-0123456789")),
+        forbidden,
+        "key in no plan"
+    );
+
+    let out = node.cli(&["keys", "disable", id]);
+    assert!(out.status.success(), "{}", text(&out));
+    eventually("disabled key refused", Duration::from_secs(5), || {
+        get_with_key(node.addr, "/prod/secret", Some(value)) == forbidden
+    });
+    let out = node.cli(&["keys", "list"]);
+    assert!(
+        text(&out).contains("disabled") && !text(&out).contains(value),
+        "{}",
+        text(&out)
+    );
+
+    // Keys survive a restart.
+    drop(node);
+    let node = Node::start(cfg.path());
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(imported)).0,
+        200
+    );
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(value)),
+        forbidden
+    );
+}
