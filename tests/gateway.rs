@@ -13,5 +13,7 @@ mod integrations;
 mod metrics;
 #[path = "gateway/routing.rs"]
 mod routing;
+#[path = "gateway/throttling.rs"]
+mod throttling;
 #[path = "gateway/tracing.rs"]
 mod tracing;

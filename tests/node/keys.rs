@@ -135,3 +135,57 @@ fn keys_are_required_checked_and_disabled() {
         forbidden
     );
 }
+
+#[test]
+fn quota_usage_survives_a_restart() {
+    let cfg = ConfigDir::new(&[("keyed", API)]);
+    let mut node = Node::start(cfg.path());
+    let out = node.cli(&[
+        "usage-plans",
+        "create",
+        "--name",
+        "trial",
+        "--stage",
+        "keyed:prod",
+        "--quota-limit",
+        "3",
+        "--quota-period",
+        "MONTH",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let value = "quota-key-value-0123456789";
+    assert!(
+        node.cli(&[
+            "keys", "create", "--name", "q", "--value", value, "--plan", &plan
+        ])
+        .status
+        .success()
+    );
+    for _ in 0..2 {
+        assert_eq!(get_with_key(node.addr, "/prod/secret", Some(value)).0, 200);
+    }
+    node.stop();
+    let node = Node::start(cfg.path());
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(value)).0,
+        200,
+        "third of three"
+    );
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(value)),
+        (429, r#"{"message":"Limit Exceeded"}"#.to_owned()),
+        "the quota counted the requests before the restart"
+    );
+    let out = node.cli(&["usage-plans", "usage", &plan]);
+    assert!(out.status.success(), "{}", text(&out));
+    let row = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        row.contains(" 3 ") && row.trim_end().ends_with('3'),
+        "used 3 of 3: {row}"
+    );
+}

@@ -87,7 +87,11 @@ impl Control {
             keys: Mutex::new(causeway_store::KeyStore::open(&data_dir(set))?),
         };
         control.publish(&mut control.lock());
-        control.publish_keys(&control.keys.lock().unwrap_or_else(PoisonError::into_inner));
+        {
+            let ks = control.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            control.publish_keys(&ks);
+            control.restore_usage(&ks);
+        }
         Ok(control)
     }
 

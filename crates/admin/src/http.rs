@@ -25,6 +25,21 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// How long in-flight admin requests may take to finish after shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often quota counters are persisted (and once more at shutdown).
+const USAGE_SAVE_INTERVAL: Duration = Duration::from_secs(5);
+
+async fn save_usage_every(control: Arc<Control>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let c = control.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.save_usage()).await {
+            tracing::warn!(error = %e, "cannot save quota usage; retrying");
+        }
+    }
+}
+
 /// Serve the admin API on `listener` until `shutdown` resolves, then drain. Every `/v1`
 /// request needs `Authorization: Bearer <token>`.
 pub async fn serve_admin(
@@ -47,6 +62,10 @@ pub async fn serve_admin(
         .header_read_timeout(Duration::from_secs(30));
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    let saver = tokio::spawn(save_usage_every(
+        shared.control.clone(),
+        USAGE_SAVE_INTERVAL,
+    ));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -80,6 +99,13 @@ pub async fn serve_admin(
         });
     }
     drop(listener);
+    saver.abort();
+    let control = shared.control.clone();
+    match tokio::task::spawn_blocking(move || control.save_usage()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot save quota usage at shutdown"),
+        Err(e) => tracing::error!(error = %e, "saving quota usage crashed"),
+    }
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()

@@ -150,3 +150,18 @@ pub struct NewPlan {
     #[serde(default)]
     pub stages: Vec<causeway_store::PlanStage>,
 }
+
+/// One key's quota use, from `GET /v1/usageplans/{id}/usage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUsage {
+    /// Key id.
+    pub key_id: String,
+    /// Key name.
+    pub key_name: String,
+    /// First day of the current quota period (`YYYY-MM-DD`); absent without a quota.
+    pub period_start: Option<String>,
+    /// Requests counted in the period.
+    pub used: u64,
+    /// Requests allowed in the period; absent without a quota.
+    pub allowance: Option<u64>,
+}

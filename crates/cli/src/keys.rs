@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use causeway_admin::wire::{
-    ApiKeyRecord, CreatedKey, Items, KeyPatch, NewKey, NewPlan, PlanStage, UsagePlanRecord,
+    ApiKeyRecord, CreatedKey, Items, KeyPatch, KeyUsage, NewKey, NewPlan, PlanStage,
+    UsagePlanRecord,
 };
 use causeway_model::{QuotaPeriodSpec, QuotaSpec, ThrottleSpec};
 use clap::{Args, Subcommand};
@@ -65,6 +66,13 @@ pub(crate) enum PlansCommand {
     List {
         #[command(flatten)]
         admin: AdminArgs,
+    },
+    /// Quota use of each key of a plan in the current period.
+    Usage {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Plan id.
+        id: String,
     },
 }
 
@@ -226,6 +234,27 @@ pub(crate) fn plans(cmd: &PlansCommand) -> anyhow::Result<ExitCode> {
             print!(
                 "{}",
                 render(&["ID", "NAME", "THROTTLE", "QUOTA", "STAGES"], &rows)
+            );
+        }
+        PlansCommand::Usage { admin, id } => {
+            let list: Items<KeyUsage> =
+                Admin::connect(admin)?.get(&format!("/v1/usageplans/{id}/usage"))?;
+            let rows: Vec<Vec<String>> = list
+                .items
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.key_id.clone(),
+                        u.key_name.clone(),
+                        u.period_start.clone().unwrap_or_else(|| "-".into()),
+                        u.used.to_string(),
+                        u.allowance.map_or("-".into(), |a| a.to_string()),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render(&["KEY", "NAME", "PERIOD", "USED", "ALLOWANCE"], &rows)
             );
         }
     }

@@ -28,6 +28,10 @@ pub enum ErrorKind {
     IntegrationFailure,
     /// Access denied.
     Forbidden,
+    /// A token bucket is empty (429).
+    Throttled,
+    /// A usage plan's quota is used up (429).
+    QuotaExceeded,
     /// A bug or an impossible state in the gateway.
     Internal,
 }
@@ -80,6 +84,8 @@ impl GatewayError {
             }
             ErrorKind::IntegrationFailure => (ErrorSource::Upstream, true, "Internal server error"),
             ErrorKind::Forbidden => (ErrorSource::Client, false, "Forbidden"),
+            ErrorKind::Throttled => (ErrorSource::Client, true, "Too Many Requests"),
+            ErrorKind::QuotaExceeded => (ErrorSource::Client, false, "Limit Exceeded"),
             ErrorKind::Internal => (ErrorSource::Internal, false, "Internal server error"),
         };
         GatewayError {
@@ -111,6 +117,7 @@ impl GatewayError {
         match self.kind {
             ErrorKind::MissingAuthenticationToken | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Throttled | ErrorKind::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -131,6 +138,8 @@ impl GatewayError {
             ErrorKind::IntegrationTimeout => "IntegrationTimeout",
             ErrorKind::IntegrationFailure => "IntegrationFailure",
             ErrorKind::Forbidden => "ForbiddenException",
+            ErrorKind::Throttled => "ThrottlingException",
+            ErrorKind::QuotaExceeded => "LimitExceededException",
             ErrorKind::Internal => "InternalServerErrorException",
         }
     }

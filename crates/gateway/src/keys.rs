@@ -19,6 +19,8 @@ pub struct PlanBinding {
     pub quota: Option<QuotaSpec>,
     /// (API id, stage) pairs the plan covers.
     pub stages: Vec<(String, String)>,
+    /// When the plan was created (its first quota period starts then).
+    pub created_at_ms: u64,
 }
 
 /// An API key to publish.
@@ -48,6 +50,11 @@ impl KeyTable {
                 .map(|k| (k.hash.clone(), Arc::new(k)))
                 .collect(),
         }
+    }
+
+    /// Every published key.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<KeyBinding>> {
+        self.by_hash.values()
     }
 
     /// The key whose value is `value`.

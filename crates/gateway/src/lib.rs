@@ -19,6 +19,7 @@ mod phases;
 mod pipeline;
 mod server;
 mod table;
+mod throttle;
 mod trace;
 
 use std::net::SocketAddr;
@@ -55,6 +56,7 @@ struct Inner {
     log_sinks: access_log::Sinks,
     tracing: Option<Arc<Tracing>>,
     keys: Arc<ArcSwap<keys::KeyTable>>,
+    throttle: Arc<throttle::Throttle>,
 }
 
 impl Gateway {
@@ -67,6 +69,7 @@ impl Gateway {
         };
         let metrics = Arc::new(Metrics::new());
         let keys = Arc::new(ArcSwap::from_pointee(keys::KeyTable::default()));
+        let throttle = Arc::new(throttle::Throttle::new(node.node.throttle));
         let unrouted = metrics.route(&RouteLabels {
             api: String::new(),
             stage: String::new(),
@@ -82,6 +85,9 @@ impl Gateway {
             Box::new(phases::cors::Cors),
             Box::new(phases::params::RequiredParams),
             Box::new(phases::api_key::ApiKey { keys: keys.clone() }),
+            Box::new(phases::throttle::ThrottlePhase {
+                throttle: throttle.clone(),
+            }),
             Box::new(phases::integrate::Integrate {
                 client: phases::integrate::new_client(),
             }),
@@ -102,6 +108,7 @@ impl Gateway {
                 log_sinks: access_log::Sinks::default(),
                 tracing,
                 keys,
+                throttle,
             }),
         }
     }
@@ -109,12 +116,16 @@ impl Gateway {
     /// Replace what is served: every stage binding and custom domain at once. Requests
     /// already in flight finish on the deployment they started on.
     pub fn publish(&self, stages: Vec<StageBinding>, domains: &[DomainSpec]) {
-        self.inner.table.store(Arc::new(Table::build(
+        let table = Arc::new(Table::build(
             stages,
             domains,
             &self.inner.metrics,
             &self.inner.log_sinks,
-        )));
+        ));
+        self.inner
+            .throttle
+            .configure(&table, &self.inner.keys.load());
+        self.inner.table.store(table);
     }
 
     /// This node's metrics (served by the admin listener at `/metrics`).
@@ -124,7 +135,33 @@ impl Gateway {
 
     /// Replace the published API keys and usage plans, atomically.
     pub fn publish_keys(&self, keys: Vec<KeyBinding>) {
-        self.inner.keys.store(Arc::new(keys::KeyTable::build(keys)));
+        let keys = Arc::new(keys::KeyTable::build(keys));
+        self.inner
+            .throttle
+            .configure(&self.inner.table.load(), &keys);
+        self.inner.keys.store(keys);
+    }
+
+    /// Quota counters as JSON, for the control plane to persist.
+    pub fn quota_usage_json(&self) -> serde_json::Value {
+        self.inner.throttle.ledger_json()
+    }
+
+    /// Fold in quota counters persisted earlier (or received from a peer).
+    pub fn merge_quota_usage_json(&self, value: &serde_json::Value) -> Result<(), String> {
+        self.inner.throttle.merge_ledger_json(value)
+    }
+
+    /// Quota use of API key `key_id` under plan `plan_id` in the current period:
+    /// (period start as `YYYY-MM-DD`, used, allowance); `None` when the plan has no quota.
+    pub fn quota_usage(&self, key_id: &str, plan_id: &str) -> Option<(String, u64, u64)> {
+        let usage = self
+            .inner
+            .throttle
+            .lock()
+            .usage(&throttle::client_key(key_id, plan_id), throttle::now_ms())?;
+        let (y, m, d) = usage.period.start_date();
+        Some((format!("{y:04}-{m:02}-{d:02}"), usage.used, usage.allowance))
     }
 
     /// Export buffered spans now (called when the listener stops).

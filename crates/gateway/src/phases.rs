@@ -9,3 +9,4 @@ pub(crate) mod integrate;
 pub(crate) mod observe;
 pub(crate) mod params;
 pub(crate) mod route;
+pub(crate) mod throttle;

@@ -42,6 +42,7 @@ pub(crate) struct StageRuntime {
     /// Metric handles for requests that matched no route of this stage.
     pub(crate) unmatched_metrics: RouteMetrics,
     pub(crate) access_log: Option<AccessLogger>,
+    pub(crate) throttle: Option<causeway_model::ThrottleSpec>,
 }
 
 /// A base path and the stage it maps to.
@@ -106,6 +107,7 @@ impl Table {
                 variables: b.variables,
                 route_metrics,
                 unmatched_metrics,
+                throttle: b.settings.throttle,
                 access_log: b
                     .settings
                     .access_log
@@ -127,6 +129,13 @@ impl Table {
             t.domains.insert(d.name.to_ascii_lowercase().into(), maps);
         }
         t
+    }
+
+    /// Every published stage: (API id, stage name, runtime).
+    pub(crate) fn stages(&self) -> impl Iterator<Item = (&str, &str, &Arc<StageRuntime>)> {
+        self.apis
+            .iter()
+            .flat_map(|(api, e)| e.stages.iter().map(move |(s, rt)| (&**api, &**s, rt)))
     }
 
     /// Resolve `host` (without port, lowercase) and `path`.

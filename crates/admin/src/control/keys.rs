@@ -7,7 +7,7 @@ use causeway_gateway::{KeyBinding, PlanBinding};
 use causeway_store::{ApiKeyRecord, KeyStore, UsagePlanRecord};
 
 use super::Control;
-use crate::wire::{CreatedKey, KeyPatch, NewKey, NewPlan};
+use crate::wire::{CreatedKey, KeyPatch, KeyUsage, NewKey, NewPlan};
 use crate::{AdminError, now_ms};
 
 impl Control {
@@ -31,6 +31,7 @@ impl Control {
                         .iter()
                         .map(|s| (s.api.clone(), s.stage.clone()))
                         .collect(),
+                    created_at_ms: p.created_at_ms,
                 };
                 (p.id.as_str(), Arc::new(binding))
             })
@@ -80,6 +81,49 @@ impl Control {
         let plan = ks.create_plan(&req.name, req.throttle, req.quota, req.stages, now_ms())?;
         self.publish_keys(&ks);
         Ok(plan)
+    }
+
+    /// Load persisted quota counters into the gateway (at start).
+    pub(super) fn restore_usage(&self, ks: &KeyStore) {
+        match ks.load_usage() {
+            Ok(Some(v)) => {
+                if let Err(e) = self.gateway.merge_quota_usage_json(&v) {
+                    tracing::error!(error = %e, "stored quota usage is unreadable; counting from zero");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read stored quota usage; counting from zero")
+            }
+        }
+    }
+
+    /// Persist the gateway's quota counters.
+    pub fn save_usage(&self) -> Result<(), AdminError> {
+        let usage = self.gateway.quota_usage_json();
+        self.keys().save_usage(&usage)?;
+        Ok(())
+    }
+
+    /// Quota use of every key of plan `plan_id` in the current period.
+    pub fn plan_usage(&self, plan_id: &str) -> Result<Vec<KeyUsage>, AdminError> {
+        let ks = self.keys();
+        let plan = ks.plan(plan_id)?;
+        Ok(ks
+            .keys()
+            .into_iter()
+            .filter(|k| k.usage_plans.iter().any(|p| p == &plan.id))
+            .map(|k| {
+                let usage = self.gateway.quota_usage(&k.id, &plan.id);
+                KeyUsage {
+                    key_id: k.id.clone(),
+                    key_name: k.name.clone(),
+                    period_start: usage.as_ref().map(|u| u.0.clone()),
+                    used: usage.as_ref().map_or(0, |u| u.1),
+                    allowance: usage.as_ref().map(|u| u.2),
+                }
+            })
+            .collect())
     }
 
     /// Every usage plan.

@@ -69,6 +69,11 @@ pub(super) async fn route(
             .await
         }
         (["usageplans", _], _) => method_not_allowed("GET"),
+        (["usageplans", id, "usage"], &Method::GET) => {
+            let id = (*id).to_owned();
+            run(StatusCode::OK, move || c.plan_usage(&id).map(items)).await
+        }
+        (["usageplans", _, "usage"], _) => method_not_allowed("GET"),
         _ => not_found(&method, full),
     }
 }

@@ -1,0 +1,49 @@
+//! Throttling: node, stage, route and client (usage plan) token buckets plus the plan's
+//! quota, strictest first; 429 `Too Many Requests` or 429 `Limit Exceeded`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use causeway_throttle::{RequestKeys, Verdict};
+
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, GatewayError};
+use crate::pipeline::{Flow, Phase};
+use crate::throttle::{Throttle, client_key, now_ms, stage_key};
+
+pub(crate) struct ThrottlePhase {
+    pub(crate) throttle: Arc<Throttle>,
+}
+
+#[async_trait]
+impl Phase for ThrottlePhase {
+    fn name(&self) -> &'static str {
+        "throttle"
+    }
+
+    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+        let (Some(stage), Some(route_id)) = (ctx.stage.as_ref(), ctx.route) else {
+            return Flow::Continue;
+        };
+        let Some(route) = stage.deployment.routes.get(route_id) else {
+            return Flow::Continue;
+        };
+        let stage_key = stage_key(stage.deployment.api_id(), &stage.stage);
+        let client = ctx.api_key.as_ref().map(|(k, p)| client_key(&k.id, &p.id));
+        let keys = RequestKeys {
+            stage: &stage_key,
+            route: &route.key,
+            client: client.as_deref(),
+        };
+        let verdict = self.throttle.lock().check(now_ms(), &keys);
+        let kind = match verdict {
+            Verdict::Allowed => return Flow::Continue,
+            Verdict::Throttled { .. } => ErrorKind::Throttled,
+            Verdict::QuotaExceeded { .. } => ErrorKind::QuotaExceeded,
+        };
+        if let Some(m) = stage.route_metrics.get(route_id) {
+            m.throttled.inc();
+        }
+        Flow::Fail(GatewayError::new(kind))
+    }
+}

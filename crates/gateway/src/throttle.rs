@@ -1,0 +1,129 @@
+//! The I/O shell around `causeway-throttle`: builds its limits from what is published
+//! (node, stage and route throttles, usage plans and their keys), feeds it wall-clock time
+//! and exposes quota usage for the control plane to read and persist.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use causeway_model::{QuotaPeriodSpec, ThrottleSpec};
+use causeway_throttle::{
+    Limits, Quota, QuotaLedger, QuotaPeriod, Rate, StageLimits, Throttler, UsagePlan,
+};
+
+use crate::keys::KeyTable;
+use crate::table::Table;
+
+/// Milliseconds since the Unix epoch (quota periods are calendar periods).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The throttle key of a stage: stages are named per API.
+pub(crate) fn stage_key(api: &str, stage: &str) -> String {
+    format!("{api}/{stage}")
+}
+
+/// The throttle key of a client: a key charged through one plan.
+pub(crate) fn client_key(key_id: &str, plan_id: &str) -> String {
+    format!("{key_id}/{plan_id}")
+}
+
+fn rate(t: ThrottleSpec) -> Option<Rate> {
+    match Rate::new(t.rate, u64::from(t.burst)) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "throttle setting ignored");
+            None
+        }
+    }
+}
+
+/// The node's throttler.
+#[derive(Debug)]
+pub(crate) struct Throttle {
+    node: ThrottleSpec,
+    inner: Mutex<Throttler>,
+}
+
+impl Throttle {
+    pub(crate) fn new(node: ThrottleSpec) -> Throttle {
+        let limits = Limits {
+            node: rate(node).unwrap_or(Rate::ACCOUNT_DEFAULT),
+            ..Limits::default()
+        };
+        // Limits without API keys always validate.
+        #[allow(clippy::expect_used)]
+        let throttler =
+            Throttler::new(limits, Default::default()).expect("limits without keys validate");
+        Throttle {
+            node,
+            inner: Mutex::new(throttler),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Throttler> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Rebuild the limits from the published table and keys.
+    pub(crate) fn configure(&self, table: &Table, keys: &KeyTable) {
+        let mut limits = Limits {
+            node: rate(self.node).unwrap_or(Rate::ACCOUNT_DEFAULT),
+            ..Limits::default()
+        };
+        for (api, stage, rt) in table.stages() {
+            let mut sl = StageLimits {
+                rate: rt.throttle.and_then(rate),
+                ..StageLimits::default()
+            };
+            for r in &rt.deployment.spec().routes {
+                if let Some(t) = r.throttle.and_then(rate) {
+                    sl.routes.insert(r.key.clone(), t);
+                }
+            }
+            if sl.rate.is_some() || !sl.routes.is_empty() {
+                limits.stages.insert(stage_key(api, stage), sl);
+            }
+        }
+        for key in keys.keys() {
+            for plan in &key.plans {
+                let quota = plan.quota.and_then(|q| {
+                    let period = match q.period {
+                        QuotaPeriodSpec::Day => QuotaPeriod::Day,
+                        QuotaPeriodSpec::Week => QuotaPeriod::Week,
+                        QuotaPeriodSpec::Month => QuotaPeriod::Month,
+                    };
+                    Quota::new(q.limit, period)
+                        .with_offset(q.offset, plan.created_at_ms)
+                        .ok()
+                });
+                let up = UsagePlan {
+                    throttle: plan.throttle.and_then(rate),
+                    quota,
+                };
+                limits.plans.insert(plan.id.clone(), up);
+                limits
+                    .api_keys
+                    .insert(client_key(&key.id, &plan.id), plan.id.clone());
+            }
+        }
+        if let Err(e) = self.lock().set_limits(limits) {
+            tracing::error!(error = %e, "throttle limits rejected; keeping the previous ones");
+        }
+    }
+
+    /// Quota counters as JSON, to persist.
+    pub(crate) fn ledger_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.lock().ledger()).unwrap_or_default()
+    }
+
+    /// Fold in persisted quota counters.
+    pub(crate) fn merge_ledger_json(&self, value: &serde_json::Value) -> Result<(), String> {
+        let ledger: QuotaLedger =
+            serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        self.lock().merge_ledger(&ledger);
+        Ok(())
+    }
+}
