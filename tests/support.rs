@@ -52,7 +52,7 @@ async fn upstream_handler(
         let ms = query.get("ms").and_then(|v| v.parse().ok()).unwrap_or(1000);
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    if path == "/big" {
+    if path.starts_with("/big") {
         let n: usize = query
             .get("bytes")
             .and_then(|v| v.parse().ok())

@@ -63,3 +63,50 @@ fn metrics_are_served_on_the_admin_listener() {
         "{body}"
     );
 }
+
+#[test]
+fn flush_cache_from_the_cli() {
+    let api = r#"version = 1
+id = "svc"
+name = "Service"
+type = "REST"
+[[stages]]
+name = "prod"
+cache = { capacity_bytes = 1048576 }
+[[routes]]
+key = "GET /v"
+integration = { type = "MOCK", body = "cached" }
+"#;
+    let cfg = ConfigDir::new(&[("svc", api)]);
+    let node = Node::start(cfg.path());
+    let cache_header = |addr| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        write!(
+            s,
+            "GET /prod/v HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).expect("read");
+        buf.lines()
+            .find_map(|l| l.strip_prefix("x-causeway-cache: ").map(str::to_owned))
+            .unwrap_or_default()
+    };
+    assert_eq!(cache_header(node.addr), "miss");
+    assert_eq!(cache_header(node.addr), "hit");
+    let out = node.cli(&["flush-cache", "--api", "svc", "--stage", "prod"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(cache_header(node.addr), "miss");
+    let bad = node.cli(&["flush-cache", "--api", "svc", "--stage", "nope"]);
+    assert!(
+        !bad.status.success() && text(&bad).contains("has no cache"),
+        "{}",
+        text(&bad)
+    );
+    let log = std::fs::read_to_string(cfg.path().join("data/audit.log")).expect("audit.log");
+    assert!(
+        log.contains("DELETE /v1/apis/svc/stages/prod/cache"),
+        "{log}"
+    );
+}

@@ -48,6 +48,8 @@ enum Command {
     Deployments(DeploymentsArgs),
     /// Point a stage back at its previous deployment, or at the one given.
     Rollback(RollbackArgs),
+    /// Drop every cached response of a stage.
+    FlushCache(FlushArgs),
     /// API keys: create, import, list, enable, disable.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -128,6 +130,16 @@ struct DeploymentsArgs {
 }
 
 #[derive(Debug, Args)]
+struct FlushArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    #[arg(long, value_name = "ID")]
+    api: String,
+    #[arg(long, value_name = "NAME")]
+    stage: String,
+}
+
+#[derive(Debug, Args)]
 struct RollbackArgs {
     #[command(flatten)]
     admin: AdminArgs,
@@ -161,6 +173,7 @@ where
         Command::Stages(a) => verbs::stages(&a),
         Command::Deployments(a) => verbs::deployments(&a),
         Command::Rollback(a) => verbs::rollback(&a),
+        Command::FlushCache(a) => verbs::flush_cache(&a),
         Command::Keys(c) => keys::keys(&c),
         Command::UsagePlans(c) => keys::plans(&c),
     };

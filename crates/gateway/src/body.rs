@@ -24,6 +24,8 @@ pub enum Body {
     Stream(Incoming),
     /// A streamed client body with a size cap.
     Limited(Limited<Incoming>),
+    /// A response streamed to the client while it fills the cache.
+    Tee(Box<crate::cache::Tee>),
 }
 
 impl From<Bytes> for Body {
@@ -61,6 +63,7 @@ impl http_body::Body for Body {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Body::Stream(inc) => Pin::new(inc).poll_frame(cx).map_err(Into::into),
             Body::Limited(l) => Pin::new(l).poll_frame(cx),
+            Body::Tee(t) => t.poll(cx),
         }
     }
 
@@ -70,6 +73,7 @@ impl http_body::Body for Body {
             Body::Full(b) => b.is_none(),
             Body::Stream(inc) => inc.is_end_stream(),
             Body::Limited(l) => l.is_end_stream(),
+            Body::Tee(t) => t.is_end_stream(),
         }
     }
 
@@ -79,6 +83,7 @@ impl http_body::Body for Body {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Body::Stream(inc) => inc.size_hint(),
             Body::Limited(l) => l.size_hint(),
+            Body::Tee(t) => t.size_hint(),
         }
     }
 }

@@ -75,7 +75,19 @@ pub(crate) struct CompiledRoute {
     pub(crate) param_names: Vec<String>,
     pub(crate) required: Vec<(Loc, String)>,
     pub(crate) api_key_required: bool,
+    pub(crate) cache: RouteCache,
     pub(crate) integration: Integration,
+}
+
+/// A route's cache settings.
+#[derive(Debug, Default)]
+pub(crate) struct RouteCache {
+    /// Explicit on/off; `None`: GET requests only.
+    pub(crate) enabled: Option<bool>,
+    /// Override of the stage TTL.
+    pub(crate) ttl_seconds: Option<u32>,
+    /// Key parameters and principal sharing.
+    pub(crate) key: causeway_cache::KeySpec,
 }
 
 /// A compiled integration.
@@ -220,17 +232,50 @@ fn route(r: &causeway_model::RouteSpec) -> Result<CompiledRoute, String> {
             response_params: Vec::new(),
         }),
     };
+    let param_names: Vec<String> = route_key_params(&r.key)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let cache = route_cache(r.cache.as_ref(), &param_names);
     Ok(CompiledRoute {
         key: r.key.clone(),
         resource_path: r.path().to_owned(),
-        param_names: route_key_params(&r.key)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        param_names,
         required,
         api_key_required: r.api_key_required,
+        cache,
         integration,
     })
+}
+
+/// Path parameters are always part of the key (safer than API Gateway, where a greedy
+/// `{proxy+}` route would otherwise share one entry across every path); query strings and
+/// headers only when listed.
+fn route_cache(
+    spec: Option<&causeway_model::RouteCacheSpec>,
+    path_params: &[String],
+) -> RouteCache {
+    use causeway_cache::{KeyParam, KeySpec};
+    let default = causeway_model::RouteCacheSpec::default();
+    let spec = spec.unwrap_or(&default);
+    let implied = path_params.iter().map(|p| KeyParam::Path(p.clone()));
+    let params = implied.chain(spec.key_parameters.iter().filter_map(|k| {
+        let (loc, name) = param_ref(k, "method.request.")?;
+        Some(match loc {
+            Loc::Path => KeyParam::Path(name),
+            Loc::Query => KeyParam::Query(name),
+            Loc::Header => KeyParam::Header(name),
+        })
+    }));
+    let mut key = KeySpec::new(params);
+    if spec.share_across_principals {
+        key = key.shared_across_principals();
+    }
+    RouteCache {
+        enabled: spec.enabled,
+        ttl_seconds: spec.ttl_seconds,
+        key,
+    }
 }
 
 fn param_ref(s: &str, prefix: &str) -> Option<(Loc, String)> {

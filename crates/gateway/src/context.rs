@@ -50,6 +50,10 @@ pub struct RequestCtx {
     pub principal_id: Option<String>,
     /// The API key the request presented and the usage plan it is charged to.
     pub api_key: Option<(Arc<crate::KeyBinding>, Arc<crate::PlanBinding>)>,
+    /// The cache entry this request leads the fetch for.
+    pub(crate) cache_fill: Option<crate::cache::Fill>,
+    /// The response header the cache phase adds (`hit`, `miss`, or an ignored invalidation).
+    pub(crate) cache_status: Option<&'static str>,
     /// `traceparent` for calls this request makes (the current phase's span), when traced.
     pub traceparent: Option<http::HeaderValue>,
 }
@@ -78,6 +82,8 @@ impl RequestCtx {
             principal_id: None,
             traceparent: None,
             api_key: None,
+            cache_fill: None,
+            cache_status: None,
         }
     }
 

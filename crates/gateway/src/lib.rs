@@ -10,6 +10,7 @@
 
 mod access_log;
 mod body;
+mod cache;
 mod compile;
 mod context;
 mod error;
@@ -57,6 +58,7 @@ struct Inner {
     tracing: Option<Arc<Tracing>>,
     keys: Arc<ArcSwap<keys::KeyTable>>,
     throttle: Arc<throttle::Throttle>,
+    caches: cache::Caches,
 }
 
 impl Gateway {
@@ -88,6 +90,7 @@ impl Gateway {
             Box::new(phases::throttle::ThrottlePhase {
                 throttle: throttle.clone(),
             }),
+            Box::new(phases::cache::CachePhase),
             Box::new(phases::integrate::Integrate {
                 client: phases::integrate::new_client(),
             }),
@@ -109,6 +112,7 @@ impl Gateway {
                 tracing,
                 keys,
                 throttle,
+                caches: cache::Caches::default(),
             }),
         }
     }
@@ -121,6 +125,7 @@ impl Gateway {
             domains,
             &self.inner.metrics,
             &self.inner.log_sinks,
+            &self.inner.caches,
         ));
         self.inner
             .throttle
@@ -140,6 +145,16 @@ impl Gateway {
             .throttle
             .configure(&self.inner.table.load(), &keys);
         self.inner.keys.store(keys);
+    }
+
+    /// Drop every cached response of one stage; false when the stage has no cache.
+    pub fn flush_cache(&self, api: &str, stage: &str) -> bool {
+        self.inner.caches.flush(api, stage)
+    }
+
+    /// (entries, bytes, capacity) of one stage's cache.
+    pub fn cache_stats(&self, api: &str, stage: &str) -> Option<(usize, usize, usize)> {
+        self.inner.caches.stats(api, stage)
     }
 
     /// Quota counters as JSON, for the control plane to persist.

@@ -11,6 +11,7 @@ use hashbrown::HashMap;
 
 use crate::CompiledDeployment;
 use crate::access_log::{AccessLogger, Sinks};
+use crate::cache::{Caches, StageCache};
 use crate::metrics::{Metrics, RouteLabels, RouteMetrics};
 
 /// Host suffix of invoke URLs: `{api-id}.execute-api.localhost`.
@@ -43,6 +44,7 @@ pub(crate) struct StageRuntime {
     pub(crate) unmatched_metrics: RouteMetrics,
     pub(crate) access_log: Option<AccessLogger>,
     pub(crate) throttle: Option<causeway_model::ThrottleSpec>,
+    pub(crate) cache: Option<Arc<StageCache>>,
 }
 
 /// A base path and the stage it maps to.
@@ -82,6 +84,7 @@ impl Table {
         domains: &[DomainSpec],
         metrics: &Metrics,
         sinks: &Sinks,
+        caches: &Caches,
     ) -> Table {
         let mut t = Table::default();
         for b in stages {
@@ -101,6 +104,12 @@ impl Table {
                 .map(|r| metrics.route(&labels(r.method(), r.path())))
                 .collect();
             let unmatched_metrics = metrics.route(&labels("", ""));
+            let cache = b
+                .settings
+                .cache
+                .as_ref()
+                .filter(|c| c.enabled)
+                .map(|c| caches.for_stage(&b.api_id, &b.stage, &b.deployment.id().0, c));
             let rt = Arc::new(StageRuntime {
                 stage: b.stage.clone(),
                 deployment: b.deployment,
@@ -108,6 +117,7 @@ impl Table {
                 route_metrics,
                 unmatched_metrics,
                 throttle: b.settings.throttle,
+                cache,
                 access_log: b
                     .settings
                     .access_log

@@ -59,6 +59,7 @@ pub struct ThrottleSpec {
 pub enum CacheInvalidation {
     /// An unauthorized invalidation request is refused with 403.
     #[default]
+    #[serde(rename = "FAIL_WITH_403")]
     FailWith403,
     /// Served from the cache, with a header saying the invalidation was ignored.
     SucceedWithResponseHeader,

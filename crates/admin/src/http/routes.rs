@@ -183,6 +183,19 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
             .await
         }
         (["apis", _, "stages", _, "rollback"], _) => method_not_allowed("POST"),
+        (["apis", api, "stages", stage, "cache"], &Method::DELETE) => {
+            if c.gateway().flush_cache(api, stage) {
+                json(StatusCode::OK, &serde_json::json!({ "flushed": true }))
+            } else {
+                error(
+                    StatusCode::NOT_FOUND,
+                    &format!(
+                        "stage `{stage}` of API `{api}` has no cache; enable `cache` on the stage and deploy"
+                    ),
+                )
+            }
+        }
+        (["apis", _, "stages", _, "cache"], _) => method_not_allowed("DELETE"),
         _ => not_found(&method, &full),
     }
 }

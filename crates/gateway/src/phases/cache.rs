@@ -1,0 +1,162 @@
+//! The response cache: serve hits, coalesce concurrent misses (one integration call per
+//! key), fill the cache as a 200 response streams out, and honour `Cache-Control:
+//! max-age=0` per the stage's invalidation policy.
+//!
+//! Who may invalidate: with `require_authorization` (the default), a request that
+//! presented a valid API key or was allowed by an authorizer; otherwise anyone.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use causeway_cache::{CacheKey, InvalidationOutcome, KeyParam, Target, Ttl, requests_invalidation};
+use http::{HeaderValue, Method, Response};
+
+use crate::body::Body;
+use crate::cache::{Fill, Miss, Tee};
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, GatewayError};
+use crate::pipeline::{Flow, Phase};
+
+pub(crate) struct CachePhase;
+
+/// Response header saying how the cache treated the request.
+pub(crate) const CACHE_HEADER: &str = "x-causeway-cache";
+
+/// How long a follower waits for the leader before fetching itself.
+const FOLLOWER_WAIT: Duration = Duration::from_secs(29);
+
+fn key_of(ctx: &RequestCtx) -> Option<(CacheKey, Ttl)> {
+    let stage = ctx.stage.as_ref()?;
+    let cache = stage.cache.as_ref()?;
+    let route = ctx.compiled_route()?;
+    let enabled = route
+        .cache
+        .enabled
+        .unwrap_or(ctx.parts.method == Method::GET);
+    let ttl = route.cache.ttl_seconds.unwrap_or(cache.spec.ttl_seconds);
+    if !enabled || ttl == 0 {
+        return None;
+    }
+    let ttl = Ttl::from_secs(u64::from(ttl)).ok()?;
+    let target = Target {
+        api: stage.deployment.api_id(),
+        stage: &stage.stage,
+        method: ctx.parts.method.as_str(),
+        resource: &route.resource_path,
+    };
+    let key = route.cache.key.key(
+        &target,
+        |p| match p {
+            KeyParam::Path(n) => ctx.path_param(n).map(str::as_bytes),
+            KeyParam::Query(n) => ctx.query_param(n).map(str::as_bytes),
+            KeyParam::Header(n) => ctx.parts.headers.get(n.as_str()).map(HeaderValue::as_bytes),
+        },
+        ctx.principal_id.as_deref(),
+    );
+    Some((key, ttl))
+}
+
+fn hit(resp: &causeway_cache::CachedResponse) -> Response<Body> {
+    let mut out = Response::new(Body::from(resp.body.clone()));
+    *out.status_mut() = http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::OK);
+    for (name, value) in &resp.headers {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            out.headers_mut().append(n, v);
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl Phase for CachePhase {
+    fn name(&self) -> &'static str {
+        "cache"
+    }
+
+    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+        let Some((key, ttl)) = key_of(ctx) else {
+            return Flow::Continue;
+        };
+        let Some(stage) = ctx.stage.clone() else {
+            return Flow::Continue;
+        };
+        let Some(cache) = stage.cache.clone() else {
+            return Flow::Continue;
+        };
+        let metrics = ctx.route.and_then(|r| stage.route_metrics.get(r));
+
+        let requested = ctx
+            .parts
+            .headers
+            .get(http::header::CACHE_CONTROL)
+            .is_some_and(|v| requests_invalidation(v.as_bytes()));
+        let authorized = !cache.spec.require_authorization
+            || ctx.api_key.is_some()
+            || ctx.principal_id.is_some();
+        match cache.policy.decide(requested, authorized) {
+            InvalidationOutcome::Forbidden => {
+                let msg = "Not authorized to invalidate the cache (Cache-Control: max-age=0)";
+                return Flow::Fail(GatewayError::new(ErrorKind::Forbidden).with_message(msg));
+            }
+            InvalidationOutcome::Invalidate => cache.invalidate(&key),
+            InvalidationOutcome::IgnoreWithHeader => {
+                ctx.cache_status = Some("invalidation-ignored")
+            }
+            InvalidationOutcome::Ignore | InvalidationOutcome::NotRequested => {}
+        }
+        // Up to three rounds: a follower whose leader cached nothing tries to lead.
+        for _ in 0..3 {
+            if let Some(found) = cache.get(&key) {
+                if let Some(m) = metrics {
+                    m.cache_hits.inc();
+                }
+                ctx.cache_status.get_or_insert("hit");
+                return Flow::Respond(hit(&found));
+            }
+            match cache.begin(&key) {
+                Miss::Lead => {
+                    if let Some(m) = metrics {
+                        m.cache_misses.inc();
+                    }
+                    ctx.cache_status.get_or_insert("miss");
+                    ctx.cache_fill = Some(Fill::new(cache.clone(), key, ttl));
+                    return Flow::Continue;
+                }
+                Miss::Wait(rx, ticket) => {
+                    if tokio::time::timeout(FOLLOWER_WAIT, rx).await.is_err() {
+                        cache.cancel(&key, ticket);
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(m) = metrics {
+            m.cache_misses.inc();
+        }
+        ctx.cache_status.get_or_insert("miss");
+        Flow::Continue
+    }
+
+    fn response(&self, ctx: &mut RequestCtx, resp: &mut Response<Body>) {
+        if let Some(fill) = ctx.cache_fill.take()
+            && resp.status() == http::StatusCode::OK
+        {
+            let headers = resp
+                .headers()
+                .iter()
+                .filter(|(n, _)| n.as_str() != "x-amzn-requestid" && n.as_str() != CACHE_HEADER)
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .collect();
+            let body = std::mem::take(resp.body_mut());
+            *resp.body_mut() = Body::Tee(Box::new(Tee::new(body, 200, headers, fill)));
+        }
+        // Any other fill is dropped here, which wakes the followers.
+        if let Some(status) = ctx.cache_status {
+            resp.headers_mut()
+                .insert(CACHE_HEADER, HeaderValue::from_static(status));
+        }
+    }
+}
