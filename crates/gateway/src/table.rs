@@ -44,6 +44,8 @@ pub(crate) struct StageRuntime {
     pub(crate) unmatched_metrics: RouteMetrics,
     pub(crate) access_log: Option<AccessLogger>,
     pub(crate) throttle: Option<causeway_model::ThrottleSpec>,
+    /// `api/stage`: this stage's name in the throttler.
+    pub(crate) throttle_key: String,
     pub(crate) cache: Option<Arc<StageCache>>,
 }
 
@@ -117,6 +119,7 @@ impl Table {
                 route_metrics,
                 unmatched_metrics,
                 throttle: b.settings.throttle,
+                throttle_key: crate::throttle::stage_key(&b.api_id, &b.stage),
                 cache,
                 access_log: b
                     .settings
@@ -141,11 +144,9 @@ impl Table {
         t
     }
 
-    /// Every published stage: (API id, stage name, runtime).
-    pub(crate) fn stages(&self) -> impl Iterator<Item = (&str, &str, &Arc<StageRuntime>)> {
-        self.apis
-            .iter()
-            .flat_map(|(api, e)| e.stages.iter().map(move |(s, rt)| (&**api, &**s, rt)))
+    /// Every published stage.
+    pub(crate) fn stages(&self) -> impl Iterator<Item = &Arc<StageRuntime>> {
+        self.apis.values().flat_map(|e| e.stages.values())
     }
 
     /// Resolve `host` (without port, lowercase) and `path`.

@@ -73,7 +73,7 @@ impl Throttle {
             node: rate(self.node).unwrap_or(Rate::ACCOUNT_DEFAULT),
             ..Limits::default()
         };
-        for (api, stage, rt) in table.stages() {
+        for rt in table.stages() {
             let mut sl = StageLimits {
                 rate: rt.throttle.and_then(rate),
                 ..StageLimits::default()
@@ -84,7 +84,7 @@ impl Throttle {
                 }
             }
             if sl.rate.is_some() || !sl.routes.is_empty() {
-                limits.stages.insert(stage_key(api, stage), sl);
+                limits.stages.insert(rt.throttle_key.clone(), sl);
             }
         }
         for key in keys.keys() {

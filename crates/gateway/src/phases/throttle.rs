@@ -9,7 +9,7 @@ use causeway_throttle::{RequestKeys, Verdict};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase};
-use crate::throttle::{Throttle, client_key, now_ms, stage_key};
+use crate::throttle::{Throttle, client_key, now_ms};
 
 pub(crate) struct ThrottlePhase {
     pub(crate) throttle: Arc<Throttle>,
@@ -28,10 +28,9 @@ impl Phase for ThrottlePhase {
         let Some(route) = stage.deployment.routes.get(route_id) else {
             return Flow::Continue;
         };
-        let stage_key = stage_key(stage.deployment.api_id(), &stage.stage);
         let client = ctx.api_key.as_ref().map(|(k, p)| client_key(&k.id, &p.id));
         let keys = RequestKeys {
-            stage: &stage_key,
+            stage: &stage.throttle_key,
             route: &route.key,
             client: client.as_deref(),
         };
