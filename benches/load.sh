@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# Load benchmark of the gateway core: causeway's MOCK and HTTP_PROXY routes against a bare
+# hyper server and nginx, all measured in one run on this machine, loopback only.
+#
+#   bash benches/load.sh                 # defaults: 10 s per target, 64 connections
+#   DURATION=30 ROUNDS=3 bash benches/load.sh
+#
+# Targets (each gets a 2 s warm-up, then `wrk -t1 -c$CONNECTIONS -d${DURATION}s`):
+#   upstream        causeway-bench-server directly (the upstream of both proxies)
+#   bare-hyper      a second causeway-bench-server: the baseline of the MOCK route
+#   causeway-mock   GET /bench/mock on causeway (MOCK integration, same bytes)
+#   nginx-proxy     nginx (2 workers, keep-alive upstream pool) proxying to the upstream
+#   causeway-proxy  GET /bench/proxy/hello on causeway (HTTP_PROXY to the upstream)
+#
+# Environment: DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (64), ROUNDS (1; the
+# table shows the median of each metric over rounds), WAIT_QUIET (s, 0: how long to wait
+# for an idle machine before measuring), RUST_LOG (warn), KEEP_TMP=1 keeps
+# the temp dir, SKIP_BUILD=1 skips `cargo build`, CAUSEWAY_BIN / BENCH_SERVER_BIN override
+# the binaries. Results go to stdout and benches/results/load-<date>.md (gitignored).
+set -euo pipefail
+
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+ROUNDS=${ROUNDS:-1}
+export RUST_LOG=${RUST_LOG:-warn}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+HOST_HEADER="bench.execute-api.localhost"
+
+log() { printf '[load.sh] %s\n' "$*" >&2; }
+die() {
+    printf '[load.sh] error: %s\n' "$*" >&2
+    exit 1
+}
+
+# --- tools -------------------------------------------------------------------------------
+need_install=()
+command -v wrk >/dev/null 2>&1 || need_install+=(wrk)
+command -v nginx >/dev/null 2>&1 || need_install+=(nginx-light)
+command -v curl >/dev/null 2>&1 || need_install+=(curl)
+command -v ss >/dev/null 2>&1 || need_install+=(iproute2)
+command -v pgrep >/dev/null 2>&1 || need_install+=(procps)
+if ((${#need_install[@]})); then
+    [[ $(id -u) -eq 0 ]] || die "missing ${need_install[*]}; install them (apt-get install -y ${need_install[*]}) or run as root"
+    log "installing ${need_install[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${need_install[@]}" >&2
+fi
+NGINX=$(command -v nginx)
+
+# --- build -------------------------------------------------------------------------------
+CAUSEWAY_BIN=${CAUSEWAY_BIN:-$ROOT/target/release/causeway}
+BENCH_SERVER_BIN=${BENCH_SERVER_BIN:-$ROOT/target/release/causeway-bench-server}
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    log "cargo build --release --bin causeway --bin causeway-bench-server"
+    cargo build --release --bin causeway --bin causeway-bench-server >&2
+fi
+[[ -x $CAUSEWAY_BIN ]] || die "$CAUSEWAY_BIN not found"
+[[ -x $BENCH_SERVER_BIN ]] || die "$BENCH_SERVER_BIN not found"
+
+# --- processes and cleanup -------------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/causeway-load.XXXXXX")
+PIDS=()
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        # Bounded wait: SIGKILL what has not stopped after 5 s.
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ ${KEEP_TMP:-0} == 1 || $rc -ne 0 ]]; then
+        log "temp dir kept: $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Distinct free loopback ports (`free_port VAR`; not in a subshell, to track the ones taken),
+# below the ephemeral range so that no client connection can already hold them.
+USED_PORTS=" "
+EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+((EPHEMERAL_LOW > 12000)) || EPHEMERAL_LOW=32768
+free_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
+        [[ $USED_PORTS == *" $p "* ]] && continue
+        if ! ss -Htan "sport = :$p" | grep -q .; then
+            USED_PORTS+="$p "
+            printf -v "$1" '%s' "$p"
+            return
+        fi
+    done
+    die "no free port found"
+}
+free_port UPSTREAM_PORT
+free_port BARE_PORT
+free_port GW_PORT
+free_port ADMIN_PORT
+free_port NGINX_PORT
+
+# Wait until `url` answers 200 (with the invoke Host header), or fail with the log.
+wait_ready() {
+    local name=$1 pid=$2 url=$3 logfile=$4 timeout=${5:-30}
+    local deadline=$((SECONDS + timeout))
+    while ((SECONDS < deadline)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$logfile" >&2 || true
+            die "$name exited during start-up (log above)"
+        fi
+        if [[ $(curl -s -o /dev/null -m 1 -w '%{http_code}' -H "Host: $HOST_HEADER" "$url" || true) == 200 ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -n 50 "$logfile" >&2 || true
+    die "$name not ready at $url after ${timeout}s (log above)"
+}
+
+# --- upstream and bare server ------------------------------------------------------------
+"$BENCH_SERVER_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" >"$TMP/upstream.log" 2>&1 &
+UPSTREAM_PID=$!
+PIDS+=("$UPSTREAM_PID")
+"$BENCH_SERVER_BIN" --listen "127.0.0.1:$BARE_PORT" >"$TMP/bare.log" 2>&1 &
+BARE_PID=$!
+PIDS+=("$BARE_PID")
+
+# --- causeway ------------------------------------------------------------------------------
+cp -r "$ROOT/benches/config" "$TMP/config"
+rewrite() { # file, from, to: replace a literal that must be present
+    grep -qF -- "$2" "$1" || die "$1 does not contain \`$2\`"
+    local from to
+    from=$(printf '%s' "$2" | sed 's/[]\/$*.^[|]/\\&/g')
+    to=$(printf '%s' "$3" | sed 's/[\/&|]/\\&/g')
+    sed -i "s|$from|$to|g" "$1"
+}
+rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18080"' "\"127.0.0.1:$GW_PORT\""
+rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18090"' "\"127.0.0.1:$ADMIN_PORT\""
+rewrite "$TMP/config/causeway.toml" 'data_dir = "data"' "data_dir = \"$TMP/data\""
+rewrite "$TMP/config/apis/bench.toml" 'http://127.0.0.1:18081' "http://127.0.0.1:$UPSTREAM_PORT"
+CAUSEWAY_BENCH_ADMIN_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CAUSEWAY_BENCH_ADMIN_TOKEN
+"$CAUSEWAY_BIN" serve --config "$TMP/config" --listen "127.0.0.1:$GW_PORT" \
+    --admin-listen "127.0.0.1:$ADMIN_PORT" >"$TMP/causeway.log" 2>&1 &
+GW_PID=$!
+PIDS+=("$GW_PID")
+
+# --- nginx -----------------------------------------------------------------------------------
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+# Generated by benches/load.sh.
+user root;
+worker_processes 2;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/client_body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    # Like causeway (hyper): no cap on requests per keep-alive connection, either side.
+    keepalive_requests 1000000;
+    upstream bench_upstream {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        # Same mapping as the HTTP_PROXY route: /bench/proxy/X -> upstream /X.
+        location /bench/proxy/ {
+            proxy_pass http://bench_upstream/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            # causeway adds these two as well.
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+        }
+    }
+}
+EOF
+"$NGINX" -t -q -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" 2>"$TMP/nginx/test.log" ||
+    { cat "$TMP/nginx/test.log" >&2; die "nginx rejected its config"; }
+"$NGINX" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx/stdout.log" 2>&1 &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+
+# --- readiness -------------------------------------------------------------------------------
+UPSTREAM_URL="http://127.0.0.1:$UPSTREAM_PORT/hello"
+BARE_URL="http://127.0.0.1:$BARE_PORT/bench/mock"
+MOCK_URL="http://127.0.0.1:$GW_PORT/bench/mock"
+PROXY_URL="http://127.0.0.1:$GW_PORT/bench/proxy/hello"
+NGINX_URL="http://127.0.0.1:$NGINX_PORT/bench/proxy/hello"
+wait_ready upstream "$UPSTREAM_PID" "$UPSTREAM_URL" "$TMP/upstream.log" 10
+wait_ready bare-hyper "$BARE_PID" "$BARE_URL" "$TMP/bare.log" 10
+wait_ready causeway "$GW_PID" "$MOCK_URL" "$TMP/causeway.log" 60
+wait_ready causeway "$GW_PID" "$PROXY_URL" "$TMP/causeway.log" 10
+wait_ready nginx "$NGINX_PID" "$NGINX_URL" "$TMP/nginx/error.log" 10
+# The MOCK route must send the bare server's bytes.
+mock_body=$(curl -s -m 2 -H "Host: $HOST_HEADER" "$MOCK_URL")
+bare_body=$(curl -s -m 2 "$BARE_URL")
+[[ $mock_body == "$bare_body" ]] || die "MOCK body ($mock_body) differs from the bare server's ($bare_body)"
+NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+[[ -n $NGINX_WORKERS ]] || die "nginx has no worker processes"
+
+# Other work on the machine (a concurrent build...) skews every number: measure it first.
+cpu_busy_pct() { # share of all cores busy over 1 s, in %
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]; total = busy + idle; printf "%.0f\n", (total > 0) ? 100 * busy / total : 0 }'
+}
+BUSY_BEFORE=$(cpu_busy_pct)
+# WAIT_QUIET=N: on a shared machine, wait up to N seconds for it to be idle first.
+quiet_deadline=$((SECONDS + ${WAIT_QUIET:-0}))
+while ((BUSY_BEFORE > 10 && SECONDS < quiet_deadline)); do
+    log "machine ${BUSY_BEFORE}% busy; waiting for it to be idle (WAIT_QUIET)"
+    sleep 4
+    BUSY_BEFORE=$(cpu_busy_pct)
+done
+if ((BUSY_BEFORE > 15)); then
+    log "warning: the machine is already ${BUSY_BEFORE}% busy before the load starts; numbers will be noisy"
+fi
+
+# Idle RSS once everything answered.
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+GW_RSS_IDLE_KB=$(status_kb "$GW_PID" VmRSS)
+GW_THREADS=$(status_kb "$GW_PID" Threads)
+
+# --- measuring -------------------------------------------------------------------------------
+cat >"$TMP/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d " ..
+    "connect_err=%d read_err=%d write_err=%d timeout_err=%d non2xx=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.timeout, e.status))
+end
+EOF
+CLK_TCK=$(getconf CLK_TCK)
+# utime + stime (ticks) of the given pids.
+cpu_ticks() {
+    local total=0 pid t
+    for pid in "$@"; do
+        t=$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
+        total=$((total + t))
+    done
+    echo "$total"
+}
+# Reset the peak-RSS counter (VmHWM) of the given pids; best effort.
+reset_hwm() {
+    local pid
+    for pid in "$@"; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+}
+sum_status_kb() {
+    local total=0 pid
+    for pid in "${@:2}"; do total=$((total + $(status_kb "$pid" "$1"))); done
+    echo "$total"
+}
+
+# Busy jiffies of the whole machine (all cores).
+machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# CPU of this script's waited-for children (wrk, curl...): cutime + cstime.
+children_ticks() { sed 's/^.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
+all_server_pids() { echo "$UPSTREAM_PID $BARE_PID $GW_PID $NGINX_PID $NGINX_WORKERS"; }
+
+RESULTS="$TMP/results.txt"
+: >"$RESULTS"
+# run NAME URL PIDS...: warm-up, then the measured run; appends one line to $RESULTS.
+run() {
+    local name=$1 url=$2
+    shift 2
+    local pids=("$@")
+    wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" "$url" >/dev/null
+    reset_hwm "${pids[@]}"
+    local cpu0 cpu1 out line busy0 busy1 ours0 ours1 kids0 kids1 foreign
+    # shellcheck disable=SC2046 # the pid list is meant to split
+    ours0=$(cpu_ticks $(all_server_pids))
+    kids0=$(children_ticks)
+    busy0=$(machine_busy_ticks)
+    cpu0=$(cpu_ticks "${pids[@]}")
+    out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$TMP/report.lua" \
+        -H "Host: $HOST_HEADER" "$url")
+    cpu1=$(cpu_ticks "${pids[@]}")
+    busy1=$(machine_busy_ticks)
+    kids1=$(children_ticks)
+    # shellcheck disable=SC2046
+    ours1=$(cpu_ticks $(all_server_pids))
+    # CPU used by anything but this benchmark during the run, in % of all cores.
+    foreign=$(awk -v t=$(((busy1 - busy0) - (ours1 - ours0) - (kids1 - kids0))) -v tck="$CLK_TCK" \
+        -v d="$DURATION" -v n="$(nproc)" 'BEGIN { v = 100 * t / tck / d / n; printf "%.0f\n", (v < 0) ? 0 : v }')
+    line=$(grep '^RESULT ' <<<"$out") || {
+        echo "$out" >&2
+        die "wrk printed no result for $name"
+    }
+    local hwm rss
+    hwm=$(sum_status_kb VmHWM "${pids[@]}")
+    rss=$(sum_status_kb VmRSS "${pids[@]}")
+    echo "$name round=$ROUND ${line#RESULT } cpu_ticks=$((cpu1 - cpu0)) hwm_kb=$hwm rss_kb=$rss foreign_pct=$foreign" >>"$RESULTS"
+    local non2xx errs
+    non2xx=$(sed -n 's/.* non2xx=\([0-9]*\).*/\1/p' <<<"$line")
+    errs=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /_err=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' <<<"$line")
+    if ((non2xx != 0)); then
+        curl -s -i -m 2 -H "Host: $HOST_HEADER" "$url" | head -c 600 >&2 || true
+        echo >&2
+        die "$name: $non2xx responses were not 2xx (a sample answer is above; logs in $TMP)"
+    fi
+    ((errs == 0)) || log "warning: $name had $errs socket errors"
+    ((foreign <= 10)) || log "warning: other processes used ${foreign}% of the cores during $name; its numbers are noisy"
+    log "$(awk '{ for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } printf "%-15s %9.0f req/s  p50 %5.0f us  p99 %6.0f us\n", $1, v["requests"] / (v["duration_us"] / 1e6), v["p50_us"], v["p99_us"] }' <<<"$name $line")"
+}
+
+for ROUND in $(seq "$ROUNDS"); do
+    log "round $ROUND/$ROUNDS: ${DURATION}s per target (+${WARMUP}s warm-up), $CONNECTIONS connections"
+    run upstream "$UPSTREAM_URL" "$UPSTREAM_PID"
+    run bare-hyper "$BARE_URL" "$BARE_PID"
+    run causeway-mock "$MOCK_URL" "$GW_PID"
+    # shellcheck disable=SC2086 # word splitting of the worker pid list is intended
+    run nginx-proxy "$NGINX_URL" $NGINX_WORKERS
+    run causeway-proxy "$PROXY_URL" "$GW_PID"
+done
+GW_HWM_KB=$(status_kb "$GW_PID" VmHWM)
+GW_RSS_END_KB=$(status_kb "$GW_PID" VmRSS)
+
+# --- report ----------------------------------------------------------------------------------
+DATE=$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$ROOT/benches/results"
+OUT="$ROOT/benches/results/load-$DATE.md"
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+{
+    echo "# causeway load benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- machine: $(nproc) cores ($cpu_model), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
+    echo "- causeway $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (dirty tree)'), $(rustc --version 2>/dev/null || echo 'rustc ?'), release profile; $GW_THREADS threads at idle; RUST_LOG=$RUST_LOG"
+    echo "- $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), 2 workers, keepalive 64 upstream pool; $(wrk -v 2>&1 | head -n1 | awk '{ print $1, $2 }')"
+    echo "- background CPU load just before the run: ${BUSY_BEFORE}% of all cores$( ((BUSY_BEFORE > 15)) && echo ' (**busy machine: numbers are noisy**)')"
+    echo "- load: wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, $ROUNDS round(s) (median shown); wrk, the servers and the upstream share the same $(nproc) cores"
+    echo
+    awk -v tck="$CLK_TCK" -v idle="$GW_RSS_IDLE_KB" -v hwm="$GW_HWM_KB" -v rss_end="$GW_RSS_END_KB" '
+    function median(name, key,    n, i, j, t, a) {
+        n = cnt[name]
+        for (i = 1; i <= n; i++) a[i] = val[name, i, key]
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    {
+        name = $1; r = ++cnt[name]
+        if (r == 1) order[++names] = name
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); val[name, r, kv[1]] = kv[2] }
+        val[name, r, "rps"] = val[name, r, "requests"] / (val[name, r, "duration_us"] / 1e6)
+        val[name, r, "cpu_us"] = val[name, r, "cpu_ticks"] / tck * 1e6 / val[name, r, "requests"]
+    }
+    END {
+        desc["upstream"] = "upstream (bench server, direct)"
+        desc["bare-hyper"] = "bare hyper (bench server)"
+        desc["causeway-mock"] = "causeway MOCK `GET /bench/mock`"
+        desc["nginx-proxy"] = "nginx proxy to upstream"
+        desc["causeway-proxy"] = "causeway HTTP_PROXY `/bench/proxy/hello`"
+        print "| target | requests/s | p50 | p90 | p99 | server CPU per request | peak RSS | other load |"
+        print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for (k = 1; k <= names; k++) {
+            n = order[k]
+            for (m = split("rps p50_us p90_us p99_us cpu_us hwm_kb foreign_pct", keys, " "); m > 0; m--) med[n, keys[m]] = median(n, keys[m])
+            printf "| %s | %.0f | %.0f µs | %.0f µs | %.0f µs | %.1f µs | %.1f MiB | %d%% |\n", desc[n], med[n, "rps"], med[n, "p50_us"], med[n, "p90_us"], med[n, "p99_us"], med[n, "cpu_us"], med[n, "hwm_kb"] / 1024, med[n, "foreign_pct"]
+        }
+        print ""
+        print "| ratio | value | target | verdict |"
+        print "| --- | ---: | ---: | --- |"
+        v = sprintf("%.2f", med["causeway-mock", "rps"] / med["bare-hyper", "rps"]) + 0
+        printf "| MOCK requests/s: causeway / bare hyper | %.2f× | ≥ 0.90× | %s |\n", v, (v >= 0.9 ? "met" : "**missed**")
+        printf "| MOCK p50: causeway / bare hyper | %.2f× | | |\n", med["causeway-mock", "p50_us"] / med["bare-hyper", "p50_us"]
+        printf "| MOCK p99: causeway / bare hyper | %.2f× | | |\n", med["causeway-mock", "p99_us"] / med["bare-hyper", "p99_us"]
+        v = sprintf("%.2f", med["causeway-proxy", "rps"] / med["nginx-proxy", "rps"]) + 0
+        printf "| PROXY requests/s: causeway / nginx | %.2f× | ≥ 1.00× | %s |\n", v, (v >= 1.0 ? "met" : "**missed**")
+        printf "| PROXY p50: causeway / nginx | %.2f× | | |\n", med["causeway-proxy", "p50_us"] / med["nginx-proxy", "p50_us"]
+        v = sprintf("%.2f", med["causeway-proxy", "p99_us"] / med["nginx-proxy", "p99_us"]) + 0
+        printf "| PROXY p99: causeway / nginx | %.2f× | ≤ 1.00× | %s |\n", v, (v <= 1.0 ? "met" : "**missed**")
+        printf "| PROXY requests/s: causeway / upstream direct | %.2f× | (context) | |\n", med["causeway-proxy", "rps"] / med["upstream", "rps"]
+        printf "| PROXY CPU per request: causeway / nginx | %.2f× | (context) | |\n", med["causeway-proxy", "cpu_us"] / med["nginx-proxy", "cpu_us"]
+        print ""
+        printf "causeway RSS: %.1f MiB idle after start-up, %.1f MiB peak (VmHWM) over the whole run, %.1f MiB at the end.\n", idle / 1024, hwm / 1024, rss_end / 1024
+        print ""
+        print "Server CPU per request = user+system CPU time of the measured server process(es) during the run / requests (nginx: both workers; causeway: the whole process). Peak RSS = VmHWM during that run (nginx: sum over workers). Other load = CPU used by processes other than this benchmark during the run, in % of all cores; above ~10% the row is noisy."
+    }' "$RESULTS"
+    echo
+    echo "<details><summary>raw wrk results</summary>"
+    echo
+    echo '```'
+    cat "$RESULTS"
+    echo '```'
+    echo
+    echo "</details>"
+} >"$OUT"
+echo
+cat "$OUT"
+echo
+log "written to ${OUT#"$ROOT"/}"
