@@ -210,21 +210,42 @@ fn clf_time(out: &mut String, secs: u64) {
     );
 }
 
-/// A random (version 4) UUID.
+thread_local! {
+    /// Per-thread SplitMix64 state, seeded once from the OS-backed generator: request ids
+    /// must be unique, not secret, and this keeps them off the CSPRNG's per-call cost.
+    static ID_STATE: std::cell::Cell<u64> = std::cell::Cell::new(rand::random());
+}
+
+fn splitmix64(state: &std::cell::Cell<u64>) -> u64 {
+    let s = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+    state.set(s);
+    let mut z = s;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A random-looking version 4 UUID, unique per request.
 fn new_request_id() -> String {
-    let mut b: [u8; 16] = rand::random();
+    let (hi, lo) = ID_STATE.with(|st| (splitmix64(st), splitmix64(st)));
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&hi.to_le_bytes());
+    b[8..].copy_from_slice(&lo.to_le_bytes());
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let mut s = String::with_capacity(36);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut j = 0;
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            out[j] = b'-';
+            j += 1;
         }
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        s.push(HEX[(byte >> 4) as usize] as char);
-        s.push(HEX[(byte & 15) as usize] as char);
+        out[j] = HEX[usize::from(byte >> 4)];
+        out[j + 1] = HEX[usize::from(byte & 15)];
+        j += 2;
     }
-    s
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -237,5 +258,22 @@ mod tests {
         s.clear();
         super::clf_time(&mut s, 951_782_400); // 2000-02-29T00:00:00Z
         assert_eq!(s, "29/Feb/2000:00:00:00 +0000");
+    }
+
+    #[test]
+    fn request_ids_are_v4_uuids_and_unique() {
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| super::new_request_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in ids.iter().take(100) {
+            let b = id.as_bytes();
+            assert_eq!(b.len(), 36);
+            assert_eq!(
+                (b[8], b[13], b[14], b[18], b[23]),
+                (b'-', b'-', b'4', b'-', b'-'),
+                "{id}"
+            );
+            assert!(matches!(b[19], b'8' | b'9' | b'a' | b'b'), "{id}");
+        }
     }
 }

@@ -14,6 +14,9 @@ use crate::context::RequestCtx;
 use crate::error::GatewayError;
 use crate::trace::Tracing;
 
+/// API Gateway's request id header.
+static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
+
 /// What a phase decided.
 #[derive(Debug)]
 pub enum Flow {
@@ -119,7 +122,7 @@ impl Pipeline {
             phase.response(ctx, &mut resp);
         }
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            resp.headers_mut().insert("x-amzn-requestid", v);
+            resp.headers_mut().insert(&REQUEST_ID, v);
         }
         if let Some(rc) = &request_cx {
             let mut attrs = vec![
