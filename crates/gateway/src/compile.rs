@@ -223,6 +223,12 @@ fn route(r: &causeway_model::RouteSpec) -> Result<CompiledRoute, String> {
                 })
                 .collect::<Result<_, String>>()?,
         }),
+        IntegrationSpec::Function(f) => {
+            return Err(format!(
+                "FUNCTION integration with plugin `{}`: this node was built without the plugin host",
+                f.plugin
+            ));
+        }
         IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream {
             proxy: true,
             uri: Template::parse(&h.uri, true)?,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::plugin::{AuthorizerSpec, FunctionIntegration, PluginSpec};
 use crate::settings::{AccessLogSpec, RouteCacheSpec, StageCacheSpec, StageSettings, ThrottleSpec};
 
 /// An API definition: its routes, integrations and the stages it is deployed to.
@@ -32,6 +33,12 @@ pub struct ApiSpec {
     /// Stages this file deploys to, with their variables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageSpec>,
+    /// WebAssembly plugins the routes use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PluginSpec>,
+    /// Authorizers the routes use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorizers: Vec<AuthorizerSpec>,
     /// Routes (HTTP APIs) or resource methods (REST APIs), as route keys.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
@@ -102,6 +109,9 @@ pub struct RouteSpec {
     /// `"method.request.querystring.page" = true` (true = required).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub request_parameters: BTreeMap<String, bool>,
+    /// The authorizer guarding this route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer: Option<String>,
     /// Require a valid API key (`x-api-key`) on this route.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub api_key_required: bool,
@@ -128,6 +138,9 @@ pub enum IntegrationSpec {
     /// Pass-through HTTP proxy.
     #[serde(rename = "HTTP_PROXY")]
     HttpProxy(HttpProxyIntegration),
+    /// A WebAssembly `function` plugin, called with an API Gateway proxy event.
+    #[serde(rename = "FUNCTION")]
+    Function(FunctionIntegration),
 }
 
 /// A MOCK integration's answer. Body and header values may use `$context.*` and

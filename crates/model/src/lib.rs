@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod error;
 pub mod load;
 pub mod node;
+pub mod plugin;
 pub mod settings;
 pub mod template;
 mod validate;
@@ -27,6 +28,10 @@ pub use load::{
 };
 pub use node::{
     AdminSection, BasePathMapping, DomainSpec, NodeConfig, NodeSection, TracingSection,
+};
+pub use plugin::{
+    AuthorizerSpec, AuthorizerType, FunctionIntegration, InstancePolicySpec, PluginSpec,
+    PluginWorld,
 };
 pub use settings::{
     AccessLogSpec, CacheInvalidation, QuotaPeriodSpec, QuotaSpec, RouteCacheSpec, StageCacheSpec,

@@ -78,6 +78,48 @@ pub fn parse_node(file: &str, text: &str) -> Result<NodeConfig, ConfigErrors> {
     Ok(node)
 }
 
+/// Hash each plugin's component (relative to `dir`) into its `sha256`, so that a new plugin
+/// version is a new deployment.
+pub fn resolve_plugins(dir: &Path, file: &str, api: &mut ApiSpec) -> Result<(), Vec<ConfigError>> {
+    use sha2::{Digest, Sha256};
+    let mut errors = Vec::new();
+    for (i, p) in api.plugins.iter_mut().enumerate() {
+        let path = dir.join(&p.file);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let hash = hex::encode(Sha256::digest(&bytes));
+                if p.sha256
+                    .as_ref()
+                    .is_some_and(|h| !h.eq_ignore_ascii_case(&hash))
+                {
+                    errors.push(ConfigError::new(
+                        file,
+                        format!("plugins[{i}].sha256"),
+                        format!(
+                            "`{}` has SHA-256 {hash}, not the one given; update or remove `sha256`",
+                            path.display()
+                        ),
+                    ));
+                }
+                p.sha256 = Some(hash);
+            }
+            Err(e) => errors.push(ConfigError::new(
+                file,
+                format!("plugins[{i}].file"),
+                format!(
+                    "cannot read `{}`: {e}; paths are relative to the config directory",
+                    path.display()
+                ),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// Load and validate a configuration directory, reporting every error in every file.
 pub fn load_dir(dir: &Path) -> Result<ConfigSet, ConfigErrors> {
     load_dir_with(dir, &no_extra_checks)
@@ -126,7 +168,13 @@ pub fn load_dir_with(dir: &Path, extra: ExtraChecks<'_>) -> Result<ConfigSet, Co
         let file = label(&path);
         match std::fs::read_to_string(&path) {
             Ok(text) => match parse_api_with(&file, &text, extra) {
-                Ok(api) => apis.push((file, api)),
+                Ok(mut api) => match resolve_plugins(dir, &file, &mut api) {
+                    Ok(()) => apis.push((file, api)),
+                    Err(e) => {
+                        apis_complete = false;
+                        errors.extend(e);
+                    }
+                },
                 Err(e) => {
                     apis_complete = false;
                     errors.extend(e.0);

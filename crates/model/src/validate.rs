@@ -93,6 +93,7 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
             s.throttle.as_ref(),
         );
     }
+    plugins_and_authorizers(&mut r, api);
     if api.cors.is_some() && api.kind == ApiType::Rest {
         r.err("cors", "the `cors` block is for HTTP APIs; on a REST API add an `OPTIONS` route with a MOCK integration");
     }
@@ -172,6 +173,133 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
         }
     }
     ConfigErrors(r.errors)
+}
+
+fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
+    use crate::{AuthorizerType, PluginWorld};
+    let mut plugins = BTreeMap::new();
+    for (i, p) in api.plugins.iter().enumerate() {
+        let at = format!("plugins[{i}]");
+        if !valid_name(&p.name) {
+            r.err(
+                format!("{at}.name"),
+                format!(
+                    "`{}` is not a valid name: use letters, digits, `-` or `_`",
+                    p.name
+                ),
+            );
+        } else if plugins.insert(p.name.as_str(), p.world).is_some() {
+            r.err(
+                format!("{at}.name"),
+                format!("plugin `{}` is declared twice", p.name),
+            );
+        }
+        if p.file.is_empty() {
+            r.err(
+                format!("{at}.file"),
+                "name the component, e.g. `plugins/authorizer.wasm`",
+            );
+        }
+        if let Some(h) = &p.sha256
+            && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            r.err(
+                format!("{at}.sha256"),
+                "a SHA-256 is 64 hex digits; leave it out and the loader fills it in",
+            );
+        }
+        if p.memory_mb.is_some_and(|m| m == 0 || m > 4096) {
+            r.err(format!("{at}.memory_mb"), "use 1..=4096 MiB");
+        }
+        if p.timeout_ms
+            .is_some_and(|t| t == 0 || t > crate::MAX_INTEGRATION_TIMEOUT_MS)
+        {
+            r.err(format!("{at}.timeout_ms"), "use 1..=29000 milliseconds");
+        }
+    }
+    let plugin = |r: &mut Report<'_>, field: String, name: &str, world: PluginWorld| match plugins
+        .get(name)
+    {
+        None => r.err(
+            field,
+            format!("no plugin is named `{name}`; declare it in a `[[plugins]]` table"),
+        ),
+        Some(w) if *w != world => r.err(
+            field,
+            format!("plugin `{name}` implements the {w:?} world, not {world:?}"),
+        ),
+        Some(_) => {}
+    };
+    let mut authorizers = BTreeSet::new();
+    for (i, a) in api.authorizers.iter().enumerate() {
+        let at = format!("authorizers[{i}]");
+        if !valid_name(&a.name) || !authorizers.insert(a.name.as_str()) {
+            r.err(
+                format!("{at}.name"),
+                format!("`{}` is not a valid, unique authorizer name", a.name),
+            );
+        }
+        plugin(
+            r,
+            format!("{at}.plugin"),
+            &a.plugin,
+            PluginWorld::Authorizer,
+        );
+        if a.identity_sources.is_empty()
+            || (a.kind == AuthorizerType::Token && a.identity_sources.len() != 1)
+        {
+            r.err(
+                format!("{at}.identity_sources"),
+                "a TOKEN authorizer has exactly one identity source, a REQUEST authorizer at least one",
+            );
+        }
+        for (j, src) in a.identity_sources.iter().enumerate() {
+            let ok = parse_param_ref(src, "method.request.").is_some_and(|(loc, _)| loc != "path")
+                || src
+                    .strip_prefix("stageVariables.")
+                    .is_some_and(|n| !n.is_empty());
+            if !ok {
+                r.err(
+                    format!("{at}.identity_sources[{j}]"),
+                    format!("`{src}`: use `method.request.header.NAME`, `method.request.querystring.NAME` or `stageVariables.NAME`"),
+                );
+            }
+        }
+        if a.result_ttl_seconds > 3600 {
+            r.err(format!("{at}.result_ttl_seconds"), "use 0..=3600 seconds");
+        }
+    }
+    for (i, route) in api.routes.iter().enumerate() {
+        if let Some(name) = &route.authorizer
+            && !authorizers.contains(name.as_str())
+        {
+            r.err(
+                format!("routes[{i}].authorizer"),
+                format!("no authorizer is named `{name}`; declare it in `[[authorizers]]`"),
+            );
+        }
+        if let IntegrationSpec::Function(f) = &route.integration {
+            let at = format!("routes[{i}].integration");
+            plugin(r, format!("{at}.plugin"), &f.plugin, PluginWorld::Function);
+            if f.payload_format
+                .as_deref()
+                .is_some_and(|v| v != "1.0" && v != "2.0")
+            {
+                r.err(format!("{at}.payload_format"), "use \"1.0\" or \"2.0\"");
+            }
+            if !(crate::MIN_INTEGRATION_TIMEOUT_MS..=crate::MAX_INTEGRATION_TIMEOUT_MS)
+                .contains(&f.timeout_ms)
+            {
+                r.err(
+                    format!("{at}.timeout_ms"),
+                    format!(
+                        "{} ms is out of range; use 50..=29000 milliseconds",
+                        f.timeout_ms
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn throttle(r: &mut Report<'_>, at: &str, t: &crate::ThrottleSpec) {
@@ -293,6 +421,8 @@ fn integration(
                 }
             }
         }
+        // Checked with the API's plugins in `plugins_and_authorizers`.
+        IntegrationSpec::Function(_) => {}
         IntegrationSpec::HttpProxy(h) => {
             upstream(
                 r,

@@ -53,3 +53,74 @@ integration = { type = "MOCK", status = 700 }
     assert_eq!(typo.line, Some(5), "{typo}");
     assert!(typo.message.contains("routez"), "{typo}");
 }
+
+#[test]
+fn plugins_are_hashed_and_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("apis")).expect("mkdir");
+    std::fs::write(dir.path().join("auth.wasm"), b"component bytes").expect("write");
+    let api = r#"version = 1
+id = "p"
+name = "p"
+type = "REST"
+[[plugins]]
+name = "auth"
+file = "auth.wasm"
+world = "authorizer"
+[[plugins]]
+name = "gone"
+file = "missing.wasm"
+world = "function"
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "auth"
+identity_sources = ["method.request.header.Authorization"]
+[[authorizers]]
+name = "bad"
+type = "TOKEN"
+plugin = "nope"
+identity_sources = ["a", "b"]
+[[routes]]
+key = "GET /a"
+authorizer = "tokens"
+integration = { type = "FUNCTION", plugin = "auth" }
+[[routes]]
+key = "GET /b"
+authorizer = "ghost"
+integration = { type = "MOCK" }
+"#;
+    std::fs::write(dir.path().join("apis/p.toml"), api).expect("write");
+    let errs = causeway_model::load_dir(dir.path()).expect_err("invalid").0;
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    for f in [
+        "authorizers[1].plugin",
+        "authorizers[1].identity_sources",
+        "authorizers[1].identity_sources[0]",
+        "routes[0].integration.plugin",
+        "routes[1].authorizer",
+    ] {
+        assert!(fields.contains(&f), "missing error for {f}: {errs:#?}");
+    }
+
+    let good = api
+        .replace("[[plugins]]\nname = \"gone\"\nfile = \"missing.wasm\"\nworld = \"function\"\n", "")
+        .replace("[[authorizers]]\nname = \"bad\"\ntype = \"TOKEN\"\nplugin = \"nope\"\nidentity_sources = [\"a\", \"b\"]\n", "")
+        .replace("integration = { type = \"FUNCTION\", plugin = \"auth\" }", "integration = { type = \"MOCK\" }")
+        .replace("authorizer = \"ghost\"\n", "");
+    std::fs::write(dir.path().join("apis/p.toml"), &good).expect("write");
+    let set = causeway_model::load_dir(dir.path()).expect("valid");
+    let sha = set
+        .api("p")
+        .and_then(|a| a.plugins[0].sha256.clone())
+        .expect("hashed");
+    assert_eq!(sha.len(), 64);
+    // A new plugin version is a new deployment.
+    let before = causeway_model::Deployment::snapshot(set.api("p").expect("api"), "", 0).id;
+    std::fs::write(dir.path().join("auth.wasm"), b"component bytes v2").expect("write");
+    let set = causeway_model::load_dir(dir.path()).expect("valid");
+    assert_ne!(
+        causeway_model::Deployment::snapshot(set.api("p").expect("api"), "", 0).id,
+        before
+    );
+}

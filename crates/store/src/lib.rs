@@ -18,6 +18,7 @@
 //! `causeway-model`.
 #![forbid(unsafe_code)]
 
+mod blobs;
 mod error;
 mod fsio;
 mod keys;

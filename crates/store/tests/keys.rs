@@ -109,3 +109,24 @@ fn invalid_plans_are_refused_and_usage_round_trips() {
         Some(usage)
     );
 }
+
+#[test]
+fn plugin_blobs_are_content_addressed_and_verified() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = causeway_store::Store::open(tmp.path()).expect("open");
+    let sha = store.put_blob(b"\0asm fake component").expect("put");
+    assert_eq!(sha, hash_key("\0asm fake component"));
+    assert!(store.has_blob(&sha));
+    assert_eq!(store.put_blob(b"\0asm fake component").expect("again"), sha);
+    assert_eq!(store.blob(&sha).expect("get"), b"\0asm fake component");
+    assert!(
+        store.blob("../../etc/passwd").is_err(),
+        "only hashes name blobs"
+    );
+    std::fs::write(
+        tmp.path().join("plugins").join(format!("{sha}.wasm")),
+        b"tampered",
+    )
+    .expect("tamper");
+    assert!(store.blob(&sha).is_err(), "a tampered blob is refused");
+}
