@@ -2,6 +2,7 @@
 //! `admin.allow_remote`, graceful drain on shutdown. Routes are in [`routes`].
 
 mod keys;
+mod plugins;
 mod routes;
 
 use std::convert::Infallible;
@@ -19,7 +20,9 @@ use tokio::net::TcpListener;
 use crate::Control;
 use crate::audit::AuditLog;
 
-/// Largest accepted request body (a deploy carries a whole API definition).
+pub use plugins::MAX_PLUGIN_BYTES;
+
+/// Largest accepted JSON request body (a deploy carries a whole API definition).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// How long in-flight admin requests may take to finish after shutdown.

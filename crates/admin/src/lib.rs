@@ -29,7 +29,7 @@ pub use audit::AUDIT_FILE;
 pub use check::{ConfigSummary, check_api, validate_config};
 pub use control::Control;
 pub use error::{AdminError, ErrorBody, ErrorItem};
-pub use http::{MAX_BODY_BYTES, serve_admin};
+pub use http::{MAX_BODY_BYTES, MAX_PLUGIN_BYTES, serve_admin};
 pub use token::{TOKEN_FILE, resolve_token};
 
 /// The data directory of a configuration: `node.data_dir`, relative to the config directory.

@@ -94,14 +94,41 @@ impl Admin {
         body: &B,
     ) -> anyhow::Result<T> {
         let body = serde_json::to_vec(body).context("cannot encode the request")?;
-        self.call(method, path, Some(Bytes::from(body)))
+        self.call(method, path, Some((Bytes::from(body), "application/json")))
+    }
+
+    /// `PUT path` with raw bytes (a plugin component).
+    pub(crate) fn put_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<T> {
+        self.call(
+            Method::PUT,
+            path,
+            Some((Bytes::from(bytes), "application/wasm")),
+        )
+    }
+
+    /// Whether `GET path` answers 2xx (false on 404).
+    pub(crate) fn exists(&self, path: &str) -> anyhow::Result<bool> {
+        match self.get::<serde_json::Value>(path) {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.downcast_ref::<ApiError>()
+                    .is_some_and(|a| a.status == 404) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
-        body: Option<Bytes>,
+        body: Option<(Bytes, &str)>,
     ) -> anyhow::Result<T> {
         let url = format!("{}{path}", self.base);
         let mut req = Request::builder()
@@ -109,11 +136,15 @@ impl Admin {
             .uri(&url)
             .header("authorization", format!("Bearer {}", self.token))
             .header("accept", "application/json");
-        if body.is_some() {
-            req = req.header("content-type", "application/json");
-        }
+        let body = match body {
+            Some((bytes, content_type)) => {
+                req = req.header("content-type", content_type);
+                bytes
+            }
+            None => Bytes::new(),
+        };
         let req = req
-            .body(Full::new(body.unwrap_or_default()))
+            .body(Full::new(body))
             .with_context(|| format!("`{url}` is not a valid URL; check --admin"))?;
         let (status, bytes) = self.rt.block_on(async {
             let exchange = async {

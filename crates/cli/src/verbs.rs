@@ -48,6 +48,7 @@ pub(crate) fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
     let admin = Admin::connect(&args.admin)?;
     for api in apis {
         let id = api.id.clone();
+        upload_plugins(&admin, &set.dir, &api)?;
         let request = DeployRequest {
             api,
             stages: (!args.stages.is_empty()).then(|| args.stages.clone()),
@@ -66,6 +67,28 @@ pub(crate) fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Upload every plugin of `api` the node does not have yet (by SHA-256).
+fn upload_plugins(
+    admin: &Admin,
+    dir: &std::path::Path,
+    api: &causeway_model::ApiSpec,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    for p in &api.plugins {
+        let Some(sha) = &p.sha256 else { continue };
+        let path = format!("/v1/plugins/{sha}");
+        if admin.exists(&path)? {
+            continue;
+        }
+        let file = dir.join(&p.file);
+        let bytes = std::fs::read(&file)
+            .with_context(|| format!("cannot read plugin `{}`", file.display()))?;
+        let _: serde_json::Value = admin.put_bytes(&path, bytes)?;
+        println!("{}: uploaded plugin `{}` ({})", api.id, p.name, &sha[..12]);
+    }
+    Ok(())
 }
 
 /// `causeway stages`.

@@ -126,6 +126,23 @@ impl Control {
             .collect())
     }
 
+    /// Store a plugin component uploaded as `sha` (refused if the bytes hash otherwise).
+    pub fn put_plugin(&self, sha: &str, bytes: &[u8]) -> Result<serde_json::Value, AdminError> {
+        let inner = self.lock();
+        let stored = inner.store.put_blob(bytes)?;
+        if stored != sha {
+            return Err(AdminError::BadRequest(format!(
+                "the uploaded component has SHA-256 {stored}, not {sha}; upload it to /v1/plugins/{stored}"
+            )));
+        }
+        Ok(serde_json::json!({ "sha256": stored, "size": bytes.len() }))
+    }
+
+    /// Whether a plugin component is stored.
+    pub fn has_plugin(&self, sha: &str) -> bool {
+        self.lock().store.has_blob(sha)
+    }
+
     /// Every usage plan.
     pub fn list_plans(&self) -> Vec<UsagePlanRecord> {
         self.keys().plans().into_iter().cloned().collect()

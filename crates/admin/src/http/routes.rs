@@ -115,6 +115,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
     let c = shared.control.clone();
     let segs: Vec<&str> = rest.split('/').collect();
     let method = req.method().clone();
+    if segs.first() == Some(&"plugins") {
+        return super::plugins::route(c, &segs, req, &full).await;
+    }
     if matches!(segs.first(), Some(&"apikeys" | &"usageplans")) {
         return super::keys::route(c, &segs, req, &full).await;
     }
@@ -295,7 +298,7 @@ pub(super) async fn read_json<T: DeserializeOwned>(
     })
 }
 
-fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
+pub(super) fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
     match serde_json::to_vec(value) {
         Ok(body) => {
             let mut resp = Response::new(Full::new(Bytes::from(body)));
@@ -308,7 +311,7 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Resp {
     }
 }
 
-fn error(status: StatusCode, message: &str) -> Resp {
+pub(super) fn error(status: StatusCode, message: &str) -> Resp {
     json(status, &ErrorBody::new(message))
 }
 
