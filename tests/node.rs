@@ -12,3 +12,5 @@ mod control;
 mod deploy;
 #[path = "node/keys.rs"]
 mod keys;
+#[path = "node/plugins.rs"]
+mod plugins;

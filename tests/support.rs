@@ -148,7 +148,8 @@ pub fn parse_api(toml: &str) -> ApiSpec {
 
 pub fn bindings(api: &ApiSpec) -> Vec<StageBinding> {
     let dep = Deployment::snapshot(api, "test", 0);
-    let compiled = Arc::new(compile(&dep).unwrap_or_else(|e| panic!("compile: {e}")));
+    let compiled =
+        Arc::new(compile(&dep, &Default::default()).unwrap_or_else(|e| panic!("compile: {e}")));
     api.stages
         .iter()
         .map(|s| StageBinding {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use causeway_gateway::{CompiledDeployment, compile};
+use causeway_gateway::{CompiledDeployment, Plugins, compile};
 use causeway_model::{ApiSpec, ConfigError, ConfigErrors, ConfigSet, Deployment};
 
 /// What a valid configuration holds.
@@ -21,9 +21,10 @@ pub fn check_api(
     file: &str,
     api: &ApiSpec,
     deployment: &Deployment,
+    plugins: &Plugins,
 ) -> Result<CompiledDeployment, ConfigErrors> {
     let mut errors = causeway_model::validate_api(file, api).0;
-    match compile(deployment) {
+    match compile(deployment, plugins) {
         Ok(compiled) if errors.is_empty() => return Ok(compiled),
         Ok(_) => {}
         Err(compile_errors) => {
@@ -43,10 +44,19 @@ pub fn check_api(
 pub fn validate_config(set: &ConfigSet) -> Result<ConfigSummary, ConfigErrors> {
     let mut errors = Vec::new();
     let mut routes = 0;
+    let host = crate::PluginHost::new(None);
     for (file, api) in &set.apis {
         routes += api.routes.len();
         let snapshot = Deployment::snapshot(api, "", 0);
-        if let Err(e) = check_api(file, api, &snapshot) {
+        // Plugins are compiled and their exports checked, as a deploy would.
+        let plugins = match host.load(file, api, &|sha| config_plugin_bytes(set, api, sha)) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.extend(e.0);
+                continue;
+            }
+        };
+        if let Err(e) = check_api(file, api, &snapshot, &plugins) {
             errors.extend(e.0);
         }
     }
@@ -55,6 +65,21 @@ pub fn validate_config(set: &ConfigSet) -> Result<ConfigSummary, ConfigErrors> {
         apis: set.apis.len(),
         routes,
     })
+}
+
+/// The component of `api` with this SHA-256, read from the config directory.
+pub(crate) fn config_plugin_bytes(
+    set: &ConfigSet,
+    api: &ApiSpec,
+    sha: &str,
+) -> Result<Vec<u8>, String> {
+    let p = api
+        .plugins
+        .iter()
+        .find(|p| p.sha256.as_deref() == Some(sha))
+        .ok_or_else(|| format!("no plugin of `{}` has SHA-256 {sha}", api.id))?;
+    let path = set.dir.join(&p.file);
+    std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
 /// Stage names as the model accepts them.

@@ -21,12 +21,14 @@ pub struct Control {
     node: NodeConfig,
     data_dir: std::path::PathBuf,
     keys: Mutex<causeway_store::KeyStore>,
+    plugins: Arc<crate::PluginHost>,
 }
 
 /// Everything mutable, behind one lock so that publishes happen in the order of changes.
 #[derive(Debug)]
 struct Inner {
     store: Store,
+    plugins: Arc<crate::PluginHost>,
     /// Deployments referenced by a stage, compiled once.
     compiled: HashMap<DeploymentId, Arc<CompiledDeployment>>,
     /// Stored deployments that do not compile with this build, with why.
@@ -42,8 +44,12 @@ impl Control {
     /// boot is an error.
     pub fn open(set: &ConfigSet, gateway: Gateway) -> Result<Control, AdminError> {
         let store = Store::open(&data_dir(set))?;
+        let plugins = Arc::new(crate::PluginHost::new(Some(
+            data_dir(set).join("artifacts"),
+        )));
         let mut inner = Inner {
             store,
+            plugins: plugins.clone(),
             compiled: HashMap::new(),
             broken: HashMap::new(),
         };
@@ -59,7 +65,19 @@ impl Control {
             }
             let deployment =
                 Deployment::snapshot(api, format!("initial deployment of {file}"), now);
-            let compiled = check::check_api(file, api, &deployment)?;
+            // The config's components go into the store, so the deployment can be served
+            // again after a restart without the config directory.
+            for p in &api.plugins {
+                let bytes = check::config_plugin_bytes(set, api, p.sha256.as_deref().unwrap_or(""))
+                    .map_err(|e| {
+                        ConfigErrors(vec![causeway_model::ConfigError::new(file, "plugins", e)])
+                    })?;
+                inner.store.put_blob(&bytes)?;
+            }
+            let store = &inner.store;
+            let loaded =
+                plugins.load(file, api, &|sha| store.blob(sha).map_err(|e| e.to_string()))?;
+            let compiled = check::check_api(file, api, &deployment, &loaded)?;
             let id = deployment.id.clone();
             inner.store.put_deployment(deployment)?;
             let changes = missing
@@ -84,6 +102,7 @@ impl Control {
             gateway,
             node: set.node.clone(),
             data_dir: data_dir(set),
+            plugins,
             keys: Mutex::new(causeway_store::KeyStore::open(&data_dir(set))?),
         };
         control.publish(&mut control.lock());
@@ -168,7 +187,18 @@ impl Inner {
                     api_id: api_id.to_owned(),
                     id: id.clone(),
                 })?;
-        match compile(deployment) {
+        let file = format!("<api:{api_id}> deployment {id}");
+        let store = &self.store;
+        let plugins = match self.plugins.load(&file, &deployment.api, &|sha| {
+            store.blob(sha).map_err(|e| e.to_string())
+        }) {
+            Ok(p) => p,
+            Err(errors) => {
+                self.broken.insert(id.clone(), errors.clone());
+                return Err(AdminError::Invalid(errors));
+            }
+        };
+        match compile(deployment, &plugins) {
             Ok(c) => {
                 let c = Arc::new(c);
                 self.compiled.insert(id.clone(), c.clone());

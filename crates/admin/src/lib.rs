@@ -18,6 +18,7 @@ mod check;
 mod control;
 mod error;
 mod http;
+mod plugins;
 mod token;
 pub mod wire;
 
@@ -30,6 +31,7 @@ pub use check::{ConfigSummary, check_api, validate_config};
 pub use control::Control;
 pub use error::{AdminError, ErrorBody, ErrorItem};
 pub use http::{MAX_BODY_BYTES, MAX_PLUGIN_BYTES, serve_admin};
+pub use plugins::PluginHost;
 pub use token::{TOKEN_FILE, resolve_token};
 
 /// The data directory of a configuration: `node.data_dir`, relative to the config directory.

@@ -1,7 +1,11 @@
 //! Compiling a deployment into its runtime form: the route trie, parsed templates,
 //! parameter mappings and typed header names, all done once when a deployment loads.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::authorizer::Authorizer;
+use crate::plugins::Plugins;
 
 use causeway_model::{
     ApiSpec, ApiType, ConfigError, ConfigErrors, CorsSpec, Deployment, DeploymentId,
@@ -75,6 +79,7 @@ pub(crate) struct CompiledRoute {
     pub(crate) param_names: Vec<String>,
     pub(crate) required: Vec<(Loc, String)>,
     pub(crate) api_key_required: bool,
+    pub(crate) authorizer: Option<Arc<Authorizer>>,
     pub(crate) cache: RouteCache,
     pub(crate) integration: Integration,
 }
@@ -95,6 +100,16 @@ pub(crate) struct RouteCache {
 pub(crate) enum Integration {
     Mock(Mock),
     Http(Upstream),
+    Function(FunctionTarget),
+}
+
+/// A `function` plugin called with an API Gateway proxy event.
+#[derive(Debug)]
+pub(crate) struct FunctionTarget {
+    pub(crate) plugin: Arc<causeway_plugin::Plugin>,
+    /// Payload format 2.0 (HTTP APIs' default) rather than 1.0.
+    pub(crate) v2: bool,
+    pub(crate) timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -142,8 +157,12 @@ pub fn check_routes(file: &str, api: &ApiSpec) -> Vec<ConfigError> {
     }
 }
 
-/// Validate and compile a deployment. Reports every problem at once.
-pub fn compile(deployment: &Deployment) -> Result<CompiledDeployment, ConfigErrors> {
+/// Validate and compile a deployment against its loaded `plugins` (see
+/// [`crate::load_plugins`]; empty for an API without plugins). Reports every problem at once.
+pub fn compile(
+    deployment: &Deployment,
+    plugins: &Plugins,
+) -> Result<CompiledDeployment, ConfigErrors> {
     let api = &deployment.api;
     let file = format!("api `{}` (deployment {})", api.id, deployment.id);
     let mut errors = causeway_model::validate_api(&file, api).0;
@@ -161,9 +180,20 @@ pub fn compile(deployment: &Deployment) -> Result<CompiledDeployment, ConfigErro
             None
         }
     };
+    let mut authorizers = Vec::new();
+    for (i, a) in api.authorizers.iter().enumerate() {
+        match plugins.get(&a.plugin) {
+            Some(p) => authorizers.push(Arc::new(Authorizer::new(a, p.clone()))),
+            None => errors.push(ConfigError::new(
+                &file,
+                format!("authorizers[{i}].plugin"),
+                format!("plugin `{}` is not loaded", a.plugin),
+            )),
+        }
+    }
     let mut routes = Vec::with_capacity(api.routes.len());
     for (i, r) in api.routes.iter().enumerate() {
-        match route(r) {
+        match route(r, api.kind, plugins, &authorizers) {
             Ok(c) => routes.push(c),
             Err(msg) => errors.push(ConfigError::new(&file, format!("routes[{i}]"), msg)),
         }
@@ -181,7 +211,22 @@ pub fn compile(deployment: &Deployment) -> Result<CompiledDeployment, ConfigErro
     }
 }
 
-fn route(r: &causeway_model::RouteSpec) -> Result<CompiledRoute, String> {
+fn route(
+    r: &causeway_model::RouteSpec,
+    kind: ApiType,
+    plugins: &Plugins,
+    authorizers: &[Arc<Authorizer>],
+) -> Result<CompiledRoute, String> {
+    let authorizer = match &r.authorizer {
+        Some(name) => Some(
+            authorizers
+                .iter()
+                .find(|a| &a.name == name)
+                .cloned()
+                .ok_or_else(|| format!("authorizer `{name}` is not available"))?,
+        ),
+        None => None,
+    };
     let required = r
         .request_parameters
         .iter()
@@ -223,12 +268,17 @@ fn route(r: &causeway_model::RouteSpec) -> Result<CompiledRoute, String> {
                 })
                 .collect::<Result<_, String>>()?,
         }),
-        IntegrationSpec::Function(f) => {
-            return Err(format!(
-                "FUNCTION integration with plugin `{}`: this node was built without the plugin host",
-                f.plugin
-            ));
-        }
+        IntegrationSpec::Function(f) => Integration::Function(FunctionTarget {
+            plugin: plugins
+                .get(&f.plugin)
+                .cloned()
+                .ok_or_else(|| format!("plugin `{}` is not loaded", f.plugin))?,
+            v2: match f.payload_format.as_deref() {
+                Some(v) => v == "2.0",
+                None => kind == ApiType::Http,
+            },
+            timeout: Duration::from_millis(f.timeout_ms),
+        }),
         IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream {
             proxy: true,
             uri: Template::parse(&h.uri, true)?,
@@ -249,6 +299,7 @@ fn route(r: &causeway_model::RouteSpec) -> Result<CompiledRoute, String> {
         param_names,
         required,
         api_key_required: r.api_key_required,
+        authorizer,
         cache,
         integration,
     })

@@ -48,6 +48,10 @@ pub struct RequestCtx {
     pub error: Option<(&'static str, String)>,
     /// Principal an authorizer established.
     pub principal_id: Option<String>,
+    /// The authorizer's context (`$context.authorizer.KEY`).
+    pub authorizer_context: Vec<(String, String)>,
+    /// The API key an authorizer named for usage plans (`usageIdentifierKey`).
+    pub usage_key: Option<String>,
     /// The API key the request presented and the usage plan it is charged to.
     pub api_key: Option<(Arc<crate::KeyBinding>, Arc<crate::PlanBinding>)>,
     /// The cache entry this request leads the fetch for.
@@ -80,6 +84,8 @@ impl RequestCtx {
             response_length: None,
             error: None,
             principal_id: None,
+            authorizer_context: Vec::new(),
+            usage_key: None,
             traceparent: None,
             api_key: None,
             cache_fill: None,
@@ -161,6 +167,12 @@ impl RequestCtx {
             "integrationLatency" => push_opt(out, self.integration_latency.map(|d| d.as_millis())),
             "integrationStatus" => push_opt(out, self.integration_status),
             "authorizer.principalId" => out.push_str(self.principal_id.as_deref().unwrap_or("")),
+            other if other.starts_with("authorizer.") => {
+                let key = &other["authorizer.".len()..];
+                if let Some((_, v)) = self.authorizer_context.iter().find(|(k, _)| k == key) {
+                    out.push_str(v);
+                }
+            }
             "error.message" => out.push_str(self.error.as_ref().map_or("", |e| e.1.as_str())),
             "error.responseType" => out.push_str(self.error.as_ref().map_or("", |e| e.0)),
             "identity.userAgent" => out.push_str(

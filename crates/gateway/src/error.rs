@@ -28,6 +28,12 @@ pub enum ErrorKind {
     IntegrationFailure,
     /// Access denied.
     Forbidden,
+    /// Missing or invalid credentials (401).
+    Unauthorized,
+    /// An authorizer denied the request (403).
+    AccessDenied,
+    /// An authorizer failed (trap, timeout, bad output): 500 `{"message": null}`.
+    AuthorizerFailure,
     /// A token bucket is empty (429).
     Throttled,
     /// A usage plan's quota is used up (429).
@@ -84,6 +90,13 @@ impl GatewayError {
             }
             ErrorKind::IntegrationFailure => (ErrorSource::Upstream, true, "Internal server error"),
             ErrorKind::Forbidden => (ErrorSource::Client, false, "Forbidden"),
+            ErrorKind::Unauthorized => (ErrorSource::Client, false, "Unauthorized"),
+            ErrorKind::AccessDenied => (
+                ErrorSource::Client,
+                false,
+                "User is not authorized to access this resource",
+            ),
+            ErrorKind::AuthorizerFailure => (ErrorSource::Plugin, true, ""),
             ErrorKind::Throttled => (ErrorSource::Client, true, "Too Many Requests"),
             ErrorKind::QuotaExceeded => (ErrorSource::Client, false, "Limit Exceeded"),
             ErrorKind::Internal => (ErrorSource::Internal, false, "Internal server error"),
@@ -115,7 +128,11 @@ impl GatewayError {
     /// HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self.kind {
-            ErrorKind::MissingAuthenticationToken | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::MissingAuthenticationToken
+            | ErrorKind::Forbidden
+            | ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Throttled | ErrorKind::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
@@ -138,6 +155,9 @@ impl GatewayError {
             ErrorKind::IntegrationTimeout => "IntegrationTimeout",
             ErrorKind::IntegrationFailure => "IntegrationFailure",
             ErrorKind::Forbidden => "ForbiddenException",
+            ErrorKind::Unauthorized => "UnauthorizedException",
+            ErrorKind::AccessDenied => "AccessDeniedException",
+            ErrorKind::AuthorizerFailure => "AuthorizerConfigurationException",
             ErrorKind::Throttled => "ThrottlingException",
             ErrorKind::QuotaExceeded => "LimitExceededException",
             ErrorKind::Internal => "InternalServerErrorException",
@@ -146,7 +166,12 @@ impl GatewayError {
 
     /// Render as API Gateway does.
     pub fn to_response(&self) -> Response<Body> {
-        let body = serde_json::json!({ "message": self.message }).to_string();
+        // An authorizer failure answers `{"message": null}`, as API Gateway does.
+        let message = match self.kind {
+            ErrorKind::AuthorizerFailure => serde_json::Value::Null,
+            _ => serde_json::Value::String(self.message.to_string()),
+        };
+        let body = serde_json::json!({ "message": message }).to_string();
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = self.status();
         let h = resp.headers_mut();

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod access_log;
+mod authorizer;
 mod body;
 mod cache;
 mod compile;
@@ -18,6 +19,7 @@ mod keys;
 mod metrics;
 mod phases;
 mod pipeline;
+mod plugins;
 mod server;
 mod table;
 mod throttle;
@@ -37,6 +39,7 @@ pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use keys::{KeyBinding, PlanBinding};
 pub use metrics::{Metrics, RouteLabels, RouteMetrics};
 pub use pipeline::{Flow, Phase, Pipeline};
+pub use plugins::{Plugins, load_plugins, options_of, world_of};
 pub use table::{EXECUTE_API_SUFFIX, StageBinding};
 pub use trace::Tracing;
 
@@ -85,6 +88,7 @@ impl Gateway {
                 limits,
             }),
             Box::new(phases::cors::Cors),
+            Box::new(phases::authorize::Authorize),
             Box::new(phases::params::RequiredParams),
             Box::new(phases::api_key::ApiKey { keys: keys.clone() }),
             Box::new(phases::throttle::ThrottlePhase {

@@ -1,10 +1,11 @@
 //! The built-in phases, in pipeline order: [`observe::Observe`] (metrics, access log),
-//! [`route::Route`] (limits, host, stage, route), [`cors::Cors`],
+//! [`route::Route`] (limits, host, stage, route), [`cors::Cors`], [`authorize::Authorize`],
 //! [`params::RequiredParams`], [`api_key::ApiKey`], [`throttle::ThrottlePhase`],
 //! [`cache::CachePhase`], then the integration ([`integrate::Integrate`]), which always
 //! answers.
 
 pub(crate) mod api_key;
+pub(crate) mod authorize;
 pub(crate) mod cache;
 pub(crate) mod cors;
 pub(crate) mod integrate;

@@ -158,7 +158,10 @@ fn variable(inner: &str, src: &str) -> Result<TemplatePart, String> {
             return Ok(TemplatePart::StageVariable(name.to_owned()));
         }
     } else if let Some(name) = inner.strip_prefix("context.") {
-        if CONTEXT_VARIABLES.contains(&name) {
+        let authorizer_key = name
+            .strip_prefix("authorizer.")
+            .is_some_and(|k| !k.is_empty());
+        if CONTEXT_VARIABLES.contains(&name) || authorizer_key {
             return Ok(TemplatePart::Context(name.to_owned()));
         }
         return Err(format!(

@@ -24,7 +24,16 @@ impl Control {
         let file = format!("<api:{}>", api.id);
         let now = now_ms();
         let deployment = Deployment::snapshot(&api, description, now);
-        let compiled = check_api(&file, &api, &deployment)?;
+        let plugins = {
+            let inner = self.lock();
+            let store = &inner.store;
+            self.plugins.load(&file, &api, &|sha| {
+                store.blob(sha).map_err(|e| {
+                    format!("{e}; upload the component first (`causeway deploy` does) with PUT /v1/plugins/{sha}")
+                })
+            })?
+        };
+        let compiled = check_api(&file, &api, &deployment, &plugins)?;
         let mut names =
             stages.unwrap_or_else(|| api.stages.iter().map(|s| s.name.clone()).collect());
         if names.is_empty() {

@@ -36,7 +36,9 @@ impl Phase for ApiKey {
             .parts
             .headers
             .get("x-api-key")
-            .and_then(|v| v.to_str().ok());
+            .and_then(|v| v.to_str().ok())
+            // Else the usage identifier key an authorizer returned.
+            .or(ctx.usage_key.as_deref());
         let table = self.keys.load();
         let found = value.and_then(|v| table.find(v)).filter(|k| k.enabled);
         let Some(key) = found else {

@@ -1,6 +1,7 @@
 //! The last phase: hand the request to the route's integration and answer with its
 //! response.
 
+mod function;
 mod mock;
 mod upstream;
 
@@ -41,6 +42,7 @@ impl Phase for Integrate {
         let result = match &route.integration {
             Integration::Mock(m) => Ok(mock::respond(ctx, m)),
             Integration::Http(u) => upstream::call(&self.client, ctx, u).await,
+            Integration::Function(f) => function::call(ctx, f).await,
         };
         drop(stage);
         match result {

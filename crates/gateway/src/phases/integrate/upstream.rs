@@ -6,13 +6,17 @@
 //! body, content type and the mapped `response_parameters`.
 
 use std::fmt::Write;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use smallvec::SmallVec;
 
 use crate::body::Body;
 use crate::compile::{Loc, Source, Upstream};
@@ -45,17 +49,83 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// `x-forwarded-for`, `x-forwarded-proto`, `traceparent`: parsed once, not per request.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. Usually
+/// none is present, and then this is a few lookups, without allocating.
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    let named: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in HOP_BY_HOP.iter().chain(&named) {
-        h.remove(n);
+    if h.contains_key(header::CONNECTION) {
+        let named: SmallVec<[HeaderName; 4]> = h
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        h.remove(header::CONNECTION);
+        for n in &named {
+            h.remove(n);
+        }
     }
+    for n in &HOP_BY_HOP[1..] {
+        if h.contains_key(n) {
+            h.remove(n);
+        }
+    }
+}
+
+/// `ip` as text, into `out`; IPv4 without `fmt`.
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                if octet >= 100 {
+                    out.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.push(b'0' + octet / 10 % 10);
+                }
+                out.push(b'0' + octet % 10);
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = std::io::Write::write_fmt(out, format_args!("{v6}"));
+        }
+    }
+}
+
+/// `X-Forwarded-For`: the client's value, if any, with the client's address appended.
+fn forwarded_for(prev: Option<&HeaderValue>, client: IpAddr) -> Option<HeaderValue> {
+    let prev = prev
+        .filter(|v| v.to_str().is_ok())
+        .map(HeaderValue::as_bytes);
+    let mut out = Vec::with_capacity(prev.map_or(0, |p| p.len() + 2) + 15);
+    if let Some(p) = prev {
+        out.extend_from_slice(p);
+        out.extend_from_slice(b", ");
+    }
+    push_ip(&mut out, client);
+    HeaderValue::from_maybe_shared(Bytes::from(out)).ok()
+}
+
+/// The `Host` header for `uri` (its host, and its port unless 80), as hyper-util's client
+/// would set it, without `format!`.
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let authority = uri.authority()?;
+    let text = authority.as_str();
+    let value = if authority.port_u16() == Some(80) {
+        authority.host()
+    } else {
+        text.rsplit_once('@')
+            .map_or(text, |(_, host_port)| host_port)
+    };
+    HeaderValue::from_str(value).ok()
 }
 
 fn source_value<'a>(
@@ -137,18 +207,13 @@ fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
         }
         h
     };
-    let ip = ctx.client.ip().to_string();
-    let xff = match src.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {ip}"),
-        None => ip,
-    };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        h.insert("x-forwarded-for", v);
+    if let Some(v) = forwarded_for(src.get(&X_FORWARDED_FOR), ctx.client.ip()) {
+        h.insert(X_FORWARDED_FOR.clone(), v);
     }
-    h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
     // W3C trace context: our integration span when tracing, else the client's as it came.
-    if let Some(tp) = ctx.traceparent.as_ref().or_else(|| src.get("traceparent")) {
-        h.insert("traceparent", tp.clone());
+    if let Some(tp) = ctx.traceparent.as_ref().or_else(|| src.get(&TRACEPARENT)) {
+        h.insert(TRACEPARENT.clone(), tp.clone());
     }
     let mut scratch = String::new();
     for (loc, name, source) in &u.request_params {
@@ -192,6 +257,11 @@ pub(super) async fn call(
     *req.method_mut() = method;
     *req.uri_mut() = uri;
     *req.headers_mut() = forwarded_headers(ctx, u);
+    if !req.headers().contains_key(header::HOST)
+        && let Some(host) = host_header(req.uri())
+    {
+        req.headers_mut().insert(header::HOST, host);
+    }
 
     let sent = Instant::now();
     let result = tokio::time::timeout(u.timeout, client.request(req)).await;

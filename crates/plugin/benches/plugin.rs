@@ -1,0 +1,160 @@
+//! Per-call cost of plugins, with real components.
+//!
+//! - `authorizer/rust-fresh`: the Rust HMAC authorizer, a new instance per call
+//!   (instantiate + call + drop), the default policy.
+//! - `authorizer/rust-reuse`: the same on a warm pooled instance.
+//! - `authorizer/js-reuse`, `authorizer/python-reuse`: the JavaScript and Python
+//!   authorizers on warm instances (instantiating an interpreter costs milliseconds).
+//! - `function/rust-fresh`: the shopping-list function on a small 2.0 event.
+//!
+//! Every call verifies a real HMAC token and returns an allow decision.
+//! Run: `cargo bench -p causeway-plugin --bench plugin`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use causeway_plugin::{
+    AuthorizerKind, AuthorizerRequest, Effect, EngineConfig, InstancePolicy, Plugin, PluginEngine,
+    PluginLimits, PluginOptions, ReusePolicy, World,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+const SECRET: &str = "bench-secret";
+
+fn token() -> String {
+    let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"bench-user","scope":"lists:read"}"#);
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(payload.as_bytes());
+    format!(
+        "Bearer {payload}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+fn request() -> AuthorizerRequest {
+    let token = token();
+    AuthorizerRequest {
+        kind: AuthorizerKind::Token,
+        identity_source: vec![token.clone()],
+        route_id: "shop1/prod/GET/lists/weekly".to_owned(),
+        api_id: "shop1".to_owned(),
+        stage: "prod".to_owned(),
+        http_method: "GET".to_owned(),
+        route_key: "GET /lists/{name}".to_owned(),
+        resource_path: "/lists/{name}".to_owned(),
+        path: "/lists/weekly".to_owned(),
+        path_parameters: vec![("name".to_owned(), "weekly".to_owned())],
+        query: Vec::new(),
+        headers: vec![
+            ("authorization".to_owned(), token),
+            ("user-agent".to_owned(), "bench/1.0".to_owned()),
+        ],
+        stage_variables: Vec::new(),
+        source_ip: "203.0.113.7".to_owned(),
+        request_id: "c0ffee00-0000-4000-8000-000000000001".to_owned(),
+    }
+}
+
+fn polyglot(file: &str) -> Vec<u8> {
+    let script = env!("CAUSEWAY_POLYGLOT_SCRIPT");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+    assert!(status.success(), "{script} failed: {status}");
+    std::fs::read(Path::new(env!("CAUSEWAY_POLYGLOT_DIR")).join(file)).expect("polyglot wasm")
+}
+
+fn load(engine: &PluginEngine, name: &str, bytes: &[u8], policy: InstancePolicy) -> Arc<Plugin> {
+    let options = PluginOptions::new(World::Authorizer)
+        .with_config("secret", SECRET)
+        .with_policy(policy)
+        .with_limits(PluginLimits {
+            memory_bytes: 256 << 20,
+            ..PluginLimits::for_world(World::Authorizer)
+        });
+    engine
+        .load(name, bytes, World::Authorizer, options)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = PluginEngine::new(EngineConfig {
+        cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("causeway-plugin-cache")),
+        ..EngineConfig::default()
+    })
+    .expect("engine");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let req = request();
+    let reuse = InstancePolicy::Reuse(ReusePolicy {
+        max_uses: u64::MAX,
+        ..ReusePolicy::default()
+    });
+    let rust = std::fs::read(env!("CAUSEWAY_FIXTURE_HMAC_AUTHORIZER")).expect("fixture");
+    let mut plugins = vec![
+        (
+            "rust-fresh",
+            load(&engine, "rust", &rust, InstancePolicy::Fresh),
+        ),
+        ("rust-reuse", load(&engine, "rust", &rust, reuse)),
+    ];
+    plugins.push((
+        "js-reuse",
+        load(&engine, "js", &polyglot("js-authorizer.wasm"), reuse),
+    ));
+    plugins.push((
+        "python-reuse",
+        load(
+            &engine,
+            "python",
+            &polyglot("python-authorizer.wasm"),
+            reuse,
+        ),
+    ));
+
+    let mut group = c.benchmark_group("authorizer");
+    for (name, plugin) in &plugins {
+        let d = rt.block_on(plugin.authorize(&req)).expect("warm-up call");
+        assert_eq!(d.effect, Effect::Allow, "{name}: {d:?}");
+        group.bench_function(*name, |b| {
+            b.iter(|| rt.block_on(plugin.authorize(&req)).expect("call"))
+        });
+    }
+    group.finish();
+
+    let function = std::fs::read(env!("CAUSEWAY_FIXTURE_SHOPPING_LIST_FUNCTION")).expect("fixture");
+    let function = engine
+        .load(
+            "fn",
+            &function,
+            World::Function,
+            PluginOptions::new(World::Function),
+        )
+        .expect("load");
+    let event = r#"{"version":"2.0","routeKey":"GET /lists/{name}","rawPath":"/lists/weekly","rawQueryString":"item=milk,eggs","queryStringParameters":{"item":"milk,eggs"},"headers":{},"requestContext":{"http":{"method":"GET","path":"/lists/weekly"},"requestId":"r"},"isBase64Encoded":false}"#;
+    c.bench_function("function/rust-fresh", |b| {
+        b.iter(|| rt.block_on(function.invoke_function(event)).expect("call"))
+    });
+
+    for (name, plugin) in &plugins {
+        let report = rt.block_on(plugin.check_report());
+        eprintln!(
+            "check_report {name}: instantiate {:?}, fresh call {:?}, warm call {:?}, recommends {:?} ({})",
+            report.instantiate,
+            report.fresh_call,
+            report.warm_call,
+            report.recommended_policy,
+            report.reason
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,174 @@
+//! [`PluginEngine`]: the one Wasmtime engine (pooling allocator, copy-on-write memory
+//! images, epoch interruption driven by a ticker thread), the linker of what plugins may
+//! import, the artifact cache, and [`PluginEngine::load`].
+
+mod ticker;
+mod world;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::cache::{ArtifactCache, ArtifactSource};
+use crate::error::{PluginError, PluginErrorKind};
+use crate::options::{EngineConfig, InstancePolicy, PluginOptions, World};
+use crate::plugin::Plugin;
+use crate::state::HostState;
+
+pub(crate) use world::{Exports, Prepared};
+
+/// Compiles and runs plugins. Cheap to clone; plugins keep the engine (and its ticker
+/// thread) alive.
+#[derive(Clone)]
+pub struct PluginEngine {
+    shared: Arc<EngineShared>,
+}
+
+impl std::fmt::Debug for PluginEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginEngine")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct EngineShared {
+    pub(crate) engine: wasmtime::Engine,
+    /// WASI 0.2 (no ambient authority), `wasi:http` (outbound requests only to a
+    /// plugin's allowed hosts) and `causeway:plugin/host`.
+    pub(crate) linker: Linker<HostState>,
+    pub(crate) config: EngineConfig,
+    cache: Option<ArtifactCache>,
+    _ticker: ticker::Ticker,
+}
+
+const ENGINE: &str = "<engine>";
+
+impl PluginEngine {
+    /// Build the engine, start its epoch ticker and open the artifact cache.
+    pub fn new(config: EngineConfig) -> Result<PluginEngine, PluginError> {
+        let fail = |m: String| PluginError::new(PluginErrorKind::Config, ENGINE, m);
+        if config.epoch_tick.is_zero() {
+            return Err(fail("epoch_tick must be positive".to_owned()));
+        }
+        let instances = config.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(instances)
+            // Interpreter components (CPython, SpiderMonkey) link several core modules,
+            // tables and memories per component.
+            .total_core_instances(instances.saturating_mul(16))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(8))
+            .total_stacks(instances)
+            .max_memory_size(config.max_memory_bytes)
+            .table_elements(config.max_table_elements)
+            .max_core_instance_size(4 << 20)
+            .max_component_instance_size(4 << 20)
+            .linear_memory_keep_resident(512 << 10)
+            .table_keep_resident(16 << 10);
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .consume_fuel(config.fuel)
+            .memory_init_cow(true)
+            .max_wasm_stack(config.max_wasm_stack)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = wasmtime::Engine::new(&wasm).map_err(|e| fail(format!("{e:?}")))?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
+            .and_then(|()| {
+                crate::bindings::add_host_to_linker::<HostState, wasmtime::component::HasSelf<_>>(
+                    &mut linker,
+                    |s| s,
+                )
+            })
+            .map_err(|e| fail(format!("cannot build the linker: {e}")))?;
+
+        let cache = match &config.cache_dir {
+            Some(dir) => Some(
+                ArtifactCache::open(dir)
+                    .map_err(|e| fail(format!("cannot open cache dir {}: {e}", dir.display())))?,
+            ),
+            None => None,
+        };
+        let ticker = ticker::Ticker::start(engine.clone(), config.epoch_tick)
+            .map_err(|e| fail(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(PluginEngine {
+            shared: Arc::new(EngineShared {
+                engine,
+                linker,
+                config,
+                cache,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The settings the engine was built with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Compile `bytes` (a WebAssembly component) as plugin `name` implementing `world`,
+    /// check that it exports the world's functions with the right types and imports
+    /// nothing Causeway does not provide, and prepare it for instantiation.
+    ///
+    /// CPU-heavy on a cache miss (compiling a language runtime takes seconds): call it
+    /// from a blocking context (`tokio::task::spawn_blocking`), not on an async worker.
+    pub fn load(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        world: World,
+        options: PluginOptions,
+    ) -> Result<Arc<Plugin>, PluginError> {
+        let started = Instant::now();
+        let err = |kind, m: String| PluginError::new(kind, name, m);
+        self.check_options(world, &options)
+            .map_err(|m| err(PluginErrorKind::Config, m))?;
+        let engine = &self.shared.engine;
+        let (component, artifact) = match &self.shared.cache {
+            Some(cache) => cache.load(engine, bytes),
+            None => Component::new(engine, bytes).map(|c| (c, ArtifactSource::Compiled)),
+        }
+        .map_err(|e| err(PluginErrorKind::Compile, crate::error::chain(&e)))?;
+        let loaded = world::prepare(self, &component, world).map_err(|(kind, m)| err(kind, m))?;
+        Ok(Arc::new(Plugin::new(
+            name,
+            world,
+            options,
+            self.shared.clone(),
+            loaded,
+            artifact,
+            started.elapsed(),
+        )))
+    }
+
+    fn check_options(&self, world: World, options: &PluginOptions) -> Result<(), String> {
+        let limits = &options.limits;
+        if world == World::HttpHandler && options.policy != InstancePolicy::Fresh {
+            return Err("wasi:http handlers run on a fresh instance per request".to_owned());
+        }
+        if limits.fuel.is_some() && !self.shared.config.fuel {
+            return Err("limits.fuel needs an engine built with EngineConfig::fuel".to_owned());
+        }
+        if limits.memory_bytes > self.shared.config.max_memory_bytes {
+            return Err(format!(
+                "limits.memory_bytes ({}) is over the engine's max_memory_bytes ({})",
+                limits.memory_bytes, self.shared.config.max_memory_bytes
+            ));
+        }
+        if limits.deadline.is_zero() {
+            return Err("limits.deadline must be positive".to_owned());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<EngineShared> {
+        &self.shared
+    }
+}

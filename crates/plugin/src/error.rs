@@ -1,0 +1,152 @@
+//! The one error type of the crate, and how Wasmtime's errors map onto it.
+
+use std::fmt;
+
+use crate::state::{DeadlineExceeded, MemoryLimitExceeded};
+
+/// What went wrong with a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PluginErrorKind {
+    /// The bytes are not a valid WebAssembly component (or could not be compiled).
+    Compile,
+    /// The component does not implement the world it was loaded as: an export is
+    /// missing or has another type. The message names the export.
+    WorldMismatch,
+    /// The component imports something Causeway does not provide (e.g. `wasi:sockets`).
+    MissingImport,
+    /// The plugin's options are invalid for this engine (e.g. fuel on an engine
+    /// without fuel metering), or a call does not fit the plugin's world.
+    Config,
+    /// The guest trapped: a panic, `unreachable`, an out-of-bounds access, a stack
+    /// overflow, or a canonical-ABI violation.
+    Trap,
+    /// The call (instantiation included) ran past its wall-clock deadline.
+    Timeout,
+    /// The call used up its fuel budget.
+    FuelExhausted,
+    /// The guest tried to grow its memory (or a table) past its limit.
+    MemoryLimit,
+    /// The guest returned something the host refuses: over the output size limit or
+    /// malformed (e.g. a function response that is not a proxy response).
+    BadOutput,
+    /// A function plugin returned an error (`err(message)`), like a Lambda function
+    /// error. The instance stays healthy.
+    FunctionError,
+    /// The engine has no free instance slot (its pooling allocator is exhausted).
+    Capacity,
+    /// A host-side failure unrelated to the guest.
+    Host,
+}
+
+impl PluginErrorKind {
+    /// Short lower-case name, for logs and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginErrorKind::Compile => "compile",
+            PluginErrorKind::WorldMismatch => "world_mismatch",
+            PluginErrorKind::MissingImport => "missing_import",
+            PluginErrorKind::Config => "config",
+            PluginErrorKind::Trap => "trap",
+            PluginErrorKind::Timeout => "timeout",
+            PluginErrorKind::FuelExhausted => "fuel_exhausted",
+            PluginErrorKind::MemoryLimit => "memory_limit",
+            PluginErrorKind::BadOutput => "bad_output",
+            PluginErrorKind::FunctionError => "function_error",
+            PluginErrorKind::Capacity => "capacity",
+            PluginErrorKind::Host => "host",
+        }
+    }
+}
+
+impl fmt::Display for PluginErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A plugin failed to load or to serve a call. Never a panic: every guest misbehaviour
+/// ends up here, and the plugin keeps serving later calls.
+///
+/// Displays as ``plugin `hmac`: timeout: call exceeded its 1s deadline``.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plugin `{plugin}`: {kind}: {message}")]
+pub struct PluginError {
+    /// What went wrong.
+    pub kind: PluginErrorKind,
+    /// The plugin's name, as given to [`PluginEngine::load`](crate::PluginEngine::load).
+    pub plugin: String,
+    /// Details for logs (not meant for API clients).
+    pub message: String,
+}
+
+impl PluginError {
+    pub(crate) fn new(kind: PluginErrorKind, plugin: &str, message: impl Into<String>) -> Self {
+        PluginError {
+            kind,
+            plugin: plugin.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Map an error out of Wasmtime (instantiation or a call) to a typed error.
+    pub(crate) fn from_wasm(plugin: &str, err: &wasmtime::Error, memory_hit: bool) -> Self {
+        let kind = classify(err, memory_hit);
+        PluginError::new(kind, plugin, chain(err))
+    }
+}
+
+/// Which kind of failure `err` is. Our own markers (returned by the epoch callback and
+/// the resource limiter) come first, then Wasmtime's trap codes.
+fn classify(err: &wasmtime::Error, memory_hit: bool) -> PluginErrorKind {
+    if err.downcast_ref::<DeadlineExceeded>().is_some() {
+        return PluginErrorKind::Timeout;
+    }
+    if err.downcast_ref::<MemoryLimitExceeded>().is_some() {
+        return PluginErrorKind::MemoryLimit;
+    }
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return PluginErrorKind::Capacity;
+    }
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::OutOfFuel) => PluginErrorKind::FuelExhausted,
+        Some(wasmtime::Trap::Interrupt) => PluginErrorKind::Timeout,
+        // A guest that saw `memory.grow` fail and then gave up (e.g. Rust's
+        // `handle_alloc_error` aborting) traps after the limiter said no.
+        _ if memory_hit => PluginErrorKind::MemoryLimit,
+        _ => PluginErrorKind::Trap,
+    }
+}
+
+/// The error chain on one line, outermost first, capped at 2 KiB.
+pub(crate) fn chain(err: &wasmtime::Error) -> String {
+    const MAX: usize = 2048;
+    let mut out = String::new();
+    for (i, cause) in err.chain().enumerate() {
+        if i > 0 {
+            out.push_str(": ");
+        }
+        out.push_str(&cause.to_string());
+        if out.len() > MAX {
+            break;
+        }
+    }
+    truncate(&mut out, MAX);
+    out
+}
+
+/// Cut `s` to at most `max` bytes on a char boundary, marking the cut.
+pub(crate) fn truncate(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let mut at = max;
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    s.truncate(at);
+    s.push('…');
+}

@@ -1,0 +1,70 @@
+//! `causeway-plugin` owns Causeway's WebAssembly plugin host: it loads components that
+//! implement the `causeway:plugin@0.1.0` worlds (see `wit/`) — Lambda-style
+//! **authorizers**, request/response **mappers** and **function** integrations — and
+//! runs them in isolation under memory, time and output limits, returning typed
+//! results or a typed [`PluginError`], never a panic.
+//!
+//! It must not depend on the data plane: no hyper server, no `causeway-gateway`, no
+//! router, no config model. The gateway calls in with plain values
+//! ([`AuthorizerRequest`], [`HttpRequest`], event JSON) and maps [`PluginError`]s to
+//! its own responses.
+//!
+//! # Shape
+//! - One [`PluginEngine`] per process: a Wasmtime engine with the pooling instance
+//!   allocator and copy-on-write memory images (a fresh instance costs microseconds),
+//!   epoch interruption driven by a ticker thread (deadlines), an optional artifact
+//!   cache on disk, and the linker of what plugins may import: `causeway:plugin/host`
+//!   (`log`, `now-ms`, `config`) and WASI 0.2 without ambient authority (no preopened
+//!   directories, no environment, no network addresses, stdio discarded).
+//! - [`PluginEngine::load`] compiles once (or loads the checksummed artifact), checks
+//!   the component's exports against its [`World`] and its imports against the linker,
+//!   and returns an `Arc<`[`Plugin`]`>`.
+//! - Each call gets an instance per the plugin's [`InstancePolicy`]: `Fresh` (a new
+//!   store per call) or `Reuse` (a bounded pool of warm instances, one call at a time
+//!   each, retired after N uses or T seconds and discarded after any failure).
+//!
+//! # Async, and why
+//! Calls are `async` (Wasmtime's `call_async` on a fiber). Every epoch tick a running
+//! guest yields to the executor, so a slow or runaway plugin delays only its own
+//! request, never the other tasks of a tokio worker, and it is cut off at its deadline
+//! wherever it is. A synchronous call is a little cheaper (no fiber switch) but would
+//! pin a worker thread for up to the whole deadline (1 s for an authorizer, 29 s for a
+//! function), which an API gateway cannot afford. The fiber costs about a
+//! microsecond per call (see `benches/plugin.rs`). [`PluginEngine::load`] itself is
+//! synchronous and CPU-bound: run it on a blocking thread.
+//!
+//! # Example
+//! ```no_run
+//! # async fn demo(wasm: &[u8], request: causeway_plugin::AuthorizerRequest) -> Result<(), causeway_plugin::PluginError> {
+//! use causeway_plugin::{EngineConfig, PluginEngine, PluginOptions, World};
+//!
+//! let engine = PluginEngine::new(EngineConfig::default())?;
+//! let options = PluginOptions::new(World::Authorizer).with_config("secret", "s3cr3t");
+//! let plugin = engine.load("hmac", wasm, World::Authorizer, options)?;
+//! let decision = plugin.authorize(&request).await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod bindings;
+mod cache;
+mod decision;
+mod engine;
+mod error;
+mod http;
+mod metrics;
+mod options;
+mod plugin;
+mod state;
+
+pub use bindings::{
+    AuthorizerDecision, AuthorizerKind, AuthorizerRequest, Effect, HttpRequest, HttpResponse,
+    LogLevel, MappingError,
+};
+pub use cache::ArtifactSource;
+pub use decision::route_id;
+pub use engine::PluginEngine;
+pub use error::{PluginError, PluginErrorKind};
+pub use metrics::{Discards, PluginMetrics};
+pub use options::{EngineConfig, InstancePolicy, PluginLimits, PluginOptions, ReusePolicy, World};
+pub use plugin::{CheckReport, Plugin};

@@ -1,0 +1,270 @@
+//! [`Plugin`]: a loaded component and how its calls get an instance, run under limits,
+//! and give the instance back (or throw it away).
+
+mod calls;
+mod check;
+mod pool;
+mod validate;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::InstancePre;
+use wasmtime::{Store, UpdateDeadline};
+
+use crate::cache::ArtifactSource;
+use crate::engine::{EngineShared, Exports, Prepared};
+use crate::error::{PluginError, PluginErrorKind};
+use crate::http::{HttpHandler, OutboundPolicy};
+use crate::metrics::{Counters, PluginMetrics};
+use crate::options::{InstancePolicy, PluginOptions, World};
+use crate::state::{DeadlineExceeded, HostState, Limiter, PluginShared};
+
+pub use check::CheckReport;
+use pool::{Lease, Pool};
+
+/// A loaded plugin. Share it (`Arc<Plugin>`) between tasks: calls may run concurrently,
+/// each on its own instance.
+pub struct Plugin {
+    shared: Arc<PluginShared>,
+    world: World,
+    options: PluginOptions,
+    engine: Arc<EngineShared>,
+    pre: InstancePre<HostState>,
+    exports: Exports,
+    export_names: Vec<String>,
+    import_names: Vec<String>,
+    pool: Option<Pool>,
+    counters: Counters,
+    artifact: ArtifactSource,
+    load_time: Duration,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.shared.name)
+            .field("world", &self.world)
+            .field("policy", &self.options.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call failed before it was classified.
+pub(crate) enum CallError {
+    /// Wasmtime failed (trap, deadline, limits, ABI violation).
+    Wasm(wasmtime::Error),
+    /// The guest's output was refused.
+    BadOutput(String),
+    /// A function returned `err(message)`.
+    Function(String),
+}
+
+impl From<wasmtime::Error> for CallError {
+    fn from(e: wasmtime::Error) -> Self {
+        CallError::Wasm(e)
+    }
+}
+
+impl Plugin {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        name: &str,
+        world: World,
+        options: PluginOptions,
+        engine: Arc<EngineShared>,
+        prepared: Prepared,
+        artifact: ArtifactSource,
+        load_time: Duration,
+    ) -> Plugin {
+        let pool = match options.policy {
+            InstancePolicy::Fresh => None,
+            InstancePolicy::Reuse(policy) => Some(Pool::new(policy)),
+        };
+        Plugin {
+            shared: Arc::new(PluginShared {
+                name: name.to_owned(),
+                config: options.config.clone(),
+                outbound: OutboundPolicy::new(&options.allowed_hosts),
+            }),
+            world,
+            options,
+            engine,
+            pre: prepared.pre,
+            exports: prepared.exports,
+            export_names: prepared.export_names,
+            import_names: prepared.import_names,
+            pool,
+            counters: Counters::default(),
+            artifact,
+            load_time,
+        }
+    }
+
+    /// The name given at load.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The world it implements.
+    pub fn world(&self) -> World {
+        self.world
+    }
+
+    /// The options it was loaded with.
+    pub fn options(&self) -> &PluginOptions {
+        &self.options
+    }
+
+    /// Where its compiled code came from (compiled, cache hit, rebuilt...).
+    pub fn artifact(&self) -> &ArtifactSource {
+        &self.artifact
+    }
+
+    /// A snapshot of its counters.
+    pub fn metrics(&self) -> PluginMetrics {
+        self.counters
+            .snapshot(self.pool.as_ref().map_or(0, Pool::idle))
+    }
+
+    pub(crate) fn error(&self, kind: PluginErrorKind, message: impl Into<String>) -> PluginError {
+        PluginError::new(kind, &self.shared.name, message)
+    }
+
+    /// A store with this plugin's limits, deadline callback and (optional) fuel.
+    fn new_store(&self) -> Store<HostState> {
+        let limits = &self.options.limits;
+        let limiter = Limiter::new(limits.memory_bytes, self.engine.config.max_table_elements);
+        let mut store = Store::new(
+            &self.engine.engine,
+            HostState::new(self.shared.clone(), limiter),
+        );
+        store.limiter(|s| &mut s.limiter);
+        // Checked every epoch tick while the guest runs: yield to the executor (so a busy
+        // guest never monopolizes a worker thread) until the call's deadline, then trap.
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().call.deadline {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    /// Arm `store` for a call starting now.
+    fn begin(
+        &self,
+        store: &mut Store<HostState>,
+        stage_variables: &[(String, String)],
+    ) -> Result<(), PluginError> {
+        let limits = &self.options.limits;
+        store.data_mut().begin_call(
+            Instant::now() + limits.deadline,
+            stage_variables,
+            limits.max_log_lines,
+        );
+        store.set_epoch_deadline(1);
+        if let Some(fuel) = limits.fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| self.error(PluginErrorKind::Host, e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// An instance for one call: a warm one from the pool, else a new one.
+    async fn acquire(&self, stage_variables: &[(String, String)]) -> Result<Lease, PluginError> {
+        self.counters.call();
+        if let Some(mut lease) = self.pool.as_ref().and_then(|p| p.take(&self.counters)) {
+            self.begin(&mut lease.store, stage_variables)?;
+            lease.uses += 1;
+            self.counters.reused();
+            return Ok(lease);
+        }
+        self.instantiate(stage_variables).await
+    }
+
+    /// The `wasi:http` entry point, for plugins loaded as [`World::HttpHandler`].
+    pub(crate) fn http_handler(&self) -> Option<&HttpHandler> {
+        match &self.exports {
+            Exports::Http(handler) => Some(handler),
+            _ => None,
+        }
+    }
+
+    /// A store armed for a call that instantiates by itself (`wasi:http`).
+    pub(crate) fn fresh_store(&self) -> Result<Store<HostState>, PluginError> {
+        self.counters.call();
+        let mut store = self.new_store();
+        self.begin(&mut store, &[])?;
+        self.counters.instantiated();
+        Ok(store)
+    }
+
+    /// Count an instance thrown away after a failure.
+    pub(crate) fn note_discard(&self, kind: PluginErrorKind) {
+        self.counters.discarded(kind);
+    }
+
+    /// A new instance, armed for a call.
+    async fn instantiate(
+        &self,
+        stage_variables: &[(String, String)],
+    ) -> Result<Lease, PluginError> {
+        let mut store = self.new_store();
+        self.begin(&mut store, stage_variables)?;
+        self.counters.instantiated();
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => Ok(Lease {
+                store,
+                instance,
+                uses: 1,
+                born: Instant::now(),
+            }),
+            Err(e) => {
+                let err = self.wasm_error(&e, &store);
+                self.counters.discarded(err.kind);
+                Err(err)
+            }
+        }
+    }
+
+    pub(crate) fn wasm_error(&self, e: &wasmtime::Error, store: &Store<HostState>) -> PluginError {
+        let mut err = PluginError::from_wasm(self.name(), e, store.data().limiter.hit);
+        let stderr = store.data().stderr.take();
+        if !stderr.is_empty() {
+            err.message = format!("{} (guest stderr: {stderr})", err.message);
+        }
+        if err.kind == PluginErrorKind::Timeout {
+            err.message = format!(
+                "call exceeded its {:?} deadline ({})",
+                self.options.limits.deadline, err.message
+            );
+        }
+        err
+    }
+
+    /// Settle a call: keep the instance (pool) after a clean result or a function error,
+    /// throw it away after anything else.
+    fn finish<T>(&self, lease: Lease, outcome: Result<T, CallError>) -> Result<T, PluginError> {
+        let (keep, result) = match outcome {
+            Ok(v) => (true, Ok(v)),
+            Err(CallError::Function(m)) => {
+                (true, Err(self.error(PluginErrorKind::FunctionError, m)))
+            }
+            Err(CallError::BadOutput(m)) => (false, Err(self.error(PluginErrorKind::BadOutput, m))),
+            Err(CallError::Wasm(e)) => (false, Err(self.wasm_error(&e, &lease.store))),
+        };
+        match (&self.pool, keep) {
+            (Some(pool), true) => pool.put(lease, &self.counters),
+            (None, true) => {}
+            (_, false) => {
+                if let Err(e) = &result {
+                    self.counters.discarded(e.kind);
+                }
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,198 @@
+//! The world-specific calls: lower the input, call the export, lift and check the output.
+//! `run_*` do one call on a leased instance; the public methods add leasing and settling.
+
+use wasmtime::component::ComponentExportIndex;
+
+use crate::bindings::{
+    AuthorizerDecision, AuthorizerKind, AuthorizerRequest, HttpRequest, HttpResponse, MappingError,
+};
+use crate::engine::Exports;
+use crate::error::{PluginError, PluginErrorKind};
+use crate::plugin::pool::Lease;
+use crate::plugin::{CallError, Plugin, validate};
+
+impl Plugin {
+    fn wrong_world(&self, call: &str) -> PluginError {
+        self.error(
+            PluginErrorKind::Config,
+            format!("`{call}` called on a plugin loaded as {}", self.world),
+        )
+    }
+
+    /// Run an authorizer: the Lambda authorizer call. `config(key)` inside the plugin
+    /// sees the plugin's config, then `request.stage_variables`.
+    pub async fn authorize(
+        &self,
+        request: &AuthorizerRequest,
+    ) -> Result<AuthorizerDecision, PluginError> {
+        let Exports::Authorizer { authorize } = &self.exports else {
+            return Err(self.wrong_world("authorize"));
+        };
+        let mut lease = self.acquire(&request.stage_variables).await?;
+        let outcome = self.run_authorize(&mut lease, authorize, request).await;
+        self.finish(lease, outcome)
+    }
+
+    /// Run a mapper on a request before it reaches the integration. `Ok(Err(_))` is the
+    /// mapper refusing the request (answer its status and message).
+    pub async fn map_request(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<Result<HttpRequest, MappingError>, PluginError> {
+        let Exports::Mapper { map_request, .. } = &self.exports else {
+            return Err(self.wrong_world("map_request"));
+        };
+        let mut lease = self.acquire(&[]).await?;
+        let outcome = self.run_map_request(&mut lease, map_request, request).await;
+        self.finish(lease, outcome)
+    }
+
+    /// Run a mapper on the integration's response before it reaches the client.
+    pub async fn map_response(
+        &self,
+        response: &HttpResponse,
+    ) -> Result<Result<HttpResponse, MappingError>, PluginError> {
+        let Exports::Mapper { map_response, .. } = &self.exports else {
+            return Err(self.wrong_world("map_response"));
+        };
+        let mut lease = self.acquire(&[]).await?;
+        let outcome = self
+            .run_map_response(&mut lease, map_response, response)
+            .await;
+        self.finish(lease, outcome)
+    }
+
+    /// Run a function integration on an API Gateway proxy event (JSON, payload 1.0 or
+    /// 2.0) and return its proxy response JSON, checked to be JSON of the proxy
+    /// response shape. A function's own `err(message)` is
+    /// [`PluginErrorKind::FunctionError`].
+    pub async fn invoke_function(&self, event_json: &str) -> Result<String, PluginError> {
+        let Exports::Function { handle } = &self.exports else {
+            return Err(self.wrong_world("invoke_function"));
+        };
+        let mut lease = self.acquire(&[]).await?;
+        let outcome = self.run_function(&mut lease, handle, event_json).await;
+        self.finish(lease, outcome)
+    }
+
+    async fn run_authorize(
+        &self,
+        lease: &mut Lease,
+        index: &ComponentExportIndex,
+        request: &AuthorizerRequest,
+    ) -> Result<AuthorizerDecision, CallError> {
+        let func = lease
+            .instance
+            .get_typed_func::<(&AuthorizerRequest,), (AuthorizerDecision,)>(
+                &mut lease.store,
+                index,
+            )?;
+        let (decision,) = func.call_async(&mut lease.store, (request,)).await?;
+        validate::decision(decision, self.options.limits.max_output_bytes)
+            .map_err(CallError::BadOutput)
+    }
+
+    async fn run_map_request(
+        &self,
+        lease: &mut Lease,
+        index: &ComponentExportIndex,
+        request: &HttpRequest,
+    ) -> Result<Result<HttpRequest, MappingError>, CallError> {
+        let func = lease
+            .instance
+            .get_typed_func::<(&HttpRequest,), (Result<HttpRequest, MappingError>,)>(
+                &mut lease.store,
+                index,
+            )?;
+        let (mapped,) = func.call_async(&mut lease.store, (request,)).await?;
+        validate::mapped_request(mapped, self.options.limits.max_output_bytes)
+            .map_err(CallError::BadOutput)
+    }
+
+    async fn run_map_response(
+        &self,
+        lease: &mut Lease,
+        index: &ComponentExportIndex,
+        response: &HttpResponse,
+    ) -> Result<Result<HttpResponse, MappingError>, CallError> {
+        let func = lease
+            .instance
+            .get_typed_func::<(&HttpResponse,), (Result<HttpResponse, MappingError>,)>(
+                &mut lease.store,
+                index,
+            )?;
+        let (mapped,) = func.call_async(&mut lease.store, (response,)).await?;
+        validate::mapped_response(mapped, self.options.limits.max_output_bytes)
+            .map_err(CallError::BadOutput)
+    }
+
+    async fn run_function(
+        &self,
+        lease: &mut Lease,
+        index: &ComponentExportIndex,
+        event_json: &str,
+    ) -> Result<String, CallError> {
+        let func = lease
+            .instance
+            .get_typed_func::<(&str,), (Result<String, String>,)>(&mut lease.store, index)?;
+        let (result,) = func.call_async(&mut lease.store, (event_json,)).await?;
+        let max = self.options.limits.max_output_bytes;
+        match result {
+            Ok(response) => {
+                validate::proxy_response(&response, max).map_err(CallError::BadOutput)?;
+                Ok(response)
+            }
+            Err(mut message) => {
+                validate::cap(&mut message, max);
+                Err(CallError::Function(message))
+            }
+        }
+    }
+
+    /// One call with a synthetic, empty input (for [`Plugin::check_report`]); the output
+    /// is dropped.
+    pub(crate) async fn run_probe(&self, lease: &mut Lease) -> Result<(), CallError> {
+        match &self.exports {
+            Exports::Authorizer { authorize } => {
+                let request = AuthorizerRequest {
+                    kind: AuthorizerKind::Token,
+                    identity_source: vec!["Bearer probe".to_owned()],
+                    route_id: "probe/check/GET/".to_owned(),
+                    api_id: "probe".to_owned(),
+                    stage: "check".to_owned(),
+                    http_method: "GET".to_owned(),
+                    route_key: "GET /".to_owned(),
+                    resource_path: "/".to_owned(),
+                    path: "/".to_owned(),
+                    path_parameters: Vec::new(),
+                    query: Vec::new(),
+                    headers: Vec::new(),
+                    stage_variables: Vec::new(),
+                    source_ip: "127.0.0.1".to_owned(),
+                    request_id: "check-report".to_owned(),
+                };
+                self.run_authorize(lease, authorize, &request)
+                    .await
+                    .map(drop)
+            }
+            Exports::Mapper { map_request, .. } => {
+                let request = HttpRequest {
+                    method: "GET".to_owned(),
+                    path: "/".to_owned(),
+                    query: Vec::new(),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                };
+                self.run_map_request(lease, map_request, &request)
+                    .await
+                    .map(drop)
+            }
+            Exports::Function { handle } => {
+                let event = r#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/"},"requestId":"check-report"},"isBase64Encoded":false}"#;
+                self.run_function(lease, handle, event).await.map(drop)
+            }
+            // Probing a handler would need a request it understands: instantiation only.
+            Exports::Http(_) => Ok(()),
+        }
+    }
+}

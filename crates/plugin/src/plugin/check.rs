@@ -1,0 +1,152 @@
+//! [`Plugin::check_report`]: what a plugin exports and imports, what it costs, and which
+//! instance policy suits it.
+
+use std::time::{Duration, Instant};
+
+use crate::cache::ArtifactSource;
+use crate::error::PluginError;
+use crate::options::{InstancePolicy, ReusePolicy, World};
+use crate::plugin::{CallError, Plugin};
+
+/// Reusing warm instances is recommended when it saves at least this much per call.
+const REUSE_SAVES: Duration = Duration::from_micros(100);
+
+/// Measurements taken by [`Plugin::check_report`].
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// The plugin's name.
+    pub plugin: String,
+    /// The world it was loaded as.
+    pub world: World,
+    /// The component's export names.
+    pub exports: Vec<String>,
+    /// The component's import names.
+    pub imports: Vec<String>,
+    /// Where its compiled code came from.
+    pub artifact: ArtifactSource,
+    /// Time [`PluginEngine::load`](crate::PluginEngine::load) took.
+    pub load_time: Duration,
+    /// Median time to create an instance (store included).
+    pub instantiate: Duration,
+    /// Median time of a call on a new instance, instantiation included: the cost of
+    /// [`InstancePolicy::Fresh`]. `None` if the probe call failed.
+    pub fresh_call: Option<Duration>,
+    /// Median time of a call on a warm instance: the cost of [`InstancePolicy::Reuse`].
+    /// `None` if the probe call failed.
+    pub warm_call: Option<Duration>,
+    /// Why the probe failed, if it did (a plugin may well reject an empty input: that
+    /// is reported here, and times are still measured when the guest returned).
+    pub probe_error: Option<PluginError>,
+    /// The instance policy the measurements suggest.
+    pub recommended_policy: InstancePolicy,
+    /// Why.
+    pub reason: String,
+}
+
+fn median(mut samples: Vec<Duration>) -> Option<Duration> {
+    samples.sort_unstable();
+    samples.get(samples.len() / 2).copied()
+}
+
+impl Plugin {
+    /// Instantiate the plugin a few times and call it with a synthetic empty input
+    /// (an empty TOKEN request, `GET /`, a minimal 2.0 event), on new instances and on a
+    /// warm one, to measure what each [`InstancePolicy`] costs. The probe runs the guest
+    /// for real, under the plugin's limits.
+    pub async fn check_report(&self) -> CheckReport {
+        const ROUNDS: usize = 7;
+        let probe_calls = self.world != World::HttpHandler;
+        let mut instantiate = Vec::with_capacity(ROUNDS);
+        let mut fresh = Vec::with_capacity(ROUNDS);
+        let mut warm = Vec::with_capacity(ROUNDS);
+        let mut probe_error = None;
+        let mut last = None;
+        for round in 0..2 * ROUNDS {
+            // First rounds: a new instance each; then calls on the last one, warm.
+            let started = Instant::now();
+            let mut lease = match last.take() {
+                Some(lease) if round >= ROUNDS => lease,
+                _ => match self.instantiate(&[]).await {
+                    Ok(lease) => {
+                        instantiate.push(started.elapsed());
+                        lease
+                    }
+                    Err(e) => {
+                        probe_error = Some(e);
+                        break;
+                    }
+                },
+            };
+            if !probe_calls {
+                last = Some(lease);
+                continue;
+            }
+            if let Err(e) = self.begin(&mut lease.store, &[]) {
+                probe_error = Some(e);
+                break;
+            }
+            let failed = match self.run_probe(&mut lease).await {
+                Ok(()) => None,
+                Err(CallError::Function(m)) => {
+                    Some(self.error(crate::PluginErrorKind::FunctionError, m))
+                }
+                Err(CallError::BadOutput(m)) => {
+                    Some(self.error(crate::PluginErrorKind::BadOutput, m))
+                }
+                Err(CallError::Wasm(e)) => {
+                    probe_error = Some(self.wasm_error(&e, &lease.store));
+                    break;
+                }
+            };
+            let took = started.elapsed();
+            if round < ROUNDS {
+                fresh.push(took);
+            } else {
+                warm.push(took);
+            }
+            probe_error = probe_error.or(failed);
+            last = Some(lease);
+        }
+        let instantiate = median(instantiate).unwrap_or_default();
+        let fresh_call = median(fresh);
+        let warm_call = median(warm);
+        let (recommended_policy, reason) = match (fresh_call, warm_call) {
+            _ if self.world == World::HttpHandler => (
+                InstancePolicy::Fresh,
+                "wasi:http handlers get a fresh instance per request".to_owned(),
+            ),
+            (Some(fresh), Some(warm)) if fresh >= warm + REUSE_SAVES => (
+                InstancePolicy::Reuse(ReusePolicy::default()),
+                format!(
+                    "a call costs {fresh:?} on a new instance but {warm:?} on a warm one: \
+                     keep warm instances"
+                ),
+            ),
+            (Some(fresh), Some(warm)) => (
+                InstancePolicy::Fresh,
+                format!(
+                    "a call costs {fresh:?} on a new instance ({warm:?} warm): a fresh \
+                     instance per call keeps calls isolated for little"
+                ),
+            ),
+            _ => (
+                InstancePolicy::Fresh,
+                "the probe failed; fresh instances keep failures contained".to_owned(),
+            ),
+        };
+        CheckReport {
+            plugin: self.name().to_owned(),
+            world: self.world,
+            exports: self.export_names.clone(),
+            imports: self.import_names.clone(),
+            artifact: self.artifact.clone(),
+            load_time: self.load_time,
+            instantiate,
+            fresh_call,
+            warm_call,
+            probe_error,
+            recommended_policy,
+            reason,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The warm-instance pool of [`InstancePolicy::Reuse`](crate::InstancePolicy::Reuse).
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use wasmtime::Store;
+use wasmtime::component::Instance;
+
+use crate::metrics::Counters;
+use crate::options::ReusePolicy;
+use crate::state::HostState;
+
+/// An instance with its store, leased to one call at a time.
+pub(crate) struct Lease {
+    pub(crate) store: Store<HostState>,
+    pub(crate) instance: Instance,
+    /// Calls served, this one included.
+    pub(crate) uses: u64,
+    pub(crate) born: Instant,
+}
+
+/// Idle warm instances, most recently used last.
+pub(crate) struct Pool {
+    idle: Mutex<Vec<Lease>>,
+    policy: ReusePolicy,
+}
+
+impl Pool {
+    pub(crate) fn new(policy: ReusePolicy) -> Self {
+        Pool {
+            idle: Mutex::new(Vec::with_capacity(policy.max_idle)),
+            policy,
+        }
+    }
+
+    fn expired(&self, lease: &Lease, now: Instant) -> bool {
+        lease.uses >= self.policy.max_uses || now.duration_since(lease.born) >= self.policy.max_age
+    }
+
+    /// The most recently used idle instance that is still young enough. Expired ones
+    /// are retired (dropped outside the lock).
+    pub(crate) fn take(&self, counters: &Counters) -> Option<Lease> {
+        let now = Instant::now();
+        let mut retired = Vec::new();
+        let found = {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                match idle.pop() {
+                    Some(lease) if self.expired(&lease, now) => retired.push(lease),
+                    other => break other,
+                }
+            }
+        };
+        for _ in retired.drain(..) {
+            counters.retired();
+        }
+        found
+    }
+
+    /// Return an instance after a successful call; it is retired instead when it is
+    /// expired or the pool is full.
+    pub(crate) fn put(&self, lease: Lease, counters: &Counters) {
+        if self.expired(&lease, Instant::now()) {
+            counters.retired();
+            return;
+        }
+        let overflow = {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < self.policy.max_idle {
+                idle.push(lease);
+                None
+            } else {
+                Some(lease)
+            }
+        };
+        if overflow.is_some() {
+            counters.retired();
+        }
+    }
+
+    pub(crate) fn idle(&self) -> usize {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}

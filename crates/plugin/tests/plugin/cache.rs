@@ -1,0 +1,121 @@
+//! The on-disk artifact cache: a second load skips compilation, a damaged artifact is
+//! refused and rebuilt, never loaded.
+
+use std::time::Instant;
+
+use causeway_plugin::{ArtifactSource, EngineConfig, PluginEngine, PluginOptions, World};
+
+use crate::support::{self, token_request};
+
+fn engine(dir: &std::path::Path) -> PluginEngine {
+    PluginEngine::new(EngineConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        ..EngineConfig::default()
+    })
+    .expect("engine")
+}
+
+fn artifacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("cache dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect()
+}
+
+#[tokio::test]
+async fn second_load_hits_the_cache_and_tampering_is_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes = support::fixture(env!("CAUSEWAY_FIXTURE_SHOPPING_LIST_FUNCTION"));
+    let load = |engine: &PluginEngine| {
+        let started = Instant::now();
+        let plugin = engine
+            .load(
+                "cached",
+                &bytes,
+                World::Function,
+                PluginOptions::new(World::Function),
+            )
+            .expect("load");
+        (plugin, started.elapsed())
+    };
+
+    let (first, compile_time) = load(&engine(dir.path()));
+    assert_eq!(first.artifact(), &ArtifactSource::CacheMiss);
+    let files = artifacts(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+
+    // A new engine (a restarted gateway) loads the artifact instead of compiling.
+    let (second, cached_time) = load(&engine(dir.path()));
+    assert_eq!(second.artifact(), &ArtifactSource::CacheHit);
+    assert!(
+        cached_time * 3 < compile_time,
+        "cache hit took {cached_time:?}, compiling {compile_time:?}"
+    );
+    let event = r#"{"version":"2.0","rawPath":"/","requestContext":{"http":{"method":"GET"}}}"#;
+    second
+        .invoke_function(event)
+        .await
+        .expect("cached plugin works");
+
+    // Flip one byte of the compiled code: refused by the checksum, deleted, rebuilt.
+    let mut file = std::fs::read(&files[0]).expect("read");
+    let at = file.len() / 2;
+    file[at] ^= 0xff;
+    std::fs::write(&files[0], &file).expect("tamper");
+    let (third, _) = load(&engine(dir.path()));
+    match third.artifact() {
+        ArtifactSource::CacheRejected { reason } => {
+            assert!(reason.contains("checksum"), "{reason}")
+        }
+        other => panic!("tampered artifact was not rejected: {other:?}"),
+    }
+    third
+        .invoke_function(event)
+        .await
+        .expect("rebuilt plugin works");
+    let (fourth, _) = load(&engine(dir.path()));
+    assert_eq!(
+        fourth.artifact(),
+        &ArtifactSource::CacheHit,
+        "the rebuilt artifact was stored"
+    );
+
+    // A truncated file is refused too.
+    std::fs::write(&files[0], b"CWYART01").expect("truncate");
+    let (fifth, _) = load(&engine(dir.path()));
+    assert!(matches!(
+        fifth.artifact(),
+        ArtifactSource::CacheRejected { .. }
+    ));
+}
+
+#[tokio::test]
+async fn check_report_measures_and_recommends() {
+    let plugin = support::load(
+        "hmac-report",
+        env!("CAUSEWAY_FIXTURE_HMAC_AUTHORIZER"),
+        World::Authorizer,
+        support::hmac_options(),
+    );
+    let report = plugin.check_report().await;
+    assert_eq!(report.plugin, "hmac-report");
+    assert_eq!(report.exports, vec!["authorize".to_owned()]);
+    assert!(
+        report
+            .imports
+            .iter()
+            .any(|i| i.starts_with("causeway:plugin/host@0.1.0")),
+        "{:?}",
+        report.imports
+    );
+    assert!(report.fresh_call.is_some() && report.warm_call.is_some(), "{report:?}");
+    assert!(
+        report.probe_error.is_none(),
+        "an empty bearer token is a clean 401: {report:?}"
+    );
+    assert!(!report.reason.is_empty());
+    // A probe runs the plugin for real, so it shows in the metrics.
+    assert!(plugin.metrics().instantiations >= 7);
+    let _ = token_request("");
+}

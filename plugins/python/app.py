@@ -1,0 +1,94 @@
+"""Causeway HMAC authorizer in Python: the same contract as
+plugins/examples/hmac-authorizer (Rust) and plugins/js/authorizer.js.
+
+Token: ``Authorization: Bearer <payload>.<signature>``, payload = base64url(JSON claims),
+signature = base64url(HMAC-SHA256(config("secret"), payload)). Claims: ``sub``
+(principal), optional ``exp`` (Unix seconds), ``scope``, ``routes``, ``ctx`` (string map).
+Missing/malformed token -> unauthorized; bad signature or expired -> deny; else allow,
+cacheable for config("ttl") seconds (default 300).
+
+Built by ../build-polyglot.sh:
+    componentize-py -d ../../wit/causeway-plugin-0.1.0 -w authorizer componentize app -o OUT
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import warnings  # noqa: F401  hmac imports it lazily; componentize-py bundles only what app.py imports
+from typing import List, Optional, Tuple
+
+import wit_world
+from wit_world.imports import host
+from wit_world.imports.types import AuthorizerRequest, Decision, Effect
+
+
+def _decision(effect: Effect, principal: str, message: Optional[str] = None) -> Decision:
+    return Decision(
+        effect=effect,
+        principal_id=principal,
+        context=[],
+        usage_identifier_key=None,
+        ttl_seconds=0,
+        routes=[],
+        message=message,
+    )
+
+
+def _bearer_token(request: AuthorizerRequest) -> Optional[str]:
+    token = request.identity_source[0] if request.identity_source else ""
+    if not token:
+        token = next((v for k, v in request.headers if k.lower() == "authorization"), "")
+    parts = token.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1]
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class WitWorld(wit_world.WitWorld):
+    def authorize(self, request: AuthorizerRequest) -> Decision:
+        token = _bearer_token(request)
+        if token is None or "." not in token:
+            return _decision(Effect.UNAUTHORIZED, "")
+        payload, signature = token.split(".", 1)
+        secret = host.config("secret")
+        if secret is None:
+            host.log(host.Level.ERROR, "no `secret` configured: denying everything", [])
+            return _decision(Effect.DENY, "", "authorizer is not configured")
+        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
+        try:
+            given = _b64url_decode(signature)
+        except ValueError:
+            given = b""
+        if not hmac.compare_digest(given, expected):
+            host.log(host.Level.WARN, "bad token signature", [("request-id", request.request_id)])
+            return _decision(Effect.DENY, "", "invalid token signature")
+        try:
+            claims = json.loads(_b64url_decode(payload))
+        except ValueError:
+            return _decision(Effect.UNAUTHORIZED, "")
+        if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
+            return _decision(Effect.UNAUTHORIZED, "")
+        sub = claims["sub"]
+        exp = claims.get("exp")
+        if isinstance(exp, (int, float)) and exp * 1000 <= host.now_ms():
+            return _decision(Effect.DENY, sub, "token expired")
+        try:
+            ttl = int(host.config("ttl") or "300")
+        except ValueError:
+            ttl = 300
+        d = _decision(Effect.ALLOW, sub)
+        d.ttl_seconds = max(ttl, 0)
+        context: List[Tuple[str, str]] = [("sub", sub), ("authorizer", "hmac")]
+        if isinstance(claims.get("scope"), str):
+            context.append(("scope", claims["scope"]))
+        for k, v in (claims.get("ctx") or {}).items():
+            context.append((str(k), str(v)))
+        d.context = context
+        routes = claims.get("routes")
+        d.routes = [str(r) for r in routes] if isinstance(routes, list) else []
+        return d
