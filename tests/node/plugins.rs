@@ -243,3 +243,33 @@ fn a_new_plugin_version_deploys_without_restart_and_a_bad_one_is_refused() {
     let (_, _, body) = request(node.addr, "GET", "/prod/lists/a?item=x", None, "");
     assert!(body.contains("bonjour"), "{body}");
 }
+
+#[test]
+fn plugin_check_reports_exports_costs_and_mismatches() {
+    let check = |file: &str, world: &str| {
+        std::process::Command::new(crate::harness::BIN)
+            .args([
+                "plugin",
+                "check",
+                &format!("{FIXTURES}/{file}.wasm"),
+                "--world",
+                world,
+            ])
+            .output()
+            .expect("run causeway plugin check")
+    };
+    let ok = check("hmac_authorizer", "authorizer");
+    assert!(ok.status.success(), "{}", text(&ok));
+    let out = text(&ok);
+    assert!(
+        out.contains("exports:     authorize") && out.contains("recommended: instance ="),
+        "{out}"
+    );
+    let bad = check("wrong_world", "function");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad).contains("does not export `handle`"),
+        "{}",
+        text(&bad)
+    );
+}

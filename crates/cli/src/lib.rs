@@ -12,6 +12,7 @@
 mod client;
 mod config;
 mod keys;
+mod plugin;
 mod serve;
 mod table;
 mod verbs;
@@ -50,6 +51,9 @@ enum Command {
     Rollback(RollbackArgs),
     /// Drop every cached response of a stage.
     FlushCache(FlushArgs),
+    /// Check or run a WebAssembly plugin locally.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
     /// API keys: create, import, list, enable, disable.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -174,6 +178,7 @@ where
         Command::Deployments(a) => verbs::deployments(&a),
         Command::Rollback(a) => verbs::rollback(&a),
         Command::FlushCache(a) => verbs::flush_cache(&a),
+        Command::Plugin(c) => plugin::run(&c),
         Command::Keys(c) => keys::keys(&c),
         Command::UsagePlans(c) => keys::plans(&c),
     };
