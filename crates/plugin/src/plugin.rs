@@ -193,13 +193,21 @@ impl Plugin {
         }
     }
 
-    /// A store armed for a call that instantiates by itself (`wasi:http`).
-    pub(crate) fn fresh_store(&self) -> Result<Store<HostState>, PluginError> {
-        self.counters.call();
+    /// A new store armed for a call, counted as an instantiation.
+    fn armed_store(
+        &self,
+        stage_variables: &[(String, String)],
+    ) -> Result<Store<HostState>, PluginError> {
         let mut store = self.new_store();
-        self.begin(&mut store, &[])?;
+        self.begin(&mut store, stage_variables)?;
         self.counters.instantiated();
         Ok(store)
+    }
+
+    /// A store for a call that instantiates by itself (`wasi:http`).
+    pub(crate) fn fresh_store(&self) -> Result<Store<HostState>, PluginError> {
+        self.counters.call();
+        self.armed_store(&[])
     }
 
     /// Count an instance thrown away after a failure.
@@ -212,9 +220,7 @@ impl Plugin {
         &self,
         stage_variables: &[(String, String)],
     ) -> Result<Lease, PluginError> {
-        let mut store = self.new_store();
-        self.begin(&mut store, stage_variables)?;
-        self.counters.instantiated();
+        let mut store = self.armed_store(stage_variables)?;
         match self.pre.instantiate_async(&mut store).await {
             Ok(instance) => Ok(Lease {
                 store,

@@ -109,7 +109,10 @@ async fn check_report_measures_and_recommends() {
         "{:?}",
         report.imports
     );
-    assert!(report.fresh_call.is_some() && report.warm_call.is_some(), "{report:?}");
+    assert!(
+        report.fresh_call.is_some() && report.warm_call.is_some(),
+        "{report:?}"
+    );
     assert!(
         report.probe_error.is_none(),
         "an empty bearer token is a clean 401: {report:?}"

@@ -12,10 +12,9 @@
 use wasip2::exports::http::incoming_handler::Guest;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest,
-    OutgoingResponse, ResponseOutparam, Scheme,
+    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    ResponseOutparam, Scheme,
 };
-use wasip2::io::streams::StreamError;
 
 struct Handler;
 
@@ -64,11 +63,9 @@ fn read_body(body: Option<IncomingBody>) -> Vec<u8> {
     };
     let mut buf = Vec::new();
     if let Ok(stream) = body.stream() {
-        loop {
-            match stream.blocking_read(64 << 10) {
-                Ok(chunk) => buf.extend_from_slice(&chunk),
-                Err(StreamError::Closed) | Err(StreamError::LastOperationFailed(_)) => break,
-            }
+        // Ends on `StreamError::Closed` (or a failed read).
+        while let Ok(chunk) = stream.blocking_read(64 << 10) {
+            buf.extend_from_slice(&chunk);
         }
     }
     let _ = IncomingBody::finish(body);
@@ -110,7 +107,8 @@ fn fetch(url: &str) -> Result<(u16, Vec<u8>), String> {
         .and_then(|()| request.set_authority(Some(authority)))
         .and_then(|()| request.set_path_with_query(Some(path)))
         .map_err(|()| format!("bad URL {url}"))?;
-    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("outbound failed: {e:?}"))?;
+    let pending =
+        outgoing_handler::handle(request, None).map_err(|e| format!("outbound failed: {e:?}"))?;
     let response = loop {
         if let Some(r) = pending.get() {
             break r;
