@@ -13,6 +13,13 @@ out="$here/target/polyglot"
 componentize_py_version="0.25.1"
 mkdir -p "$out"
 
+# Test runners (nextest) start one process per test, and several may call this script at
+# once: hold an exclusive lock for the whole build so npm and pip never race each other.
+if [ -z "${CAUSEWAY_POLYGLOT_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+  export CAUSEWAY_POLYGLOT_LOCKED=1
+  exec flock "$out/.build.lock" bash "${BASH_SOURCE[0]}" "$@"
+fi
+
 fail() { echo "build-polyglot.sh: $*" >&2; exit 1; }
 
 # up_to_date OUTPUT INPUT... : OUTPUT exists and no INPUT (file or folder content) is newer.
@@ -29,7 +36,9 @@ if up_to_date "$js_out" "$here/js/authorizer.js" "$here/js/build.mjs" "$here/js/
 else
   command -v node >/dev/null || fail "node is required (Node.js 18+) to build the JavaScript plugin"
   command -v npm >/dev/null || fail "npm is required to install componentize-js"
-  if [ ! -d "$here/js/node_modules/@bytecodealliance/componentize-js" ]; then
+  # A finished install leaves package-lock's copy at node_modules/.package-lock.json.
+  if [ ! -f "$here/js/node_modules/.package-lock.json" ] \
+     || [ ! -d "$here/js/node_modules/@bytecodealliance/componentize-js" ]; then
     echo "installing componentize-js into plugins/js/node_modules"
     (cd "$here/js" && npm ci --no-audit --no-fund) || fail "npm ci failed in plugins/js"
   fi
