@@ -6,11 +6,16 @@
 #   DURATION=30 ROUNDS=3 bash benches/load.sh
 #
 # Targets (each gets a 2 s warm-up, then `wrk -t1 -c$CONNECTIONS -d${DURATION}s`):
-#   upstream        causeway-bench-server directly (the upstream of both proxies)
-#   bare-hyper      a second causeway-bench-server: the baseline of the MOCK route
-#   causeway-mock   GET /bench/mock on causeway (MOCK integration, same bytes)
-#   nginx-proxy     nginx (2 workers, keep-alive upstream pool) proxying to the upstream
-#   causeway-proxy  GET /bench/proxy/hello on causeway (HTTP_PROXY to the upstream)
+#   upstream         causeway-bench-server directly (the upstream of both proxies)
+#   bare-hyper       a second causeway-bench-server: the baseline of the MOCK route
+#   causeway-mock    GET /bench/mock on causeway (MOCK integration, same bytes)
+#   causeway-cached  GET /cached/cached: an HTTP_PROXY route on a stage with a response
+#                    cache; every measured request is a cache hit (compared with MOCK)
+#   causeway-logged  GET /logged/mock: the MOCK route on a stage with an access log (a
+#                    file), while /metrics is scraped once a second (compared with MOCK;
+#                    metrics are recorded on every stage, always)
+#   nginx-proxy      nginx (2 workers, keep-alive upstream pool) proxying to the upstream
+#   causeway-proxy   GET /bench/proxy/hello on causeway (HTTP_PROXY to the upstream)
 #
 # Environment: DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (64), ROUNDS (1; the
 # table shows the median of each metric over rounds), WAIT_QUIET (s, 0: how long to wait
@@ -153,6 +158,8 @@ rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18080"' "\"127.0.0.1:$GW_PORT\""
 rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18090"' "\"127.0.0.1:$ADMIN_PORT\""
 rewrite "$TMP/config/causeway.toml" 'data_dir = "data"' "data_dir = \"$TMP/data\""
 rewrite "$TMP/config/apis/bench.toml" 'http://127.0.0.1:18081' "http://127.0.0.1:$UPSTREAM_PORT"
+ACCESS_LOG="$TMP/access.log"
+rewrite "$TMP/config/apis/bench.toml" '/tmp/causeway-bench-access.log' "$ACCESS_LOG"
 CAUSEWAY_BENCH_ADMIN_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CAUSEWAY_BENCH_ADMIN_TOKEN
 "$CAUSEWAY_BIN" serve --config "$TMP/config" --listen "127.0.0.1:$GW_PORT" \
@@ -209,11 +216,20 @@ UPSTREAM_URL="http://127.0.0.1:$UPSTREAM_PORT/hello"
 BARE_URL="http://127.0.0.1:$BARE_PORT/bench/mock"
 MOCK_URL="http://127.0.0.1:$GW_PORT/bench/mock"
 PROXY_URL="http://127.0.0.1:$GW_PORT/bench/proxy/hello"
+CACHED_URL="http://127.0.0.1:$GW_PORT/cached/cached"
+LOGGED_URL="http://127.0.0.1:$GW_PORT/logged/mock"
+METRICS_URL="http://127.0.0.1:$ADMIN_PORT/metrics"
 NGINX_URL="http://127.0.0.1:$NGINX_PORT/bench/proxy/hello"
 wait_ready upstream "$UPSTREAM_PID" "$UPSTREAM_URL" "$TMP/upstream.log" 10
 wait_ready bare-hyper "$BARE_PID" "$BARE_URL" "$TMP/bare.log" 10
 wait_ready causeway "$GW_PID" "$MOCK_URL" "$TMP/causeway.log" 60
 wait_ready causeway "$GW_PID" "$PROXY_URL" "$TMP/causeway.log" 10
+wait_ready causeway "$GW_PID" "$CACHED_URL" "$TMP/causeway.log" 10
+wait_ready causeway "$GW_PID" "$LOGGED_URL" "$TMP/causeway.log" 10
+# The cached route answers from the cache from now on (the first request filled it).
+cache_status=$(curl -s -o /dev/null -m 2 -w '%header{x-causeway-cache}' -H "Host: $HOST_HEADER" "$CACHED_URL")
+[[ $cache_status == hit ]] || die "GET /cached/cached is not a cache hit (x-causeway-cache: ${cache_status:-none})"
+[[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "$METRICS_URL") == 200 ]] || die "$METRICS_URL does not answer"
 wait_ready nginx "$NGINX_PID" "$NGINX_URL" "$TMP/nginx/error.log" 10
 # The MOCK route must send the bare server's bytes.
 mock_body=$(curl -s -m 2 -H "Host: $HOST_HEADER" "$MOCK_URL")
@@ -287,6 +303,25 @@ all_server_pids() { echo "$UPSTREAM_PID $BARE_PID $GW_PID $NGINX_PID $NGINX_WORK
 
 RESULTS="$TMP/results.txt"
 : >"$RESULTS"
+# Per-target extras around the measured run: the logged target starts with an empty access
+# log and a /metrics scraper (once a second, bounded), and reports the lines written.
+SCRAPER_PID=
+before_measure() {
+    [[ $1 == causeway-logged ]] || return 0
+    : >"$ACCESS_LOG"
+    (for _ in $(seq $((DURATION + 2))); do
+        curl -s -o /dev/null -m 1 "$METRICS_URL" || true
+        sleep 1
+    done) &
+    SCRAPER_PID=$!
+}
+after_measure() { # name: prints extra key=value fields for the results line
+    [[ $1 == causeway-logged ]] || return 0
+    kill "$SCRAPER_PID" 2>/dev/null || true
+    wait "$SCRAPER_PID" 2>/dev/null || true
+    sleep 1 # let the writer thread flush its queue
+    echo " log_lines=$(wc -l <"$ACCESS_LOG")"
+}
 # run NAME URL PIDS...: warm-up, then the measured run; appends one line to $RESULTS.
 run() {
     local name=$1 url=$2
@@ -299,6 +334,7 @@ run() {
     ours0=$(cpu_ticks $(all_server_pids))
     kids0=$(children_ticks)
     busy0=$(machine_busy_ticks)
+    before_measure "$name"
     cpu0=$(cpu_ticks "${pids[@]}")
     out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$TMP/report.lua" \
         -H "Host: $HOST_HEADER" "$url")
@@ -314,10 +350,11 @@ run() {
         echo "$out" >&2
         die "wrk printed no result for $name"
     }
-    local hwm rss
+    local hwm rss extra
     hwm=$(sum_status_kb VmHWM "${pids[@]}")
     rss=$(sum_status_kb VmRSS "${pids[@]}")
-    echo "$name round=$ROUND ${line#RESULT } cpu_ticks=$((cpu1 - cpu0)) hwm_kb=$hwm rss_kb=$rss foreign_pct=$foreign" >>"$RESULTS"
+    extra=$(after_measure "$name")
+    echo "$name round=$ROUND ${line#RESULT } cpu_ticks=$((cpu1 - cpu0)) hwm_kb=$hwm rss_kb=$rss foreign_pct=$foreign$extra" >>"$RESULTS"
     local non2xx errs
     non2xx=$(sed -n 's/.* non2xx=\([0-9]*\).*/\1/p' <<<"$line")
     errs=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /_err=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' <<<"$line")
@@ -336,6 +373,8 @@ for ROUND in $(seq "$ROUNDS"); do
     run upstream "$UPSTREAM_URL" "$UPSTREAM_PID"
     run bare-hyper "$BARE_URL" "$BARE_PID"
     run causeway-mock "$MOCK_URL" "$GW_PID"
+    run causeway-cached "$CACHED_URL" "$GW_PID"
+    run causeway-logged "$LOGGED_URL" "$GW_PID"
     # shellcheck disable=SC2086 # word splitting of the worker pid list is intended
     run nginx-proxy "$NGINX_URL" $NGINX_WORKERS
     run causeway-proxy "$PROXY_URL" "$GW_PID"
@@ -370,18 +409,21 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         for (i = 2; i <= NF; i++) { split($i, kv, "="); val[name, r, kv[1]] = kv[2] }
         val[name, r, "rps"] = val[name, r, "requests"] / (val[name, r, "duration_us"] / 1e6)
         val[name, r, "cpu_us"] = val[name, r, "cpu_ticks"] / tck * 1e6 / val[name, r, "requests"]
+        if ((name, r, "log_lines") in val) val[name, r, "log_ratio"] = val[name, r, "log_lines"] / val[name, r, "requests"]
     }
     END {
         desc["upstream"] = "upstream (bench server, direct)"
         desc["bare-hyper"] = "bare hyper (bench server)"
         desc["causeway-mock"] = "causeway MOCK `GET /bench/mock`"
+        desc["causeway-cached"] = "causeway cache hit `GET /cached/cached`"
+        desc["causeway-logged"] = "causeway MOCK + access log + /metrics scrape `GET /logged/mock`"
         desc["nginx-proxy"] = "nginx proxy to upstream"
         desc["causeway-proxy"] = "causeway HTTP_PROXY `/bench/proxy/hello`"
         print "| target | requests/s | p50 | p90 | p99 | server CPU per request | peak RSS | other load |"
         print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         for (k = 1; k <= names; k++) {
             n = order[k]
-            for (m = split("rps p50_us p90_us p99_us cpu_us hwm_kb foreign_pct", keys, " "); m > 0; m--) med[n, keys[m]] = median(n, keys[m])
+            for (m = split("rps p50_us p90_us p99_us cpu_us hwm_kb foreign_pct log_ratio", keys, " "); m > 0; m--) med[n, keys[m]] = median(n, keys[m])
             printf "| %s | %.0f | %.0f µs | %.0f µs | %.0f µs | %.1f µs | %.1f MiB | %d%% |\n", desc[n], med[n, "rps"], med[n, "p50_us"], med[n, "p90_us"], med[n, "p99_us"], med[n, "cpu_us"], med[n, "hwm_kb"] / 1024, med[n, "foreign_pct"]
         }
         print ""
@@ -391,6 +433,13 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         printf "| MOCK requests/s: causeway / bare hyper | %.2f× | ≥ 0.90× | %s |\n", v, (v >= 0.9 ? "met" : "**missed**")
         printf "| MOCK p50: causeway / bare hyper | %.2f× | | |\n", med["causeway-mock", "p50_us"] / med["bare-hyper", "p50_us"]
         printf "| MOCK p99: causeway / bare hyper | %.2f× | | |\n", med["causeway-mock", "p99_us"] / med["bare-hyper", "p99_us"]
+        v = sprintf("%.2f", med["causeway-cached", "rps"] / med["causeway-mock", "rps"]) + 0
+        printf "| cache hit requests/s: cached / MOCK | %.2f× | ≥ 0.95× | %s |\n", v, (v >= 0.95 ? "met" : "**missed**")
+        printf "| cache hit CPU per request: cached / MOCK | %.2f× | (context) | |\n", med["causeway-cached", "cpu_us"] / med["causeway-mock", "cpu_us"]
+        v = sprintf("%.2f", med["causeway-logged", "rps"] / med["causeway-mock", "rps"]) + 0
+        printf "| access log + metrics requests/s: logged / MOCK | %.2f× | ≥ 0.90× (≤ 10 %% cost) | %s |\n", v, (v >= 0.9 ? "met" : "**missed**")
+        printf "| access log + metrics CPU per request: logged / MOCK | %.2f× | (context) | |\n", med["causeway-logged", "cpu_us"] / med["causeway-mock", "cpu_us"]
+        printf "| access-log lines written / requests (logged; < 1: lines dropped) | %.2f | (context) | |\n", med["causeway-logged", "log_ratio"]
         v = sprintf("%.2f", med["causeway-proxy", "rps"] / med["nginx-proxy", "rps"]) + 0
         printf "| PROXY requests/s: causeway / nginx | %.2f× | ≥ 1.00× | %s |\n", v, (v >= 1.0 ? "met" : "**missed**")
         printf "| PROXY p50: causeway / nginx | %.2f× | | |\n", med["causeway-proxy", "p50_us"] / med["nginx-proxy", "p50_us"]

@@ -26,6 +26,8 @@ pub enum Body {
     Limited(Limited<Incoming>),
     /// A response streamed to the client while it fills the cache.
     Tee(Box<crate::cache::Tee>),
+    /// An upstream response; its connection returns to the pool when it ends.
+    Upstream(crate::phases::integrate::UpstreamBody),
 }
 
 impl From<Bytes> for Body {
@@ -64,6 +66,7 @@ impl http_body::Body for Body {
             Body::Stream(inc) => Pin::new(inc).poll_frame(cx).map_err(Into::into),
             Body::Limited(l) => Pin::new(l).poll_frame(cx),
             Body::Tee(t) => t.poll(cx),
+            Body::Upstream(u) => Pin::new(u).poll_frame(cx),
         }
     }
 
@@ -74,6 +77,7 @@ impl http_body::Body for Body {
             Body::Stream(inc) => inc.is_end_stream(),
             Body::Limited(l) => l.is_end_stream(),
             Body::Tee(t) => t.is_end_stream(),
+            Body::Upstream(u) => u.is_end_stream(),
         }
     }
 
@@ -84,6 +88,7 @@ impl http_body::Body for Body {
             Body::Stream(inc) => inc.size_hint(),
             Body::Limited(l) => l.size_hint(),
             Body::Tee(t) => t.size_hint(),
+            Body::Upstream(u) => u.size_hint(),
         }
     }
 }

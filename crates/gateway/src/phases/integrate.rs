@@ -3,6 +3,7 @@
 
 mod function;
 mod mock;
+mod pool;
 mod upstream;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase};
 
+pub(crate) use pool::UpstreamBody;
 pub(crate) use upstream::{HttpClient, new_client};
 
 pub(crate) struct Integrate {

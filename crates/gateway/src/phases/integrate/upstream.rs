@@ -7,33 +7,26 @@
 
 use std::fmt::Write;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Request, Response};
 use smallvec::SmallVec;
 
+use super::pool::{self, Pool, PoolError};
 use crate::body::Body;
 use crate::compile::{Loc, Source, Upstream};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 
 /// The pooled upstream client.
-pub(crate) type HttpClient = Client<HttpConnector, Body>;
+pub(crate) type HttpClient = Pool;
 
+/// A client with the default pool settings (60 s idle timeout, 1024 idle connections per
+/// upstream, 10 s connect timeout).
 pub(crate) fn new_client() -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(1024)
-        .build(connector)
+    Pool::new(pool::Config::default())
 }
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
@@ -54,27 +47,57 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
+/// The header names `Connection` lists (hop-by-hop by declaration); usually none.
+fn connection_listed(h: &HeaderMap) -> SmallVec<[HeaderName; 4]> {
+    h.get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect()
+}
+
 /// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. Usually
-/// none is present, and then this is a few lookups, without allocating.
+/// none is present: then this is one scan of the (small) map's names, no hashing, no
+/// allocation.
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if h.contains_key(header::CONNECTION) {
-        let named: SmallVec<[HeaderName; 4]> = h
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-            .collect();
-        h.remove(header::CONNECTION);
-        for n in &named {
-            h.remove(n);
-        }
+    if !h.keys().any(|n| HOP_BY_HOP.contains(n)) {
+        return;
     }
-    for n in &HOP_BY_HOP[1..] {
-        if h.contains_key(n) {
-            h.remove(n);
-        }
+    for n in &connection_listed(h) {
+        h.remove(n);
     }
+    for n in &HOP_BY_HOP {
+        h.remove(n);
+    }
+}
+
+/// HTTP_PROXY: the client's headers minus hop-by-hop ones, `Host` (set from the
+/// integration URI) and `X-Forwarded-*` (set by the caller), in one pass; also the
+/// client's first `X-Forwarded-For`, found on the way (no lookup).
+fn proxied_headers(src: &HeaderMap) -> (HeaderMap, Option<&HeaderValue>) {
+    let listed = if src.contains_key(header::CONNECTION) {
+        connection_listed(src)
+    } else {
+        SmallVec::new()
+    };
+    let mut h = HeaderMap::with_capacity(src.len() + 4);
+    let mut xff = None;
+    for (name, value) in src {
+        if name == X_FORWARDED_FOR {
+            xff = xff.or(Some(value));
+            continue;
+        }
+        if name == header::HOST
+            || name == X_FORWARDED_PROTO
+            || HOP_BY_HOP.contains(name)
+            || listed.contains(name)
+        {
+            continue;
+        }
+        h.append(name.clone(), value.clone());
+    }
+    (h, xff)
 }
 
 /// `ip` as text, into `out`; IPv4 without `fmt`.
@@ -112,20 +135,6 @@ fn forwarded_for(prev: Option<&HeaderValue>, client: IpAddr) -> Option<HeaderVal
     }
     push_ip(&mut out, client);
     HeaderValue::from_maybe_shared(Bytes::from(out)).ok()
-}
-
-/// The `Host` header for `uri` (its host, and its port unless 80), as hyper-util's client
-/// would set it, without `format!`.
-fn host_header(uri: &Uri) -> Option<HeaderValue> {
-    let authority = uri.authority()?;
-    let text = authority.as_str();
-    let value = if authority.port_u16() == Some(80) {
-        authority.host()
-    } else {
-        text.rsplit_once('@')
-            .map_or(text, |(_, host_port)| host_port)
-    };
-    HeaderValue::from_str(value).ok()
 }
 
 fn source_value<'a>(
@@ -189,11 +198,8 @@ fn build_uri(ctx: &RequestCtx, u: &Upstream) -> String {
 
 fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
     let src = &ctx.parts.headers;
-    let mut h = if u.proxy {
-        let mut h = src.clone();
-        strip_hop_by_hop(&mut h);
-        h.remove(header::HOST);
-        h
+    let (mut h, xff) = if u.proxy {
+        proxied_headers(src)
     } else {
         let mut h = HeaderMap::new();
         for name in [
@@ -205,14 +211,16 @@ fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
                 h.insert(name, v.clone());
             }
         }
-        h
+        (h, src.get(&X_FORWARDED_FOR))
     };
-    if let Some(v) = forwarded_for(src.get(&X_FORWARDED_FOR), ctx.client.ip()) {
+    if let Some(v) = forwarded_for(xff, ctx.client.ip()) {
         h.insert(X_FORWARDED_FOR.clone(), v);
     }
     h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
-    // W3C trace context: our integration span when tracing, else the client's as it came.
-    if let Some(tp) = ctx.traceparent.as_ref().or_else(|| src.get(&TRACEPARENT)) {
+    // W3C trace context: our integration span when tracing, else the client's as it came
+    // (a proxy route copied it already).
+    let client_tp = if u.proxy { None } else { src.get(&TRACEPARENT) };
+    if let Some(tp) = ctx.traceparent.as_ref().or(client_tp) {
         h.insert(TRACEPARENT.clone(), tp.clone());
     }
     let mut scratch = String::new();
@@ -246,25 +254,21 @@ pub(super) async fn call(
     ctx: &mut RequestCtx,
     u: &Upstream,
 ) -> Result<Response<Body>, GatewayError> {
-    let uri_text = build_uri(ctx, u);
-    let uri: Uri = uri_text.parse().map_err(|e| {
-        GatewayError::new(ErrorKind::Internal).with_cause(format!(
-            "integration URI `{uri_text}` is invalid (check the stage variables): {e}"
-        ))
+    let url = build_uri(ctx, u);
+    let (host, target) = client.target(&url).map_err(|e| match e {
+        PoolError::InvalidUri(_) => GatewayError::new(ErrorKind::Internal).with_cause(format!(
+            "integration URI `{url}` is invalid (check the stage variables): {e}"
+        )),
+        e => GatewayError::new(ErrorKind::IntegrationFailure).with_cause(e),
     })?;
     let method = u.method.clone().unwrap_or_else(|| ctx.parts.method.clone());
     let mut req = Request::new(ctx.body.take().unwrap_or_default());
     *req.method_mut() = method;
-    *req.uri_mut() = uri;
+    *req.uri_mut() = target;
     *req.headers_mut() = forwarded_headers(ctx, u);
-    if !req.headers().contains_key(header::HOST)
-        && let Some(host) = host_header(req.uri())
-    {
-        req.headers_mut().insert(header::HOST, host);
-    }
 
     let sent = Instant::now();
-    let result = tokio::time::timeout(u.timeout, client.request(req)).await;
+    let result = tokio::time::timeout(u.timeout, client.send(host, req)).await;
     ctx.integration_latency = Some(sent.elapsed());
     let resp = match result {
         Err(_) => return Err(GatewayError::new(ErrorKind::IntegrationTimeout)),
@@ -300,5 +304,5 @@ pub(super) async fn call(
             }
         }
     }
-    Ok(Response::from_parts(parts, Body::Stream(body)))
+    Ok(Response::from_parts(parts, body))
 }

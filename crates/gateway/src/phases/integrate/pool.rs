@@ -1,0 +1,335 @@
+//! The upstream client: HTTP/1.1 connections (`hyper::client::conn::http1`), pooled per
+//! authority.
+//!
+//! - Checkout pops the most recently used idle connection of the authority (LIFO, so the
+//!   least used ones age out), skipping expired ones and ones the upstream closed;
+//!   otherwise it connects (DNS through tokio only for host names, a connect timeout,
+//!   `TCP_NODELAY`).
+//! - The request's task drives the connection itself ([`conn::Conn`]): no connection task,
+//!   no channel hop to another task per request.
+//! - A connection goes back to the pool when the response body ends ([`UpstreamBody`]).
+//!   Broken or abandoned exchanges drop (close) it.
+//! - A reused connection can turn out closed by the upstream while idle: when hyper hands
+//!   the request back unsent, it is sent once more on a fresh connection. A request that
+//!   was (maybe) written is never retried.
+//! - Idle connections are closed after `idle_timeout` (checked at checkout, and by a
+//!   reaper task started with the first connection, which also closes the ones the
+//!   upstream closed); at most `max_idle_per_host` are kept.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use http::header::{self, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Request, Response, Uri};
+
+use crate::body::Body;
+use conn::Conn;
+
+mod body;
+mod conn;
+mod connect;
+#[cfg(test)]
+mod tests;
+
+pub use body::UpstreamBody;
+
+/// Why an upstream exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PoolError {
+    /// The integration URI is not a valid absolute URI.
+    #[error("{0}")]
+    InvalidUri(String),
+    /// The integration URI has no `http://host`.
+    #[error("the integration URI has no host")]
+    NoHost,
+    /// Only plain HTTP upstreams are supported.
+    #[error("unsupported scheme `{0}`: integration URIs must be http://")]
+    Scheme(String),
+    /// DNS failed.
+    #[error("resolving `{host}`: {source}")]
+    Resolve {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Nothing answered the TCP connect.
+    #[error("connecting to `{authority}`: {source}")]
+    Connect {
+        authority: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TCP connect took longer than the connect timeout.
+    #[error("connecting to `{0}` timed out")]
+    ConnectTimeout(String),
+    /// The HTTP exchange failed.
+    #[error("upstream HTTP exchange: {0}")]
+    Http(#[source] hyper::Error),
+}
+
+/// Pool settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    /// Idle connections are closed after this long.
+    pub(crate) idle_timeout: Duration,
+    /// Idle connections kept per authority.
+    pub(crate) max_idle_per_host: usize,
+    /// Bound on DNS + TCP connect.
+    pub(crate) connect_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            idle_timeout: Duration::from_secs(60),
+            max_idle_per_host: 1024,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Counters, for tests and debugging (incremented off the hot path only).
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    /// Connections opened.
+    pub(crate) connects: AtomicU64,
+    /// Requests sent again after a reused connection handed them back unsent.
+    pub(crate) retries: AtomicU64,
+}
+
+/// The connection pool; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Pool {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    hosts: Mutex<hashbrown::HashMap<Box<str>, Arc<Host>, ahash::RandomState>>,
+    reaper_started: AtomicBool,
+    stats: Stats,
+    /// Tests: skip the look at an idle connection before reusing it.
+    #[cfg(test)]
+    no_refresh: AtomicBool,
+}
+
+/// One authority: where to connect, its `Host` header, its idle connections.
+#[derive(Debug)]
+pub(crate) struct Host {
+    authority: Box<str>,
+    host_header: HeaderValue,
+    config: Config,
+    /// Oldest first: push and pop at the end.
+    idle: Mutex<Vec<Idle>>,
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: Box<Conn>,
+    since: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Pool {
+    pub(crate) fn new(config: Config) -> Pool {
+        Pool {
+            inner: Arc::new(Inner {
+                config,
+                hosts: Mutex::default(),
+                reaper_started: AtomicBool::new(false),
+                stats: Stats::default(),
+                #[cfg(test)]
+                no_refresh: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// Where `url` (an absolute `http://` URL) goes: its authority's pool entry and the
+    /// origin-form request target (`/path?query`). Split by hand: only the path is parsed
+    /// per request; an authority is validated once, when first seen.
+    pub(crate) fn target(&self, url: &str) -> Result<(Arc<Host>, Uri), PoolError> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| PoolError::InvalidUri("not an absolute URI".into()))?;
+        if !scheme.eq_ignore_ascii_case("http") {
+            return Err(match Scheme::try_from(scheme) {
+                Ok(_) => PoolError::Scheme(scheme.to_owned()),
+                Err(e) => PoolError::InvalidUri(e.to_string()),
+            });
+        }
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        if authority.is_empty() {
+            return Err(PoolError::NoHost);
+        }
+        let host = self.host(authority)?;
+        let path = match path.as_bytes().first() {
+            Some(b'/') => PathAndQuery::try_from(path),
+            None | Some(b'#') => Ok(PathAndQuery::from_static("/")),
+            Some(_) => PathAndQuery::try_from(format!("/{path}")),
+        };
+        let path = path.map_err(|e| PoolError::InvalidUri(e.to_string()))?;
+        Ok((host, Uri::from(path)))
+    }
+
+    /// Send `req` (its URI in origin form, from [`Pool::target`]) to `host` and return the
+    /// response head; the body streams and returns the connection to the pool at its end.
+    pub(crate) async fn send(
+        &self,
+        host: Arc<Host>,
+        mut req: Request<Body>,
+    ) -> Result<Response<Body>, PoolError> {
+        req.headers_mut()
+            .entry(header::HOST)
+            .or_insert_with(|| host.host_header.clone());
+
+        while let Some(mut conn) = host.checkout() {
+            if !self.refresh(&mut conn).await {
+                continue;
+            }
+            match conn.exchange(req).await {
+                Ok(resp) => return Ok(body::wrap(resp, host, conn)),
+                Err(mut e) => match e.take_message() {
+                    // Closed by the upstream while idle, before the request was written.
+                    Some(unsent) => {
+                        self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                        req = unsent;
+                        break;
+                    }
+                    None => return Err(PoolError::Http(e.into_error())),
+                },
+            }
+        }
+        let mut conn = self.connect(&host).await?;
+        match conn.exchange(req).await {
+            Ok(resp) => Ok(body::wrap(resp, host, conn)),
+            Err(e) => Err(PoolError::Http(e.into_error())),
+        }
+    }
+
+    #[cfg(not(test))]
+    async fn refresh(&self, conn: &mut Conn) -> bool {
+        conn.refresh().await
+    }
+
+    #[cfg(test)]
+    async fn refresh(&self, conn: &mut Conn) -> bool {
+        self.inner.no_refresh.load(Ordering::Relaxed) || conn.refresh().await
+    }
+
+    /// The pool entry for `authority` (`host[:port]`).
+    fn host(&self, authority: &str) -> Result<Arc<Host>, PoolError> {
+        let mut hosts = lock(&self.inner.hosts);
+        if let Some(h) = hosts.get(authority) {
+            return Ok(h.clone());
+        }
+        let authority =
+            Authority::try_from(authority).map_err(|e| PoolError::InvalidUri(e.to_string()))?;
+        // hyper-util's rule: the port only when it is not the scheme's default.
+        let host_header = if authority.port_u16() == Some(80) {
+            authority.host()
+        } else {
+            let text = authority.as_str();
+            text.rsplit_once('@')
+                .map_or(text, |(_, host_port)| host_port)
+        };
+        let host = Arc::new(Host {
+            authority: authority.as_str().into(),
+            host_header: HeaderValue::from_str(host_header)
+                .map_err(|e| PoolError::InvalidUri(e.to_string()))?,
+            config: self.inner.config,
+            idle: Mutex::default(),
+        });
+        hosts.insert(authority.as_str().into(), host.clone());
+        Ok(host)
+    }
+
+    /// A new connection to `host`.
+    async fn connect(&self, host: &Host) -> Result<Box<Conn>, PoolError> {
+        self.start_reaper();
+        self.inner.stats.connects.fetch_add(1, Ordering::Relaxed);
+        let stream = tokio::time::timeout(
+            self.inner.config.connect_timeout,
+            connect::tcp(&host.authority),
+        )
+        .await
+        .map_err(|_| PoolError::ConnectTimeout(host.authority.to_string()))??;
+        Conn::handshake(stream).await.map_err(PoolError::Http)
+    }
+
+    /// Close expired idle connections periodically, while the pool lives.
+    fn start_reaper(&self) {
+        if self.inner.reaper_started.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let period = (self.inner.config.idle_timeout / 2).max(Duration::from_millis(10));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                // Close expired idle connections and ones the upstream closed; forget
+                // authorities nothing uses any more.
+                std::future::poll_fn(|cx| {
+                    let now = Instant::now();
+                    lock(&inner.hosts).retain(|_, host| {
+                        host.sweep(now, cx);
+                        Arc::strong_count(host) > 1 || !lock(&host.idle).is_empty()
+                    });
+                    Poll::Ready(())
+                })
+                .await;
+            }
+        });
+    }
+}
+
+impl Host {
+    /// The most recently used idle connection that has not expired.
+    fn checkout(&self) -> Option<Box<Conn>> {
+        let mut idle = lock(&self.idle);
+        let entry = idle.pop()?;
+        if entry.since.elapsed() >= self.config.idle_timeout {
+            // The newest is expired, so are the older ones.
+            idle.clear();
+            return None;
+        }
+        Some(entry.conn)
+    }
+
+    /// Return a connection whose exchange finished.
+    fn checkin(&self, conn: Box<Conn>) {
+        if !conn.is_open() {
+            return;
+        }
+        let mut idle = lock(&self.idle);
+        if idle.len() < self.config.max_idle_per_host {
+            idle.push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// Drop expired idle connections, and the ones that ended (looked at with `cx`, which
+    /// is woken when the upstream closes one).
+    fn sweep(&self, now: Instant, cx: &mut Context<'_>) {
+        let timeout = self.config.idle_timeout;
+        lock(&self.idle)
+            .retain_mut(|e| now.saturating_duration_since(e.since) < timeout && e.conn.poll_io(cx));
+    }
+}
