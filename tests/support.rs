@@ -251,3 +251,65 @@ pub async fn send(
 pub async fn get(client: &TestClient, addr: SocketAddr, host: &str, path: &str) -> Reply {
     send(client, addr, "GET", host, path, &[], Bytes::new()).await
 }
+
+/// Where the example and fixture plugins are built (by `crates/plugin/build.rs`).
+pub const PLUGINS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/plugins/target/wasm32-wasip2/release"
+);
+
+/// A plugin engine for in-process tests; compiled components are cached across test runs.
+pub fn plugin_engine() -> causeway_plugin::PluginEngine {
+    let config = causeway_plugin::EngineConfig {
+        cache_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")),
+        ..Default::default()
+    };
+    causeway_plugin::PluginEngine::new(config).expect("plugin engine")
+}
+
+/// Stage bindings of `api` with its plugins loaded into `engine`; plugin `file`s are
+/// relative to [`PLUGINS`] (e.g. `query_to_json_mapper.wasm`). Panics on any error.
+pub fn bindings_with_plugins(
+    engine: &causeway_plugin::PluginEngine,
+    api: &ApiSpec,
+) -> Vec<StageBinding> {
+    let mut api = api.clone();
+    let dir = std::path::Path::new(PLUGINS);
+    causeway_model::load::resolve_plugins(dir, "test.toml", &mut api)
+        .unwrap_or_else(|e| panic!("plugin files: {e:?}"));
+    let bytes_of = |sha: &str| {
+        api.plugins
+            .iter()
+            .find(|p| p.sha256.as_deref() == Some(sha))
+            .map(|p| std::fs::read(dir.join(&p.file)).map_err(|e| e.to_string()))
+            .unwrap_or_else(|| Err(format!("no plugin has SHA-256 {sha}")))
+    };
+    let plugins = causeway_gateway::load_plugins(engine, "test.toml", &api, &bytes_of)
+        .unwrap_or_else(|e| panic!("load plugins: {e}"));
+    let dep = Deployment::snapshot(&api, "test", 0);
+    let compiled = Arc::new(compile(&dep, &plugins).unwrap_or_else(|e| panic!("compile: {e}")));
+    api.stages
+        .iter()
+        .map(|s| StageBinding {
+            api_id: api.id.clone(),
+            stage: s.name.clone(),
+            deployment: compiled.clone(),
+            variables: s.variables.clone(),
+            settings: s.settings(),
+        })
+        .collect()
+}
+
+/// A gateway serving `apis` (TOML texts) with their plugins loaded (see
+/// [`bindings_with_plugins`]).
+pub async fn gateway_with_plugins(apis: &[&str]) -> TestGateway {
+    let node = NodeConfig::default();
+    let engine = plugin_engine();
+    let mut all = Vec::new();
+    for text in apis {
+        all.extend(bindings_with_plugins(&engine, &parse_api(text)));
+    }
+    let gw = gateway_with(node, &[]).await;
+    gw.gateway.publish(all, &[]);
+    gw
+}

@@ -81,6 +81,8 @@ pub(crate) struct CompiledRoute {
     pub(crate) api_key_required: bool,
     pub(crate) authorizer: Option<Arc<Authorizer>>,
     pub(crate) cache: RouteCache,
+    /// The `mapper` plugin around the integration.
+    pub(crate) mapper: Option<Arc<causeway_plugin::Plugin>>,
     pub(crate) integration: Integration,
 }
 
@@ -227,6 +229,15 @@ fn route(
         ),
         None => None,
     };
+    let mapper = match &r.mapper {
+        Some(name) => Some(
+            plugins
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("mapper plugin `{name}` is not loaded"))?,
+        ),
+        None => None,
+    };
     let required = r
         .request_parameters
         .iter()
@@ -301,6 +312,7 @@ fn route(
         api_key_required: r.api_key_required,
         authorizer,
         cache,
+        mapper,
         integration,
     })
 }

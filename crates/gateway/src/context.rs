@@ -36,6 +36,8 @@ pub struct RequestCtx {
     pub(crate) route: Option<RouteId>,
     /// Path parameter values as byte ranges of `parts.uri.path()`, in route order.
     pub(crate) params: SmallVec<[Range<usize>; 4]>,
+    /// The path the route matched, once a mapper rewrote `parts.uri` (`params` index it).
+    pub(crate) matched_path: Option<String>,
     /// Time spent waiting for the integration's response head.
     pub integration_latency: Option<Duration>,
     /// Status the integration answered with.
@@ -78,6 +80,7 @@ impl RequestCtx {
             route_path_at: None,
             route: None,
             params: SmallVec::new(),
+            matched_path: None,
             integration_latency: None,
             integration_status: None,
             status: None,
@@ -110,7 +113,11 @@ impl RequestCtx {
     pub fn path_param(&self, name: &str) -> Option<&str> {
         let route = self.compiled_route()?;
         let i = route.param_names.iter().position(|n| n == name)?;
-        self.parts.uri.path().get(self.params.get(i)?.clone())
+        let path = match &self.matched_path {
+            Some(p) => p.as_str(),
+            None => self.parts.uri.path(),
+        };
+        path.get(self.params.get(i)?.clone())
     }
 
     /// First raw value of query-string parameter `name`.

@@ -37,7 +37,7 @@ pub use compile::{CompiledDeployment, check_routes, compile};
 pub use context::RequestCtx;
 pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use keys::{KeyBinding, PlanBinding};
-pub use metrics::{Metrics, RouteLabels, RouteMetrics};
+pub use metrics::{Metrics, PluginLabels, RouteLabels, RouteMetrics};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, world_of};
 pub use table::{EXECUTE_API_SUFFIX, StageBinding};
@@ -97,6 +97,7 @@ impl Gateway {
             Box::new(phases::cache::CachePhase),
             Box::new(phases::integrate::Integrate {
                 client: phases::integrate::new_client(),
+                metrics: metrics.clone(),
             }),
         ]);
         let tracing = match Tracing::new(&node.tracing) {

@@ -27,6 +27,21 @@ pub struct RouteLabels {
     pub resource: String,
 }
 
+/// Labels of [`Metrics::plugin_error`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginLabels {
+    /// API id.
+    pub api: String,
+    /// Stage name.
+    pub stage: String,
+    /// The plugin's name in the API.
+    pub plugin: String,
+    /// The call that failed: `map_request`, `map_response`, ...
+    pub call: String,
+    /// What went wrong (`trap`, `timeout`, `memory_limit`, `bad_output`, ...).
+    pub kind: String,
+}
+
 #[derive(Clone, Copy)]
 struct MillisBuckets;
 
@@ -51,6 +66,7 @@ pub struct Metrics {
     cache_hits: Family<RouteLabels, Counter>,
     cache_misses: Family<RouteLabels, Counter>,
     throttled: Family<RouteLabels, Counter>,
+    plugin_errors: Family<PluginLabels, Counter>,
     latency: Hist,
     integration_latency: Hist,
 }
@@ -89,6 +105,7 @@ impl Metrics {
             cache_hits: Family::default(),
             cache_misses: Family::default(),
             throttled: Family::default(),
+            plugin_errors: Family::default(),
             latency: Family::new_with_constructor(MillisBuckets),
             integration_latency: Family::new_with_constructor(MillisBuckets),
         };
@@ -123,6 +140,11 @@ impl Metrics {
             m.throttled.clone(),
         );
         registry.register(
+            "PluginErrorCount",
+            "Plugin calls that failed (trap, timeout, memory limit, bad output)",
+            m.plugin_errors.clone(),
+        );
+        registry.register(
             "Latency",
             "Milliseconds from request received to response head sent (API Gateway: Latency)",
             m.latency.clone(),
@@ -148,6 +170,11 @@ impl Metrics {
             latency: self.latency.get_or_create(labels).clone(),
             integration_latency: self.integration_latency.get_or_create(labels).clone(),
         }
+    }
+
+    /// Count one failed plugin call (rare: the label lookup is fine here).
+    pub fn plugin_error(&self, labels: &PluginLabels) {
+        self.plugin_errors.get_or_create(labels).inc();
     }
 
     /// The Prometheus text exposition.

@@ -27,6 +27,10 @@ pub fn world_of(w: PluginWorld) -> World {
 pub fn options_of(p: &PluginSpec) -> PluginOptions {
     let world = world_of(p.world);
     let mut options = PluginOptions::new(world);
+    if world == World::Mapper {
+        // A mapper hands back whole bodies: allow what the gateway buffers for it.
+        options.limits.max_output_bytes = crate::phases::integrate::MAX_MAPPED_BODY_BYTES;
+    }
     if let Some(mb) = p.memory_mb {
         options.limits.memory_bytes = usize::try_from(mb).unwrap_or(64) << 20;
     }

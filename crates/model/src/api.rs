@@ -121,6 +121,10 @@ pub struct RouteSpec {
     /// Route-level throttle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleSpec>,
+    /// A `mapper` plugin: rewrites the request just before the integration and the
+    /// integration's response just after it (API Gateway's mapping templates, in code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapper: Option<String>,
     /// The backend.
     pub integration: IntegrationSpec,
 }

@@ -278,6 +278,9 @@ fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
                 format!("no authorizer is named `{name}`; declare it in `[[authorizers]]`"),
             );
         }
+        if let Some(name) = &route.mapper {
+            plugin(r, format!("routes[{i}].mapper"), name, PluginWorld::Mapper);
+        }
         if let IntegrationSpec::Function(f) = &route.integration {
             let at = format!("routes[{i}].integration");
             plugin(r, format!("{at}.plugin"), &f.plugin, PluginWorld::Function);
@@ -509,10 +512,12 @@ fn upstream(
             || parse_param_ref(v, "method.request.").is_some()
             || v.strip_prefix("stageVariables.")
                 .is_some_and(|n| !n.is_empty())
-            || v.strip_prefix("context.")
-                .is_some_and(|n| crate::template::CONTEXT_VARIABLES.contains(&n));
+            || v.strip_prefix("context.").is_some_and(|n| {
+                crate::template::CONTEXT_VARIABLES.contains(&n)
+                    || n.strip_prefix("authorizer.").is_some_and(|k| !k.is_empty())
+            });
         if !ok {
-            r.err(field, format!("`{v}` is not a source: use `method.request.{{path|querystring|header}}.NAME`, `stageVariables.NAME`, `context.NAME` or a quoted `'value'`"));
+            r.err(field, format!("`{v}` is not a source: use `method.request.{{path|querystring|header}}.NAME`, `stageVariables.NAME`, `context.NAME` (`context.authorizer.KEY` for the authorizer's context) or a quoted `'value'`"));
         }
     }
 }

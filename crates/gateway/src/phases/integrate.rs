@@ -2,6 +2,7 @@
 //! response.
 
 mod function;
+mod mapper;
 mod mock;
 mod pool;
 mod upstream;
@@ -14,11 +15,16 @@ use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase};
 
+pub(crate) use mapper::MAX_MAPPED_BODY_BYTES;
 pub(crate) use pool::UpstreamBody;
 pub(crate) use upstream::{HttpClient, new_client};
 
+/// Calls the route's integration, wrapped in the route's mapper if it has one (see
+/// [`mapper`] for why mapping lives here and not in a phase of its own).
 pub(crate) struct Integrate {
     pub(crate) client: HttpClient,
+    /// Where mapper failures are counted.
+    pub(crate) metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 #[async_trait]
@@ -41,10 +47,20 @@ impl Phase for Integrate {
                 ApiType::Http => GatewayError::new(ErrorKind::NotFound),
             });
         };
+        if let Some(m) = &route.mapper {
+            match mapper::map_request(ctx, m, &self.metrics).await {
+                Flow::Continue => {}
+                answered => return answered,
+            }
+        }
         let result = match &route.integration {
             Integration::Mock(m) => Ok(mock::respond(ctx, m)),
             Integration::Http(u) => upstream::call(&self.client, ctx, u).await,
             Integration::Function(f) => function::call(ctx, f).await,
+        };
+        let result = match (result, &route.mapper) {
+            (Ok(resp), Some(m)) => mapper::map_response(ctx, m, &self.metrics, resp).await,
+            (result, _) => result,
         };
         drop(stage);
         match result {

@@ -146,9 +146,11 @@ fn source_value<'a>(
         Source::Static(s) => Some(s),
         Source::Method(loc, name) => ctx.method_param(*loc, name),
         Source::StageVariable(n) => ctx.stage_variable(n),
+        // An absent value (e.g. an authorizer context key the decision did not set) maps
+        // to nothing rather than to an empty header or parameter, as in API Gateway.
         Source::Context(n) => {
             ctx.context_value(n, scratch);
-            Some(scratch.as_str())
+            (!scratch.is_empty()).then_some(scratch.as_str())
         }
     }
 }
