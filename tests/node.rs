@@ -10,7 +10,11 @@ mod config;
 mod control;
 #[path = "node/deploy.rs"]
 mod deploy;
+#[path = "node/hotswap.rs"]
+mod hotswap;
 #[path = "node/keys.rs"]
 mod keys;
 #[path = "node/plugins.rs"]
 mod plugins;
+#[path = "node/wasi_http.rs"]
+mod wasi_http;
