@@ -11,6 +11,8 @@ mod caching;
 mod errors;
 #[path = "gateway/integrations.rs"]
 mod integrations;
+#[path = "gateway/jwt.rs"]
+mod jwt;
 #[path = "gateway/mapping.rs"]
 mod mapping;
 #[path = "gateway/metrics.rs"]

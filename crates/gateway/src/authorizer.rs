@@ -56,7 +56,8 @@ impl Authorizer {
             .collect();
         let kind = match spec.kind {
             AuthorizerType::Token => AuthorizerKind::Token,
-            AuthorizerType::Request => AuthorizerKind::Request,
+            // JWT authorizers are compiled by `crate::jwt`, never into a plugin authorizer.
+            AuthorizerType::Request | AuthorizerType::Jwt => AuthorizerKind::Request,
         };
         Authorizer {
             name: spec.name.clone(),

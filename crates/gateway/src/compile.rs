@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::authorizer::Authorizer;
+use crate::jwt::{JwtAuthorizer, RouteJwt};
 use crate::plugins::Plugins;
 
 use causeway_model::{
@@ -80,6 +81,8 @@ pub(crate) struct CompiledRoute {
     pub(crate) required: Vec<(Loc, String)>,
     pub(crate) api_key_required: bool,
     pub(crate) authorizer: Option<Arc<Authorizer>>,
+    /// A JWT authorizer and the route's scopes (instead of a plugin `authorizer`).
+    pub(crate) jwt: Option<RouteJwt>,
     pub(crate) cache: RouteCache,
     /// The `mapper` plugin around the integration.
     pub(crate) mapper: Option<Arc<causeway_plugin::Plugin>>,
@@ -183,19 +186,32 @@ pub fn compile(
         }
     };
     let mut authorizers = Vec::new();
+    let mut jwt_authorizers = Vec::new();
     for (i, a) in api.authorizers.iter().enumerate() {
-        match plugins.get(&a.plugin) {
+        if a.kind == causeway_model::AuthorizerType::Jwt {
+            match JwtAuthorizer::new(&api.id, a) {
+                Ok(j) => jwt_authorizers.push(Arc::new(j)),
+                Err((field, msg)) => errors.push(ConfigError::new(
+                    &file,
+                    format!("authorizers[{i}].{field}"),
+                    msg,
+                )),
+            }
+            continue;
+        }
+        let name = a.plugin.as_deref().unwrap_or_default();
+        match plugins.get(name) {
             Some(p) => authorizers.push(Arc::new(Authorizer::new(a, p.clone()))),
             None => errors.push(ConfigError::new(
                 &file,
                 format!("authorizers[{i}].plugin"),
-                format!("plugin `{}` is not loaded", a.plugin),
+                format!("plugin `{name}` is not loaded"),
             )),
         }
     }
     let mut routes = Vec::with_capacity(api.routes.len());
     for (i, r) in api.routes.iter().enumerate() {
-        match route(r, api.kind, plugins, &authorizers) {
+        match route(r, api.kind, plugins, (&authorizers, &jwt_authorizers)) {
             Ok(c) => routes.push(c),
             Err(msg) => errors.push(ConfigError::new(&file, format!("routes[{i}]"), msg)),
         }
@@ -217,9 +233,17 @@ fn route(
     r: &causeway_model::RouteSpec,
     kind: ApiType,
     plugins: &Plugins,
-    authorizers: &[Arc<Authorizer>],
+    (authorizers, jwt_authorizers): (&[Arc<Authorizer>], &[Arc<JwtAuthorizer>]),
 ) -> Result<CompiledRoute, String> {
+    let jwt = r.authorizer.as_ref().and_then(|name| {
+        let authorizer = jwt_authorizers.iter().find(|a| &a.name == name)?.clone();
+        Some(RouteJwt {
+            authorizer,
+            scopes: r.authorization_scopes.clone(),
+        })
+    });
     let authorizer = match &r.authorizer {
+        Some(_) if jwt.is_some() => None,
         Some(name) => Some(
             authorizers
                 .iter()
@@ -311,6 +335,7 @@ fn route(
         required,
         api_key_required: r.api_key_required,
         authorizer,
+        jwt,
         cache,
         mapper,
         integration,

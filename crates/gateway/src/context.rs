@@ -54,6 +54,9 @@ pub struct RequestCtx {
     pub authorizer_context: Vec<(String, String)>,
     /// The API key an authorizer named for usage plans (`usageIdentifierKey`).
     pub usage_key: Option<String>,
+    /// The claims and scopes a JWT authorizer verified (the proxy event's
+    /// `requestContext.authorizer.jwt`).
+    pub jwt: Option<Arc<crate::jwt::JwtIdentity>>,
     /// The API key the request presented and the usage plan it is charged to.
     pub api_key: Option<(Arc<crate::KeyBinding>, Arc<crate::PlanBinding>)>,
     /// The cache entry this request leads the fetch for.
@@ -89,6 +92,7 @@ impl RequestCtx {
             principal_id: None,
             authorizer_context: Vec::new(),
             usage_key: None,
+            jwt: None,
             traceparent: None,
             api_key: None,
             cache_fill: None,

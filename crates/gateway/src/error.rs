@@ -68,6 +68,8 @@ pub struct GatewayError {
     pub message: Cow<'static, str>,
     /// Underlying cause, for logs only (never sent to the client).
     pub cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// A `WWW-Authenticate` challenge (JWT authorizers' 401 / 403).
+    pub www_authenticate: Option<HeaderValue>,
 }
 
 impl GatewayError {
@@ -107,6 +109,7 @@ impl GatewayError {
             retryable,
             message: Cow::Borrowed(message),
             cause: None,
+            www_authenticate: None,
         }
     }
 
@@ -183,6 +186,9 @@ impl GatewayError {
             "x-amzn-errortype",
             HeaderValue::from_static(self.error_type()),
         );
+        if let Some(v) = &self.www_authenticate {
+            h.insert(http::header::WWW_AUTHENTICATE, v.clone());
+        }
         resp
     }
 }

@@ -15,6 +15,7 @@ mod cache;
 mod compile;
 mod context;
 mod error;
+pub mod jwt;
 mod keys;
 mod metrics;
 mod phases;

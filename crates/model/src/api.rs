@@ -112,6 +112,10 @@ pub struct RouteSpec {
     /// The authorizer guarding this route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer: Option<String>,
+    /// With a JWT authorizer: the token's `scope` / `scp` must hold at least one of these
+    /// (else 403), as API Gateway's route `authorizationScopes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
     /// Require a valid API key (`x-api-key`) on this route.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub api_key_required: bool,

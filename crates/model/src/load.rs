@@ -168,13 +168,18 @@ pub fn load_dir_with(dir: &Path, extra: ExtraChecks<'_>) -> Result<ConfigSet, Co
         let file = label(&path);
         match std::fs::read_to_string(&path) {
             Ok(text) => match parse_api_with(&file, &text, extra) {
-                Ok(mut api) => match resolve_plugins(dir, &file, &mut api) {
-                    Ok(()) => apis.push((file, api)),
-                    Err(e) => {
+                Ok(mut api) => {
+                    let mut errs = resolve_plugins(dir, &file, &mut api)
+                        .err()
+                        .unwrap_or_default();
+                    errs.extend(crate::jwt::resolve_jwks(dir, &file, &mut api));
+                    if errs.is_empty() {
+                        apis.push((file, api));
+                    } else {
                         apis_complete = false;
-                        errors.extend(e);
+                        errors.extend(errs);
                     }
-                },
+                }
                 Err(e) => {
                     apis_complete = false;
                     errors.extend(e.0);

@@ -57,24 +57,36 @@ pub enum InstancePolicySpec {
     Reuse,
 }
 
-/// A Lambda-style authorizer backed by an `authorizer` plugin.
+/// An authorizer: Lambda-style (`TOKEN` / `REQUEST`) backed by an `authorizer` plugin, or
+/// the built-in `JWT` authorizer of HTTP APIs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizerSpec {
     /// Name routes refer to.
     pub name: String,
-    /// `TOKEN` (one identity source, e.g. a bearer token) or `REQUEST` (several).
+    /// `TOKEN` (one identity source, e.g. a bearer token), `REQUEST` (several) or `JWT`.
     #[serde(rename = "type")]
     pub kind: AuthorizerType,
-    /// The plugin (world `authorizer`).
-    pub plugin: String,
-    /// Where the identity comes from: `method.request.header.NAME`,
+    /// The plugin (world `authorizer`); TOKEN and REQUEST authorizers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// Where the identity comes from (TOKEN and REQUEST): `method.request.header.NAME`,
     /// `method.request.querystring.NAME` or `stageVariables.NAME`. A missing one answers
     /// 401 without calling the plugin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identity_sources: Vec<String>,
-    /// How long a decision is cached per identity (0..=3600 s, default 300).
+    /// Where a JWT authorizer finds the token: `$request.header.NAME` or
+    /// `$request.querystring.NAME` (default `$request.header.Authorization`), with or
+    /// without a `Bearer ` prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_source: Option<String>,
+    /// How long a plugin's decision is cached per identity (0..=3600 s, default 300). A
+    /// JWT authorizer verifies every request (its keys are cached, not its decisions).
     #[serde(default = "default_ttl")]
     pub result_ttl_seconds: u32,
+    /// Issuer, audiences and signing keys of a JWT authorizer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<crate::jwt::JwtSpec>,
 }
 
 fn default_ttl() -> u32 {
@@ -89,6 +101,8 @@ pub enum AuthorizerType {
     Token,
     /// Headers, query string, stage variables.
     Request,
+    /// A JSON Web Token verified by the gateway against the issuer's keys (HTTP APIs).
+    Jwt,
 }
 
 /// A function (Lambda-proxy analogue) integration.

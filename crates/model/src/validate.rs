@@ -239,12 +239,19 @@ fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
                 format!("`{}` is not a valid, unique authorizer name", a.name),
             );
         }
-        plugin(
-            r,
-            format!("{at}.plugin"),
-            &a.plugin,
-            PluginWorld::Authorizer,
-        );
+        for (field, msg) in crate::jwt::check_authorizer(api.kind, &at, a) {
+            r.err(field, msg);
+        }
+        if a.kind == AuthorizerType::Jwt {
+            continue;
+        }
+        match &a.plugin {
+            Some(name) => plugin(r, format!("{at}.plugin"), name, PluginWorld::Authorizer),
+            None => r.err(
+                format!("{at}.plugin"),
+                "a TOKEN or REQUEST authorizer names its `authorizer` plugin",
+            ),
+        }
         if a.identity_sources.is_empty()
             || (a.kind == AuthorizerType::Token && a.identity_sources.len() != 1)
         {
@@ -270,6 +277,9 @@ fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
         }
     }
     for (i, route) in api.routes.iter().enumerate() {
+        for (field, msg) in crate::jwt::check_route_scopes(api, i) {
+            r.err(field, msg);
+        }
         if let Some(name) = &route.authorizer
             && !authorizers.contains(name.as_str())
         {

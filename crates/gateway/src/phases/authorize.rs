@@ -1,7 +1,8 @@
 //! Lambda-style authorizers: a route with an authorizer needs its identity sources (else
 //! 401 without calling the plugin), then an allow from the plugin — or from a cached
 //! decision that covers this route (a decision made for one route never answers for
-//! another it does not name). Deny → 403, failure → 500 `{"message": null}`.
+//! another it does not name). Deny → 403, failure → 500 `{"message": null}`. Routes with a
+//! built-in JWT authorizer are handed to [`crate::jwt::authorize`].
 
 use std::sync::Arc;
 
@@ -100,6 +101,9 @@ impl Phase for Authorize {
     }
 
     async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+        if let Some(jwt) = ctx.compiled_route().and_then(|r| r.jwt.clone()) {
+            return crate::jwt::authorize(ctx, &jwt).await;
+        }
         let Some(auth) = ctx.compiled_route().and_then(|r| r.authorizer.clone()) else {
             return Flow::Continue;
         };

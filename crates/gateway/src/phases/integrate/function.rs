@@ -40,7 +40,7 @@ fn is_text(content_type: Option<&str>) -> bool {
 }
 
 /// Build the proxy event for this request.
-fn event(ctx: &RequestCtx, f: &FunctionTarget, body: &Bytes) -> Value {
+fn event(ctx: &RequestCtx, v2: bool, body: &Bytes) -> Value {
     let stage = ctx.stage.as_deref();
     let route = ctx.compiled_route();
     let mut single = Map::new();
@@ -54,7 +54,7 @@ fn event(ctx: &RequestCtx, f: &FunctionTarget, body: &Bytes) -> Value {
             }
         }
         let joined = match single.get(name.as_str()) {
-            Some(Value::String(prev)) if f.v2 => format!("{prev},{v}"),
+            Some(Value::String(prev)) if v2 => format!("{prev},{v}"),
             _ => v,
         };
         single.insert(name.as_str().to_owned(), Value::String(joined));
@@ -78,7 +78,7 @@ fn event(ctx: &RequestCtx, f: &FunctionTarget, body: &Bytes) -> Value {
             }
         }
         let joined = match query.get(&k) {
-            Some(Value::String(prev)) if f.v2 => format!("{prev},{v}"),
+            Some(Value::String(prev)) if v2 => format!("{prev},{v}"),
             _ => v,
         };
         query.insert(k, Value::String(joined));
@@ -123,7 +123,7 @@ fn event(ctx: &RequestCtx, f: &FunctionTarget, body: &Bytes) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    if f.v2 {
+    if v2 {
         let mut rc = json!({
             "accountId": "000000000000",
             "apiId": value("apiId"),
@@ -142,7 +142,9 @@ fn event(ctx: &RequestCtx, f: &FunctionTarget, body: &Bytes) -> Value {
             "time": value("requestTime"),
             "timeEpoch": epoch,
         });
-        if let Some(p) = &ctx.principal_id {
+        if let Some(jwt) = &ctx.jwt {
+            rc["authorizer"] = json!({ "jwt": { "claims": jwt.claims, "scopes": jwt.scopes } });
+        } else if let Some(p) = &ctx.principal_id {
             let mut lambda = authorizer;
             lambda.insert("principalId".into(), Value::String(p.clone()));
             rc["authorizer"] = json!({ "lambda": lambda });
@@ -202,7 +204,10 @@ fn event(ctx: &RequestCtx, f: &FunctionTarget, body: &Bytes) -> Value {
         "identity": { "sourceIp": value("identity.sourceIp"), "userAgent": value("identity.userAgent") },
         "domainName": value("domainName"),
     });
-    if let Some(p) = &ctx.principal_id {
+    if let Some(jwt) = &ctx.jwt {
+        // Payload 1.0 of an HTTP API with a JWT authorizer.
+        rc["authorizer"] = json!({ "claims": jwt.claims, "scopes": jwt.scopes });
+    } else if let Some(p) = &ctx.principal_id {
         let mut a = authorizer;
         a.insert("principalId".into(), Value::String(p.clone()));
         rc["authorizer"] = Value::Object(a);
@@ -309,7 +314,7 @@ pub(super) async fn call(
             .map_err(|_| GatewayError::new(ErrorKind::PayloadTooLarge))?,
         None => Bytes::new(),
     };
-    let ev = event(ctx, f, &body).to_string();
+    let ev = event(ctx, f.v2, &body).to_string();
     let started = std::time::Instant::now();
     let result = tokio::time::timeout(f.timeout, f.plugin.invoke_function(&ev)).await;
     ctx.integration_latency = Some(started.elapsed());
@@ -324,4 +329,51 @@ pub(super) async fn call(
     let resp = response(&out, f.v2)?;
     ctx.integration_status = Some(resp.status().as_u16());
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use crate::jwt::JwtIdentity;
+
+    #[test]
+    fn jwt_claims_and_scopes_are_shaped_as_api_gateway_does() {
+        let (parts, ()) = http::Request::get("/prod/pets")
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        let client = std::net::SocketAddr::from(([127, 0, 0, 1], 1234));
+        let mut ctx =
+            super::RequestCtx::new(parts, crate::body::Body::from(""), client, "h".into());
+        let claims = json!({ "sub": "user-42", "cognito:groups": "[admin ops]" });
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        ctx.principal_id = Some("user-42".into());
+        ctx.jwt = Some(Arc::new(JwtIdentity {
+            claims: claims.clone(),
+            scopes: Some(vec!["pets:read".into()]),
+        }));
+        let v2 = super::event(&ctx, true, &bytes::Bytes::new());
+        assert_eq!(
+            v2["requestContext"]["authorizer"],
+            json!({ "jwt": { "claims": claims, "scopes": ["pets:read"] } })
+        );
+        let v1 = super::event(&ctx, false, &bytes::Bytes::new());
+        assert_eq!(
+            v1["requestContext"]["authorizer"],
+            json!({ "claims": claims, "scopes": ["pets:read"] })
+        );
+        // Without route scopes API Gateway sends `"scopes": null`.
+        ctx.jwt = Some(Arc::new(JwtIdentity {
+            claims,
+            scopes: None,
+        }));
+        let v2 = super::event(&ctx, true, &bytes::Bytes::new());
+        assert_eq!(
+            v2["requestContext"]["authorizer"]["jwt"]["scopes"],
+            json!(null)
+        );
+    }
 }

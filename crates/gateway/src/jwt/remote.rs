@@ -1,0 +1,289 @@
+//! A key set fetched from a `jwks_url`: fetched on first use, refreshed in the background
+//! every `jwks_refresh_seconds` and in the foreground on an unknown `kid` (at most once per
+//! [`REFETCH_COOLDOWN`]), one fetch at a time. A fetch is bounded in time (the configured
+//! timeout, connect to last byte) and size ([`MAX_JWKS_BYTES`]); a failed one keeps the last
+//! good set and is logged. Until a first fetch succeeds, tokens are refused (401), as API
+//! Gateway refuses them while it cannot reach the issuer's keys.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use causeway_model::jwt::MAX_JWKS_BYTES;
+use http::{Request, Uri};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+
+use super::keys::{Key, KeySet};
+
+/// Fetches on an unknown `kid` (or after a failure) are at least this far apart.
+pub(crate) const REFETCH_COOLDOWN: Duration = Duration::from_secs(5);
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// No complete answer within the deadline.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The body is over the cap.
+    #[error("the key set is over {MAX_JWKS_BYTES} bytes")]
+    TooLarge,
+    /// Connecting or the exchange failed.
+    #[error("{0}")]
+    Io(String),
+    /// A status other than 2xx.
+    #[error("the server answered {0}")]
+    Status(u16),
+    /// Not a usable key set.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// GET `url` (plain http) within `timeout`, reading at most [`MAX_JWKS_BYTES`].
+pub async fn fetch(url: &Uri, timeout: Duration) -> Result<Bytes, FetchError> {
+    tokio::time::timeout(timeout, fetch_unbounded(url))
+        .await
+        .map_err(|_| FetchError::Timeout(timeout))?
+}
+
+async fn fetch_unbounded(url: &Uri) -> Result<Bytes, FetchError> {
+    let io = |e: &dyn std::fmt::Display| FetchError::Io(e.to_string());
+    let host = url.host().ok_or_else(|| FetchError::Io("no host".into()))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_u16().unwrap_or(80);
+    let stream = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| io(&e))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| io(&e))?;
+    // Ends when `sender` is dropped or the peer closes; the caller's timeout bounds us.
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let authority = url.authority().map_or(host, |a| a.as_str());
+    let req = Request::get(url.path_and_query().map_or("/", |p| p.as_str()))
+        .header(http::header::HOST, authority)
+        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::USER_AGENT, "causeway-jwks")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| io(&e))?;
+    let resp = sender.send_request(req).await.map_err(|e| io(&e))?;
+    if !resp.status().is_success() {
+        return Err(FetchError::Status(resp.status().as_u16()));
+    }
+    let declared = resp
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_JWKS_BYTES as u64) {
+        return Err(FetchError::TooLarge);
+    }
+    let mut body = resp.into_body();
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| io(&e))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > MAX_JWKS_BYTES {
+                return Err(FetchError::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(out))
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// When the last fetch started.
+    last_attempt: Option<Instant>,
+    /// Whether a background refresh is running.
+    refreshing: bool,
+}
+
+/// Keys behind a URL.
+#[derive(Debug)]
+pub(crate) struct RemoteKeys {
+    /// Who they belong to, for logs.
+    pub(crate) label: String,
+    pub(crate) url: Uri,
+    pub(crate) refresh: Duration,
+    pub(crate) timeout: Duration,
+    keys: ArcSwap<Option<KeySet>>,
+    state: Mutex<State>,
+    /// One fetch at a time.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl RemoteKeys {
+    pub(crate) fn new(label: String, url: Uri, refresh: Duration, timeout: Duration) -> Self {
+        RemoteKeys {
+            label,
+            url,
+            refresh,
+            timeout,
+            keys: ArcSwap::from_pointee(None),
+            state: Mutex::new(State::default()),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The key with this `kid`: from the current set, else after a fetch when one is
+    /// allowed (no set yet, or an unknown `kid`, past the cooldown). Starts a background
+    /// refresh when the set is older than the refresh period.
+    pub(crate) async fn key(self: &Arc<Self>, kid: &str) -> Option<Arc<Key>> {
+        let current = self.keys.load();
+        if let Some(set) = current.as_ref() {
+            self.refresh_if_due();
+            if let Some(k) = set.get(kid) {
+                return Some(k.clone());
+            }
+        }
+        if !self.may_fetch_now() {
+            return None;
+        }
+        self.fetch_once().await;
+        self.keys.load().as_ref().as_ref()?.get(kid).cloned()
+    }
+
+    fn may_fetch_now(&self) -> bool {
+        self.state()
+            .last_attempt
+            .is_none_or(|t| t.elapsed() >= REFETCH_COOLDOWN)
+    }
+
+    fn refresh_if_due(self: &Arc<Self>) {
+        {
+            let mut st = self.state();
+            let due = st.last_attempt.is_none_or(|t| t.elapsed() >= self.refresh);
+            if !due || st.refreshing {
+                return;
+            }
+            st.refreshing = true;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            me.fetch_once().await;
+            me.state().refreshing = false;
+        });
+    }
+
+    /// Fetch and swap in the set, unless another fetch ran while this one waited its turn.
+    async fn fetch_once(&self) {
+        let asked = Instant::now();
+        let _turn = self.fetching.lock().await;
+        {
+            let mut st = self.state();
+            if st.last_attempt.is_some_and(|t| t >= asked) {
+                return;
+            }
+            st.last_attempt = Some(Instant::now());
+        }
+        let result = match fetch(&self.url, self.timeout).await {
+            Ok(body) => KeySet::parse(&body).map_err(FetchError::Invalid),
+            Err(e) => Err(e),
+        };
+        let had = self.keys.load().is_some();
+        match result {
+            Ok((set, skipped)) if !set.is_empty() => {
+                for why in &skipped {
+                    tracing::warn!(authorizer = %self.label, url = %self.url, "JWKS key skipped: {why}");
+                }
+                tracing::debug!(authorizer = %self.label, url = %self.url, keys = set.len(), "JWKS fetched");
+                self.keys.store(Arc::new(Some(set)));
+            }
+            Ok((_, skipped)) => tracing::warn!(
+                authorizer = %self.label, url = %self.url,
+                "JWKS fetch gave no usable signing key ({}); {}",
+                skipped.join("; "),
+                if had { "keeping the last good key set" } else { "tokens are refused until a fetch succeeds" }
+            ),
+            Err(e) => tracing::warn!(
+                authorizer = %self.label, url = %self.url,
+                "JWKS fetch failed: {e}; {}",
+                if had { "keeping the last good key set" } else { "tokens are refused until a fetch succeeds" }
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every connection with `reply` (or never, when `None`).
+    async fn server(reply: Option<Vec<u8>>) -> Uri {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    match reply {
+                        Some(r) => {
+                            let _ = s.write_all(&r).await;
+                        }
+                        None => tokio::time::sleep(Duration::from_secs(60)).await,
+                    }
+                });
+            }
+        });
+        format!("http://{addr}/keys").parse().expect("uri")
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_in_bounded_time() {
+        let url = server(None).await;
+        let started = Instant::now();
+        let err = fetch(&url, Duration::from_millis(300))
+            .await
+            .expect_err("timeout");
+        assert!(matches!(err, FetchError::Timeout(_)), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(err.to_string(), "no answer within 300ms");
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_cut_off() {
+        // Declared too big: refused before reading.
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            MAX_JWKS_BYTES + 1
+        );
+        let err = fetch(
+            &server(Some(head.into_bytes())).await,
+            Duration::from_secs(5),
+        )
+        .await
+        .expect_err("too large");
+        assert!(matches!(err, FetchError::TooLarge), "{err}");
+        // Streamed without a length: cut off at the cap.
+        let mut body = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec();
+        body.extend(std::iter::repeat_n(b' ', MAX_JWKS_BYTES + 10));
+        let err = fetch(&server(Some(body)).await, Duration::from_secs(5))
+            .await
+            .expect_err("too large");
+        assert!(matches!(err, FetchError::TooLarge), "{err}");
+        let err = fetch(
+            &server(Some(
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_vec(),
+            ))
+            .await,
+            Duration::from_secs(5),
+        )
+        .await
+        .expect_err("status");
+        assert!(matches!(err, FetchError::Status(404)), "{err}");
+    }
+}
