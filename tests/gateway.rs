@@ -23,3 +23,5 @@ mod routing;
 mod throttling;
 #[path = "gateway/tracing.rs"]
 mod tracing;
+#[path = "gateway/wasi_http.rs"]
+mod wasi_http;

@@ -14,6 +14,7 @@ const GUESTS: &[&str] = &[
     "query-to-json-mapper",
     "shopping-list-function",
     "wasi-http-handler",
+    "spin-hello",
     "counter-authorizer",
     "trap",
     "infinite-loop",

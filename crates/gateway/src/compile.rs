@@ -106,6 +106,14 @@ pub(crate) enum Integration {
     Mock(Mock),
     Http(Upstream),
     Function(FunctionTarget),
+    WasiHttp(WasiHttpTarget),
+}
+
+/// A `wasi-http` plugin served the request as an HTTP backend.
+#[derive(Debug)]
+pub(crate) struct WasiHttpTarget {
+    pub(crate) plugin: Arc<causeway_plugin::Plugin>,
+    pub(crate) timeout: Duration,
 }
 
 /// A `function` plugin called with an API Gateway proxy event.
@@ -313,6 +321,13 @@ fn route(
                 None => kind == ApiType::Http,
             },
             timeout: Duration::from_millis(f.timeout_ms),
+        }),
+        IntegrationSpec::WasiHttp(w) => Integration::WasiHttp(WasiHttpTarget {
+            plugin: plugins
+                .get(&w.plugin)
+                .cloned()
+                .ok_or_else(|| format!("plugin `{}` is not loaded", w.plugin))?,
+            timeout: Duration::from_millis(w.timeout_ms),
         }),
         IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream {
             proxy: true,

@@ -20,6 +20,7 @@ pub fn world_of(w: PluginWorld) -> World {
         PluginWorld::Authorizer => World::Authorizer,
         PluginWorld::Mapper => World::Mapper,
         PluginWorld::Function => World::Function,
+        PluginWorld::WasiHttp => World::HttpHandler,
     }
 }
 
@@ -42,6 +43,9 @@ pub fn options_of(p: &PluginSpec) -> PluginOptions {
     }
     for (k, v) in &p.config {
         options = options.with_config(k.clone(), v.clone());
+    }
+    for host in &p.allowed_outbound_hosts {
+        options = options.allow_host(host.clone());
     }
     options
 }

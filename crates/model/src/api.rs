@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plugin::{AuthorizerSpec, FunctionIntegration, PluginSpec};
+use crate::plugin::{AuthorizerSpec, FunctionIntegration, PluginSpec, WasiHttpIntegration};
 use crate::settings::{AccessLogSpec, RouteCacheSpec, StageCacheSpec, StageSettings, ThrottleSpec};
 
 /// An API definition: its routes, integrations and the stages it is deployed to.
@@ -149,6 +149,10 @@ pub enum IntegrationSpec {
     /// A WebAssembly `function` plugin, called with an API Gateway proxy event.
     #[serde(rename = "FUNCTION")]
     Function(FunctionIntegration),
+    /// A WebAssembly `wasi-http` plugin (a `wasi:http/incoming-handler` component, e.g.
+    /// built with spin-sdk), served the request as an HTTP backend would be.
+    #[serde(rename = "WASI_HTTP")]
+    WasiHttp(WasiHttpIntegration),
 }
 
 /// A MOCK integration's answer. Body and header values may use `$context.*` and

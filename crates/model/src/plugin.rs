@@ -16,7 +16,7 @@ pub struct PluginSpec {
     /// plugin version a new deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// The world it implements: `authorizer`, `mapper` or `function`.
+    /// The world it implements: `authorizer`, `mapper`, `function` or `wasi-http`.
     pub world: PluginWorld,
     /// `fresh` (new instance per call, the default) or `reuse` (warm pool).
     #[serde(default)]
@@ -31,6 +31,10 @@ pub struct PluginSpec {
     /// Values the plugin reads with `config(key)`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
+    /// `wasi-http` plugins only: the hosts it may send outbound HTTP requests to (`host`
+    /// or `host:port`, exact match); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_outbound_hosts: Vec<String>,
 }
 
 /// The WIT worlds of `causeway:plugin@0.1.0`.
@@ -43,6 +47,9 @@ pub enum PluginWorld {
     Mapper,
     /// Lambda-proxy style integration.
     Function,
+    /// `wasi:http/proxy`: any component exporting `wasi:http/incoming-handler` (spin-sdk
+    /// HTTP components, `wasmtime serve` components), for `WASI_HTTP` integrations.
+    WasiHttp,
 }
 
 /// How instances are used across calls.
@@ -121,4 +128,16 @@ pub struct FunctionIntegration {
 
 fn default_fn_timeout() -> u64 {
     crate::MAX_INTEGRATION_TIMEOUT_MS
+}
+
+/// A `WASI_HTTP` integration: the request is served by a `wasi-http` plugin, as by an
+/// HTTP backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasiHttpIntegration {
+    /// The plugin (world `wasi-http`).
+    pub plugin: String,
+    /// Integration timeout, 50..=29000 ms.
+    #[serde(default = "default_fn_timeout")]
+    pub timeout_ms: u64,
 }

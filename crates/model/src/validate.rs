@@ -211,6 +211,7 @@ fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
         if p.memory_mb.is_some_and(|m| m == 0 || m > 4096) {
             r.err(format!("{at}.memory_mb"), "use 1..=4096 MiB");
         }
+        wasi_http_plugin(r, &at, p);
         if p.timeout_ms
             .is_some_and(|t| t == 0 || t > crate::MAX_INTEGRATION_TIMEOUT_MS)
         {
@@ -311,6 +312,58 @@ fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
                     ),
                 );
             }
+        }
+        if let IntegrationSpec::WasiHttp(w) = &route.integration {
+            let at = format!("routes[{i}].integration");
+            plugin(r, format!("{at}.plugin"), &w.plugin, PluginWorld::WasiHttp);
+            timeout(r, &format!("{at}.timeout_ms"), w.timeout_ms);
+        }
+    }
+}
+
+fn timeout(r: &mut Report<'_>, at: &str, ms: u64) {
+    if !(crate::MIN_INTEGRATION_TIMEOUT_MS..=crate::MAX_INTEGRATION_TIMEOUT_MS).contains(&ms) {
+        r.err(
+            at,
+            format!("{ms} ms is out of range; use 50..=29000 milliseconds"),
+        );
+    }
+}
+
+/// A `wasi-http` plugin's outbound hosts, and the settings only other worlds have.
+fn wasi_http_plugin(r: &mut Report<'_>, at: &str, p: &crate::PluginSpec) {
+    use crate::{InstancePolicySpec, PluginWorld};
+    if p.world != PluginWorld::WasiHttp {
+        if !p.allowed_outbound_hosts.is_empty() {
+            r.err(
+                format!("{at}.allowed_outbound_hosts"),
+                "only `wasi-http` plugins send outbound HTTP requests",
+            );
+        }
+        return;
+    }
+    if p.instance == InstancePolicySpec::Reuse {
+        r.err(
+            format!("{at}.instance"),
+            "`wasi-http` plugins run on a fresh instance per request; remove `instance`",
+        );
+    }
+    for (j, host) in p.allowed_outbound_hosts.iter().enumerate() {
+        let (name, port) = match host.rsplit_once(':') {
+            Some((n, p)) if !n.contains(':') || n.ends_with(']') => (n, Some(p)),
+            _ => (host.as_str(), None),
+        };
+        let ok = !name.is_empty()
+            && (name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                || (name.starts_with('[') && name.ends_with(']')))
+            && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+        if !ok {
+            r.err(
+                format!("{at}.allowed_outbound_hosts[{j}]"),
+                format!("`{host}` is not a host: write `host` or `host:port` (no scheme, no path)"),
+            );
         }
     }
 }
@@ -435,7 +488,7 @@ fn integration(
             }
         }
         // Checked with the API's plugins in `plugins_and_authorizers`.
-        IntegrationSpec::Function(_) => {}
+        IntegrationSpec::Function(_) | IntegrationSpec::WasiHttp(_) => {}
         IntegrationSpec::HttpProxy(h) => {
             upstream(
                 r,

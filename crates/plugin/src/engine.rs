@@ -2,6 +2,7 @@
 //! images, epoch interruption driven by a ticker thread), the linker of what plugins may
 //! import, the artifact cache, and [`PluginEngine::load`].
 
+mod spin;
 mod ticker;
 mod world;
 

@@ -51,7 +51,9 @@ pub enum World {
     /// `causeway:plugin/function`: `handle(event-json) -> result<response-json, string>`.
     Function,
     /// `wasi:http/proxy`: exports `wasi:http/incoming-handler` (spin-sdk and
-    /// `wasmtime serve` components).
+    /// `wasmtime serve` components). Imports of the Spin platform (`fermyon:spin/*`,
+    /// `spin:*`, `wasi:keyvalue`, `wasi:config`) are linked to functions that trap: such
+    /// a component loads, and only a call into those APIs fails.
     HttpHandler,
 }
 

@@ -6,6 +6,7 @@ mod mapper;
 mod mock;
 mod pool;
 mod upstream;
+mod wasi_http;
 
 use async_trait::async_trait;
 use causeway_model::ApiType;
@@ -57,6 +58,7 @@ impl Phase for Integrate {
             Integration::Mock(m) => Ok(mock::respond(ctx, m)),
             Integration::Http(u) => upstream::call(&self.client, ctx, u).await,
             Integration::Function(f) => function::call(ctx, f).await,
+            Integration::WasiHttp(w) => wasi_http::call(ctx, w, &self.metrics).await,
         };
         let result = match (result, &route.mapper) {
             (Ok(resp), Some(m)) => mapper::map_response(ctx, m, &self.metrics, resp).await,

@@ -66,18 +66,27 @@ pub(crate) fn prepare(
             ));
         }
     }
-    let pre = shared.linker.instantiate_pre(component).map_err(|e| {
+    let missing = |e: &wasmtime::Error| {
         (
             PluginErrorKind::MissingImport,
             format!(
                 "{}; plugins may import causeway:plugin/host and WASI 0.2 (cli, clocks, \
                  random, io, filesystem without preopens, sockets without addresses); \
                  its imports: {}",
-                chain(&e),
+                chain(e),
                 list(&import_names)
             ),
         )
-    })?;
+    };
+    let pre = match shared.linker.instantiate_pre(component) {
+        Ok(pre) => pre,
+        Err(e) if world == World::HttpHandler && super::spin::imports_spin(&import_names) => {
+            super::spin::linker_with_stubs(&shared.linker, component)
+                .and_then(|linker| linker.instantiate_pre(component))
+                .map_err(|_| missing(&e))?
+        }
+        Err(e) => return Err(missing(&e)),
+    };
     let exports = typecheck(component, &pre, world)?;
     Ok(Prepared {
         pre,

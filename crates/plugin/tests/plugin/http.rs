@@ -157,3 +157,55 @@ async fn load_checks_for_wasi_http() {
         .expect_err("wrong world");
     assert_eq!(err.kind, PluginErrorKind::Config);
 }
+
+/// A stock spin-sdk component (`plugins/examples/spin-hello`) imports the Spin platform
+/// (`fermyon:spin/variables`): it loads only as a `wasi:http` handler, with those imports
+/// trapping, and serves everything else.
+#[tokio::test]
+async fn spin_component_runs_with_spin_apis_trapping() {
+    let engine = support::engine();
+    let bytes = support::fixture(env!("CAUSEWAY_FIXTURE_SPIN_HELLO"));
+    let plugin = engine
+        .load(
+            "spin",
+            &bytes,
+            World::HttpHandler,
+            PluginOptions::new(World::HttpHandler),
+        )
+        .expect("a spin-sdk component loads");
+    let resp = plugin.handle_http(get("/hello")).await.expect("hello");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.body().as_ref(), b"hello from spin-sdk");
+
+    let err = plugin
+        .handle_http(get("/variable"))
+        .await
+        .expect_err("Spin variables are not provided");
+    assert_eq!(err.kind, PluginErrorKind::Trap, "{err}");
+    assert!(
+        err.message.contains("fermyon:spin/variables") && err.message.contains("Spin platform"),
+        "{err}"
+    );
+    let resp = plugin
+        .handle_http(get("/hello"))
+        .await
+        .expect("still serves");
+    assert_eq!(resp.status(), 200);
+
+    // Other worlds do not get the stubs: the import is missing.
+    let err = engine
+        .load(
+            "spin-as-function",
+            &bytes,
+            World::Function,
+            PluginOptions::new(World::Function),
+        )
+        .expect_err("not a function");
+    assert!(
+        matches!(
+            err.kind,
+            PluginErrorKind::WorldMismatch | PluginErrorKind::MissingImport
+        ),
+        "{err}"
+    );
+}

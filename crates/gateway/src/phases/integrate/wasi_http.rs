@@ -1,0 +1,186 @@
+//! WASI_HTTP integrations: the route is served by a `wasi-http` plugin, any component
+//! exporting `wasi:http/incoming-handler` (a spin-sdk `#[http_component]`, a `wasmtime
+//! serve` component), run unmodified on a fresh instance per request.
+//!
+//! The component is given the request as an HTTP_PROXY backend would be:
+//!
+//! - the client's method;
+//! - the path *after* the stage (or the custom domain's base path) — the route path, the
+//!   greedy `{proxy+}` part included — and the query string as the client sent it: on
+//!   `https://{api}.execute-api…/prod/pets/7?x=1` the component sees `/pets/7?x=1`;
+//! - the authority the client used (`Host`), scheme `http`;
+//! - the client's headers minus hop-by-hop ones, with `X-Forwarded-For` (the client's
+//!   address appended), `X-Forwarded-Proto` and, when traced, `traceparent`;
+//! - the body, read whole (the route phase caps it at the gateway's body limit).
+//!
+//! The response is buffered: the plugin host collects the component's body (up to the
+//! plugin's output cap, 6 MiB by default — Lambda's synchronous response limit) before
+//! the gateway answers. The integration timeout covers the whole exchange, outbound
+//! requests included; a trap, a response too large, or a component that never answers is
+//! a 502 `Internal server error`, a timeout a 504, each counted in `PluginErrorCount`.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, header};
+use http_body_util::BodyExt;
+
+use crate::body::Body;
+use crate::compile::WasiHttpTarget;
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, ErrorSource, GatewayError};
+use crate::metrics::{Metrics, PluginLabels};
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1): they describe the client's connection, not the
+/// request, and are never handed to the component.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// The URI the component sees: `http://{authority}{route path}?{query}`.
+fn target(ctx: &RequestCtx) -> Result<Uri, GatewayError> {
+    let authority = ctx
+        .parts
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| {
+            ctx.parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
+        .unwrap_or(&ctx.host);
+    let path = ctx.route_path();
+    let path_and_query = match ctx.parts.uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    Uri::builder()
+        .scheme("http")
+        .authority(authority)
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|e| GatewayError::new(ErrorKind::BadRequest).with_cause(e))
+}
+
+/// The client's headers for the component: hop-by-hop ones (and those `Connection`
+/// names) removed, `X-Forwarded-*` set, the trace context passed on.
+fn headers(ctx: &RequestCtx) -> HeaderMap {
+    let src = &ctx.parts.headers;
+    let listed: Vec<HeaderName> = src
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    let mut h = HeaderMap::with_capacity(src.len() + 3);
+    for (name, value) in src {
+        if HOP_BY_HOP.contains(name)
+            || listed.contains(name)
+            || name == X_FORWARDED_FOR
+            || name == X_FORWARDED_PROTO
+        {
+            continue;
+        }
+        h.append(name.clone(), value.clone());
+    }
+    let client = ctx.client.ip().to_string();
+    let xff = match src.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {client}"),
+        None => client,
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        h.insert(X_FORWARDED_FOR.clone(), v);
+    }
+    h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    if let Some(tp) = &ctx.traceparent {
+        h.insert(TRACEPARENT.clone(), tp.clone());
+    }
+    h
+}
+
+/// A failed call: counted per plugin, logged with its cause, answered 502 or 504.
+fn failure(
+    ctx: &RequestCtx,
+    metrics: &Metrics,
+    w: &WasiHttpTarget,
+    kind: &str,
+    err: GatewayError,
+) -> GatewayError {
+    let (api, stage) = ctx
+        .stage
+        .as_deref()
+        .map_or((String::new(), String::new()), |s| {
+            (s.deployment.api_id().to_owned(), s.stage.clone())
+        });
+    metrics.plugin_error(&PluginLabels {
+        api,
+        stage,
+        plugin: w.plugin.name().to_owned(),
+        call: "handle_http".to_owned(),
+        kind: kind.to_owned(),
+    });
+    let mut err = err;
+    err.source = ErrorSource::Plugin;
+    err
+}
+
+pub(super) async fn call(
+    ctx: &mut RequestCtx,
+    w: &WasiHttpTarget,
+    metrics: &Metrics,
+) -> Result<Response<Body>, GatewayError> {
+    let body = match ctx.body.take() {
+        Some(b) => b
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .map_err(|_| GatewayError::new(ErrorKind::PayloadTooLarge))?,
+        None => Bytes::new(),
+    };
+    let mut req = Request::new(body);
+    *req.method_mut() = ctx.parts.method.clone();
+    *req.uri_mut() = target(ctx)?;
+    *req.headers_mut() = headers(ctx);
+
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(w.timeout, w.plugin.handle_http(req)).await;
+    ctx.integration_latency = Some(started.elapsed());
+    let resp = match result {
+        Err(_) => {
+            let e = GatewayError::new(ErrorKind::IntegrationTimeout).with_cause(format!(
+                "plugin `{}` did not answer within {:?}",
+                w.plugin.name(),
+                w.timeout
+            ));
+            return Err(failure(ctx, metrics, w, "timeout", e));
+        }
+        Ok(Err(e)) => {
+            let kind = e.kind;
+            let gateway_kind = match kind {
+                causeway_plugin::PluginErrorKind::Timeout => ErrorKind::IntegrationTimeout,
+                _ => ErrorKind::IntegrationFailure,
+            };
+            let err = GatewayError::new(gateway_kind).with_cause(e);
+            return Err(failure(ctx, metrics, w, kind.as_str(), err));
+        }
+        Ok(Ok(resp)) => resp,
+    };
+    ctx.integration_status = Some(resp.status().as_u16());
+    let (mut parts, body) = resp.into_parts();
+    // The body is whole: its length is known, any framing header the component set is not.
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
