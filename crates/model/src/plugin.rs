@@ -24,8 +24,8 @@ pub struct PluginSpec {
     /// Linear memory cap in MiB (default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<u32>,
-    /// Deadline per call in milliseconds (default: 1,000 for authorizers, the integration
-    /// timeout for functions).
+    /// Deadline per call in milliseconds (default: 1,000 for authorizers and mappers, the
+    /// integration timeout for functions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// Values the plugin reads with `config(key)`.
