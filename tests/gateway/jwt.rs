@@ -261,6 +261,49 @@ async fn route_scopes_need_one_of_them_or_403() {
     assert_unauthorized(&call(&gw, "POST", Some(&expired)).await, "expired, scoped");
 }
 
+#[tokio::test]
+async fn claims_reach_an_http_integration_as_mapped_headers() {
+    let upstream = support::upstream().await;
+    let text = api("jwks_file = \"jwks.json\"").replace(
+        "[[routes]]\nkey = \"POST /pets\"",
+        &format!(
+            r#"[[routes]]
+key = "GET /profile"
+authorizer = "idp"
+[routes.integration]
+type = "HTTP"
+uri = "{}/me"
+[routes.integration.request_parameters]
+"integration.request.header.x-user" = "context.authorizer.claims.sub"
+"integration.request.header.x-scope" = "context.authorizer.claims.scope"
+
+[[routes]]
+key = "POST /pets""#,
+            upstream.url()
+        ),
+    );
+    let mut spec = support::parse_api(&text);
+    assert!(causeway_model::resolve_jwks(Path::new(FIXTURES), "t", &mut spec).is_empty());
+    let gw = support::gateway(&[]).await;
+    gw.gateway.publish(support::bindings(&spec), &[]);
+    let t = token("ed-1", json!({ "scope": "pets:read profile" }));
+    let auth = format!("Bearer {t}");
+    let r = send(
+        &support::client(),
+        gw.addr,
+        "GET",
+        HOST,
+        "/prod/profile",
+        &[("authorization", auth.as_str())],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let echo = r.json();
+    assert_eq!(echo["headers"]["x-user"], "user-42");
+    assert_eq!(echo["headers"]["x-scope"], "pets:read profile");
+}
+
 /// A JWKS server: answers `GET` with the current body (or never, or with `bytes` of
 /// padding), counting requests.
 struct JwksServer {

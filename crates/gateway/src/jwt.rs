@@ -377,3 +377,57 @@ pub(crate) async fn authorize(ctx: &mut RequestCtx, route: &RouteJwt) -> Flow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn hostile_tokens_are_refused_without_panicking() {
+        let jwks = include_str!("../../../tests/fixtures/jwt/jwks.json");
+        let (keys, _) = KeySet::parse(jwks.as_bytes()).unwrap_or_default();
+        assert_eq!(keys.len(), 3);
+        let policy = Policy {
+            issuer: "i".into(),
+            audiences: vec!["a".into()],
+            leeway: 0,
+        };
+        let all: Vec<String> = causeway_model::jwt::JWT_ALGORITHMS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let v = Verifier::new(policy, &all);
+        let payload = b64(r#"{"iss":"i","aud":"a","exp":99999999999}"#);
+        let mut tokens: Vec<String> = ["", ".", "..", "a.b.c", "a.b", "é.é.é", "....."]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        for header in [
+            r#"{"alg":"RS256","kid":"rsa-1"}"#,
+            r#"{"alg":"ES256","kid":"rsa-1"}"#,
+            r#"{"alg":"EdDSA","kid":"ec-1"}"#,
+            r#"{"alg":"ES384","kid":"ec-1"}"#,
+            r#"{"alg":"PS256","kid":"rsa-1"}"#,
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"none","kid":"rsa-1"}"#,
+            r#"{"alg":"HS256","kid":"rsa-1"}"#,
+            r#"{"alg":"RS256","kid":7}"#,
+            r#"{"alg":["RS256"],"kid":"rsa-1"}"#,
+            "not json",
+        ] {
+            for sig in ["", "AAAA", "!!!!", &"A".repeat(5000)] {
+                tokens.push(format!("{}.{payload}.{sig}", b64(header)));
+                tokens.push(format!("{}.{}.{sig}", b64(header), b64("[1,2]")));
+                tokens.push(format!("{}.{}.{sig}", b64(header), b64("null")));
+            }
+        }
+        for t in &tokens {
+            assert!(verify(t, &keys, &v, 1_800_000_000).is_err(), "{t}");
+        }
+    }
+}
