@@ -1,26 +1,46 @@
 //! Access logs: one line per request, the stage's template over `$context` variables or a
-//! default JSON object. Lines are formatted on the request path and handed to a writer
-//! thread per destination through a bounded queue; when the queue is full the line is
-//! dropped and counted, so logging can never stall a request.
+//! default JSON object. Lines are formatted on the request path straight into a shared
+//! per-destination buffer; a writer thread per destination swaps the buffer out and writes
+//! it every [`FLUSH_EVERY`] (or sooner once [`FLUSH_AT`] bytes wait). No per-line wake-up,
+//! channel hop or allocation. When [`MAX_BUFFERED`] bytes wait (the disk cannot keep up),
+//! new lines are dropped and counted, so logging never stalls or bloats a request.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use causeway_model::{AccessLogSpec, Template};
 
-use crate::context::RequestCtx;
+use crate::context::{ContextVar, RequestCtx};
 
-/// Lines waiting per destination before new ones are dropped.
-const QUEUE: usize = 16 * 1024;
+/// The writer writes what is buffered at least this often.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// The writer is woken early once this many bytes wait.
+const FLUSH_AT: usize = 256 * 1024;
+/// Lines arriving while this many bytes wait are dropped.
+const MAX_BUFFERED: usize = 16 * 1024 * 1024;
 
-/// One destination's queue.
+/// One destination: the buffer the request path appends to and the writer's wake-up.
+#[derive(Debug, Default)]
+struct Shared {
+    buf: Mutex<Vec<u8>>,
+    wake: Condvar,
+    closed: AtomicBool,
+    dropped: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A destination's handle; the writer thread ends (after a last write) when every handle
+/// is gone.
 #[derive(Debug)]
 pub(crate) struct Sink {
-    tx: SyncSender<String>,
-    dropped: AtomicU64,
+    shared: Arc<Shared>,
 }
 
 /// Destinations shared by every stage that logs to them.
@@ -31,11 +51,8 @@ pub(crate) struct Sinks {
 
 impl Sinks {
     fn get(&self, destination: &str) -> Arc<Sink> {
-        let mut map = self
-            .by_destination
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        map.entry(destination.to_owned())
+        lock(&self.by_destination)
+            .entry(destination.to_owned())
             .or_insert_with(|| Sink::spawn(destination))
             .clone()
     }
@@ -43,7 +60,6 @@ impl Sinks {
 
 impl Sink {
     fn spawn(destination: &str) -> Arc<Sink> {
-        let (tx, rx) = sync_channel(QUEUE);
         let out: Box<dyn Write + Send> = match destination {
             "stdout" => Box::new(std::io::stdout()),
             "stderr" => Box::new(std::io::stderr()),
@@ -59,39 +75,67 @@ impl Sink {
                 }
             },
         };
-        let name = format!("access-log {destination}");
+        let shared = Arc::new(Shared::default());
+        let writer = shared.clone();
         if let Err(e) = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || write_loop(&rx, out))
+            .name(format!("access-log {destination}"))
+            .spawn(move || write_loop(&writer, out))
         {
             tracing::error!(error = %e, "cannot start the access-log writer");
         }
-        Arc::new(Sink {
-            tx,
-            dropped: AtomicU64::new(0),
-        })
+        Arc::new(Sink { shared })
     }
 
-    fn send(&self, line: String) {
-        if let Err(TrySendError::Full(_)) = self.tx.try_send(line) {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Append one line (`line` has no newline yet).
+    fn send(&self, line: &str) {
+        let mut buf = lock(&self.shared.buf);
+        if buf.len() + line.len() >= MAX_BUFFERED {
+            drop(buf);
+            let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "access log cannot keep up; lines dropped");
             }
+            return;
+        }
+        let before = buf.len();
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+        if before < FLUSH_AT && buf.len() >= FLUSH_AT {
+            self.shared.wake.notify_one();
         }
     }
 }
 
-fn write_loop(rx: &Receiver<String>, out: Box<dyn Write + Send>) {
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-    while let Ok(line) = rx.recv() {
-        let mut ok = writeln!(out, "{line}").is_ok();
-        // Drain what is already queued, then flush once.
-        while let Ok(line) = rx.try_recv() {
-            ok &= writeln!(out, "{line}").is_ok();
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+}
+
+fn write_loop(shared: &Shared, out: Box<dyn Write + Send>) {
+    let mut out = out;
+    let mut spare = Vec::new();
+    loop {
+        let closed = {
+            let buf = lock(&shared.buf);
+            let (mut buf, _) = shared
+                .wake
+                .wait_timeout_while(buf, FLUSH_EVERY, |b| {
+                    b.len() < FLUSH_AT && !shared.closed.load(Ordering::Acquire)
+                })
+                .unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut *buf, &mut spare);
+            shared.closed.load(Ordering::Acquire)
+        };
+        if !spare.is_empty() {
+            if out.write_all(&spare).and_then(|()| out.flush()).is_err() {
+                tracing::warn!("writing the access log failed");
+            }
+            spare.clear();
         }
-        if !(ok && out.flush().is_ok()) {
-            tracing::warn!("writing the access log failed");
+        if closed {
+            return;
         }
     }
 }
@@ -103,25 +147,35 @@ pub(crate) struct AccessLogger {
     sink: Arc<Sink>,
 }
 
-/// Fields of the default line: (JSON key, `$context` variable).
-const DEFAULT_FIELDS: &[(&str, &str)] = &[
-    ("requestId", "requestId"),
-    ("extendedRequestId", "extendedRequestId"),
-    ("ip", "identity.sourceIp"),
-    ("requestTime", "requestTime"),
-    ("httpMethod", "httpMethod"),
-    ("path", "path"),
-    ("resourcePath", "resourcePath"),
-    ("routeKey", "routeKey"),
-    ("stage", "stage"),
-    ("status", "status"),
-    ("protocol", "protocol"),
-    ("responseLength", "responseLength"),
-    ("responseLatency", "responseLatency"),
-    ("integrationLatency", "integrationLatency"),
-    ("integrationStatus", "integrationStatus"),
-    ("principalId", "authorizer.principalId"),
-    ("errorMessage", "error.message"),
+/// Fields of the default line: the JSON text before the value, the `$context` variable,
+/// and whether its value may need JSON escaping (numbers, addresses, times, methods and
+/// request ids never do, and are written without a second pass).
+const DEFAULT_FIELDS: &[(&str, ContextVar, bool)] = &[
+    ("{\"requestId\":", ContextVar::RequestId, false),
+    (",\"extendedRequestId\":", ContextVar::RequestId, false),
+    (",\"ip\":", ContextVar::SourceIp, false),
+    (",\"requestTime\":", ContextVar::RequestTime, false),
+    (",\"httpMethod\":", ContextVar::HttpMethod, false),
+    (",\"path\":", ContextVar::Path, true),
+    (",\"resourcePath\":", ContextVar::ResourcePath, true),
+    (",\"routeKey\":", ContextVar::RouteKey, true),
+    (",\"stage\":", ContextVar::Stage, true),
+    (",\"status\":", ContextVar::Status, false),
+    (",\"protocol\":", ContextVar::Protocol, false),
+    (",\"responseLength\":", ContextVar::ResponseLength, false),
+    (",\"responseLatency\":", ContextVar::ResponseLatency, false),
+    (
+        ",\"integrationLatency\":",
+        ContextVar::IntegrationLatency,
+        false,
+    ),
+    (
+        ",\"integrationStatus\":",
+        ContextVar::IntegrationStatus,
+        false,
+    ),
+    (",\"principalId\":", ContextVar::PrincipalId, true),
+    (",\"errorMessage\":", ContextVar::ErrorMessage, true),
 ];
 
 impl AccessLogger {
@@ -138,25 +192,96 @@ impl AccessLogger {
     }
 
     pub(crate) fn log(&self, ctx: &RequestCtx) {
-        let mut line = String::with_capacity(384);
-        match &self.format {
-            Some(t) => crate::phases::integrate::render(ctx, t, &mut line),
-            None => {
-                let mut obj = serde_json::Map::with_capacity(DEFAULT_FIELDS.len());
-                let mut value = String::new();
-                for (key, var) in DEFAULT_FIELDS {
-                    value.clear();
-                    ctx.context_value(var, &mut value);
-                    let v = if value.is_empty() {
-                        serde_json::Value::Null
-                    } else {
-                        serde_json::Value::String(value.clone())
-                    };
-                    obj.insert((*key).to_owned(), v);
-                }
-                line = serde_json::Value::Object(obj).to_string();
+        thread_local! {
+            /// The line and a field's value, reused by every request on this thread.
+            static SCRATCH: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
+        }
+        SCRATCH.with(|scratch| {
+            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+                return;
+            };
+            let (line, value) = &mut *scratch;
+            line.clear();
+            match &self.format {
+                Some(t) => crate::phases::integrate::render(ctx, t, line),
+                None => default_line(ctx, line, value),
+            }
+            self.sink.send(line);
+        });
+    }
+}
+
+/// The default line: a JSON object of [`DEFAULT_FIELDS`], `null` for empty values.
+fn default_line(ctx: &RequestCtx, line: &mut String, value: &mut String) {
+    for &(prefix, var, escape) in DEFAULT_FIELDS {
+        line.push_str(prefix);
+        if escape {
+            value.clear();
+            ctx.push_var(var, value);
+            if value.is_empty() {
+                line.push_str("null");
+            } else {
+                json_string(line, value);
+            }
+        } else {
+            line.push('"');
+            let start = line.len();
+            ctx.push_var(var, line);
+            if line.len() == start {
+                line.truncate(start - 1);
+                line.push_str("null");
+            } else {
+                line.push('"');
             }
         }
-        self.sink.send(line);
+    }
+    line.push('}');
+}
+
+/// `s` as a JSON string literal.
+fn json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_strings_are_escaped_like_serde_json() {
+        for s in [
+            "plain",
+            "",
+            "quote\" back\\slash",
+            "tab\tnl\ncr\r",
+            "\u{1}\u{8}\u{c}\u{1f}",
+            "ünïcödé ✓",
+        ] {
+            let mut out = String::new();
+            super::json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).expect("json"), "{s:?}");
+        }
     }
 }

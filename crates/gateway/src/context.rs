@@ -148,65 +148,185 @@ impl RequestCtx {
 
     /// Append `$context.NAME` to `out`.
     pub fn context_value(&self, name: &str, out: &mut String) {
-        use std::fmt::Write;
-        let stage = self.stage.as_deref();
-        match name {
-            "requestId" | "extendedRequestId" => out.push_str(&self.request_id),
-            "apiId" => out.push_str(stage.map_or("", |s| s.deployment.api_id())),
-            "stage" => out.push_str(stage.map_or("", |s| s.stage.as_str())),
-            "deploymentId" => out.push_str(stage.map_or("", |s| s.deployment.id().0.as_str())),
-            "httpMethod" => out.push_str(self.parts.method.as_str()),
-            "path" => out.push_str(self.parts.uri.path()),
-            "resourcePath" => out.push_str(
-                self.compiled_route()
-                    .map_or("", |r| r.resource_path.as_str()),
-            ),
-            "routeKey" => out.push_str(self.compiled_route().map_or("", |r| r.key.as_str())),
-            "domainName" => out.push_str(&self.host),
-            "domainPrefix" => out.push_str(self.host.split('.').next().unwrap_or("")),
-            "protocol" => {
-                let _ = write!(out, "{:?}", self.parts.version);
-            }
-            "requestTimeEpoch" => push_opt(out, Some(self.received_at_ms)),
-            "requestTime" => clf_time(out, self.received_at_ms / 1000),
-            "identity.sourceIp" => {
-                let _ = write!(out, "{}", self.client.ip());
-            }
-            "status" => push_opt(out, self.status),
-            "responseLength" => push_opt(out, self.response_length),
-            "responseLatency" => push_opt(out, Some(self.started.elapsed().as_millis())),
-            "integrationLatency" => push_opt(out, self.integration_latency.map(|d| d.as_millis())),
-            "integrationStatus" => push_opt(out, self.integration_status),
-            "authorizer.principalId" => out.push_str(self.principal_id.as_deref().unwrap_or("")),
-            other if other.starts_with("authorizer.") => {
-                let key = &other["authorizer.".len()..];
-                if let Some((_, v)) = self.authorizer_context.iter().find(|(k, _)| k == key) {
+        match ContextVar::parse(name) {
+            Some(var) => self.push_var(var, out),
+            None => {
+                if let Some(key) = name.strip_prefix("authorizer.")
+                    && let Some((_, v)) = self.authorizer_context.iter().find(|(k, _)| k == key)
+                {
                     out.push_str(v);
                 }
             }
-            "error.message" => out.push_str(self.error.as_ref().map_or("", |e| e.1.as_str())),
-            "error.responseType" => out.push_str(self.error.as_ref().map_or("", |e| e.0)),
-            "identity.userAgent" => out.push_str(
+        }
+    }
+
+    /// Append the value of `var` to `out`.
+    pub(crate) fn push_var(&self, var: ContextVar, out: &mut String) {
+        use ContextVar as V;
+        let stage = self.stage.as_deref();
+        match var {
+            V::RequestId => out.push_str(&self.request_id),
+            V::ApiId => out.push_str(stage.map_or("", |s| s.deployment.api_id())),
+            V::Stage => out.push_str(stage.map_or("", |s| s.stage.as_str())),
+            V::DeploymentId => out.push_str(stage.map_or("", |s| s.deployment.id().0.as_str())),
+            V::HttpMethod => out.push_str(self.parts.method.as_str()),
+            V::Path => out.push_str(self.parts.uri.path()),
+            V::ResourcePath => out.push_str(
+                self.compiled_route()
+                    .map_or("", |r| r.resource_path.as_str()),
+            ),
+            V::RouteKey => out.push_str(self.compiled_route().map_or("", |r| r.key.as_str())),
+            V::DomainName => out.push_str(&self.host),
+            V::DomainPrefix => out.push_str(self.host.split('.').next().unwrap_or("")),
+            V::Protocol => out.push_str(protocol(self.parts.version)),
+            V::RequestTimeEpoch => push_opt(out, Some(self.received_at_ms)),
+            V::RequestTime => clf_time(out, self.received_at_ms / 1000),
+            V::SourceIp => push_ip(out, self.client.ip()),
+            V::UserAgent => out.push_str(
                 self.parts
                     .headers
                     .get(http::header::USER_AGENT)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or(""),
             ),
-            _ => {}
+            V::Status => push_opt(out, self.status),
+            V::ResponseLength => push_opt(out, self.response_length),
+            V::ResponseLatency => push_opt(out, Some(self.started.elapsed().as_millis())),
+            V::IntegrationLatency => {
+                push_opt(out, self.integration_latency.map(|d| d.as_millis()));
+            }
+            V::IntegrationStatus => push_opt(out, self.integration_status),
+            V::PrincipalId => out.push_str(self.principal_id.as_deref().unwrap_or("")),
+            V::ErrorMessage => out.push_str(self.error.as_ref().map_or("", |e| e.1.as_str())),
+            V::ErrorResponseType => out.push_str(self.error.as_ref().map_or("", |e| e.0)),
         }
     }
 }
 
-fn push_opt(out: &mut String, v: Option<impl std::fmt::Display>) {
-    use std::fmt::Write;
-    if let Some(v) = v {
-        let _ = write!(out, "{v}");
+/// The fixed `$context` variables (the authorizer's context keys are looked up by name),
+/// resolved from their names once, where a hot path (the access log) needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContextVar {
+    /// `requestId` and `extendedRequestId`.
+    RequestId,
+    ApiId,
+    Stage,
+    DeploymentId,
+    HttpMethod,
+    Path,
+    ResourcePath,
+    RouteKey,
+    DomainName,
+    DomainPrefix,
+    Protocol,
+    RequestTimeEpoch,
+    RequestTime,
+    /// `identity.sourceIp`.
+    SourceIp,
+    /// `identity.userAgent`.
+    UserAgent,
+    Status,
+    ResponseLength,
+    ResponseLatency,
+    IntegrationLatency,
+    IntegrationStatus,
+    /// `authorizer.principalId`.
+    PrincipalId,
+    /// `error.message`.
+    ErrorMessage,
+    /// `error.responseType`.
+    ErrorResponseType,
+}
+
+impl ContextVar {
+    /// The variable called `name` (without `$context.`).
+    pub(crate) fn parse(name: &str) -> Option<ContextVar> {
+        use ContextVar as V;
+        Some(match name {
+            "requestId" | "extendedRequestId" => V::RequestId,
+            "apiId" => V::ApiId,
+            "stage" => V::Stage,
+            "deploymentId" => V::DeploymentId,
+            "httpMethod" => V::HttpMethod,
+            "path" => V::Path,
+            "resourcePath" => V::ResourcePath,
+            "routeKey" => V::RouteKey,
+            "domainName" => V::DomainName,
+            "domainPrefix" => V::DomainPrefix,
+            "protocol" => V::Protocol,
+            "requestTimeEpoch" => V::RequestTimeEpoch,
+            "requestTime" => V::RequestTime,
+            "identity.sourceIp" => V::SourceIp,
+            "identity.userAgent" => V::UserAgent,
+            "status" => V::Status,
+            "responseLength" => V::ResponseLength,
+            "responseLatency" => V::ResponseLatency,
+            "integrationLatency" => V::IntegrationLatency,
+            "integrationStatus" => V::IntegrationStatus,
+            "authorizer.principalId" => V::PrincipalId,
+            "error.message" => V::ErrorMessage,
+            "error.responseType" => V::ErrorResponseType,
+            _ => return None,
+        })
     }
 }
 
-/// `25/Nov/2026:15:04:05 +0000`, API Gateway's `requestTime` (Common Log Format), in UTC.
+fn push_opt(out: &mut String, v: Option<impl itoa::Integer>) {
+    if let Some(v) = v {
+        out.push_str(itoa::Buffer::new().format(v));
+    }
+}
+
+/// `HTTP/1.1`, as API Gateway's `$context.protocol`.
+fn protocol(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// `ip` as text; IPv4 (the common case) without `fmt`.
+pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(digits.format(octet));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// `25/Nov/2026:15:04:05 +0000`, API Gateway's `requestTime` (Common Log Format), in UTC;
+/// formatted once per second per thread.
 fn clf_time(out: &mut String, secs: u64) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    LAST.with(|last| match last.try_borrow_mut() {
+        Ok(mut last) => {
+            if last.0 != secs {
+                last.1.clear();
+                format_clf_time(&mut last.1, secs);
+                last.0 = secs;
+            }
+            out.push_str(&last.1);
+        }
+        Err(_) => format_clf_time(out, secs),
+    });
+}
+
+fn format_clf_time(out: &mut String, secs: u64) {
     use std::fmt::Write;
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -100,40 +100,15 @@ fn proxied_headers(src: &HeaderMap) -> (HeaderMap, Option<&HeaderValue>) {
     (h, xff)
 }
 
-/// `ip` as text, into `out`; IPv4 without `fmt`.
-fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                if octet >= 100 {
-                    out.push(b'0' + octet / 100);
-                }
-                if octet >= 10 {
-                    out.push(b'0' + octet / 10 % 10);
-                }
-                out.push(b'0' + octet % 10);
-            }
-        }
-        IpAddr::V6(v6) => {
-            let _ = std::io::Write::write_fmt(out, format_args!("{v6}"));
-        }
-    }
-}
-
 /// `X-Forwarded-For`: the client's value, if any, with the client's address appended.
 fn forwarded_for(prev: Option<&HeaderValue>, client: IpAddr) -> Option<HeaderValue> {
-    let prev = prev
-        .filter(|v| v.to_str().is_ok())
-        .map(HeaderValue::as_bytes);
-    let mut out = Vec::with_capacity(prev.map_or(0, |p| p.len() + 2) + 15);
+    let prev = prev.and_then(|v| v.to_str().ok());
+    let mut out = String::with_capacity(prev.map_or(0, |p| p.len() + 2) + 15);
     if let Some(p) = prev {
-        out.extend_from_slice(p);
-        out.extend_from_slice(b", ");
+        out.push_str(p);
+        out.push_str(", ");
     }
-    push_ip(&mut out, client);
+    crate::context::push_ip(&mut out, client);
     HeaderValue::from_maybe_shared(Bytes::from(out)).ok()
 }
 
