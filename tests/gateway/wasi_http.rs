@@ -36,7 +36,7 @@ integration = {{ type = "WASI_HTTP", plugin = "spin" }}
 
 [[routes]]
 key = "ANY /{{proxy+}}"
-integration = {{ type = "WASI_HTTP", plugin = "plain", timeout_ms = 500 }}
+integration = {{ type = "WASI_HTTP", plugin = "plain", timeout_ms = 1500 }}
 "#
     )
 }
@@ -70,6 +70,7 @@ async fn spin_component_serves_get_and_post() {
         &[
             ("content-type", "application/json"),
             ("x-forwarded-for", "203.0.113.9"),
+            ("spin-path-info", "/spoofed"),
         ],
         Bytes::from_static(br#"{"items":["milk"]}"#),
     )
@@ -84,6 +85,8 @@ async fn spin_component_serves_get_and_post() {
         r.header("x-seen-forwarded-for"),
         Some("203.0.113.9, 127.0.0.1")
     );
+    // Spin's `spin-path-info`: the greedy part of the route, never the client's.
+    assert_eq!(r.header("x-seen-path-info"), Some("/echo"));
 }
 
 const ROOT_HOST: &str = "root.execute-api.localhost";
@@ -190,7 +193,7 @@ async fn failures_are_contained() {
     assert_eq!(r.json()["message"], "Internal server error");
     assert_eq!(r.header("x-amzn-errortype"), Some("IntegrationFailure"));
 
-    // A handler that spins forever: 504 at the route's 500 ms timeout, while other
+    // A handler that spins forever: 504 at the route's 1.5 s timeout, while other
     // requests keep being served.
     let spinning = {
         let client = client.clone();

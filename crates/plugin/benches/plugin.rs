@@ -6,6 +6,8 @@
 //! - `authorizer/js-reuse`, `authorizer/python-reuse`: the JavaScript and Python
 //!   authorizers on warm instances (instantiating an interpreter costs milliseconds).
 //! - `function/rust-fresh`: the shopping-list function on a small 2.0 event.
+//! - `wasi-http/spin-sdk-fresh`, `wasi-http/wasip2-fresh`: `GET /hello` on the spin-sdk
+//!   component and on the plain `wasip2` handler, a new instance per request.
 //!
 //! Every call verifies a real HMAC token and returns an allow decision.
 //! Run: `cargo bench -p causeway-plugin --bench plugin`.
@@ -142,6 +144,34 @@ fn bench(c: &mut Criterion) {
     c.bench_function("function/rust-fresh", |b| {
         b.iter(|| rt.block_on(function.invoke_function(event)).expect("call"))
     });
+
+    // wasi:http handlers: `GET /hello`, fresh instance, request and response buffered.
+    let mut group = c.benchmark_group("wasi-http");
+    for (name, fixture) in [
+        ("spin-sdk-fresh", env!("CAUSEWAY_FIXTURE_SPIN_HELLO")),
+        ("wasip2-fresh", env!("CAUSEWAY_FIXTURE_WASI_HTTP_HANDLER")),
+    ] {
+        let bytes = std::fs::read(fixture).expect("fixture");
+        let handler = engine
+            .load(
+                name,
+                &bytes,
+                World::HttpHandler,
+                PluginOptions::new(World::HttpHandler),
+            )
+            .expect("load");
+        let hello = || {
+            http::Request::get("http://bench.local/hello")
+                .body(bytes::Bytes::new())
+                .expect("request")
+        };
+        let resp = rt.block_on(handler.handle_http(hello())).expect("warm-up");
+        assert_eq!(resp.status(), 200, "{name}");
+        group.bench_function(name, |b| {
+            b.iter(|| rt.block_on(handler.handle_http(hello())).expect("call"))
+        });
+    }
+    group.finish();
 
     for (name, plugin) in &plugins {
         let report = rt.block_on(plugin.check_report());

@@ -4,7 +4,8 @@
 //!
 //! - `GET /hello`: 200 `hello from spin-sdk`.
 //! - `POST /echo`: the request body back with its content type; `x-seen-*` headers say
-//!   which method, path, query and `x-forwarded-for` the component was given.
+//!   which method, path, query, `x-forwarded-for` and `spin-path-info` the component
+//!   was given.
 //! - `GET /fetch?url=http://host:port/path`: an outbound request with `spin_sdk::http::send`
 //!   (through `wasi:http/outgoing-handler`); answers `upstream <status>: <body>`, or 502
 //!   with the error.
@@ -43,6 +44,7 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
                 .header("x-seen-path", request.path())
                 .header("x-seen-query", request.query())
                 .header("x-seen-forwarded-for", header("x-forwarded-for"))
+                .header("x-seen-path-info", header("spin-path-info"))
                 .body(request.body().to_vec())
                 .build()
         }

@@ -11,6 +11,10 @@
 //! - the authority the client used (`Host`), scheme `http`;
 //! - the client's headers minus hop-by-hop ones, with `X-Forwarded-For` (the client's
 //!   address appended), `X-Forwarded-Proto` and, when traced, `traceparent`;
+//! - the request headers Spin gives its components (`spin-full-url`, `spin-path-info`:
+//!   the greedy `{proxy+}` part of the path, as spin-sdk's `Router::suffix` reads it,
+//!   `spin-matched-route`: the route's resource path, `spin-client-addr`), replacing any
+//!   the client sent;
 //! - the body, read whole (the route phase caps it at the gateway's body limit).
 //!
 //! The response is buffered: the plugin host collects the component's body (up to the
@@ -46,6 +50,10 @@ static HOP_BY_HOP: [HeaderName; 9] = [
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static SPIN_FULL_URL: HeaderName = HeaderName::from_static("spin-full-url");
+static SPIN_PATH_INFO: HeaderName = HeaderName::from_static("spin-path-info");
+static SPIN_MATCHED_ROUTE: HeaderName = HeaderName::from_static("spin-matched-route");
+static SPIN_CLIENT_ADDR: HeaderName = HeaderName::from_static("spin-client-addr");
 
 /// The URI the component sees: `http://{authority}{route path}?{query}`.
 fn target(ctx: &RequestCtx) -> Result<Uri, GatewayError> {
@@ -76,7 +84,7 @@ fn target(ctx: &RequestCtx) -> Result<Uri, GatewayError> {
 
 /// The client's headers for the component: hop-by-hop ones (and those `Connection`
 /// names) removed, `X-Forwarded-*` set, the trace context passed on.
-fn headers(ctx: &RequestCtx) -> HeaderMap {
+fn headers(ctx: &RequestCtx, uri: &Uri) -> HeaderMap {
     let src = &ctx.parts.headers;
     let listed: Vec<HeaderName> = src
         .get_all(header::CONNECTION)
@@ -91,6 +99,7 @@ fn headers(ctx: &RequestCtx) -> HeaderMap {
             || listed.contains(name)
             || name == X_FORWARDED_FOR
             || name == X_FORWARDED_PROTO
+            || name.as_str().starts_with("spin-")
         {
             continue;
         }
@@ -107,6 +116,26 @@ fn headers(ctx: &RequestCtx) -> HeaderMap {
     h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
     if let Some(tp) = &ctx.traceparent {
         h.insert(TRACEPARENT.clone(), tp.clone());
+    }
+    let route = ctx.compiled_route();
+    let path_info = route
+        .and_then(|r| {
+            let greedy = r.key.split('{').find_map(|p| p.split_once("+}"))?.0;
+            ctx.path_param(greedy)
+        })
+        .map_or(String::new(), |rest| format!("/{rest}"));
+    for (name, value) in [
+        (&SPIN_FULL_URL, uri.to_string()),
+        (&SPIN_PATH_INFO, path_info),
+        (
+            &SPIN_MATCHED_ROUTE,
+            route.map_or(String::new(), |r| r.resource_path.clone()),
+        ),
+        (&SPIN_CLIENT_ADDR, ctx.client.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name.clone(), v);
+        }
     }
     h
 }
@@ -152,8 +181,9 @@ pub(super) async fn call(
     };
     let mut req = Request::new(body);
     *req.method_mut() = ctx.parts.method.clone();
-    *req.uri_mut() = target(ctx)?;
-    *req.headers_mut() = headers(ctx);
+    let uri = target(ctx)?;
+    *req.headers_mut() = headers(ctx, &uri);
+    *req.uri_mut() = uri;
 
     let started = std::time::Instant::now();
     let result = tokio::time::timeout(w.timeout, w.plugin.handle_http(req)).await;
