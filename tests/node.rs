@@ -16,5 +16,7 @@ mod hotswap;
 mod keys;
 #[path = "node/plugins.rs"]
 mod plugins;
+#[path = "node/warmup.rs"]
+mod warmup;
 #[path = "node/wasi_http.rs"]
 mod wasi_http;

@@ -62,3 +62,121 @@ async fn counts_errors_and_latency_by_route() {
     );
     assert_eq!(sample(&text, &format!("causeway_Latency_count{ok}")), 3.0);
 }
+
+const PLUGGED: &str = r#"
+version = 1
+id = "pm"
+name = "Plugin metrics"
+type = "REST"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "counter"
+file = "counter_authorizer.wasm"
+world = "authorizer"
+instance = "reuse"
+[[plugins]]
+name = "shop"
+file = "shopping_list_function.wasm"
+world = "function"
+[[authorizers]]
+name = "count"
+type = "REQUEST"
+plugin = "counter"
+identity_sources = ["method.request.header.Authorization"]
+result_ttl_seconds = 0
+[[routes]]
+key = "GET /guarded"
+authorizer = "count"
+integration = { type = "MOCK", body = "in" }
+[[routes]]
+key = "ANY /lists/{name}"
+integration = { type = "FUNCTION", plugin = "shop" }
+"#;
+
+/// Per-plugin families after a scripted mix: warm-up at load, reuses, a trap's discard
+/// and the cold instance that replaces it, fresh calls, and the latency histogram.
+#[tokio::test]
+async fn plugin_metrics_come_from_the_plugins_counters() {
+    let gw = support::gateway_with_plugins(&[PLUGGED]).await;
+    let c = support::client();
+    let h = "pm.execute-api.localhost";
+    let counter = |text: &str, family: &str| {
+        let sha_prefix = format!("causeway_{family}{{api=\"pm\",plugin=\"counter\",sha256=\"");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&sha_prefix))
+            .unwrap_or_else(|| panic!("no `{sha_prefix}` in:\n{text}"));
+        line.rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("bad sample {line}"))
+    };
+
+    // Loaded and warmed, nothing called yet.
+    let text = gw.gateway.metrics().encode();
+    assert_eq!(counter(&text, "PluginWarmupCount_total"), 1.0);
+    assert_eq!(counter(&text, "PluginPoolIdle"), 1.0);
+    assert_eq!(counter(&text, "PluginInstantiationCount_total"), 0.0);
+
+    let auth = [("authorization", "Bearer x")];
+    for _ in 0..3 {
+        let r = support::send(&c, gw.addr, "GET", h, "/prod/guarded", &auth, "").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let trap = [("authorization", "Bearer x"), ("x-trap", "1")];
+    let r = support::send(&c, gw.addr, "GET", h, "/prod/guarded", &trap, "").await;
+    assert_eq!(r.status, 500, "{}", r.text());
+    let r = support::send(&c, gw.addr, "GET", h, "/prod/guarded", &auth, "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for _ in 0..2 {
+        let r = get(&c, gw.addr, h, "/prod/lists/weekly?item=milk").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+
+    let text = gw.gateway.metrics().encode();
+    assert_eq!(counter(&text, "PluginCallCount_total"), 5.0);
+    assert_eq!(
+        counter(&text, "PluginReuseCount_total"),
+        4.0,
+        "the warm instance served the first call"
+    );
+    assert_eq!(
+        counter(&text, "PluginInstantiationCount_total"),
+        1.0,
+        "only the instance replacing the trapped one was created on the request path"
+    );
+    assert_eq!(counter(&text, "PluginPoolIdle"), 1.0);
+    assert_eq!(counter(&text, "PluginLatency_count"), 5.0);
+    let discards = |reason: &str| {
+        let needle = format!("reason=\"{reason}\"}}");
+        text.lines()
+            .find(|l| {
+                l.starts_with("causeway_PluginDiscardCount_total{api=\"pm\",plugin=\"counter\"")
+                    && l.contains(&needle)
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no discard sample for {reason} in:\n{text}"))
+    };
+    assert_eq!(discards("trap"), 1.0);
+    assert_eq!(discards("timeout"), 0.0);
+    // The fresh function: one trial instance at warm-up, one per call.
+    let shop = |family: &str| {
+        sample(
+            &text,
+            &format!("causeway_{family}{{api=\"pm\",plugin=\"shop\","),
+        )
+    };
+    assert_eq!(shop("PluginWarmupCount_total"), 1.0);
+    assert_eq!(shop("PluginInstantiationCount_total"), 2.0);
+    assert_eq!(shop("PluginReuseCount_total"), 0.0);
+    assert!(
+        text.contains("# TYPE causeway_PluginLatency histogram")
+            && text.lines().any(|l| {
+                l.starts_with(
+                    r#"causeway_PluginLatency_bucket{le="+Inf",api="pm",plugin="counter""#,
+                ) && l.ends_with("} 5")
+            }),
+        "{text}"
+    );
+}

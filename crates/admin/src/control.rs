@@ -44,9 +44,10 @@ impl Control {
     /// boot is an error.
     pub fn open(set: &ConfigSet, gateway: Gateway) -> Result<Control, AdminError> {
         let store = Store::open(&data_dir(set))?;
-        let plugins = Arc::new(crate::PluginHost::new(Some(
-            data_dir(set).join("artifacts"),
-        )));
+        let plugins = Arc::new(
+            crate::PluginHost::new(Some(data_dir(set).join("artifacts")))
+                .with_cache_bound(set.node.node.artifact_cache_mb.saturating_mul(1 << 20)),
+        );
         let mut inner = Inner {
             store,
             plugins: plugins.clone(),
@@ -162,6 +163,9 @@ impl Control {
         let live: HashSet<DeploymentId> =
             bindings.iter().map(|b| b.deployment.id().clone()).collect();
         inner.compiled.retain(|id, _| live.contains(id));
+        inner
+            .plugins
+            .retain_live(inner.compiled.values().map(|d| d.as_ref()));
         tracing::debug!(stages = bindings.len(), "publishing");
         self.gateway.publish(bindings, &self.node.domains);
     }

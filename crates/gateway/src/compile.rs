@@ -23,6 +23,8 @@ pub struct CompiledDeployment {
     pub(crate) router: Router,
     pub(crate) routes: Vec<CompiledRoute>,
     pub(crate) cors: Option<CompiledCors>,
+    /// Its loaded plugins, by the name the API gives them.
+    plugins: Vec<(String, Arc<causeway_plugin::Plugin>)>,
 }
 
 impl CompiledDeployment {
@@ -41,6 +43,10 @@ impl CompiledDeployment {
     /// REST or HTTP.
     pub fn kind(&self) -> ApiType {
         self.spec.kind
+    }
+    /// Its loaded plugins, with the name the API gives each.
+    pub fn plugins(&self) -> impl Iterator<Item = (&str, &Arc<causeway_plugin::Plugin>)> {
+        self.plugins.iter().map(|(n, p)| (n.as_str(), p))
     }
 }
 
@@ -232,6 +238,11 @@ pub fn compile(
             router,
             routes,
             cors,
+            plugins: api
+                .plugins
+                .iter()
+                .filter_map(|p| Some((p.name.clone(), plugins.get(&p.name)?.clone())))
+                .collect(),
         }),
         _ => Err(ConfigErrors(errors)),
     }

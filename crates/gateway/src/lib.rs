@@ -38,9 +38,9 @@ pub use compile::{CompiledDeployment, check_routes, compile};
 pub use context::RequestCtx;
 pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use keys::{KeyBinding, PlanBinding};
-pub use metrics::{Metrics, PluginLabels, RouteLabels, RouteMetrics};
+pub use metrics::{Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics};
 pub use pipeline::{Flow, Phase, Pipeline};
-pub use plugins::{Plugins, load_plugins, options_of, world_of};
+pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};
 pub use table::{EXECUTE_API_SUFFIX, StageBinding};
 pub use trace::Tracing;
 
@@ -126,6 +126,7 @@ impl Gateway {
     /// Replace what is served: every stage binding and custom domain at once. Requests
     /// already in flight finish on the deployment they started on.
     pub fn publish(&self, stages: Vec<StageBinding>, domains: &[DomainSpec]) {
+        self.inner.metrics.set_plugins(live_plugins(&stages));
         let table = Arc::new(Table::build(
             stages,
             domains,
@@ -212,6 +213,34 @@ impl Gateway {
     ) -> std::io::Result<()> {
         server::serve(self, listener, shutdown).await
     }
+}
+
+/// The plugins of the deployments `stages` serve, labelled for the metrics.
+fn live_plugins(
+    stages: &[StageBinding],
+) -> Vec<(PluginInstanceLabels, Arc<causeway_plugin::Plugin>)> {
+    let mut out: Vec<(PluginInstanceLabels, Arc<causeway_plugin::Plugin>)> = Vec::new();
+    for b in stages {
+        let spec = b.deployment.spec();
+        for (name, plugin) in b.deployment.plugins() {
+            if out.iter().any(|(_, p)| Arc::ptr_eq(p, plugin)) {
+                continue;
+            }
+            let sha = spec
+                .plugins
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(|p| p.sha256.as_deref())
+                .unwrap_or("");
+            let labels = PluginInstanceLabels {
+                api: spec.id.clone(),
+                plugin: name.to_owned(),
+                sha256: sha.chars().take(12).collect(),
+            };
+            out.push((labels, plugin.clone()));
+        }
+    }
+    out
 }
 
 /// The request's host, lowercase, without port.

@@ -3,9 +3,13 @@
 //! stage, method and resource, exposed in the Prometheus text format.
 //!
 //! Handles for every route are resolved when a table is published, so recording a request
-//! is a handful of atomic increments, never a label lookup.
+//! is a handful of atomic increments, never a label lookup. Per-plugin metrics
+//! (`PluginCallCount`, `PluginLatency`, ...) are read from the plugins' own counters at
+//! scrape time ([`plugins`]).
 
-use std::sync::Mutex;
+mod plugins;
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -13,6 +17,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+pub use plugins::PluginInstanceLabels;
 
 /// Labels of every API metric.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -69,6 +75,7 @@ pub struct Metrics {
     plugin_errors: Family<PluginLabels, Counter>,
     latency: Hist,
     integration_latency: Hist,
+    plugins: Arc<plugins::PluginCollector>,
 }
 
 /// Pre-resolved handles for one (api, stage, route).
@@ -108,6 +115,7 @@ impl Metrics {
             plugin_errors: Family::default(),
             latency: Family::new_with_constructor(MillisBuckets),
             integration_latency: Family::new_with_constructor(MillisBuckets),
+            plugins: Arc::default(),
         };
         registry.register(
             "Count",
@@ -154,6 +162,7 @@ impl Metrics {
             "Milliseconds waiting for the integration's response head",
             m.integration_latency.clone(),
         );
+        registry.register_collector(Box::new(m.plugins.clone()));
         *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         m
     }
@@ -175,6 +184,11 @@ impl Metrics {
     /// Count one failed plugin call (rare: the label lookup is fine here).
     pub fn plugin_error(&self, labels: &PluginLabels) {
         self.plugin_errors.get_or_create(labels).inc();
+    }
+
+    /// Export these plugins (those of the published deployments) from now on.
+    pub fn set_plugins(&self, plugins: Vec<(PluginInstanceLabels, Arc<causeway_plugin::Plugin>)>) {
+        self.plugins.set(plugins);
     }
 
     /// The Prometheus text exposition.

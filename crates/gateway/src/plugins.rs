@@ -1,6 +1,7 @@
 //! Loading an API's plugins into the node's engine, so a deployment compiles against
-//! ready `InstancePre`s: a plugin that does not compile or does not export its declared
-//! world refuses the deployment, with the plugin named, and the old one keeps serving.
+//! ready `InstancePre`s and warm instances: a plugin that does not compile, does not
+//! export its declared world or cannot be instantiated refuses the deployment, with the
+//! plugin named, and the old one keeps serving.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,16 +52,21 @@ pub fn options_of(p: &PluginSpec) -> PluginOptions {
 }
 
 /// Load every plugin of `api`, getting each component's bytes from `bytes_of` (by
-/// SHA-256). Every failure is reported, located at `plugins[i]` of `file`. CPU-heavy on
-/// first load: call it from a blocking context.
+/// SHA-256), and warm each one up ([`Plugin::prewarm`]: a `reuse` pool gets its warm
+/// instances, any other plugin one trial instance), so that a deployment built on them
+/// serves its first request without compiling or instantiating cold. Components are
+/// compiled (or their cached artifacts loaded) in parallel, one thread per core. Every
+/// failure is reported, located at `plugins[i]` of `file`. CPU-heavy on first load: call
+/// it from a blocking context.
 pub fn load_plugins(
     engine: &PluginEngine,
     file: &str,
     api: &ApiSpec,
     bytes_of: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<Plugins, ConfigErrors> {
-    let mut loaded = Plugins::new();
     let mut errors = Vec::new();
+    // Bytes first (store reads, serial), then the CPU work in parallel.
+    let mut todo = Vec::with_capacity(api.plugins.len());
     for (i, p) in api.plugins.iter().enumerate() {
         let at = format!("plugins[{i}]");
         let Some(sha) = &p.sha256 else {
@@ -71,24 +77,78 @@ pub fn load_plugins(
             ));
             continue;
         };
-        let bytes = match bytes_of(sha) {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(ConfigError::new(file, format!("{at}.file"), e));
-                continue;
-            }
-        };
-        match engine.load(&p.name, &bytes, world_of(p.world), options_of(p)) {
+        match bytes_of(sha) {
+            Ok(bytes) => todo.push((at, p, bytes)),
+            Err(e) => errors.push(ConfigError::new(file, format!("{at}.file"), e)),
+        }
+    }
+    let results = parallel_map(todo, |(at, p, bytes)| {
+        let loaded = load_one(engine, p, &bytes).map_err(|e| ConfigError::new(file, at, e));
+        (p.name.clone(), loaded)
+    });
+    let mut loaded = Plugins::new();
+    for (name, result) in results {
+        match result {
             Ok(plugin) => {
-                loaded.insert(p.name.clone(), plugin);
+                loaded.insert(name, plugin);
             }
-            Err(e) => errors.push(ConfigError::new(
-                file,
-                at,
-                format!("plugin `{}` ({}) cannot be used: {e}", p.name, p.file),
-            )),
+            Err(e) => errors.push(e),
         }
     }
     ConfigErrors(errors).into_result()?;
     Ok(loaded)
+}
+
+/// Compile (or load from the artifact cache) and warm up one plugin.
+fn load_one(engine: &PluginEngine, p: &PluginSpec, bytes: &[u8]) -> Result<Arc<Plugin>, String> {
+    let plugin = engine
+        .load(&p.name, bytes, world_of(p.world), options_of(p))
+        .map_err(|e| format!("plugin `{}` ({}) cannot be used: {e}", p.name, p.file))?;
+    prewarm(&plugin).map_err(|e| format!("plugin `{}` ({}) {e}", p.name, p.file))?;
+    Ok(plugin)
+}
+
+/// Warm `plugin` up ([`Plugin::prewarm_blocking`]); the error says why it cannot be
+/// instantiated.
+pub fn prewarm(plugin: &Plugin) -> Result<usize, String> {
+    plugin
+        .prewarm_blocking()
+        .map_err(|e| format!("cannot be instantiated: {e}"))
+}
+
+/// `f` over `items` on up to one scoped thread per core, results in input order.
+fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(items.len());
+    if workers <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let next = || {
+        queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next()
+    };
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    while let Some((i, item)) = next() {
+                        out.push((i, f(item)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A worker that panicked re-raises here, as the serial loop would have.
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }

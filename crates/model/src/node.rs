@@ -74,6 +74,10 @@ pub struct NodeSection {
     pub max_header_bytes: usize,
     /// The node-wide ("account") throttle: API Gateway's default is 10,000 rps, burst 5,000.
     pub throttle: crate::ThrottleSpec,
+    /// Bound of the compiled-plugin cache (`<data_dir>/artifacts`) in MiB (default 2,048):
+    /// least recently used artifacts are deleted past it, never those of the plugins
+    /// being served.
+    pub artifact_cache_mb: u64,
 }
 
 impl Default for NodeSection {
@@ -87,6 +91,7 @@ impl Default for NodeSection {
                 rate: 10_000.0,
                 burst: 5_000,
             },
+            artifact_cache_mb: 2048,
         }
     }
 }

@@ -9,6 +9,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod evict;
+
+pub use evict::PruneReport;
+
 use causeway_plugin_cache::{Artifact, encode};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -79,12 +83,15 @@ impl ArtifactCache {
         &self,
         engine: &Engine,
         bytes: &[u8],
-    ) -> wasmtime::Result<(Component, ArtifactSource)> {
+    ) -> wasmtime::Result<(Component, ArtifactSource, PathBuf)> {
         let path = self.path_for(engine, bytes);
         let mut source = ArtifactSource::CacheMiss;
         match fs::read(&path) {
             Ok(file) => match Artifact::verify(file).and_then(|a| a.deserialize(engine)) {
-                Ok(component) => return Ok((component, ArtifactSource::CacheHit)),
+                Ok(component) => {
+                    touch(&path);
+                    return Ok((component, ArtifactSource::CacheHit, path));
+                }
                 Err(reason) => {
                     tracing::warn!(path = %path.display(), %reason, "discarding cached plugin artifact");
                     if let Err(e) = fs::remove_file(&path) {
@@ -109,7 +116,20 @@ impl ArtifactCache {
             }
             Err(e) => tracing::warn!(error = %e, "cannot serialize compiled plugin"),
         }
-        Ok((component, source))
+        Ok((component, source, path))
+    }
+}
+
+/// Mark a cached artifact as just used (its mtime is the LRU clock of
+/// [`evict`](crate::cache::evict); atime is unreliable under `noatime`/`relatime`).
+fn touch(path: &Path) {
+    let now = std::time::SystemTime::now();
+    if let Err(e) = fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(now))
+    {
+        tracing::debug!(path = %path.display(), error = %e, "cannot touch cached artifact");
     }
 }
 

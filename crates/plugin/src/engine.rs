@@ -132,9 +132,9 @@ impl PluginEngine {
         self.check_options(world, &options)
             .map_err(|m| err(PluginErrorKind::Config, m))?;
         let engine = &self.shared.engine;
-        let (component, artifact) = match &self.shared.cache {
-            Some(cache) => cache.load(engine, bytes),
-            None => Component::new(engine, bytes).map(|c| (c, ArtifactSource::Compiled)),
+        let (component, artifact, file) = match &self.shared.cache {
+            Some(cache) => cache.load(engine, bytes).map(|(c, a, f)| (c, a, Some(f))),
+            None => Component::new(engine, bytes).map(|c| (c, ArtifactSource::Compiled, None)),
         }
         .map_err(|e| err(PluginErrorKind::Compile, crate::error::chain(&e)))?;
         let loaded = world::prepare(self, &component, world).map_err(|(kind, m)| err(kind, m))?;
@@ -144,7 +144,7 @@ impl PluginEngine {
             options,
             self.shared.clone(),
             loaded,
-            artifact,
+            (artifact, file),
             started.elapsed(),
         )))
     }
@@ -167,6 +167,23 @@ impl PluginEngine {
             return Err("limits.deadline must be positive".to_owned());
         }
         Ok(())
+    }
+
+    /// Bound the artifact cache to `max_bytes`: delete least recently used artifacts
+    /// (a cache hit counts as a use), never the file of a plugin in `keep` (the plugins
+    /// of the deployments being served). `None` when the engine has no cache. Does file
+    /// I/O: call it off the request path.
+    pub fn prune_artifacts<'a>(
+        &self,
+        max_bytes: u64,
+        keep: impl IntoIterator<Item = &'a Plugin>,
+    ) -> Option<std::io::Result<crate::cache::PruneReport>> {
+        let cache = self.shared.cache.as_ref()?;
+        let keep: Vec<std::path::PathBuf> = keep
+            .into_iter()
+            .filter_map(|p| p.artifact_file().map(std::path::Path::to_path_buf))
+            .collect();
+        Some(cache.prune(max_bytes, &keep))
     }
 
     pub(crate) fn shared(&self) -> &Arc<EngineShared> {

@@ -105,7 +105,10 @@ impl Plugin {
             ));
         };
         let deadline = self.options().limits.deadline;
-        match tokio::time::timeout(deadline, self.serve_http(handler, request)).await {
+        let started = std::time::Instant::now();
+        let served = tokio::time::timeout(deadline, self.serve_http(handler, request)).await;
+        self.note_latency(started.elapsed());
+        match served {
             Ok(result) => result,
             Err(_) => {
                 self.note_discard(PluginErrorKind::Timeout);

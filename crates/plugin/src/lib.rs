@@ -62,10 +62,10 @@ pub use bindings::{
     AuthorizerDecision, AuthorizerKind, AuthorizerRequest, Effect, HttpRequest, HttpResponse,
     LogLevel, MappingError,
 };
-pub use cache::ArtifactSource;
+pub use cache::{ArtifactSource, PruneReport};
 pub use decision::route_id;
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginErrorKind};
-pub use metrics::{Discards, PluginMetrics};
+pub use metrics::{Discards, LATENCY_BUCKETS, LatencyHistogram, PluginMetrics};
 pub use options::{EngineConfig, InstancePolicy, PluginLimits, PluginOptions, ReusePolicy, World};
 pub use plugin::{CheckReport, Plugin};

@@ -150,6 +150,9 @@ pub struct ReusePolicy {
     /// Idle instances kept warm; concurrency beyond this instantiates extra instances
     /// that are dropped after their call.
     pub max_idle: usize,
+    /// Instances [`Plugin::prewarm`](crate::Plugin::prewarm) creates ahead of the first
+    /// call (capped at `max_idle`), so that it never pays for instantiation.
+    pub min_idle: usize,
     /// Calls an instance serves before it is retired.
     pub max_uses: u64,
     /// Age after which an instance is retired.
@@ -160,6 +163,7 @@ impl Default for ReusePolicy {
     fn default() -> Self {
         ReusePolicy {
             max_idle: 8,
+            min_idle: 1,
             max_uses: 10_000,
             max_age: Duration::from_secs(300),
         }

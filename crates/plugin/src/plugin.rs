@@ -37,6 +37,7 @@ pub struct Plugin {
     pool: Option<Pool>,
     counters: Counters,
     artifact: ArtifactSource,
+    artifact_file: Option<std::path::PathBuf>,
     load_time: Duration,
 }
 
@@ -48,6 +49,13 @@ impl std::fmt::Debug for Plugin {
             .field("policy", &self.options.policy)
             .finish_non_exhaustive()
     }
+}
+
+/// Why an instance is created: for a call (on the request path) or ahead of calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Call,
+    Warm,
 }
 
 /// Why a call failed before it was classified.
@@ -74,9 +82,10 @@ impl Plugin {
         options: PluginOptions,
         engine: Arc<EngineShared>,
         prepared: Prepared,
-        artifact: ArtifactSource,
+        artifact: (ArtifactSource, Option<std::path::PathBuf>),
         load_time: Duration,
     ) -> Plugin {
+        let (artifact, artifact_file) = artifact;
         let pool = match options.policy {
             InstancePolicy::Fresh => None,
             InstancePolicy::Reuse(policy) => Some(Pool::new(policy)),
@@ -97,6 +106,7 @@ impl Plugin {
             pool,
             counters: Counters::default(),
             artifact,
+            artifact_file,
             load_time,
         }
     }
@@ -119,6 +129,13 @@ impl Plugin {
     /// Where its compiled code came from (compiled, cache hit, rebuilt...).
     pub fn artifact(&self) -> &ArtifactSource {
         &self.artifact
+    }
+
+    /// The file in the engine's artifact cache that holds its compiled code (`None`
+    /// without a cache). [`PluginEngine::prune_artifacts`](crate::PluginEngine::prune_artifacts)
+    /// never deletes the file of a plugin it is told to keep.
+    pub fn artifact_file(&self) -> Option<&std::path::Path> {
+        self.artifact_file.as_deref()
     }
 
     /// A snapshot of its counters.
@@ -175,14 +192,85 @@ impl Plugin {
 
     /// An instance for one call: a warm one from the pool, else a new one.
     async fn acquire(&self, stage_variables: &[(String, String)]) -> Result<Lease, PluginError> {
+        let started = Instant::now();
         self.counters.call();
         if let Some(mut lease) = self.pool.as_ref().and_then(|p| p.take(&self.counters)) {
-            self.begin(&mut lease.store, stage_variables)?;
+            if let Err(e) = self.begin(&mut lease.store, stage_variables) {
+                self.counters.observe(started.elapsed());
+                return Err(e);
+            }
             lease.uses += 1;
+            lease.started = started;
             self.counters.reused();
             return Ok(lease);
         }
-        self.instantiate(stage_variables).await
+        match self.instantiate(stage_variables, Purpose::Call).await {
+            Ok(mut lease) => {
+                lease.started = started;
+                Ok(lease)
+            }
+            Err(e) => {
+                self.counters.observe(started.elapsed());
+                Err(e)
+            }
+        }
+    }
+
+    /// Create instances ahead of calls, so that the first calls after a deploy pay
+    /// neither for instantiation nor for the engine's first-use work (memory images):
+    /// for [`InstancePolicy::Reuse`], fill the pool up to
+    /// [`ReusePolicy::min_idle`](crate::ReusePolicy::min_idle); otherwise create one
+    /// instance and drop it, which also proves that the component instantiates under
+    /// its limits. Returns how many instances were created (counted as
+    /// [`PluginMetrics::warmups`]); an error is the instantiation's.
+    pub async fn prewarm(&self) -> Result<usize, PluginError> {
+        let Some(pool) = &self.pool else {
+            // Once is enough: the engine's first-use work is done, and the component is
+            // known to instantiate under its limits.
+            if self.counters.warmups() > 0 {
+                return Ok(0);
+            }
+            self.instantiate(&[], Purpose::Warm).await?;
+            return Ok(1);
+        };
+        let target = match self.options.policy {
+            InstancePolicy::Reuse(p) => p.min_idle.min(p.max_idle),
+            InstancePolicy::Fresh => 0,
+        };
+        let mut created = 0;
+        // Bounded: a pool that retires what it is given (zero age) cannot loop forever.
+        while created < target && pool.idle() < target {
+            let mut lease = self.instantiate(&[], Purpose::Warm).await?;
+            lease.uses = 0;
+            pool.put(lease, &self.counters);
+            created += 1;
+        }
+        Ok(created)
+    }
+
+    /// [`Plugin::prewarm`] from synchronous code (the deploy path), on a thread of its
+    /// own with a private runtime, so it may be called from anywhere, an async task
+    /// included (it blocks that task's thread meanwhile).
+    pub fn prewarm_blocking(&self) -> Result<usize, PluginError> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| {
+                            self.error(
+                                PluginErrorKind::Host,
+                                format!("cannot start a warm-up runtime: {e}"),
+                            )
+                        })?
+                        .block_on(self.prewarm())
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(self.error(PluginErrorKind::Host, "the warm-up thread panicked"))
+                })
+        })
     }
 
     /// The `wasi:http` entry point, for plugins loaded as [`World::HttpHandler`].
@@ -193,21 +281,31 @@ impl Plugin {
         }
     }
 
-    /// A new store armed for a call, counted as an instantiation.
+    /// A new store armed for a call, counted as an instantiation for `purpose`.
     fn armed_store(
         &self,
         stage_variables: &[(String, String)],
+        purpose: Purpose,
     ) -> Result<Store<HostState>, PluginError> {
         let mut store = self.new_store();
         self.begin(&mut store, stage_variables)?;
-        self.counters.instantiated();
+        match purpose {
+            Purpose::Call => self.counters.instantiated(),
+            Purpose::Warm => self.counters.warmed(),
+        }
         Ok(store)
     }
 
     /// A store for a call that instantiates by itself (`wasi:http`).
     pub(crate) fn fresh_store(&self) -> Result<Store<HostState>, PluginError> {
         self.counters.call();
-        self.armed_store(&[])
+        self.armed_store(&[], Purpose::Call)
+    }
+
+    /// Count a finished call that took `took` (calls that do not go through
+    /// [`Plugin::finish`]).
+    pub(crate) fn note_latency(&self, took: Duration) {
+        self.counters.observe(took);
     }
 
     /// Count an instance thrown away after a failure.
@@ -219,14 +317,16 @@ impl Plugin {
     async fn instantiate(
         &self,
         stage_variables: &[(String, String)],
+        purpose: Purpose,
     ) -> Result<Lease, PluginError> {
-        let mut store = self.armed_store(stage_variables)?;
+        let mut store = self.armed_store(stage_variables, purpose)?;
         match self.pre.instantiate_async(&mut store).await {
             Ok(instance) => Ok(Lease {
                 store,
                 instance,
                 uses: 1,
                 born: Instant::now(),
+                started: Instant::now(),
             }),
             Err(e) => {
                 let err = self.wasm_error(&e, &store);
@@ -254,6 +354,7 @@ impl Plugin {
     /// Settle a call: keep the instance (pool) after a clean result or a function error,
     /// throw it away after anything else.
     fn finish<T>(&self, lease: Lease, outcome: Result<T, CallError>) -> Result<T, PluginError> {
+        self.counters.observe(lease.started.elapsed());
         let (keep, result) = match outcome {
             Ok(v) => (true, Ok(v)),
             Err(CallError::Function(m)) => {

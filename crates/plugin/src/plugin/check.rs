@@ -66,7 +66,7 @@ impl Plugin {
             let started = Instant::now();
             let mut lease = match last.take() {
                 Some(lease) if round >= ROUNDS => lease,
-                _ => match self.instantiate(&[]).await {
+                _ => match self.instantiate(&[], crate::plugin::Purpose::Call).await {
                     Ok(lease) => {
                         instantiate.push(started.elapsed());
                         lease

@@ -14,9 +14,11 @@ use crate::state::HostState;
 pub(crate) struct Lease {
     pub(crate) store: Store<HostState>,
     pub(crate) instance: Instance,
-    /// Calls served, this one included.
+    /// Calls served, this one included (0 for an instance warmed ahead of calls).
     pub(crate) uses: u64,
     pub(crate) born: Instant,
+    /// When the current call started (its instance acquisition included).
+    pub(crate) started: Instant,
 }
 
 /// Idle warm instances, most recently used last.

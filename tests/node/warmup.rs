@@ -1,0 +1,156 @@
+//! Warm-up at deploy on the real binary: a JavaScript authorizer (seconds to compile) is
+//! compiled and its pool warmed before `causeway deploy` returns and the stage switches,
+//! so the first request neither compiles nor instantiates; a plugin that cannot be
+//! instantiated refuses the deployment and the old one keeps serving. Observed through
+//! the admin `/metrics` scrape.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::harness::{ConfigDir, Node, get, text};
+
+const HOST: &str = "warm.execute-api.localhost";
+
+/// `plugins/target/polyglot/js-authorizer.wasm`, built once per test process with
+/// `plugins/build-polyglot.sh` (it locks, so parallel test processes do not race).
+fn js_authorizer() -> Vec<u8> {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins");
+    let built = BUILT.get_or_init(|| {
+        let out = std::process::Command::new("bash")
+            .arg(plugins.join("build-polyglot.sh"))
+            .output()
+            .map_err(|e| format!("cannot run build-polyglot.sh: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(text(&out))
+        }
+    });
+    if let Err(e) = built {
+        panic!("the JavaScript plugin could not be built (node + npm needed):\n{e}");
+    }
+    let path = plugins.join("target/polyglot/js-authorizer.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn api(memory_mb: u32) -> String {
+    format!(
+        r#"version = 1
+id = "warm"
+name = "Warm"
+type = "REST"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "js"
+file = "js.wasm"
+world = "authorizer"
+instance = "reuse"
+memory_mb = {memory_mb}
+config = {{ secret = "s3cret" }}
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "js"
+identity_sources = ["method.request.header.Authorization"]
+result_ttl_seconds = 0
+[[routes]]
+key = "GET /private"
+authorizer = "tokens"
+integration = {{ type = "MOCK", body = "hello $context.authorizer.principalId" }}
+"#
+    )
+}
+
+const PLACEHOLDER: &str = r#"version = 1
+id = "warm"
+name = "Warm"
+type = "REST"
+[[stages]]
+name = "prod"
+[[routes]]
+key = "GET /private"
+integration = { type = "MOCK", body = "not yet" }
+"#;
+
+fn token() -> String {
+    let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"alice","exp":4102444800}"#);
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").expect("any key length");
+    mac.update(payload.as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{payload}.{sig}")
+}
+
+fn private(addr: std::net::SocketAddr) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET /prod/private HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        token()
+    )
+    .expect("write");
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).expect("read");
+    let status = buf.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    (status, body.unwrap_or_default())
+}
+
+/// The value of `causeway_{family}{api="warm",plugin="js",...}` in a `/metrics` scrape.
+fn js_metric(node: &Node, family: &str) -> f64 {
+    let (status, body) = get(node.admin, "127.0.0.1", "/metrics").expect("scrape");
+    assert_eq!(status, 200, "{body}");
+    let prefix = format!("causeway_{family}{{api=\"warm\",plugin=\"js\",");
+    body.lines()
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no `{prefix}` sample in:\n{body}"))
+}
+
+#[test]
+fn a_slow_compiling_plugin_is_warm_before_the_deploy_returns() {
+    let cfg = ConfigDir::new(&[("warm", PLACEHOLDER)]);
+    std::fs::write(cfg.path().join("js.wasm"), js_authorizer()).expect("copy plugin");
+    let node = Node::start(cfg.path());
+    assert_eq!(private(node.addr), (200, "not yet".to_owned()));
+
+    // The node has never compiled this component (a fresh data dir): the deploy compiles
+    // it for seconds and warms an instance before it returns.
+    cfg.write_api("warm", &api(256));
+    let out = node.cli(&["deploy", "--api", "warm"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(js_metric(&node, "PluginWarmupCount_total"), 1.0);
+    assert_eq!(js_metric(&node, "PluginPoolIdle"), 1.0);
+    assert_eq!(js_metric(&node, "PluginCallCount_total"), 0.0);
+
+    // The first request through the new deployment runs on the warm instance.
+    assert_eq!(private(node.addr), (200, "hello alice".to_owned()));
+    assert_eq!(js_metric(&node, "PluginCallCount_total"), 1.0);
+    assert_eq!(js_metric(&node, "PluginReuseCount_total"), 1.0);
+    assert_eq!(
+        js_metric(&node, "PluginInstantiationCount_total"),
+        0.0,
+        "no instance was created on the request path"
+    );
+
+    // 1 MiB cannot hold the JavaScript runtime: the component compiles (from the
+    // artifact cache) but cannot be instantiated, so the deployment is refused, naming
+    // the plugin, and the warm one keeps serving.
+    cfg.write_api("warm", &api(1));
+    let out = node.cli(&["deploy", "--api", "warm"]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("plugin `js`") && said.contains("cannot be instantiated"),
+        "{said}"
+    );
+    assert_eq!(private(node.addr), (200, "hello alice".to_owned()));
+    assert_eq!(js_metric(&node, "PluginReuseCount_total"), 2.0);
+}
