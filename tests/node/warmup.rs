@@ -154,3 +154,84 @@ fn a_slow_compiling_plugin_is_warm_before_the_deploy_returns() {
     assert_eq!(private(node.addr), (200, "hello alice".to_owned()));
     assert_eq!(js_metric(&node, "PluginReuseCount_total"), 2.0);
 }
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/plugins/target/wasm32-wasip2/release"
+);
+
+fn function_api(file: &str) -> String {
+    format!(
+        r#"version = 1
+id = "fn"
+name = "Functions"
+type = "REST"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "f"
+file = "{file}"
+world = "function"
+[[routes]]
+key = "ANY /lists/{{name}}"
+integration = {{ type = "FUNCTION", plugin = "f" }}
+"#
+    )
+}
+
+fn artifacts(cfg: &ConfigDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cfg.path().join("data/artifacts"))
+        .expect("artifact dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".cwasm"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `artifact_cache_mb = 0`: after every publish only the served plugins' artifacts stay.
+#[test]
+fn the_artifact_cache_keeps_only_what_is_served_under_a_zero_bound() {
+    let cfg = ConfigDir::new(&[("fn", &function_api("a.wasm"))]);
+    std::fs::write(
+        cfg.path().join("causeway.toml"),
+        "version = 1\n[node]\ndata_dir = \"data\"\nartifact_cache_mb = 0\n[admin]\ntoken = \"test-token\"\n",
+    )
+    .expect("node file");
+    for (fixture, name) in [("shopping_list_function", "a.wasm"), ("trap", "b.wasm")] {
+        std::fs::copy(
+            Path::new(FIXTURES).join(format!("{fixture}.wasm")),
+            cfg.path().join(name),
+        )
+        .expect("fixture");
+    }
+    let node = Node::start(cfg.path());
+    let first = artifacts(&cfg);
+    assert_eq!(
+        first.len(),
+        1,
+        "the served plugin's artifact stays: {first:?}"
+    );
+
+    // The trap fixture is an authorizer, not a function: refused, and nothing changes.
+    cfg.write_api("fn", &function_api("b.wasm"));
+    let out = node.cli(&["deploy", "--api", "fn"]);
+    assert!(!out.status.success(), "{}", text(&out));
+
+    // A new version of the function: the old artifact is no longer served and goes.
+    let v2 = std::fs::read(cfg.path().join("a.wasm")).map(|mut b| {
+        // A trailing custom section: another component with the same code.
+        b.extend_from_slice(&[0, 4, 3, b'v', b'-', b'2']);
+        b
+    });
+    std::fs::write(cfg.path().join("c.wasm"), v2.expect("read a.wasm")).expect("write");
+    cfg.write_api("fn", &function_api("c.wasm"));
+    let out = node.cli(&["deploy", "--api", "fn"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let second = artifacts(&cfg);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(
+        second, first,
+        "the new version's artifact replaced the old one"
+    );
+}
