@@ -9,7 +9,8 @@
 //! - `wasi-http/spin-sdk-fresh`, `wasi-http/wasip2-fresh`: `GET /hello` on the spin-sdk
 //!   component and on the plain `wasip2` handler, a new instance per request.
 //!
-//! Every call verifies a real HMAC token and returns an allow decision.
+//! Every call verifies a real HMAC token and returns an allow decision. More authorizers
+//! can be measured beside them with `CAUSEWAY_BENCH_AUTHORIZERS` (see [`extra_authorizers`]).
 //! Run: `cargo bench -p causeway-plugin --bench plugin`.
 
 use std::path::Path;
@@ -84,6 +85,20 @@ fn load(engine: &PluginEngine, name: &str, bytes: &[u8], policy: InstancePolicy)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Profiling aid: more authorizers to measure beside the built-in ones, on warm instances,
+/// from `CAUSEWAY_BENCH_AUTHORIZERS="name=file.wasm;name2=file2.wasm"` (their decisions
+/// are not checked, so a no-op guest shows the cost of the call itself).
+fn extra_authorizers(engine: &PluginEngine, policy: InstancePolicy) -> Vec<(String, Arc<Plugin>)> {
+    let list = std::env::var("CAUSEWAY_BENCH_AUTHORIZERS").unwrap_or_default();
+    list.split(';')
+        .filter_map(|entry| entry.split_once('='))
+        .map(|(name, file)| {
+            let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            (name.to_owned(), load(engine, name, &bytes, policy))
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
     let engine = PluginEngine::new(EngineConfig {
         cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("causeway-plugin-cache")),
@@ -126,6 +141,12 @@ fn bench(c: &mut Criterion) {
         let d = rt.block_on(plugin.authorize(&req)).expect("warm-up call");
         assert_eq!(d.effect, Effect::Allow, "{name}: {d:?}");
         group.bench_function(*name, |b| {
+            b.iter(|| rt.block_on(plugin.authorize(&req)).expect("call"))
+        });
+    }
+    for (name, plugin) in extra_authorizers(&engine, reuse) {
+        rt.block_on(plugin.authorize(&req)).expect("warm-up call");
+        group.bench_function(name, |b| {
             b.iter(|| rt.block_on(plugin.authorize(&req)).expect("call"))
         });
     }

@@ -114,7 +114,12 @@ impl ResourceLimiter for Limiter {
 
 /// The data of every plugin `Store`.
 pub(crate) struct HostState {
-    wasi: WasiCtx,
+    /// Built on the guest's first WASI call, not with the store: most calls of most
+    /// plugins make none (a Rust authorizer only uses `causeway:plugin/host`), and a
+    /// default context (boxed clocks and stdio, random generators seeded from the
+    /// thread's RNG, built twice by `WasiCtxBuilder::build`) costs about as much as a
+    /// whole small authorizer call on a fresh instance.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(crate) limiter: Limiter,
     plugin: Arc<PluginShared>,
@@ -130,9 +135,7 @@ impl HostState {
         let stderr = StderrTail::default();
         let outbound = plugin.outbound.clone();
         HostState {
-            // No args, env, preopens or network; stdin closed, stdout discarded, the
-            // tail of stderr kept for error reports.
-            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+            wasi: None,
             table: ResourceTable::new(),
             limiter,
             plugin,
@@ -166,8 +169,14 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let stderr = &self.stderr;
+        // No args, env, preopens or network; stdin closed, stdout discarded, the tail of
+        // stderr kept for error reports.
+        let ctx = self
+            .wasi
+            .get_or_insert_with(|| WasiCtx::builder().stderr(stderr.clone()).build());
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
     }
