@@ -41,10 +41,26 @@ pub fn check_api(
 
 /// Everything `causeway validate` checks beyond [`causeway_model::load_dir`]: each API
 /// compiles as the gateway would compile it.
+///
+/// Plugins go through the node's artifact cache (`<data_dir>/artifacts`) when the data
+/// directory exists: `causeway serve` validates before it opens the control plane, and
+/// compiling every JavaScript or Python plugin there (seconds each) without the cache
+/// made every start as slow as the first.
 pub fn validate_config(set: &ConfigSet) -> Result<ConfigSummary, ConfigErrors> {
+    let data = crate::data_dir(set);
+    let host = crate::PluginHost::new(data.is_dir().then(|| data.join("artifacts")));
+    validate_config_with(set, &host)
+}
+
+/// [`validate_config`] loading plugins into `host`: give it the host the node will serve
+/// with ([`crate::Control::open_with_plugins`]) and the plugins validated here are the
+/// ones served, loaded and warmed once.
+pub fn validate_config_with(
+    set: &ConfigSet,
+    host: &crate::PluginHost,
+) -> Result<ConfigSummary, ConfigErrors> {
     let mut errors = Vec::new();
     let mut routes = 0;
-    let host = crate::PluginHost::new(None);
     for (file, api) in &set.apis {
         routes += api.routes.len();
         let snapshot = Deployment::snapshot(api, "", 0);

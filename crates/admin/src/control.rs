@@ -43,11 +43,25 @@ impl Control {
     /// served; it does not stop the node. A configured API that does not compile on first
     /// boot is an error.
     pub fn open(set: &ConfigSet, gateway: Gateway) -> Result<Control, AdminError> {
+        Control::open_with_plugins(set, gateway, Arc::new(Control::plugin_host(set)))
+    }
+
+    /// The plugin host a node serving `set` uses: artifacts cached in
+    /// `<data_dir>/artifacts`, bounded by `node.artifact_cache_mb`.
+    pub fn plugin_host(set: &ConfigSet) -> crate::PluginHost {
+        crate::PluginHost::new(Some(data_dir(set).join("artifacts")))
+            .with_cache_bound(set.node.node.artifact_cache_mb.saturating_mul(1 << 20))
+    }
+
+    /// [`Control::open`] with plugins loaded into `plugins` (see [`Control::plugin_host`]),
+    /// which may already hold them: `causeway serve` validates the config with the same
+    /// host, so every plugin is loaded and warmed once.
+    pub fn open_with_plugins(
+        set: &ConfigSet,
+        gateway: Gateway,
+        plugins: Arc<crate::PluginHost>,
+    ) -> Result<Control, AdminError> {
         let store = Store::open(&data_dir(set))?;
-        let plugins = Arc::new(
-            crate::PluginHost::new(Some(data_dir(set).join("artifacts")))
-                .with_cache_bound(set.node.node.artifact_cache_mb.saturating_mul(1 << 20)),
-        );
         let mut inner = Inner {
             store,
             plugins: plugins.clone(),

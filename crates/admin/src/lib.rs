@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use causeway_model::ConfigSet;
 
 pub use audit::AUDIT_FILE;
-pub use check::{ConfigSummary, check_api, validate_config};
+pub use check::{ConfigSummary, check_api, validate_config, validate_config_with};
 pub use control::Control;
 pub use error::{AdminError, ErrorBody, ErrorItem};
 pub use http::{MAX_BODY_BYTES, MAX_PLUGIN_BYTES, serve_admin};

@@ -32,6 +32,25 @@ pub(crate) fn load_validated(dir: &Path) -> Result<(ConfigSet, ConfigSummary), E
     Ok((set, summary))
 }
 
+/// [`load_validated`] with plugins loaded into the host the node will serve with
+/// ([`Control::plugin_host`](causeway_admin::Control::plugin_host)), returned for
+/// [`Control::open_with_plugins`](causeway_admin::Control::open_with_plugins): each
+/// plugin is loaded (from the artifact cache) and warmed once per start, not twice.
+pub(crate) fn load_validated_for_serving(
+    dir: &Path,
+) -> Result<(ConfigSet, std::sync::Arc<causeway_admin::PluginHost>), ExitCode> {
+    let set = load_dir_with(dir, &causeway_gateway::check_routes).map_err(|errors| {
+        print_errors(&errors.0);
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    let host = std::sync::Arc::new(causeway_admin::Control::plugin_host(&set));
+    causeway_admin::validate_config_with(&set, &host).map_err(|errors| {
+        print_errors(&errors.0);
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    Ok((set, host))
+}
+
 /// `causeway validate`.
 pub(crate) fn validate(arg: &ConfigArg) -> anyhow::Result<ExitCode> {
     Ok(match load_validated(&arg.config) {

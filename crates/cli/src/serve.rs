@@ -12,12 +12,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{load_validated, print_errors};
+use crate::config::{load_validated_for_serving, print_errors};
 use crate::{EXIT_CONFIG, ServeArgs};
 
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let (mut set, _) = match load_validated(&args.config.config) {
+    let (mut set, plugins) = match load_validated_for_serving(&args.config.config) {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
@@ -43,7 +43,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(set))
+    runtime.block_on(serve(set, plugins))
 }
 
 fn init_tracing() {
@@ -56,7 +56,10 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn serve(set: ConfigSet) -> anyhow::Result<ExitCode> {
+async fn serve(
+    set: ConfigSet,
+    plugins: Arc<causeway_admin::PluginHost>,
+) -> anyhow::Result<ExitCode> {
     let node = &set.node;
     let gateway_listener = TcpListener::bind(node.node.listen).await.with_context(|| {
         format!(
@@ -71,7 +74,7 @@ async fn serve(set: ConfigSet) -> anyhow::Result<ExitCode> {
         )
     })?;
     let gateway = Gateway::new(node);
-    let control = match Control::open(&set, gateway.clone()) {
+    let control = match Control::open_with_plugins(&set, gateway.clone(), plugins) {
         Ok(c) => Arc::new(c),
         Err(AdminError::Invalid(errors)) => {
             print_errors(&errors.0);
