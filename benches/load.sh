@@ -16,6 +16,13 @@
 #                    metrics are recorded on every stage, always)
 #   nginx-proxy      nginx (2 workers, keep-alive upstream pool) proxying to the upstream
 #   causeway-proxy   GET /bench/proxy/hello on causeway (HTTP_PROXY to the upstream)
+#   plugins-mock     GET /bench/mock of the `plugins` API (benches/plugin-api.toml): the
+#                    baseline of the three authorizer targets
+#   auth-rust        the same MOCK behind the Rust HMAC authorizer (fresh instances)
+#   auth-js          ... behind the JavaScript HMAC authorizer (reused instances)
+#   auth-python      ... behind the Python HMAC authorizer (reused instances)
+#                    (decision cache off: every request calls the authorizer)
+#   function         GET /bench/fn/weekly?item=milk,eggs: FUNCTION (Rust shopping-list)
 #
 # Environment: DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (64), ROUNDS (1; the
 # table shows the median of each metric over rounds), WAIT_QUIET (s, 0: how long to wait
@@ -63,6 +70,10 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     log "cargo build --release --bin causeway --bin causeway-bench-server"
     cargo build --release --bin causeway --bin causeway-bench-server >&2
 fi
+# The JavaScript and Python authorizers (skipped when up to date; the Rust guests come
+# with the cargo build above, from crates/plugin/build.rs).
+log "plugins/build-polyglot.sh"
+bash "$ROOT/plugins/build-polyglot.sh" >&2 || die "building the JavaScript/Python plugins failed"
 [[ -x $CAUSEWAY_BIN ]] || die "$CAUSEWAY_BIN not found"
 [[ -x $BENCH_SERVER_BIN ]] || die "$BENCH_SERVER_BIN not found"
 
@@ -158,6 +169,20 @@ rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18080"' "\"127.0.0.1:$GW_PORT\""
 rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18090"' "\"127.0.0.1:$ADMIN_PORT\""
 rewrite "$TMP/config/causeway.toml" 'data_dir = "data"' "data_dir = \"$TMP/data\""
 rewrite "$TMP/config/apis/bench.toml" 'http://127.0.0.1:18081' "http://127.0.0.1:$UPSTREAM_PORT"
+# The plugin API and its components (files are relative to the config directory).
+cp "$ROOT/benches/plugin-api.toml" "$TMP/config/apis/plugins.toml"
+for wasm in "$ROOT"/plugins/target/wasm32-wasip2/release/{hmac_authorizer,shopping_list_function}.wasm \
+    "$ROOT"/plugins/target/polyglot/{js,python}-authorizer.wasm; do
+    [[ -f $wasm ]] || die "$wasm not found (built by cargo build / plugins/build-polyglot.sh)"
+    cp "$wasm" "$TMP/config/"
+done
+PLUGIN_HOST="plugins.execute-api.localhost"
+# A token the three HMAC authorizers accept (secret `bench-secret`, no expiry).
+AUTH_TOKEN=$(python3 -c 'import base64, hashlib, hmac
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+p = b64(b"{\"sub\":\"bench-user\",\"scope\":\"lists:read\"}")
+print((p + b"." + b64(hmac.new(b"bench-secret", p, hashlib.sha256).digest())).decode())') ||
+    die "python3 is needed to sign the authorizer token"
 ACCESS_LOG="$TMP/access.log"
 rewrite "$TMP/config/apis/bench.toml" '/tmp/causeway-bench-access.log' "$ACCESS_LOG"
 CAUSEWAY_BENCH_ADMIN_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -220,6 +245,9 @@ CACHED_URL="http://127.0.0.1:$GW_PORT/cached/cached"
 LOGGED_URL="http://127.0.0.1:$GW_PORT/logged/mock"
 METRICS_URL="http://127.0.0.1:$ADMIN_PORT/metrics"
 NGINX_URL="http://127.0.0.1:$NGINX_PORT/bench/proxy/hello"
+PLUGINS_MOCK_URL="http://127.0.0.1:$GW_PORT/bench/mock"
+AUTH_URL="http://127.0.0.1:$GW_PORT/bench/auth"
+FUNCTION_URL="http://127.0.0.1:$GW_PORT/bench/fn/weekly?item=milk,eggs"
 wait_ready upstream "$UPSTREAM_PID" "$UPSTREAM_URL" "$TMP/upstream.log" 10
 wait_ready bare-hyper "$BARE_PID" "$BARE_URL" "$TMP/bare.log" 10
 wait_ready causeway "$GW_PID" "$MOCK_URL" "$TMP/causeway.log" 60
@@ -230,6 +258,15 @@ wait_ready causeway "$GW_PID" "$LOGGED_URL" "$TMP/causeway.log" 10
 cache_status=$(curl -s -o /dev/null -m 2 -w '%header{x-causeway-cache}' -H "Host: $HOST_HEADER" "$CACHED_URL")
 [[ $cache_status == hit ]] || die "GET /cached/cached is not a cache hit (x-causeway-cache: ${cache_status:-none})"
 [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "$METRICS_URL") == 200 ]] || die "$METRICS_URL does not answer"
+# Plugin routes: 200 with the token (and the authorizer routes 401 without it).
+plugin_status() { # url [token]
+    curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Host: $PLUGIN_HOST" \
+        ${2:+-H "Authorization: Bearer $2"} "$1" || true
+}
+for url in "$PLUGINS_MOCK_URL" "$AUTH_URL/rust" "$AUTH_URL/js" "$AUTH_URL/python" "$FUNCTION_URL"; do
+    [[ $(plugin_status "$url" "$AUTH_TOKEN") == 200 ]] || die "$url does not answer 200 (log: $TMP/causeway.log)"
+done
+[[ $(plugin_status "$AUTH_URL/js") == 401 ]] || die "$AUTH_URL/js answers without a token"
 wait_ready nginx "$NGINX_PID" "$NGINX_URL" "$TMP/nginx/error.log" 10
 # The MOCK route must send the bare server's bytes.
 mock_body=$(curl -s -m 2 -H "Host: $HOST_HEADER" "$MOCK_URL")
@@ -327,7 +364,12 @@ run() {
     local name=$1 url=$2
     shift 2
     local pids=("$@")
-    wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" "$url" >/dev/null
+    # The plugin API's targets: its own Host, and the token (harmless where unused).
+    local headers=(-H "Host: $HOST_HEADER")
+    case $name in
+    plugins-mock | auth-* | function) headers=(-H "Host: $PLUGIN_HOST" -H "Authorization: Bearer $AUTH_TOKEN") ;;
+    esac
+    wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${headers[@]}" "$url" >/dev/null
     reset_hwm "${pids[@]}"
     local cpu0 cpu1 out line busy0 busy1 ours0 ours1 kids0 kids1 foreign
     # shellcheck disable=SC2046 # the pid list is meant to split
@@ -337,7 +379,7 @@ run() {
     before_measure "$name"
     cpu0=$(cpu_ticks "${pids[@]}")
     out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$TMP/report.lua" \
-        -H "Host: $HOST_HEADER" "$url")
+        "${headers[@]}" "$url")
     cpu1=$(cpu_ticks "${pids[@]}")
     busy1=$(machine_busy_ticks)
     kids1=$(children_ticks)
@@ -359,7 +401,7 @@ run() {
     non2xx=$(sed -n 's/.* non2xx=\([0-9]*\).*/\1/p' <<<"$line")
     errs=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /_err=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' <<<"$line")
     if ((non2xx != 0)); then
-        curl -s -i -m 2 -H "Host: $HOST_HEADER" "$url" | head -c 600 >&2 || true
+        curl -s -i -m 2 "${headers[@]}" "$url" | head -c 600 >&2 || true
         echo >&2
         die "$name: $non2xx responses were not 2xx (a sample answer is above; logs in $TMP)"
     fi
@@ -378,6 +420,11 @@ for ROUND in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2086 # word splitting of the worker pid list is intended
     run nginx-proxy "$NGINX_URL" $NGINX_WORKERS
     run causeway-proxy "$PROXY_URL" "$GW_PID"
+    run plugins-mock "$PLUGINS_MOCK_URL" "$GW_PID"
+    run auth-rust "$AUTH_URL/rust" "$GW_PID"
+    run auth-js "$AUTH_URL/js" "$GW_PID"
+    run auth-python "$AUTH_URL/python" "$GW_PID"
+    run function "$FUNCTION_URL" "$GW_PID"
 done
 GW_HWM_KB=$(status_kb "$GW_PID" VmHWM)
 GW_RSS_END_KB=$(status_kb "$GW_PID" VmRSS)
@@ -419,6 +466,11 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         desc["causeway-logged"] = "causeway MOCK + access log + /metrics scrape `GET /logged/mock`"
         desc["nginx-proxy"] = "nginx proxy to upstream"
         desc["causeway-proxy"] = "causeway HTTP_PROXY `/bench/proxy/hello`"
+        desc["plugins-mock"] = "causeway MOCK, plugins API `GET /bench/mock` (with the token)"
+        desc["auth-rust"] = "MOCK + Rust authorizer (fresh), no decision cache"
+        desc["auth-js"] = "MOCK + JavaScript authorizer (reuse), no decision cache"
+        desc["auth-python"] = "MOCK + Python authorizer (reuse), no decision cache"
+        desc["function"] = "causeway FUNCTION (Rust shopping-list) `GET /bench/fn/weekly`"
         print "| target | requests/s | p50 | p90 | p99 | server CPU per request | peak RSS | other load |"
         print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         for (k = 1; k <= names; k++) {
@@ -447,6 +499,12 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         printf "| PROXY p99: causeway / nginx | %.2f× | ≤ 1.00× | %s |\n", v, (v <= 1.0 ? "met" : "**missed**")
         printf "| PROXY requests/s: causeway / upstream direct | %.2f× | (context) | |\n", med["causeway-proxy", "rps"] / med["upstream", "rps"]
         printf "| PROXY CPU per request: causeway / nginx | %.2f× | (context) | |\n", med["causeway-proxy", "cpu_us"] / med["nginx-proxy", "cpu_us"]
+        printf "| Rust authorizer requests/s: auth-rust / plugins-mock | %.2f× | (context) | |\n", med["auth-rust", "rps"] / med["plugins-mock", "rps"]
+        v = sprintf("%.2f", med["auth-js", "rps"] / med["plugins-mock", "rps"]) + 0
+        printf "| JavaScript authorizer requests/s: auth-js / plugins-mock | %.2f× | ≥ 0.50× | %s |\n", v, (v >= 0.5 ? "met" : "**missed**")
+        v = sprintf("%.2f", med["auth-python", "rps"] / med["plugins-mock", "rps"]) + 0
+        printf "| Python authorizer requests/s: auth-python / plugins-mock | %.2f× | ≥ 0.50× | %s |\n", v, (v >= 0.5 ? "met" : "**missed**")
+        printf "| FUNCTION requests/s: function / plugins-mock | %.2f× | (context) | |\n", med["function", "rps"] / med["plugins-mock", "rps"]
         print ""
         printf "causeway RSS: %.1f MiB idle after start-up, %.1f MiB peak (VmHWM) over the whole run, %.1f MiB at the end.\n", idle / 1024, hwm / 1024, rss_end / 1024
         print ""
