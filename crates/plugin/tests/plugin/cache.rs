@@ -48,10 +48,9 @@ async fn second_load_hits_the_cache_and_tampering_is_rejected() {
     // A new engine (a restarted gateway) loads the artifact instead of compiling.
     let (second, cached_time) = load(&engine(dir.path()));
     assert_eq!(second.artifact(), &ArtifactSource::CacheHit);
-    assert!(
-        cached_time * 3 < compile_time,
-        "cache hit took {cached_time:?}, compiling {compile_time:?}"
-    );
+    // No timing assertion (timings belong in benches/): the artifact source proves the
+    // second load deserialized instead of compiling.
+    tracing::debug!(?cached_time, ?compile_time, "artifact cache");
     let event = r#"{"version":"2.0","rawPath":"/","requestContext":{"http":{"method":"GET"}}}"#;
     second
         .invoke_function(event)
