@@ -1,6 +1,7 @@
 //! The last phase: hand the request to the route's integration and answer with its
 //! response.
 
+mod forward;
 mod function;
 mod mapper;
 mod mock;
@@ -19,6 +20,29 @@ use crate::pipeline::{Flow, Phase};
 pub(crate) use mapper::MAX_MAPPED_BODY_BYTES;
 pub(crate) use pool::UpstreamBody;
 pub(crate) use upstream::{HttpClient, new_client};
+
+/// Count a failed plugin call in `PluginErrorCount`, under the request's API and stage.
+fn count_plugin_error(
+    ctx: &RequestCtx,
+    metrics: &crate::metrics::Metrics,
+    plugin: &str,
+    call: &str,
+    kind: &str,
+) {
+    let (api, stage) = ctx
+        .stage
+        .as_deref()
+        .map_or((String::new(), String::new()), |s| {
+            (s.deployment.api_id().to_owned(), s.stage.clone())
+        });
+    metrics.plugin_error(&crate::metrics::PluginLabels {
+        api,
+        stage,
+        plugin: plugin.to_owned(),
+        call: call.to_owned(),
+        kind: kind.to_owned(),
+    });
+}
 
 /// Calls the route's integration, wrapped in the route's mapper if it has one (see
 /// [`mapper`] for why mapping lives here and not in a phase of its own).

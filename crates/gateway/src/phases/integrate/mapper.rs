@@ -28,7 +28,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use crate::body::Body;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
-use crate::metrics::{Metrics, PluginLabels};
+use crate::metrics::Metrics;
 use crate::pipeline::Flow;
 
 /// The largest integration response a mapper is given (API Gateway's payload limit); a
@@ -117,19 +117,7 @@ fn failure(
     call: &str,
     e: PluginError,
 ) -> GatewayError {
-    let (api, stage) = ctx
-        .stage
-        .as_deref()
-        .map_or((String::new(), String::new()), |s| {
-            (s.deployment.api_id().to_owned(), s.stage.clone())
-        });
-    metrics.plugin_error(&PluginLabels {
-        api,
-        stage,
-        plugin: plugin.name().to_owned(),
-        call: call.to_owned(),
-        kind: e.kind.as_str().to_owned(),
-    });
+    super::count_plugin_error(ctx, metrics, plugin.name(), call, e.kind.as_str());
     let mut err = GatewayError::new(ErrorKind::Internal).with_cause(e);
     err.source = ErrorSource::Plugin;
     err

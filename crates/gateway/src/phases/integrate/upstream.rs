@@ -6,19 +6,19 @@
 //! body, content type and the mapped `response_parameters`.
 
 use std::fmt::Write;
-use std::net::IpAddr;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response};
-use smallvec::SmallVec;
-
+use super::forward::{
+    self, HOP_BY_HOP, TRACEPARENT, X_FORWARDED_FOR, X_FORWARDED_PROTO, connection_listed,
+    forwarded_for,
+};
 use super::pool::{self, Pool, PoolError};
 use crate::body::Body;
 use crate::compile::{Loc, Source, Upstream};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response};
 
 /// The pooled upstream client.
 pub(crate) type HttpClient = Pool;
@@ -27,34 +27,6 @@ pub(crate) type HttpClient = Pool;
 /// upstream, 10 s connect timeout).
 pub(crate) fn new_client() -> HttpClient {
     Pool::new(pool::Config::default())
-}
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
-static HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
-
-/// `x-forwarded-for`, `x-forwarded-proto`, `traceparent`: parsed once, not per request.
-static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-
-/// The header names `Connection` lists (hop-by-hop by declaration); usually none.
-fn connection_listed(h: &HeaderMap) -> SmallVec<[HeaderName; 4]> {
-    h.get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect()
 }
 
 /// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. Usually
@@ -70,46 +42,6 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     for n in &HOP_BY_HOP {
         h.remove(n);
     }
-}
-
-/// HTTP_PROXY: the client's headers minus hop-by-hop ones, `Host` (set from the
-/// integration URI) and `X-Forwarded-*` (set by the caller), in one pass; also the
-/// client's first `X-Forwarded-For`, found on the way (no lookup).
-fn proxied_headers(src: &HeaderMap) -> (HeaderMap, Option<&HeaderValue>) {
-    let listed = if src.contains_key(header::CONNECTION) {
-        connection_listed(src)
-    } else {
-        SmallVec::new()
-    };
-    let mut h = HeaderMap::with_capacity(src.len() + 4);
-    let mut xff = None;
-    for (name, value) in src {
-        if name == X_FORWARDED_FOR {
-            xff = xff.or(Some(value));
-            continue;
-        }
-        if name == header::HOST
-            || name == X_FORWARDED_PROTO
-            || HOP_BY_HOP.contains(name)
-            || listed.contains(name)
-        {
-            continue;
-        }
-        h.append(name.clone(), value.clone());
-    }
-    (h, xff)
-}
-
-/// `X-Forwarded-For`: the client's value, if any, with the client's address appended.
-fn forwarded_for(prev: Option<&HeaderValue>, client: IpAddr) -> Option<HeaderValue> {
-    let prev = prev.and_then(|v| v.to_str().ok());
-    let mut out = String::with_capacity(prev.map_or(0, |p| p.len() + 2) + 15);
-    if let Some(p) = prev {
-        out.push_str(p);
-        out.push_str(", ");
-    }
-    crate::context::push_ip(&mut out, client);
-    HeaderValue::from_maybe_shared(Bytes::from(out)).ok()
 }
 
 fn source_value<'a>(
@@ -176,7 +108,8 @@ fn build_uri(ctx: &RequestCtx, u: &Upstream) -> String {
 fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
     let src = &ctx.parts.headers;
     let (mut h, xff) = if u.proxy {
-        proxied_headers(src)
+        // `Host` comes from the integration URI.
+        forward::passed_on(src, |n| n == header::HOST)
     } else {
         let mut h = HeaderMap::new();
         for name in [

@@ -27,29 +27,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, header};
 use http_body_util::BodyExt;
 
+use super::forward::{self, TRACEPARENT, X_FORWARDED_FOR, X_FORWARDED_PROTO};
 use crate::body::Body;
 use crate::compile::WasiHttpTarget;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
-use crate::metrics::{Metrics, PluginLabels};
+use crate::metrics::Metrics;
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1): they describe the client's connection, not the
-/// request, and are never handed to the component.
-static HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
-
-static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static SPIN_FULL_URL: HeaderName = HeaderName::from_static("spin-full-url");
 static SPIN_PATH_INFO: HeaderName = HeaderName::from_static("spin-path-info");
 static SPIN_MATCHED_ROUTE: HeaderName = HeaderName::from_static("spin-matched-route");
@@ -85,32 +69,8 @@ fn target(ctx: &RequestCtx) -> Result<Uri, GatewayError> {
 /// The client's headers for the component: hop-by-hop ones (and those `Connection`
 /// names) removed, `X-Forwarded-*` set, the trace context passed on.
 fn headers(ctx: &RequestCtx, uri: &Uri) -> HeaderMap {
-    let src = &ctx.parts.headers;
-    let listed: Vec<HeaderName> = src
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    let mut h = HeaderMap::with_capacity(src.len() + 3);
-    for (name, value) in src {
-        if HOP_BY_HOP.contains(name)
-            || listed.contains(name)
-            || name == X_FORWARDED_FOR
-            || name == X_FORWARDED_PROTO
-            || name.as_str().starts_with("spin-")
-        {
-            continue;
-        }
-        h.append(name.clone(), value.clone());
-    }
-    let client = ctx.client.ip().to_string();
-    let xff = match src.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {client}"),
-        None => client,
-    };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    let (mut h, xff) = forward::passed_on(&ctx.parts.headers, |n| n.as_str().starts_with("spin-"));
+    if let Some(v) = forward::forwarded_for(xff, ctx.client.ip()) {
         h.insert(X_FORWARDED_FOR.clone(), v);
     }
     h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
@@ -148,19 +108,7 @@ fn failure(
     kind: &str,
     err: GatewayError,
 ) -> GatewayError {
-    let (api, stage) = ctx
-        .stage
-        .as_deref()
-        .map_or((String::new(), String::new()), |s| {
-            (s.deployment.api_id().to_owned(), s.stage.clone())
-        });
-    metrics.plugin_error(&PluginLabels {
-        api,
-        stage,
-        plugin: w.plugin.name().to_owned(),
-        call: "handle_http".to_owned(),
-        kind: kind.to_owned(),
-    });
+    super::count_plugin_error(ctx, metrics, w.plugin.name(), "handle_http", kind);
     let mut err = err;
     err.source = ErrorSource::Plugin;
     err

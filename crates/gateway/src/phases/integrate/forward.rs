@@ -1,0 +1,80 @@
+//! What every integration that passes the client's request on (HTTP, HTTP_PROXY,
+//! WASI_HTTP) does to its headers: hop-by-hop ones dropped (RFC 9110 §7.6.1, and those
+//! `Connection` names), `X-Forwarded-For` extended with the client's address,
+//! `X-Forwarded-Proto` set. Header names are parsed once, not per request.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use smallvec::SmallVec;
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
+pub(super) static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+pub(super) static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(super) static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub(super) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// The header names `Connection` lists (hop-by-hop by declaration); usually none.
+pub(super) fn connection_listed(h: &HeaderMap) -> SmallVec<[HeaderName; 4]> {
+    h.get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect()
+}
+
+/// The client's headers minus hop-by-hop ones, `X-Forwarded-*` (the caller sets them)
+/// and those `skip` names, in one pass; also the client's first `X-Forwarded-For`, found
+/// on the way (no lookup).
+pub(super) fn passed_on(
+    src: &HeaderMap,
+    skip: impl Fn(&HeaderName) -> bool,
+) -> (HeaderMap, Option<&HeaderValue>) {
+    let listed = if src.contains_key(header::CONNECTION) {
+        connection_listed(src)
+    } else {
+        SmallVec::new()
+    };
+    let mut h = HeaderMap::with_capacity(src.len() + 4);
+    let mut xff = None;
+    for (name, value) in src {
+        if name == X_FORWARDED_FOR {
+            xff = xff.or(Some(value));
+            continue;
+        }
+        if name == X_FORWARDED_PROTO
+            || HOP_BY_HOP.contains(name)
+            || listed.contains(name)
+            || skip(name)
+        {
+            continue;
+        }
+        h.append(name.clone(), value.clone());
+    }
+    (h, xff)
+}
+
+/// `X-Forwarded-For`: the client's value, if any, with the client's address appended.
+pub(super) fn forwarded_for(prev: Option<&HeaderValue>, client: IpAddr) -> Option<HeaderValue> {
+    let prev = prev.and_then(|v| v.to_str().ok());
+    let mut out = String::with_capacity(prev.map_or(0, |p| p.len() + 2) + 15);
+    if let Some(p) = prev {
+        out.push_str(p);
+        out.push_str(", ");
+    }
+    crate::context::push_ip(&mut out, client);
+    HeaderValue::from_maybe_shared(Bytes::from(out)).ok()
+}
