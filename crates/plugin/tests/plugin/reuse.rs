@@ -3,22 +3,12 @@
 
 use std::time::Duration;
 
-use causeway_plugin::{InstancePolicy, PluginErrorKind, PluginOptions, ReusePolicy, World};
+use causeway_plugin::{InstancePolicy, PluginErrorKind, ReusePolicy};
 
-use crate::support::{self, ctx, token_request, with_header};
+use crate::support::{self, count, token_request, with_header};
 
 fn counter(policy: InstancePolicy) -> std::sync::Arc<causeway_plugin::Plugin> {
-    support::load(
-        "counter",
-        env!("CAUSEWAY_FIXTURE_COUNTER_AUTHORIZER"),
-        World::Authorizer,
-        PluginOptions::new(World::Authorizer).with_policy(policy),
-    )
-}
-
-async fn count(plugin: &causeway_plugin::Plugin) -> String {
-    let d = plugin.authorize(&token_request("")).await.expect("call");
-    ctx(&d, "count").expect("count").to_owned()
+    support::counter("counter", policy)
 }
 
 #[tokio::test]

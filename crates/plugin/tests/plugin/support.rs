@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use causeway_plugin::{
-    AuthorizerKind, AuthorizerRequest, EngineConfig, Plugin, PluginEngine, PluginOptions, World,
+    AuthorizerKind, AuthorizerRequest, EngineConfig, InstancePolicy, Plugin, PluginEngine,
+    PluginOptions, World,
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -125,4 +126,21 @@ pub fn polyglot(file: &str) -> Vec<u8> {
     }
     let path = Path::new(env!("CAUSEWAY_POLYGLOT_DIR")).join(file);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The `counter-authorizer` fixture (counts calls in a global, returned as context
+/// `count`), loaded as `name` with `policy`.
+pub fn counter(name: &str, policy: InstancePolicy) -> Arc<causeway_plugin::Plugin> {
+    load(
+        name,
+        env!("CAUSEWAY_FIXTURE_COUNTER_AUTHORIZER"),
+        World::Authorizer,
+        PluginOptions::new(World::Authorizer).with_policy(policy),
+    )
+}
+
+/// One call of a [`counter`]: the count its instance has reached.
+pub async fn count(plugin: &causeway_plugin::Plugin) -> String {
+    let d = plugin.authorize(&token_request("")).await.expect("call");
+    ctx(&d, "count").expect("count").to_owned()
 }

@@ -8,20 +8,10 @@ use causeway_plugin::{
     ReusePolicy, World,
 };
 
-use crate::support::{self, ctx, token_request};
+use crate::support::{self, count, token_request};
 
 fn counter(policy: InstancePolicy) -> std::sync::Arc<causeway_plugin::Plugin> {
-    support::load(
-        "counter-warm",
-        env!("CAUSEWAY_FIXTURE_COUNTER_AUTHORIZER"),
-        World::Authorizer,
-        PluginOptions::new(World::Authorizer).with_policy(policy),
-    )
-}
-
-async fn count(plugin: &causeway_plugin::Plugin) -> String {
-    let d = plugin.authorize(&token_request("")).await.expect("call");
-    ctx(&d, "count").expect("count").to_owned()
+    support::counter("counter-warm", policy)
 }
 
 #[tokio::test]
