@@ -19,12 +19,17 @@
 #   plugins-mock     GET /bench/mock of the `plugins` API (benches/plugin-api.toml): the
 #                    baseline of the three authorizer targets
 #   auth-rust        the same MOCK behind the Rust HMAC authorizer (fresh instances)
+#   auth-rust-reuse  ... behind the same Rust authorizer with reused instances
+#   auth-rust-cached ... behind the Rust authorizer (fresh) with the decision cache on
 #   auth-js          ... behind the JavaScript HMAC authorizer (reused instances)
 #   auth-python      ... behind the Python HMAC authorizer (reused instances)
-#                    (decision cache off: every request calls the authorizer)
+#                    (decision cache off but for auth-rust-cached: every request calls
+#                    the authorizer)
 #   function         GET /bench/fn/weekly?item=milk,eggs: FUNCTION (Rust shopping-list)
 #
-# Environment: DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (64), ROUNDS (1; the
+# Environment: ONLY (an extended regex: run only the targets whose name matches, e.g.
+# ONLY='plugins-mock|auth-rust|function'; ratios whose targets did not run show n/a),
+# DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (64), ROUNDS (1; the
 # table shows the median of each metric over rounds), WAIT_QUIET (s, 0: how long to wait
 # for an idle machine before measuring), RUST_LOG (warn), KEEP_TMP=1 keeps
 # the temp dir, SKIP_BUILD=1 skips `cargo build`, CAUSEWAY_BIN / BENCH_SERVER_BIN override
@@ -35,6 +40,7 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 ROUNDS=${ROUNDS:-1}
+ONLY=${ONLY:-.}
 export RUST_LOG=${RUST_LOG:-warn}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -263,7 +269,7 @@ plugin_status() { # url [token]
     curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Host: $PLUGIN_HOST" \
         ${2:+-H "Authorization: Bearer $2"} "$1" || true
 }
-for url in "$PLUGINS_MOCK_URL" "$AUTH_URL/rust" "$AUTH_URL/js" "$AUTH_URL/python" "$FUNCTION_URL"; do
+for url in "$PLUGINS_MOCK_URL" "$AUTH_URL/rust" "$AUTH_URL/rust-reuse" "$AUTH_URL/rust-cached" "$AUTH_URL/js" "$AUTH_URL/python" "$FUNCTION_URL"; do
     [[ $(plugin_status "$url" "$AUTH_TOKEN") == 200 ]] || die "$url does not answer 200 (log: $TMP/causeway.log)"
 done
 [[ $(plugin_status "$AUTH_URL/js") == 401 ]] || die "$AUTH_URL/js answers without a token"
@@ -364,6 +370,7 @@ run() {
     local name=$1 url=$2
     shift 2
     local pids=("$@")
+    [[ $name =~ $ONLY ]] || return 0
     # The plugin API's targets: its own Host, and the token (harmless where unused).
     local headers=(-H "Host: $HOST_HEADER")
     case $name in
@@ -422,6 +429,8 @@ for ROUND in $(seq "$ROUNDS"); do
     run causeway-proxy "$PROXY_URL" "$GW_PID"
     run plugins-mock "$PLUGINS_MOCK_URL" "$GW_PID"
     run auth-rust "$AUTH_URL/rust" "$GW_PID"
+    run auth-rust-reuse "$AUTH_URL/rust-reuse" "$GW_PID"
+    run auth-rust-cached "$AUTH_URL/rust-cached" "$GW_PID"
     run auth-js "$AUTH_URL/js" "$GW_PID"
     run auth-python "$AUTH_URL/python" "$GW_PID"
     run function "$FUNCTION_URL" "$GW_PID"
@@ -444,6 +453,17 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "- load: wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, $ROUNDS round(s) (median shown); wrk, the servers and the upstream share the same $(nproc) cores"
     echo
     awk -v tck="$CLK_TCK" -v idle="$GW_RSS_IDLE_KB" -v hwm="$GW_HWM_KB" -v rss_end="$GW_RSS_END_KB" '
+    # ratio(a, b, key): the ratio of two targets medians, -1 when either did not run.
+    function ratio(a, b, key) { return (med[a, key] > 0 && med[b, key] > 0) ? med[a, key] / med[b, key] : -1 }
+    # judge(label, ratio[, op, goal[, target text]]): one row of the ratio table.
+    function judge(label, v, op, goal, target,    ok) {
+        if (target == "") target = (op == "") ? "(context)" : sprintf("%s %.2f×", op == ">=" ? "≥" : "≤", goal)
+        if (v < 0) { printf "| %s | n/a | %s | not run |\n", label, target; return }
+        if (op == "") { printf "| %s | %.2f× | %s | |\n", label, v, target; return }
+        v = sprintf("%.2f", v) + 0
+        ok = (op == ">=") ? (v >= goal) : (v <= goal)
+        printf "| %s | %.2f× | %s | %s |\n", label, v, target, ok ? "met" : "**missed**"
+    }
     function median(name, key,    n, i, j, t, a) {
         n = cnt[name]
         for (i = 1; i <= n; i++) a[i] = val[name, i, key]
@@ -468,6 +488,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         desc["causeway-proxy"] = "causeway HTTP_PROXY `/bench/proxy/hello`"
         desc["plugins-mock"] = "causeway MOCK, plugins API `GET /bench/mock` (with the token)"
         desc["auth-rust"] = "MOCK + Rust authorizer (fresh), no decision cache"
+        desc["auth-rust-reuse"] = "MOCK + Rust authorizer (reuse), no decision cache"
+        desc["auth-rust-cached"] = "MOCK + Rust authorizer (fresh), decision cache on (hits)"
         desc["auth-js"] = "MOCK + JavaScript authorizer (reuse), no decision cache"
         desc["auth-python"] = "MOCK + Python authorizer (reuse), no decision cache"
         desc["function"] = "causeway FUNCTION (Rust shopping-list) `GET /bench/fn/weekly`"
@@ -481,30 +503,26 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         print ""
         print "| ratio | value | target | verdict |"
         print "| --- | ---: | ---: | --- |"
-        v = sprintf("%.2f", med["causeway-mock", "rps"] / med["bare-hyper", "rps"]) + 0
-        printf "| MOCK requests/s: causeway / bare hyper | %.2f× | ≥ 0.90× | %s |\n", v, (v >= 0.9 ? "met" : "**missed**")
-        printf "| MOCK p50: causeway / bare hyper | %.2f× | | |\n", med["causeway-mock", "p50_us"] / med["bare-hyper", "p50_us"]
-        printf "| MOCK p99: causeway / bare hyper | %.2f× | | |\n", med["causeway-mock", "p99_us"] / med["bare-hyper", "p99_us"]
-        v = sprintf("%.2f", med["causeway-cached", "rps"] / med["causeway-mock", "rps"]) + 0
-        printf "| cache hit requests/s: cached / MOCK | %.2f× | ≥ 0.95× | %s |\n", v, (v >= 0.95 ? "met" : "**missed**")
-        printf "| cache hit CPU per request: cached / MOCK | %.2f× | (context) | |\n", med["causeway-cached", "cpu_us"] / med["causeway-mock", "cpu_us"]
-        v = sprintf("%.2f", med["causeway-logged", "rps"] / med["causeway-mock", "rps"]) + 0
-        printf "| access log + metrics requests/s: logged / MOCK | %.2f× | ≥ 0.90× (≤ 10 %% cost) | %s |\n", v, (v >= 0.9 ? "met" : "**missed**")
-        printf "| access log + metrics CPU per request: logged / MOCK | %.2f× | (context) | |\n", med["causeway-logged", "cpu_us"] / med["causeway-mock", "cpu_us"]
-        printf "| access-log lines written / requests (logged; < 1: lines dropped) | %.2f | (context) | |\n", med["causeway-logged", "log_ratio"]
-        v = sprintf("%.2f", med["causeway-proxy", "rps"] / med["nginx-proxy", "rps"]) + 0
-        printf "| PROXY requests/s: causeway / nginx | %.2f× | ≥ 1.00× | %s |\n", v, (v >= 1.0 ? "met" : "**missed**")
-        printf "| PROXY p50: causeway / nginx | %.2f× | | |\n", med["causeway-proxy", "p50_us"] / med["nginx-proxy", "p50_us"]
-        v = sprintf("%.2f", med["causeway-proxy", "p99_us"] / med["nginx-proxy", "p99_us"]) + 0
-        printf "| PROXY p99: causeway / nginx | %.2f× | ≤ 1.00× | %s |\n", v, (v <= 1.0 ? "met" : "**missed**")
-        printf "| PROXY requests/s: causeway / upstream direct | %.2f× | (context) | |\n", med["causeway-proxy", "rps"] / med["upstream", "rps"]
-        printf "| PROXY CPU per request: causeway / nginx | %.2f× | (context) | |\n", med["causeway-proxy", "cpu_us"] / med["nginx-proxy", "cpu_us"]
-        printf "| Rust authorizer requests/s: auth-rust / plugins-mock | %.2f× | (context) | |\n", med["auth-rust", "rps"] / med["plugins-mock", "rps"]
-        v = sprintf("%.2f", med["auth-js", "rps"] / med["plugins-mock", "rps"]) + 0
-        printf "| JavaScript authorizer requests/s: auth-js / plugins-mock | %.2f× | ≥ 0.50× | %s |\n", v, (v >= 0.5 ? "met" : "**missed**")
-        v = sprintf("%.2f", med["auth-python", "rps"] / med["plugins-mock", "rps"]) + 0
-        printf "| Python authorizer requests/s: auth-python / plugins-mock | %.2f× | ≥ 0.50× | %s |\n", v, (v >= 0.5 ? "met" : "**missed**")
-        printf "| FUNCTION requests/s: function / plugins-mock | %.2f× | (context) | |\n", med["function", "rps"] / med["plugins-mock", "rps"]
+        judge("MOCK requests/s: causeway / bare hyper", ratio("causeway-mock", "bare-hyper", "rps"), ">=", 0.9)
+        judge("MOCK p50: causeway / bare hyper", ratio("causeway-mock", "bare-hyper", "p50_us"))
+        judge("MOCK p99: causeway / bare hyper", ratio("causeway-mock", "bare-hyper", "p99_us"))
+        judge("cache hit requests/s: cached / MOCK", ratio("causeway-cached", "causeway-mock", "rps"), ">=", 0.95)
+        judge("cache hit CPU per request: cached / MOCK", ratio("causeway-cached", "causeway-mock", "cpu_us"))
+        judge("access log + metrics requests/s: logged / MOCK", ratio("causeway-logged", "causeway-mock", "rps"), ">=", 0.9, "≥ 0.90× (≤ 10 % cost)")
+        judge("access log + metrics CPU per request: logged / MOCK", ratio("causeway-logged", "causeway-mock", "cpu_us"))
+        if (med["causeway-logged", "log_ratio"] > 0)
+            printf "| access-log lines written / requests (logged; < 1: lines dropped) | %.2f | (context) | |\n", med["causeway-logged", "log_ratio"]
+        judge("PROXY requests/s: causeway / nginx", ratio("causeway-proxy", "nginx-proxy", "rps"), ">=", 1.0)
+        judge("PROXY p50: causeway / nginx", ratio("causeway-proxy", "nginx-proxy", "p50_us"))
+        judge("PROXY p99: causeway / nginx", ratio("causeway-proxy", "nginx-proxy", "p99_us"), "<=", 1.0)
+        judge("PROXY requests/s: causeway / upstream direct", ratio("causeway-proxy", "upstream", "rps"))
+        judge("PROXY CPU per request: causeway / nginx", ratio("causeway-proxy", "nginx-proxy", "cpu_us"))
+        judge("Rust authorizer (fresh) requests/s: auth-rust / plugins-mock", ratio("auth-rust", "plugins-mock", "rps"), ">=", 0.7)
+        judge("Rust authorizer (reuse) requests/s: auth-rust-reuse / plugins-mock", ratio("auth-rust-reuse", "plugins-mock", "rps"), ">=", 0.7)
+        judge("Rust authorizer, decision cache on: auth-rust-cached / plugins-mock", ratio("auth-rust-cached", "plugins-mock", "rps"), ">=", 0.95)
+        judge("JavaScript authorizer requests/s: auth-js / plugins-mock", ratio("auth-js", "plugins-mock", "rps"), ">=", 0.5)
+        judge("Python authorizer requests/s: auth-python / plugins-mock", ratio("auth-python", "plugins-mock", "rps"), ">=", 0.5)
+        judge("FUNCTION requests/s: function / plugins-mock", ratio("function", "plugins-mock", "rps"), ">=", 0.5)
         print ""
         printf "causeway RSS: %.1f MiB idle after start-up, %.1f MiB peak (VmHWM) over the whole run, %.1f MiB at the end.\n", idle / 1024, hwm / 1024, rss_end / 1024
         print ""
