@@ -1,0 +1,742 @@
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Request;
+use serde_json::{Value, json};
+
+use crate::body::Body;
+use crate::context::RequestCtx;
+use crate::jwt::JwtIdentity;
+
+const REST_API: &str = r#"
+version = 1
+id = "shop"
+name = "Shop"
+type = "REST"
+
+[[stages]]
+name = "prod"
+variables = { backend = "http://127.0.0.1:8081", greeting = "hello world" }
+
+[[stages]]
+name = "dev"
+
+[[routes]]
+key = "ANY /items/{itemId}/{name}"
+integration = { type = "MOCK" }
+
+[[routes]]
+key = "GET /"
+integration = { type = "MOCK" }
+"#;
+
+const HTTP_API: &str = r#"
+version = 1
+id = "carts"
+name = "Carts"
+type = "HTTP"
+
+[[stages]]
+name = "beta"
+variables = { tier = "b" }
+
+[[stages]]
+name = "$default"
+
+[[routes]]
+key = "POST /carts/{cartId}"
+integration = { type = "MOCK" }
+
+[[routes]]
+key = "GET /health"
+integration = { type = "MOCK" }
+"#;
+
+/// Received at 2026-11-25T15:04:05.123Z.
+const EPOCH_MS: u64 = 1_795_619_045_123;
+const REQUEST_ID: &str = "c0ffee00-1234-4abc-8def-0123456789ab";
+
+/// A request routed (as the route phase does) to `stage` of `api`.
+fn routed(api: &str, stage: &str, req: Request<()>) -> RequestCtx {
+    let spec = causeway_model::parse_api("test.toml", api).expect("api parses");
+    let variables = spec
+        .stages
+        .iter()
+        .find(|s| s.name == stage)
+        .map(|s| s.variables.clone())
+        .unwrap_or_default();
+    let deployment = causeway_model::Deployment::snapshot(&spec, "", 0);
+    let compiled = crate::compile(&deployment, &crate::Plugins::new()).expect("api compiles");
+    let binding = crate::StageBinding {
+        api_id: spec.id.clone(),
+        stage: stage.to_owned(),
+        deployment: Arc::new(compiled),
+        variables,
+        settings: causeway_model::StageSettings::default(),
+    };
+    let table = crate::table::Table::build(
+        vec![binding],
+        &[],
+        &crate::Metrics::new(),
+        &crate::access_log::Sinks::default(),
+        &crate::cache::Caches::default(),
+    );
+    let host = format!("{}{}", spec.id, crate::EXECUTE_API_SUFFIX);
+    let (parts, ()) = req.into_parts();
+    let client = std::net::SocketAddr::from(([203, 0, 113, 7], 40_000));
+    let mut ctx = RequestCtx::new(parts, Body::from(""), client, host);
+    ctx.request_id = REQUEST_ID.to_owned();
+    ctx.received_at_ms = EPOCH_MS;
+    let crate::table::Resolved::Stage(stage, at) = table.resolve(&ctx.host, ctx.parts.uri.path())
+    else {
+        panic!("no stage for {}", ctx.parts.uri);
+    };
+    let (route, params) = {
+        let path = ctx.parts.uri.path();
+        let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
+        let base = path.len() - route_path.len();
+        let causeway_router::Lookup::Matched(m) = stage
+            .deployment
+            .router
+            .lookup(ctx.parts.method.as_str(), route_path)
+        else {
+            panic!("no route for {}", ctx.parts.uri);
+        };
+        let params: Vec<_> = m
+            .params
+            .iter()
+            .map(|(_, value)| {
+                let start = value.as_ptr() as usize - route_path.as_ptr() as usize + base;
+                start..start + value.len()
+            })
+            .collect();
+        (m.route, params)
+    };
+    ctx.route_path_at = at;
+    ctx.route = Some(route);
+    ctx.params.extend(params);
+    ctx.stage = Some(stage);
+    ctx
+}
+
+/// The event, parsed (and checked for repeated keys, which parsing would hide).
+fn event(ctx: &RequestCtx, v2: bool, body: &[u8]) -> Value {
+    let json = super::event(ctx, v2, body);
+    for keys in object_keys(&json) {
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), keys.len(), "repeated key in {keys:?}: {json}");
+    }
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("event is not JSON ({e}): {json}"))
+}
+
+/// The keys (still escaped) of each object in `json`, in order; objects in the order they
+/// close, so the outermost comes last.
+fn object_keys(json: &str) -> Vec<Vec<&str>> {
+    let b = json.as_bytes();
+    let mut done = Vec::new();
+    // One entry per open object (`Some(keys)`) or array (`None`).
+    let mut open: Vec<Option<Vec<&str>>> = Vec::new();
+    let mut prev = b' ';
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if matches!(prev, b'{' | b',')
+                    && let Some(Some(keys)) = open.last_mut()
+                {
+                    keys.push(&json[start..i]);
+                }
+                prev = b'"';
+            }
+            b'{' => open.push(Some(Vec::new())),
+            b'[' => open.push(None),
+            b'}' | b']' => done.extend(open.pop().flatten()),
+            _ => {}
+        }
+        if !b[i].is_ascii_whitespace() && b[i] != b'"' {
+            prev = b[i];
+        }
+        i += 1;
+    }
+    done
+}
+
+#[test]
+fn fields_come_in_api_gateway_order() {
+    let top = |json: String| {
+        object_keys(&json)
+            .pop()
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let ctx = routed(REST_API, "prod", rest_full_request());
+    assert_eq!(
+        top(super::event(&ctx, false, b"x")),
+        [
+            "resource",
+            "path",
+            "httpMethod",
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "multiValueQueryStringParameters",
+            "pathParameters",
+            "stageVariables",
+            "requestContext",
+            "body",
+            "isBase64Encoded",
+        ]
+    );
+    let ctx = routed(HTTP_API, "beta", http_full_request());
+    assert_eq!(
+        top(super::event(&ctx, true, b"x")),
+        [
+            "version",
+            "routeKey",
+            "rawPath",
+            "rawQueryString",
+            "cookies",
+            "headers",
+            "queryStringParameters",
+            "requestContext",
+            "body",
+            "pathParameters",
+            "isBase64Encoded",
+            "stageVariables",
+        ]
+    );
+}
+
+fn rest_full_request() -> Request<()> {
+    Request::post("/prod/items/a%20b/caf%C3%A9?x=1&x=2&q=caf%C3%A9&plus=a+b&flag&&empty=&x=3&%78=4&nl=%0A%22%5C%01")
+        .header("accept", "*/*")
+        .header("x-multi", "one")
+        .header("x-multi", "two")
+        .header("user-agent", "test-agent/1.0 \"quoted\"")
+        .header("content-type", "application/octet-stream")
+        .header("cookie", "a=1; b=2")
+        .body(())
+        .expect("request")
+}
+
+#[test]
+fn rest_event_is_payload_1_0() {
+    let mut ctx = routed(REST_API, "prod", rest_full_request());
+    ctx.principal_id = Some("user-1".into());
+    ctx.authorizer_context = vec![("tier".into(), "gold".into()), ("count".into(), "7".into())];
+    let expected = json!({
+        "resource": "/items/{itemId}/{name}",
+        "path": "/items/a%20b/caf%C3%A9",
+        "httpMethod": "POST",
+        "headers": {
+            "accept": "*/*",
+            "x-multi": "two",
+            "user-agent": "test-agent/1.0 \"quoted\"",
+            "content-type": "application/octet-stream",
+            "cookie": "a=1; b=2",
+        },
+        "multiValueHeaders": {
+            "accept": ["*/*"],
+            "x-multi": ["one", "two"],
+            "user-agent": ["test-agent/1.0 \"quoted\""],
+            "content-type": ["application/octet-stream"],
+            "cookie": ["a=1; b=2"],
+        },
+        "queryStringParameters": {
+            "x": "4",
+            "nl": "\n\"\\\u{1}",
+            "q": "café",
+            "plus": "a b",
+            "flag": "",
+            "empty": "",
+        },
+        "multiValueQueryStringParameters": {
+            "x": ["1", "2", "3", "4"],
+            "nl": ["\n\"\\\u{1}"],
+            "q": ["café"],
+            "plus": ["a b"],
+            "flag": [""],
+            "empty": [""],
+        },
+        "pathParameters": { "itemId": "a b", "name": "café" },
+        "stageVariables": { "backend": "http://127.0.0.1:8081", "greeting": "hello world" },
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "shop",
+            "authorizer": { "tier": "gold", "count": "7", "principalId": "user-1" },
+            "domainName": "shop.execute-api.localhost",
+            "domainPrefix": "shop",
+            "extendedRequestId": REQUEST_ID,
+            "httpMethod": "POST",
+            "identity": { "sourceIp": "203.0.113.7", "userAgent": "test-agent/1.0 \"quoted\"" },
+            "path": "/prod/items/a%20b/caf%C3%A9",
+            "protocol": "HTTP/1.1",
+            "requestId": REQUEST_ID,
+            "requestTime": "25/Nov/2026:15:04:05 +0000",
+            "requestTimeEpoch": EPOCH_MS,
+            "resourceId": "/items/{itemId}/{name}",
+            "resourcePath": "/items/{itemId}/{name}",
+            "stage": "prod",
+        },
+        "body": "AAEC/w==",
+        "isBase64Encoded": true,
+    });
+    assert_eq!(event(&ctx, false, &[0, 1, 2, 255]), expected);
+
+    // A principal's context wins over nothing: `principalId` overrides a context key of
+    // that name; without a principal there is no authorizer at all.
+    ctx.authorizer_context = vec![("principalId".into(), "spoofed".into())];
+    assert_eq!(
+        event(&ctx, false, b"")["requestContext"]["authorizer"],
+        json!({ "principalId": "user-1" })
+    );
+    ctx.principal_id = None;
+    assert!(
+        event(&ctx, false, b"")["requestContext"]
+            .get("authorizer")
+            .is_none()
+    );
+}
+
+#[test]
+fn rest_event_without_parameters_uses_nulls() {
+    let req = Request::get("/dev").body(()).expect("request");
+    let ctx = routed(REST_API, "dev", req);
+    let expected = json!({
+        "resource": "/",
+        "path": "/",
+        "httpMethod": "GET",
+        "headers": null,
+        "multiValueHeaders": null,
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": null,
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "shop",
+            "domainName": "shop.execute-api.localhost",
+            "domainPrefix": "shop",
+            "extendedRequestId": REQUEST_ID,
+            "httpMethod": "GET",
+            "identity": { "sourceIp": "203.0.113.7", "userAgent": "" },
+            "path": "/dev",
+            "protocol": "HTTP/1.1",
+            "requestId": REQUEST_ID,
+            "requestTime": "25/Nov/2026:15:04:05 +0000",
+            "requestTimeEpoch": EPOCH_MS,
+            "resourceId": "/",
+            "resourcePath": "/",
+            "stage": "dev",
+        },
+        "body": null,
+        "isBase64Encoded": false,
+    });
+    assert_eq!(event(&ctx, false, b""), expected);
+}
+
+#[test]
+fn rest_event_bodies_are_text_or_base64() {
+    let with_type = |ct: Option<&str>| {
+        let mut req = Request::post("/prod/items/1/2");
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        routed(REST_API, "prod", req.body(()).expect("request"))
+    };
+    let cases: [(Option<&str>, &[u8], Value, bool); 8] = [
+        (None, b"plain \"text\"\n", json!("plain \"text\"\n"), false),
+        (Some("Text/Plain; charset=utf-8"), b"hi", json!("hi"), false),
+        (
+            Some("application/JSON"),
+            b"{\"a\":1}",
+            json!("{\"a\":1}"),
+            false,
+        ),
+        (Some("application/soap+xml"), b"<a/>", json!("<a/>"), false),
+        (
+            Some("application/x-www-form-urlencoded"),
+            b"a=1",
+            json!("a=1"),
+            false,
+        ),
+        (Some("text/javascript"), b"f()", json!("f()"), false),
+        (Some("image/png"), b"png", json!("cG5n"), true),
+        // Text types whose bytes are not UTF-8 are sent as base64.
+        (Some("text/plain"), &[0xff, 0xfe], json!("//4="), true),
+    ];
+    for (ct, body, expected, b64) in cases {
+        let ev = event(&with_type(ct), false, body);
+        assert_eq!(ev["body"], expected, "{ct:?}");
+        assert_eq!(ev["isBase64Encoded"], json!(b64), "{ct:?}");
+    }
+}
+
+fn http_full_request() -> Request<()> {
+    Request::post("/beta/carts/c%2F1?item=milk&item=eg%67s&note=a+b&flag&%61=z&%69tem=bread")
+        .header("x-multi", "one")
+        .header("X-Multi", "two")
+        .header("cookie", "a=1; b=2")
+        .header("cookie", "c=3")
+        .header("content-type", "application/json")
+        .header("user-agent", "agent")
+        .header(
+            "x-bin",
+            http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text"),
+        )
+        .body(())
+        .expect("request")
+}
+
+#[test]
+fn http_event_is_payload_2_0() {
+    let mut ctx = routed(HTTP_API, "beta", http_full_request());
+    let claims = json!({ "sub": "user-42", "scope": "carts:write" });
+    let claims = claims.as_object().cloned().unwrap_or_default();
+    ctx.principal_id = Some("user-42".into());
+    ctx.jwt = Some(Arc::new(JwtIdentity {
+        claims,
+        scopes: Some(vec!["carts:write".into()]),
+    }));
+    let expected = json!({
+        "version": "2.0",
+        "routeKey": "POST /carts/{cartId}",
+        "rawPath": "/beta/carts/c%2F1",
+        "rawQueryString": "item=milk&item=eg%67s&note=a+b&flag&%61=z&%69tem=bread",
+        "cookies": ["a=1", "b=2", "c=3"],
+        "headers": {
+            "x-multi": "one,two",
+            "cookie": "a=1; b=2,c=3",
+            "content-type": "application/json",
+            "user-agent": "agent",
+            "x-bin": "caf\u{fffd}",
+        },
+        "queryStringParameters": {
+            "item": "milk,eggs,bread",
+            "note": "a b",
+            "flag": "",
+            "a": "z",
+        },
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "carts",
+            "authorizer": {
+                "jwt": {
+                    "claims": { "sub": "user-42", "scope": "carts:write" },
+                    "scopes": ["carts:write"],
+                },
+            },
+            "domainName": "carts.execute-api.localhost",
+            "domainPrefix": "carts",
+            "http": {
+                "method": "POST",
+                "path": "/beta/carts/c%2F1",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "agent",
+            },
+            "requestId": REQUEST_ID,
+            "routeKey": "POST /carts/{cartId}",
+            "stage": "beta",
+            "time": "25/Nov/2026:15:04:05 +0000",
+            "timeEpoch": EPOCH_MS,
+        },
+        "body": "{\"items\":[\"milk\"]}",
+        "pathParameters": { "cartId": "c/1" },
+        "isBase64Encoded": false,
+        "stageVariables": { "tier": "b" },
+    });
+    assert_eq!(event(&ctx, true, b"{\"items\":[\"milk\"]}"), expected);
+
+    // A Lambda authorizer's principal and context.
+    ctx.jwt = None;
+    ctx.authorizer_context = vec![
+        ("tier".into(), "gold".into()),
+        ("tier".into(), "platinum".into()),
+    ];
+    assert_eq!(
+        event(&ctx, true, b"")["requestContext"]["authorizer"],
+        json!({ "lambda": { "tier": "platinum", "principalId": "user-42" } })
+    );
+    ctx.principal_id = None;
+    assert!(
+        event(&ctx, true, b"")["requestContext"]
+            .get("authorizer")
+            .is_none()
+    );
+
+    // A binary body.
+    let ev = event(&ctx, true, &[0, 159, 146, 150]);
+    assert_eq!(
+        (&ev["body"], &ev["isBase64Encoded"]),
+        (&json!("AJ+Slg=="), &json!(true))
+    );
+}
+
+#[test]
+fn http_event_omits_what_is_empty() {
+    let req = Request::get("/health").body(()).expect("request");
+    let ctx = routed(HTTP_API, "$default", req);
+    let expected = json!({
+        "version": "2.0",
+        "routeKey": "GET /health",
+        "rawPath": "/health",
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "carts",
+            "domainName": "carts.execute-api.localhost",
+            "domainPrefix": "carts",
+            "http": {
+                "method": "GET",
+                "path": "/health",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "",
+            },
+            "requestId": REQUEST_ID,
+            "routeKey": "GET /health",
+            "stage": "$default",
+            "time": "25/Nov/2026:15:04:05 +0000",
+            "timeEpoch": EPOCH_MS,
+        },
+        "isBase64Encoded": false,
+    });
+    assert_eq!(event(&ctx, true, b""), expected);
+}
+
+#[test]
+fn jwt_claims_and_scopes_are_shaped_as_api_gateway_does() {
+    let (parts, ()) = http::Request::get("/prod/pets")
+        .body(())
+        .unwrap_or_default()
+        .into_parts();
+    let client = std::net::SocketAddr::from(([127, 0, 0, 1], 1234));
+    let mut ctx = RequestCtx::new(parts, Body::from(""), client, "h".into());
+    let claims = json!({ "sub": "user-42", "cognito:groups": "[admin ops]" });
+    let claims = claims.as_object().cloned().unwrap_or_default();
+    ctx.principal_id = Some("user-42".into());
+    ctx.jwt = Some(Arc::new(JwtIdentity {
+        claims: claims.clone(),
+        scopes: Some(vec!["pets:read".into()]),
+    }));
+    let v2 = event(&ctx, true, b"");
+    assert_eq!(
+        v2["requestContext"]["authorizer"],
+        json!({ "jwt": { "claims": claims, "scopes": ["pets:read"] } })
+    );
+    let v1 = event(&ctx, false, b"");
+    assert_eq!(
+        v1["requestContext"]["authorizer"],
+        json!({ "claims": claims, "scopes": ["pets:read"] })
+    );
+    // Without route scopes API Gateway sends `"scopes": null`.
+    ctx.jwt = Some(Arc::new(JwtIdentity {
+        claims,
+        scopes: None,
+    }));
+    let v2 = event(&ctx, true, b"");
+    assert_eq!(
+        v2["requestContext"]["authorizer"]["jwt"]["scopes"],
+        json!(null)
+    );
+}
+
+/// Status, headers (name → every value, in order) and body of a proxy response.
+type Answer = (u16, Vec<(String, Vec<String>)>, Bytes);
+
+fn respond(out: &str, v2: bool) -> Result<Answer, String> {
+    let resp = super::response(out.to_owned(), v2)
+        .map_err(|e| e.cause.map(|c| c.to_string()).unwrap_or_default())?;
+    let headers = resp
+        .headers()
+        .keys()
+        .map(|k| {
+            let values = resp.headers().get_all(k).iter();
+            let values = values.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            (k.as_str().to_owned(), values.collect())
+        })
+        .collect();
+    let status = resp.status().as_u16();
+    let body = match resp.into_body() {
+        Body::Empty => Bytes::new(),
+        Body::Full(Some(b)) => b,
+        other => panic!("unexpected body {other:?}"),
+    };
+    Ok((status, headers, body))
+}
+
+fn hdrs(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+    list.iter()
+        .map(|(k, vs)| {
+            (
+                (*k).to_owned(),
+                vs.iter().map(|v| (*v).to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn output_that_is_not_json_fails() {
+    for v2 in [false, true] {
+        let err = respond("{\"statusCode\": 200", v2).expect_err("not JSON");
+        assert!(
+            err.starts_with("function output is not JSON: EOF while parsing an object"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn payload_2_0_bare_values_are_json_bodies() {
+    for out in [
+        "[1,2]",
+        "\"hello\"",
+        "{\"message\":\"hi\"}",
+        "  {\"body\": \"x\", \"headers\": {\"x-a\": \"1\"}}  ",
+        "42",
+        "null",
+    ] {
+        let json_type = hdrs(&[("content-type", &["application/json"])]);
+        assert_eq!(
+            respond(out, true),
+            Ok((200, json_type, Bytes::copy_from_slice(out.as_bytes()))),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn invalid_status_codes_fail() {
+    let no_status = "function response has no valid statusCode";
+    for (out, v2) in [
+        ("{\"body\":\"x\"}", false),
+        ("[1,2]", false),
+        ("\"hello\"", false),
+        ("null", false),
+        ("{\"statusCode\":null}", true),
+        ("{\"statusCode\":\"200\"}", true),
+        ("{\"statusCode\":200.0}", false),
+        ("{\"statusCode\":-1}", false),
+        ("{\"statusCode\":99}", true),
+        ("{\"statusCode\":1000}", false),
+        ("{\"statusCode\":65736}", false),
+    ] {
+        assert_eq!(respond(out, v2), Err(no_status.to_owned()), "{out}");
+    }
+}
+
+#[test]
+fn proxy_responses_become_http_responses() {
+    for v2 in [false, true] {
+        let ok = |body: &str| Ok((201, Vec::new(), Bytes::copy_from_slice(body.as_bytes())));
+        let answer = |out: &str| respond(out, v2);
+        assert_eq!(answer("{\"statusCode\":201}"), ok(""));
+        assert_eq!(answer("{\"statusCode\":201,\"body\":null}"), ok(""));
+        assert_eq!(
+            answer("{\"statusCode\":201,\"body\":\"a\\\"b\"}"),
+            ok("a\"b")
+        );
+        assert_eq!(
+            answer("{\"statusCode\":201,\"body\":\"aGk=\",\"isBase64Encoded\":true}"),
+            ok("hi")
+        );
+        // Only `true` itself means base64.
+        assert_eq!(
+            answer("{\"statusCode\":201,\"body\":\"aGk=\",\"isBase64Encoded\":\"true\"}"),
+            ok("aGk=")
+        );
+        assert_eq!(
+            answer("{\"statusCode\":201,\"body\":\"aGk=\",\"isBase64Encoded\":false}"),
+            ok("aGk=")
+        );
+        // Other JSON bodies are sent as (compact) JSON, never base64-decoded.
+        assert_eq!(
+            answer("{\"statusCode\":201,\"body\":{ \"b\": [1, true], \"a\": null }}"),
+            ok("{\"a\":null,\"b\":[1,true]}")
+        );
+        assert_eq!(
+            answer("{\"statusCode\":201,\"body\":[1.5,\"x\"],\"isBase64Encoded\":true}"),
+            ok("[1.5,\"x\"]")
+        );
+        assert_eq!(answer("{\"statusCode\":201,\"body\":false}"), ok("false"));
+        let err = answer("{\"statusCode\":201,\"body\":\"***\",\"isBase64Encoded\":true}");
+        assert_eq!(
+            err,
+            Err("body is not base64: Invalid symbol 42, offset 0.".to_owned())
+        );
+    }
+}
+
+#[test]
+fn proxy_response_headers() {
+    let out = r#"{
+        "statusCode": 302,
+        "headers": {
+            "Location": "/elsewhere",
+            "x-num": 5,
+            "x-bool": true,
+            "x-null": null,
+            "x-obj": {"a": [1]},
+            "x-multi": "h",
+            "bad name": "skipped",
+            "x-bad-value": "a\nb",
+            "x-utf8": "café\tau lait",
+            "X-Case": "upper",
+            "x-case": "lower"
+        },
+        "multiValueHeaders": {
+            "x-multi": ["m1", 2, "m\u0000"],
+            "x-list": ["l1", "l2"],
+            "x-not-a-list": "ignored",
+            "bad name": ["skipped"]
+        },
+        "cookies": ["s=1; Path=/", "t=2"]
+    }"#;
+    let v1 = hdrs(&[
+        ("location", &["/elsewhere"]),
+        // Keys are applied in sorted order: `x-case` after `X-Case`.
+        ("x-case", &["lower"]),
+        ("x-bool", &["true"]),
+        ("x-multi", &["h", "m1", "2"]),
+        ("x-null", &["null"]),
+        ("x-num", &["5"]),
+        ("x-obj", &["{\"a\":[1]}"]),
+        ("x-utf8", &["café\tau lait"]),
+        ("x-list", &["l1", "l2"]),
+    ]);
+    let sorted = |mut h: Vec<(String, Vec<String>)>| {
+        h.sort();
+        h
+    };
+    let (status, headers, body) = respond(out, false).expect("v1");
+    assert_eq!(
+        (status, sorted(headers), body),
+        (302, sorted(v1.clone()), Bytes::new())
+    );
+    // Payload 2.0 adds `cookies` as `set-cookie` headers.
+    let mut v2 = v1;
+    v2.push((
+        "set-cookie".into(),
+        vec!["s=1; Path=/".into(), "t=2".into()],
+    ));
+    let (status, headers, _) = respond(out, true).expect("v2");
+    assert_eq!((status, sorted(headers)), (302, sorted(v2)));
+    // Non-string cookies are stringified; a non-list `cookies` is ignored.
+    let (_, headers, _) =
+        respond("{\"statusCode\":200,\"cookies\":[7,\"a=b\"]}", true).expect("v2");
+    assert_eq!(headers, hdrs(&[("set-cookie", &["7", "a=b"])]));
+    let (_, headers, _) = respond("{\"statusCode\":200,\"cookies\":\"a=b\"}", true).expect("v2");
+    assert_eq!(headers, Vec::new());
+}
