@@ -136,6 +136,44 @@ pub(crate) struct Mock {
     pub(crate) status: StatusCode,
     pub(crate) headers: Vec<(HeaderName, Template)>,
     pub(crate) body: Template,
+    /// The whole answer when nothing in it is substituted: rendered once here, cloned
+    /// (reference-counted) per request.
+    pub(crate) literal: Option<LiteralMock>,
+}
+
+/// A MOCK answer without substitutions, ready to send.
+#[derive(Debug)]
+pub(crate) struct LiteralMock {
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: bytes::Bytes,
+}
+
+impl Mock {
+    fn new(status: StatusCode, headers: Vec<(HeaderName, Template)>, body: Template) -> Mock {
+        let literal =
+            (body.is_literal() && headers.iter().all(|(_, t)| t.is_literal())).then(|| {
+                let mut map = http::HeaderMap::new();
+                for (name, t) in &headers {
+                    let mut value = String::new();
+                    t.render(&mut value, |_, _| {});
+                    if let Ok(v) = http::HeaderValue::from_str(&value) {
+                        map.insert(name.clone(), v);
+                    }
+                }
+                let mut text = String::new();
+                body.render(&mut text, |_, _| {});
+                LiteralMock {
+                    headers: map,
+                    body: bytes::Bytes::from(text),
+                }
+            });
+        Mock {
+            status,
+            headers,
+            body,
+            literal,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -288,15 +326,14 @@ fn route(
         .filter_map(|(k, _)| param_ref(k, "method.request."))
         .collect();
     let integration = match &r.integration {
-        IntegrationSpec::Mock(m) => Integration::Mock(Mock {
-            status: StatusCode::from_u16(m.status).map_err(|e| e.to_string())?,
-            headers: m
-                .headers
+        IntegrationSpec::Mock(m) => Integration::Mock(Mock::new(
+            StatusCode::from_u16(m.status).map_err(|e| e.to_string())?,
+            m.headers
                 .iter()
                 .map(|(k, v)| Ok((header_name(k)?, Template::parse(v, false)?)))
                 .collect::<Result<_, String>>()?,
-            body: Template::parse(&m.body, false)?,
-        }),
+            Template::parse(&m.body, false)?,
+        )),
         IntegrationSpec::Http(h) => Integration::Http(Upstream {
             proxy: false,
             uri: Template::parse(&h.uri, true)?,

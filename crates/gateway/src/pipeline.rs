@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use std::future::Future;
+use std::pin::Pin;
+
 use http::{HeaderValue, Response};
 use opentelemetry::KeyValue;
 
@@ -28,15 +30,39 @@ pub enum Flow {
     Fail(GatewayError),
 }
 
+/// What [`Phase::request`] hands back: a decision taken on the spot, or a future for a
+/// phase that has to wait (an authorizer call, a cache fill, an integration). Most phases
+/// on most requests decide on the spot, and those cost no allocation.
+pub enum Step<'a> {
+    /// Decided.
+    Now(Flow),
+    /// Decided when this future completes.
+    Later(Pin<Box<dyn Future<Output = Flow> + Send + 'a>>),
+}
+
+impl From<Flow> for Step<'_> {
+    fn from(flow: Flow) -> Self {
+        Step::Now(flow)
+    }
+}
+
+impl std::fmt::Debug for Step<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Now(flow) => f.debug_tuple("Now").field(flow).finish(),
+            Step::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
 /// One step of the request path.
-#[async_trait]
 pub trait Phase: Send + Sync + 'static {
     /// Name, for traces and logs.
     fn name(&self) -> &'static str;
 
     /// Inspect or change the request; the default continues.
-    async fn request(&self, _ctx: &mut RequestCtx) -> Flow {
-        Flow::Continue
+    fn request<'a>(&'a self, _ctx: &'a mut RequestCtx) -> Step<'a> {
+        Step::Now(Flow::Continue)
     }
 
     /// Inspect or change the response; the default leaves it alone.
@@ -89,7 +115,10 @@ impl Pipeline {
                 }
                 _ => None,
             };
-            let flow = phase.request(ctx).await;
+            let flow = match phase.request(ctx) {
+                Step::Now(flow) => flow,
+                Step::Later(future) => future.await,
+            };
             if let Some(pc) = &phase_cx {
                 let failed = match &flow {
                     Flow::Fail(e) => Some(e.message.as_ref()),

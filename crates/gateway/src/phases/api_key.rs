@@ -5,24 +5,28 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use async_trait::async_trait;
 
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::keys::KeyTable;
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) struct ApiKey {
     pub(crate) keys: Arc<ArcSwap<KeyTable>>,
 }
 
-#[async_trait]
 impl Phase for ApiKey {
     fn name(&self) -> &'static str {
         "api-key"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        self.decide(ctx).into()
+    }
+}
+
+impl ApiKey {
+    fn decide(&self, ctx: &mut RequestCtx) -> Flow {
         let Some(route) = ctx.compiled_route() else {
             return Flow::Continue;
         };

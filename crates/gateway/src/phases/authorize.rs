@@ -6,13 +6,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use causeway_plugin::{AuthorizerRequest, Effect};
 
 use crate::authorizer::{Authorizer, IdentitySource};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) struct Authorize;
 
@@ -94,13 +93,23 @@ fn request(
     }
 }
 
-#[async_trait]
 impl Phase for Authorize {
     fn name(&self) -> &'static str {
         "authorizer"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        match ctx.compiled_route() {
+            Some(r) if r.jwt.is_some() || r.authorizer.is_some() => {
+                Step::Later(Box::pin(self.authorize(ctx)))
+            }
+            _ => Step::Now(Flow::Continue),
+        }
+    }
+}
+
+impl Authorize {
+    async fn authorize(&self, ctx: &mut RequestCtx) -> Flow {
         if let Some(jwt) = ctx.compiled_route().and_then(|r| r.jwt.clone()) {
             return crate::jwt::authorize(ctx, &jwt).await;
         }

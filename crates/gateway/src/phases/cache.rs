@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use causeway_cache::{CacheKey, InvalidationOutcome, KeyParam, Target, Ttl, requests_invalidation};
 use http::{HeaderValue, Method, Response};
 
@@ -15,7 +14,7 @@ use crate::body::Body;
 use crate::cache::{Fill, Miss, Tee};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) struct CachePhase;
 
@@ -70,13 +69,41 @@ fn hit(resp: &causeway_cache::CachedResponse) -> Response<Body> {
     out
 }
 
-#[async_trait]
 impl Phase for CachePhase {
     fn name(&self) -> &'static str {
         "cache"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        if ctx.stage.as_ref().is_none_or(|s| s.cache.is_none()) {
+            return Step::Now(Flow::Continue);
+        }
+        Step::Later(Box::pin(self.lookup(ctx)))
+    }
+
+    fn response(&self, ctx: &mut RequestCtx, resp: &mut Response<Body>) {
+        if let Some(fill) = ctx.cache_fill.take()
+            && resp.status() == http::StatusCode::OK
+        {
+            let headers = resp
+                .headers()
+                .iter()
+                .filter(|(n, _)| n.as_str() != "x-amzn-requestid" && n.as_str() != CACHE_HEADER)
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .collect();
+            let body = std::mem::take(resp.body_mut());
+            *resp.body_mut() = Body::Tee(Box::new(Tee::new(body, 200, headers, fill)));
+        }
+        // Any other fill is dropped here, which wakes the followers.
+        if let Some(status) = ctx.cache_status {
+            resp.headers_mut()
+                .insert(CACHE_HEADER, HeaderValue::from_static(status));
+        }
+    }
+}
+
+impl CachePhase {
+    async fn lookup(&self, ctx: &mut RequestCtx) -> Flow {
         let Some((key, ttl)) = key_of(ctx) else {
             return Flow::Continue;
         };
@@ -138,25 +165,5 @@ impl Phase for CachePhase {
         }
         ctx.cache_status.get_or_insert("miss");
         Flow::Continue
-    }
-
-    fn response(&self, ctx: &mut RequestCtx, resp: &mut Response<Body>) {
-        if let Some(fill) = ctx.cache_fill.take()
-            && resp.status() == http::StatusCode::OK
-        {
-            let headers = resp
-                .headers()
-                .iter()
-                .filter(|(n, _)| n.as_str() != "x-amzn-requestid" && n.as_str() != CACHE_HEADER)
-                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-                .collect();
-            let body = std::mem::take(resp.body_mut());
-            *resp.body_mut() = Body::Tee(Box::new(Tee::new(body, 200, headers, fill)));
-        }
-        // Any other fill is dropped here, which wakes the followers.
-        if let Some(status) = ctx.cache_status {
-            resp.headers_mut()
-                .insert(CACHE_HEADER, HeaderValue::from_static(status));
-        }
     }
 }

@@ -1,7 +1,6 @@
 //! HTTP-API CORS: answer preflights from the API's `cors` block, even without an `OPTIONS`
 //! route, and add the allow headers to actual responses for allowed origins.
 
-use async_trait::async_trait;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
@@ -12,7 +11,7 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use crate::body::Body;
 use crate::compile::CompiledCors;
 use crate::context::RequestCtx;
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) struct Cors;
 
@@ -41,13 +40,40 @@ fn allowed_origin(cors: &CompiledCors, ctx: &RequestCtx) -> Option<HeaderValue> 
         .then(|| origin.clone())
 }
 
-#[async_trait]
 impl Phase for Cors {
     fn name(&self) -> &'static str {
         "cors"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        self.decide(ctx).into()
+    }
+
+    fn response(&self, ctx: &mut RequestCtx, resp: &mut Response<Body>) {
+        let Some(cors) = config(ctx) else { return };
+        if is_preflight(ctx) {
+            return;
+        }
+        let Some(origin) = allowed_origin(cors, ctx) else {
+            return;
+        };
+        let h = resp.headers_mut();
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        if let Some(v) = &cors.expose_headers {
+            h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
+        }
+        if cors.credentials {
+            h.insert(
+                ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        h.append(VARY, HeaderValue::from_static("origin"));
+    }
+}
+
+impl Cors {
+    fn decide(&self, ctx: &mut RequestCtx) -> Flow {
         let Some(cors) = config(ctx) else {
             return Flow::Continue;
         };
@@ -83,27 +109,5 @@ impl Phase for Cors {
             h.insert(VARY, HeaderValue::from_static("origin"));
         }
         Flow::Respond(resp)
-    }
-
-    fn response(&self, ctx: &mut RequestCtx, resp: &mut Response<Body>) {
-        let Some(cors) = config(ctx) else { return };
-        if is_preflight(ctx) {
-            return;
-        }
-        let Some(origin) = allowed_origin(cors, ctx) else {
-            return;
-        };
-        let h = resp.headers_mut();
-        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if let Some(v) = &cors.expose_headers {
-            h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
-        }
-        if cors.credentials {
-            h.insert(
-                ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
-        h.append(VARY, HeaderValue::from_static("origin"));
     }
 }

@@ -9,13 +9,12 @@ mod pool;
 mod upstream;
 mod wasi_http;
 
-use async_trait::async_trait;
 use causeway_model::ApiType;
 
 use crate::compile::Integration;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) use mapper::MAX_MAPPED_BODY_BYTES;
 pub(crate) use pool::UpstreamBody;
@@ -52,13 +51,25 @@ pub(crate) struct Integrate {
     pub(crate) metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
-#[async_trait]
 impl Phase for Integrate {
     fn name(&self) -> &'static str {
         "integration"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        // A MOCK without a mapper answers on the spot.
+        if let Some(route) = ctx.compiled_route()
+            && route.mapper.is_none()
+            && let Integration::Mock(m) = &route.integration
+        {
+            return Step::Now(Flow::Respond(mock::respond(ctx, m)));
+        }
+        Step::Later(Box::pin(self.integrate(ctx)))
+    }
+}
+
+impl Integrate {
+    async fn integrate(&self, ctx: &mut RequestCtx) -> Flow {
         // Hold the stage (and so the deployment) for the whole call, independent of `ctx`.
         let Some(stage) = ctx.stage.clone() else {
             return Flow::Fail(

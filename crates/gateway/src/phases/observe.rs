@@ -1,7 +1,6 @@
 //! The first phase, so its response hook runs last: records the request's metrics once the
 //! response head is ready, and writes its access-log line.
 
-use async_trait::async_trait;
 use http::Response;
 
 use crate::body::Body;
@@ -14,7 +13,6 @@ pub(crate) struct Observe {
     pub(crate) unrouted: RouteMetrics,
 }
 
-#[async_trait]
 impl Phase for Observe {
     fn name(&self) -> &'static str {
         "observe"

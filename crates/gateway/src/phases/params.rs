@@ -1,20 +1,23 @@
 //! Required method request parameters (API Gateway's basic request validator).
 
-use async_trait::async_trait;
-
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) struct RequiredParams;
 
-#[async_trait]
 impl Phase for RequiredParams {
     fn name(&self) -> &'static str {
         "validate"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        self.decide(ctx).into()
+    }
+}
+
+impl RequiredParams {
+    fn decide(&self, ctx: &mut RequestCtx) -> Flow {
         let Some(route) = ctx.compiled_route() else {
             return Flow::Continue;
         };

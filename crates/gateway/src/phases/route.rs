@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use async_trait::async_trait;
 use causeway_model::ApiType;
 use causeway_router::Lookup;
 
 use crate::body::Body;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 use crate::table::{Resolved, Table};
 
 /// Request limits, from the node config.
@@ -32,13 +31,18 @@ fn not_found(kind: ApiType) -> GatewayError {
     }
 }
 
-#[async_trait]
 impl Phase for Route {
     fn name(&self) -> &'static str {
         "route"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        self.decide(ctx).into()
+    }
+}
+
+impl Route {
+    fn decide(&self, ctx: &mut RequestCtx) -> Flow {
         let header_bytes: usize = ctx
             .parts
             .headers

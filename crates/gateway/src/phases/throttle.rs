@@ -3,25 +3,29 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use causeway_throttle::{RequestKeys, Verdict};
 
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
-use crate::pipeline::{Flow, Phase};
+use crate::pipeline::{Flow, Phase, Step};
 use crate::throttle::{Throttle, client_key, now_ms};
 
 pub(crate) struct ThrottlePhase {
     pub(crate) throttle: Arc<Throttle>,
 }
 
-#[async_trait]
 impl Phase for ThrottlePhase {
     fn name(&self) -> &'static str {
         "throttle"
     }
 
-    async fn request(&self, ctx: &mut RequestCtx) -> Flow {
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        self.decide(ctx).into()
+    }
+}
+
+impl ThrottlePhase {
+    fn decide(&self, ctx: &mut RequestCtx) -> Flow {
         let (Some(stage), Some(route_id)) = (ctx.stage.as_ref(), ctx.route) else {
             return Flow::Continue;
         };

@@ -7,6 +7,13 @@ use crate::compile::Mock;
 use crate::context::RequestCtx;
 
 pub(super) fn respond(ctx: &RequestCtx, m: &Mock) -> Response<Body> {
+    if let Some(literal) = &m.literal {
+        let mut resp = Response::new(Body::from(literal.body.clone()));
+        *resp.status_mut() = m.status;
+        *resp.headers_mut() = literal.headers.clone();
+        add_content_type(&mut resp);
+        return resp;
+    }
     let mut body = String::new();
     super::render(ctx, &m.body, &mut body);
     let mut resp = Response::new(Body::from(body));
@@ -19,11 +26,16 @@ pub(super) fn respond(ctx: &RequestCtx, m: &Mock) -> Response<Body> {
             resp.headers_mut().insert(name.clone(), v);
         }
     }
+    add_content_type(&mut resp);
+    resp
+}
+
+/// API Gateway's MOCK answers are JSON unless the integration says otherwise.
+fn add_content_type(resp: &mut Response<Body>) {
     if !resp.headers().contains_key(http::header::CONTENT_TYPE) {
         resp.headers_mut().insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
     }
-    resp
 }
