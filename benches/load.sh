@@ -26,6 +26,7 @@
 #                    (decision cache off but for auth-rust-cached: every request calls
 #                    the authorizer)
 #   function         GET /bench/fn/weekly?item=milk,eggs: FUNCTION (Rust shopping-list)
+#   function-reuse   the same function with reused instances
 #
 # Environment: ONLY (an extended regex: run only the targets whose name matches, e.g.
 # ONLY='plugins-mock|auth-rust|function'; ratios whose targets did not run show n/a),
@@ -254,6 +255,7 @@ NGINX_URL="http://127.0.0.1:$NGINX_PORT/bench/proxy/hello"
 PLUGINS_MOCK_URL="http://127.0.0.1:$GW_PORT/bench/mock"
 AUTH_URL="http://127.0.0.1:$GW_PORT/bench/auth"
 FUNCTION_URL="http://127.0.0.1:$GW_PORT/bench/fn/weekly?item=milk,eggs"
+FUNCTION_REUSE_URL="http://127.0.0.1:$GW_PORT/bench/fn-reuse/weekly?item=milk,eggs"
 wait_ready upstream "$UPSTREAM_PID" "$UPSTREAM_URL" "$TMP/upstream.log" 10
 wait_ready bare-hyper "$BARE_PID" "$BARE_URL" "$TMP/bare.log" 10
 wait_ready causeway "$GW_PID" "$MOCK_URL" "$TMP/causeway.log" 60
@@ -269,7 +271,7 @@ plugin_status() { # url [token]
     curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Host: $PLUGIN_HOST" \
         ${2:+-H "Authorization: Bearer $2"} "$1" || true
 }
-for url in "$PLUGINS_MOCK_URL" "$AUTH_URL/rust" "$AUTH_URL/rust-reuse" "$AUTH_URL/rust-cached" "$AUTH_URL/js" "$AUTH_URL/python" "$FUNCTION_URL"; do
+for url in "$PLUGINS_MOCK_URL" "$AUTH_URL/rust" "$AUTH_URL/rust-reuse" "$AUTH_URL/rust-cached" "$AUTH_URL/js" "$AUTH_URL/python" "$FUNCTION_URL" "$FUNCTION_REUSE_URL"; do
     [[ $(plugin_status "$url" "$AUTH_TOKEN") == 200 ]] || die "$url does not answer 200 (log: $TMP/causeway.log)"
 done
 [[ $(plugin_status "$AUTH_URL/js") == 401 ]] || die "$AUTH_URL/js answers without a token"
@@ -374,7 +376,7 @@ run() {
     # The plugin API's targets: its own Host, and the token (harmless where unused).
     local headers=(-H "Host: $HOST_HEADER")
     case $name in
-    plugins-mock | auth-* | function) headers=(-H "Host: $PLUGIN_HOST" -H "Authorization: Bearer $AUTH_TOKEN") ;;
+    plugins-mock | auth-* | function*) headers=(-H "Host: $PLUGIN_HOST" -H "Authorization: Bearer $AUTH_TOKEN") ;;
     esac
     wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${headers[@]}" "$url" >/dev/null
     reset_hwm "${pids[@]}"
@@ -434,6 +436,7 @@ for ROUND in $(seq "$ROUNDS"); do
     run auth-js "$AUTH_URL/js" "$GW_PID"
     run auth-python "$AUTH_URL/python" "$GW_PID"
     run function "$FUNCTION_URL" "$GW_PID"
+    run function-reuse "$FUNCTION_REUSE_URL" "$GW_PID"
 done
 GW_HWM_KB=$(status_kb "$GW_PID" VmHWM)
 GW_RSS_END_KB=$(status_kb "$GW_PID" VmRSS)
@@ -492,7 +495,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         desc["auth-rust-cached"] = "MOCK + Rust authorizer (fresh), decision cache on (hits)"
         desc["auth-js"] = "MOCK + JavaScript authorizer (reuse), no decision cache"
         desc["auth-python"] = "MOCK + Python authorizer (reuse), no decision cache"
-        desc["function"] = "causeway FUNCTION (Rust shopping-list) `GET /bench/fn/weekly`"
+        desc["function"] = "causeway FUNCTION (Rust shopping-list, fresh) `GET /bench/fn/weekly`"
+        desc["function-reuse"] = "causeway FUNCTION (Rust shopping-list, reuse) `GET /bench/fn-reuse/weekly`"
         print "| target | requests/s | p50 | p90 | p99 | server CPU per request | peak RSS | other load |"
         print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         for (k = 1; k <= names; k++) {
@@ -522,7 +526,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         judge("Rust authorizer, decision cache on: auth-rust-cached / plugins-mock", ratio("auth-rust-cached", "plugins-mock", "rps"), ">=", 0.95)
         judge("JavaScript authorizer requests/s: auth-js / plugins-mock", ratio("auth-js", "plugins-mock", "rps"), ">=", 0.5)
         judge("Python authorizer requests/s: auth-python / plugins-mock", ratio("auth-python", "plugins-mock", "rps"), ">=", 0.5)
-        judge("FUNCTION requests/s: function / plugins-mock", ratio("function", "plugins-mock", "rps"), ">=", 0.5)
+        judge("FUNCTION (fresh) requests/s: function / plugins-mock", ratio("function", "plugins-mock", "rps"), ">=", 0.5)
+        judge("FUNCTION (reuse) requests/s: function-reuse / plugins-mock", ratio("function-reuse", "plugins-mock", "rps"), ">=", 0.5)
         print ""
         printf "causeway RSS: %.1f MiB idle after start-up, %.1f MiB peak (VmHWM) over the whole run, %.1f MiB at the end.\n", idle / 1024, hwm / 1024, rss_end / 1024
         print ""
