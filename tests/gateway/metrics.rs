@@ -133,6 +133,9 @@ async fn plugin_metrics_come_from_the_plugins_counters() {
         let r = get(&c, gw.addr, h, "/prod/lists/weekly?item=milk").await;
         assert_eq!(r.status, 200, "{}", r.text());
     }
+    // The shopping list fails on purpose for a path ending in /fail: a function error.
+    let r = get(&c, gw.addr, h, "/prod/lists/fail").await;
+    assert_eq!(r.status, 502, "{}", r.text());
 
     let text = gw.gateway.metrics().encode();
     assert_eq!(counter(&text, "PluginCallCount_total"), 5.0);
@@ -160,6 +163,17 @@ async fn plugin_metrics_come_from_the_plugins_counters() {
     };
     assert_eq!(discards("trap"), 1.0);
     assert_eq!(discards("timeout"), 0.0);
+    // Failed calls by plugin, call and kind, under the request's API and stage.
+    let errors = |plugin: &str, call: &str, kind: &str| {
+        sample(
+            &text,
+            &format!(
+                "causeway_PluginErrorCount_total{{api=\"pm\",stage=\"prod\",plugin=\"{plugin}\",call=\"{call}\",kind=\"{kind}\"}}"
+            ),
+        )
+    };
+    assert_eq!(errors("counter", "authorize", "trap"), 1.0);
+    assert_eq!(errors("shop", "handle", "function_error"), 1.0);
     // The fresh function: one trial instance at warm-up, one per call.
     let shop = |family: &str| {
         sample(
@@ -168,7 +182,7 @@ async fn plugin_metrics_come_from_the_plugins_counters() {
         )
     };
     assert_eq!(shop("PluginWarmupCount_total"), 1.0);
-    assert_eq!(shop("PluginInstantiationCount_total"), 2.0);
+    assert_eq!(shop("PluginInstantiationCount_total"), 3.0);
     assert_eq!(shop("PluginReuseCount_total"), 0.0);
     assert!(
         text.contains("# TYPE causeway_PluginLatency histogram")

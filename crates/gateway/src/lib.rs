@@ -89,7 +89,9 @@ impl Gateway {
                 limits,
             }),
             Box::new(phases::cors::Cors),
-            Box::new(phases::authorize::Authorize),
+            Box::new(phases::authorize::Authorize {
+                metrics: metrics.clone(),
+            }),
             Box::new(phases::params::RequiredParams),
             Box::new(phases::api_key::ApiKey { keys: keys.clone() }),
             Box::new(phases::throttle::ThrottlePhase {

@@ -13,7 +13,10 @@ use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
 
-pub(crate) struct Authorize;
+pub(crate) struct Authorize {
+    /// Where authorizer failures are counted (`PluginErrorCount`).
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
+}
 
 fn identity(ctx: &RequestCtx, auth: &Authorizer) -> Option<Vec<String>> {
     auth.sources
@@ -139,6 +142,13 @@ impl Authorize {
                         d
                     }
                     Err(e) => {
+                        crate::phases::integrate::count_plugin_error(
+                            ctx,
+                            &self.metrics,
+                            auth.plugin.name(),
+                            "authorize",
+                            e.kind.as_str(),
+                        );
                         let mut err = GatewayError::new(ErrorKind::AuthorizerFailure).with_cause(e);
                         err.source = ErrorSource::Plugin;
                         return Flow::Fail(err);

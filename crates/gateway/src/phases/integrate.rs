@@ -21,7 +21,7 @@ pub(crate) use pool::UpstreamBody;
 pub(crate) use upstream::{HttpClient, new_client};
 
 /// Count a failed plugin call in `PluginErrorCount`, under the request's API and stage.
-fn count_plugin_error(
+pub(crate) fn count_plugin_error(
     ctx: &RequestCtx,
     metrics: &crate::metrics::Metrics,
     plugin: &str,
@@ -92,7 +92,7 @@ impl Integrate {
         let result = match &route.integration {
             Integration::Mock(m) => Ok(mock::respond(ctx, m)),
             Integration::Http(u) => upstream::call(&self.client, ctx, u).await,
-            Integration::Function(f) => function::call(ctx, f).await,
+            Integration::Function(f) => function::call(ctx, f, &self.metrics).await,
             Integration::WasiHttp(w) => wasi_http::call(ctx, w, &self.metrics).await,
         };
         let result = match (result, &route.mapper) {

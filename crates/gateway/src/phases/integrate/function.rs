@@ -114,6 +114,7 @@ fn header_value(v: Value) -> Option<HeaderValue> {
 pub(super) async fn call(
     ctx: &mut RequestCtx,
     f: &FunctionTarget,
+    metrics: &crate::metrics::Metrics,
 ) -> Result<Response<Body>, GatewayError> {
     let body = match ctx.body.take() {
         Some(b) => b
@@ -127,15 +128,26 @@ pub(super) async fn call(
     let started = std::time::Instant::now();
     let result = tokio::time::timeout(f.timeout, f.plugin.invoke_function(&ev)).await;
     ctx.integration_latency = Some(started.elapsed());
+    let count = |ctx: &RequestCtx, kind: &str| {
+        super::count_plugin_error(ctx, metrics, f.plugin.name(), "handle", kind);
+    };
     let out = match result {
-        Err(_) => return Err(GatewayError::new(ErrorKind::IntegrationTimeout)),
-        Ok(Err(e)) if e.kind == causeway_plugin::PluginErrorKind::Timeout => {
-            return Err(GatewayError::new(ErrorKind::IntegrationTimeout).with_cause(e));
+        Err(_) => {
+            count(ctx, causeway_plugin::PluginErrorKind::Timeout.as_str());
+            return Err(GatewayError::new(ErrorKind::IntegrationTimeout));
         }
-        Ok(Err(e)) => return Err(failure(e.to_string())),
+        Ok(Err(e)) => {
+            count(ctx, e.kind.as_str());
+            if e.kind == causeway_plugin::PluginErrorKind::Timeout {
+                return Err(GatewayError::new(ErrorKind::IntegrationTimeout).with_cause(e));
+            }
+            return Err(failure(e.to_string()));
+        }
         Ok(Ok(out)) => out,
     };
-    let resp = response(out, f.v2)?;
+    let resp = response(out, f.v2).inspect_err(|_| {
+        count(ctx, causeway_plugin::PluginErrorKind::BadOutput.as_str());
+    })?;
     ctx.integration_status = Some(resp.status().as_u16());
     Ok(resp)
 }
