@@ -194,3 +194,67 @@ async fn plugin_metrics_come_from_the_plugins_counters() {
         "{text}"
     );
 }
+
+/// A `reuse` plugin's `pool`: two instances warmed at load, each retired after two calls
+/// (the counter fixture counts calls in a global, echoed by the MOCK body).
+#[tokio::test]
+async fn reuse_pool_is_sized_and_retired_as_configured() {
+    let api = r#"
+version = 1
+id = "pool"
+name = "Pool"
+type = "REST"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "counter"
+file = "counter_authorizer.wasm"
+world = "authorizer"
+instance = "reuse"
+pool = { min_idle = 2, max_idle = 2, max_uses = 2 }
+[[authorizers]]
+name = "count"
+type = "REQUEST"
+plugin = "counter"
+identity_sources = ["method.request.header.Authorization"]
+result_ttl_seconds = 0
+[[routes]]
+key = "GET /count"
+authorizer = "count"
+integration = { type = "MOCK", body = "${context.authorizer.count}" }
+"#;
+    let gw = support::gateway_with_plugins(&[api]).await;
+    let c = support::client();
+    let counter = |family: &str| {
+        let text = gw.gateway.metrics().encode();
+        sample(
+            &text,
+            &format!("causeway_{family}{{api=\"pool\",plugin=\"counter\","),
+        )
+    };
+    assert_eq!(counter("PluginWarmupCount_total"), 2.0);
+    assert_eq!(counter("PluginPoolIdle"), 2.0);
+
+    let auth = [("authorization", "Bearer x")];
+    let mut counts = Vec::new();
+    for _ in 0..5 {
+        let r = support::send(
+            &c,
+            gw.addr,
+            "GET",
+            "pool.execute-api.localhost",
+            "/prod/count",
+            &auth,
+            "",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        counts.push(r.text());
+    }
+    // Most recently used first: one warm instance serves two calls and is retired, then
+    // the other, then a new one starts counting again.
+    assert_eq!(counts, ["1", "2", "1", "2", "1"]);
+    assert_eq!(counter("PluginRetiredCount_total"), 2.0);
+    assert_eq!(counter("PluginInstantiationCount_total"), 1.0);
+    assert_eq!(counter("PluginPoolIdle"), 1.0);
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use causeway_model::{
-    ApiSpec, ConfigError, ConfigErrors, InstancePolicySpec, PluginSpec, PluginWorld,
+    ApiSpec, ConfigError, ConfigErrors, InstancePolicySpec, PluginSpec, PluginWorld, PoolSpec,
 };
 use causeway_plugin::{InstancePolicy, Plugin, PluginEngine, PluginOptions, ReusePolicy, World};
 
@@ -40,7 +40,17 @@ pub fn options_of(p: &PluginSpec) -> PluginOptions {
         options.limits.deadline = Duration::from_millis(ms);
     }
     if p.instance == InstancePolicySpec::Reuse {
-        options.policy = InstancePolicy::Reuse(ReusePolicy::default());
+        let pool = p.pool.unwrap_or_default();
+        let count = |v: u32| usize::try_from(v).unwrap_or(usize::MAX);
+        options.policy = InstancePolicy::Reuse(ReusePolicy {
+            min_idle: count(pool.min_idle.unwrap_or(PoolSpec::DEFAULT_MIN_IDLE)),
+            max_idle: count(pool.max_idle.unwrap_or(PoolSpec::DEFAULT_MAX_IDLE)),
+            max_uses: pool.max_uses.unwrap_or(PoolSpec::DEFAULT_MAX_USES),
+            max_age: Duration::from_secs(u64::from(
+                pool.max_age_seconds
+                    .unwrap_or(PoolSpec::DEFAULT_MAX_AGE_SECONDS),
+            )),
+        });
     }
     for (k, v) in &p.config {
         options = options.with_config(k.clone(), v.clone());

@@ -33,7 +33,7 @@ pub use node::{
 };
 pub use plugin::{
     AuthorizerSpec, AuthorizerType, FunctionIntegration, InstancePolicySpec, PluginSpec,
-    PluginWorld, WasiHttpIntegration,
+    PluginWorld, PoolSpec, WasiHttpIntegration,
 };
 pub use settings::{
     AccessLogSpec, CacheInvalidation, QuotaPeriodSpec, QuotaSpec, RouteCacheSpec, StageCacheSpec,

@@ -21,6 +21,9 @@ pub struct PluginSpec {
     /// `fresh` (new instance per call, the default) or `reuse` (warm pool).
     #[serde(default)]
     pub instance: InstancePolicySpec,
+    /// Size and retirement of the warm pool of a `reuse` plugin (every field optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolSpec>,
     /// Linear memory cap in MiB (default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<u32>,
@@ -62,6 +65,69 @@ pub enum InstancePolicySpec {
     /// A bounded pool of warm instances, one call at a time each; globals survive between
     /// calls on the same instance, and any failure discards it.
     Reuse,
+}
+
+/// The warm pool of a `reuse` plugin: `pool = { min_idle = 2, max_idle = 16 }`. Unset
+/// fields keep their defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// Warm instances made when the deployment loads, before its first request
+    /// (default 1; at most `max_idle`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_idle: Option<u32>,
+    /// Idle instances kept for the next calls (default 8); concurrent calls beyond it
+    /// instantiate extra instances that are dropped after their call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_idle: Option<u32>,
+    /// Calls an instance serves before it is retired (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u64>,
+    /// Seconds after which an instance is retired (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<u32>,
+}
+
+impl PoolSpec {
+    /// Defaults of the fields left out.
+    pub const DEFAULT_MIN_IDLE: u32 = 1;
+    /// See [`PoolSpec::max_idle`].
+    pub const DEFAULT_MAX_IDLE: u32 = 8;
+    /// See [`PoolSpec::max_uses`].
+    pub const DEFAULT_MAX_USES: u64 = 10_000;
+    /// See [`PoolSpec::max_age_seconds`].
+    pub const DEFAULT_MAX_AGE_SECONDS: u32 = 300;
+    /// Upper bound of `max_idle` (the node's instance pool is shared by every plugin).
+    pub const MAX_IDLE_LIMIT: u32 = 256;
+
+    /// `(field, problem)` for each out-of-range setting.
+    pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let max_idle = self.max_idle.unwrap_or(Self::DEFAULT_MAX_IDLE);
+        if !(1..=Self::MAX_IDLE_LIMIT).contains(&max_idle) {
+            out.push((
+                "max_idle",
+                format!(
+                    "{max_idle} is out of range; use 1..={}",
+                    Self::MAX_IDLE_LIMIT
+                ),
+            ));
+        }
+        let min_idle = self.min_idle.unwrap_or(Self::DEFAULT_MIN_IDLE);
+        if min_idle > max_idle {
+            out.push((
+                "min_idle",
+                format!("{min_idle} warm instances do not fit in max_idle = {max_idle}"),
+            ));
+        }
+        if self.max_uses == Some(0) {
+            out.push(("max_uses", "an instance serves at least 1 call".to_owned()));
+        }
+        if self.max_age_seconds.is_some_and(|s| s == 0 || s > 86_400) {
+            out.push(("max_age_seconds", "use 1..=86400 seconds".to_owned()));
+        }
+        out
+    }
 }
 
 /// An authorizer: Lambda-style (`TOKEN` / `REQUEST`) backed by an `authorizer` plugin, or

@@ -212,6 +212,17 @@ fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
             r.err(format!("{at}.memory_mb"), "use 1..=4096 MiB");
         }
         wasi_http_plugin(r, &at, p);
+        if let Some(pool) = &p.pool {
+            if p.instance != crate::InstancePolicySpec::Reuse {
+                r.err(
+                    format!("{at}.pool"),
+                    "`pool` sizes the warm instances of `instance = \"reuse\"`; add that or remove `pool`",
+                );
+            }
+            for (field, problem) in pool.problems() {
+                r.err(format!("{at}.pool.{field}"), problem);
+            }
+        }
         if p.timeout_ms
             .is_some_and(|t| t == 0 || t > crate::MAX_INTEGRATION_TIMEOUT_MS)
         {

@@ -124,3 +124,64 @@ integration = { type = "MOCK" }
         before
     );
 }
+
+#[test]
+fn reuse_pools_are_sized_in_range() {
+    let text = r#"version = 1
+id = "pools"
+name = "Pools"
+type = "REST"
+[[plugins]]
+name = "ok"
+file = "a.wasm"
+world = "authorizer"
+instance = "reuse"
+pool = { min_idle = 2, max_idle = 4, max_uses = 100, max_age_seconds = 60 }
+[[plugins]]
+name = "fresh"
+file = "a.wasm"
+world = "authorizer"
+pool = { min_idle = 2 }
+[[plugins]]
+name = "bad"
+file = "a.wasm"
+world = "authorizer"
+instance = "reuse"
+pool = { min_idle = 9, max_uses = 0, max_age_seconds = 0 }
+[[plugins]]
+name = "huge"
+file = "a.wasm"
+world = "authorizer"
+instance = "reuse"
+pool = { max_idle = 100000 }
+"#;
+    let errs = causeway_model::parse_api("pools.toml", text)
+        .expect_err("invalid")
+        .0;
+    let at = |field: &str| {
+        errs.iter()
+            .find(|e| e.field == field)
+            .unwrap_or_else(|| panic!("no error at {field}: {errs:?}"))
+            .message
+            .clone()
+    };
+    assert!(
+        !errs.iter().any(|e| e.field.starts_with("plugins[0]")),
+        "{errs:?}"
+    );
+    assert!(at("plugins[1].pool").contains("reuse"));
+    assert!(at("plugins[2].pool.min_idle").contains("max_idle = 8"));
+    assert!(at("plugins[2].pool.max_uses").contains("at least 1"));
+    assert!(at("plugins[2].pool.max_age_seconds").contains("1..=86400"));
+    assert!(at("plugins[3].pool.max_idle").contains("1..=256"));
+    let unknown = causeway_model::parse_api(
+        "pools.toml",
+        &text.replace("max_uses = 100,", "max_uses = 100, size = 3,"),
+    )
+    .expect_err("unknown field")
+    .0;
+    assert!(
+        unknown.iter().any(|e| e.message.contains("size")),
+        "{unknown:?}"
+    );
+}
