@@ -9,6 +9,8 @@ mod access_log;
 mod caching;
 #[path = "gateway/errors.rs"]
 mod errors;
+#[path = "gateway/https.rs"]
+mod https;
 #[path = "gateway/integrations.rs"]
 mod integrations;
 #[path = "gateway/jwt.rs"]

@@ -32,6 +32,70 @@ impl Upstream {
     }
 }
 
+/// Where the test certificates are: `ca.pem` (a test CA) signed `server.pem` / `server.key`
+/// for `localhost` and `127.0.0.1`.
+pub fn tls_fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls")
+}
+
+/// The echo upstream of [`upstream`] behind TLS (the test CA's certificate for
+/// `localhost` and `127.0.0.1`), listening on `ip` (a loopback address); also the count of
+/// TCP connections it accepted (whether or not their TLS handshake succeeded).
+pub async fn tls_upstream(ip: &str) -> (Upstream, Arc<AtomicUsize>) {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = tls_fixtures();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .expect("server.pem")
+        .collect::<Result<_, _>>()
+        .expect("certificates");
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).expect("server.key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let plain = upstream().await;
+    let listener = tokio::net::TcpListener::bind((ip, 0))
+        .await
+        .expect("bind tls upstream");
+    let addr = listener.local_addr().expect("addr");
+    let target = plain.addr;
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let accepts = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            accepts.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // Terminate TLS and relay the bytes to the plain echo upstream.
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let Ok(mut inner) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut inner).await;
+            });
+        }
+    });
+    (
+        Upstream {
+            addr,
+            hits: plain.hits,
+        },
+        accepted,
+    )
+}
+
 async fn upstream_handler(
     req: Request<hyper::body::Incoming>,
 ) -> Result<Response<http_body_util::combinators::BoxBody<Bytes, Infallible>>, Infallible> {

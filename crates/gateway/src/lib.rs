@@ -99,7 +99,12 @@ impl Gateway {
             }),
             Box::new(phases::cache::CachePhase),
             Box::new(phases::integrate::Integrate {
-                client: phases::integrate::new_client(),
+                client: phases::integrate::new_client(
+                    node.node
+                        .upstream_ca_file
+                        .as_deref()
+                        .map(std::path::Path::new),
+                ),
                 metrics: metrics.clone(),
             }),
         ]);

@@ -78,6 +78,19 @@ pub fn parse_node(file: &str, text: &str) -> Result<NodeConfig, ConfigErrors> {
     Ok(node)
 }
 
+/// `path` is a readable PEM file with at least one certificate.
+fn check_pem_certificates(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "`{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`); give the CA certificates that sign your upstreams' certificates",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Hash each plugin's component (relative to `dir`) into its `sha256`, so that a new plugin
 /// version is a new deployment.
 pub fn resolve_plugins(dir: &Path, file: &str, api: &mut ApiSpec) -> Result<(), Vec<ConfigError>> {
@@ -130,7 +143,7 @@ pub fn load_dir_with(dir: &Path, extra: ExtraChecks<'_>) -> Result<ConfigSet, Co
     let mut errors = Vec::new();
     let label = |p: &Path| p.display().to_string();
     let node_path = dir.join("causeway.toml");
-    let node = match std::fs::read_to_string(&node_path) {
+    let mut node = match std::fs::read_to_string(&node_path) {
         Ok(text) => parse_node(&label(&node_path), &text).unwrap_or_else(|e| {
             errors.extend(e.0);
             NodeConfig::default()
@@ -145,6 +158,17 @@ pub fn load_dir_with(dir: &Path, extra: ExtraChecks<'_>) -> Result<ConfigSet, Co
             NodeConfig::default()
         }
     };
+    if let Some(ca) = &mut node.node.upstream_ca_file {
+        let path = dir.join(&*ca);
+        if let Err(message) = check_pem_certificates(&path) {
+            errors.push(ConfigError::new(
+                label(&node_path),
+                "node.upstream_ca_file",
+                message,
+            ));
+        }
+        *ca = path.display().to_string();
+    }
     let apis_dir = dir.join("apis");
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&apis_dir) {
         Ok(rd) => rd

@@ -78,6 +78,10 @@ pub struct NodeSection {
     /// least recently used artifacts are deleted past it, never those of the plugins
     /// being served.
     pub artifact_cache_mb: u64,
+    /// A PEM file of certificate authorities trusted for `https://` upstreams besides the
+    /// public web PKI's roots (relative to the config directory), e.g. a private CA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_ca_file: Option<String>,
 }
 
 impl Default for NodeSection {
@@ -92,6 +96,7 @@ impl Default for NodeSection {
                 burst: 5_000,
             },
             artifact_cache_mb: 2048,
+            upstream_ca_file: None,
         }
     }
 }

@@ -531,13 +531,11 @@ fn upstream(
         Ok(t) => {
             let starts_with_var =
                 matches!(t.parts.first(), Some(crate::TemplatePart::StageVariable(_)));
-            if !starts_with_var && !uri.starts_with("http://") {
-                let hint = if uri.starts_with("https://") {
-                    "https upstreams are not supported yet; use an http:// upstream"
-                } else {
-                    "the uri must be an absolute `http://host[:port]/path` URL or start with `${stageVariables.NAME}`"
-                };
-                r.err(at("uri"), format!("`{uri}`: {hint}"));
+            if !starts_with_var && !uri.starts_with("http://") && !uri.starts_with("https://") {
+                r.err(
+                    at("uri"),
+                    format!("`{uri}`: the uri must be an absolute `http(s)://host[:port]/path` URL or start with `${{stageVariables.NAME}}`"),
+                );
             }
             let mapped: BTreeSet<&str> = request_parameters
                 .keys()

@@ -185,3 +185,39 @@ pool = { max_idle = 100000 }
         "{unknown:?}"
     );
 }
+
+#[test]
+fn upstream_ca_file_is_resolved_and_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = "version = 1\n[node]\nupstream_ca_file = \"certs/ca.pem\"\n";
+    std::fs::write(dir.path().join("causeway.toml"), node).expect("write");
+    let errs = causeway_model::load_dir(dir.path())
+        .expect_err("missing file")
+        .0;
+    let err = errs
+        .iter()
+        .find(|e| e.field == "node.upstream_ca_file")
+        .unwrap_or_else(|| panic!("no upstream_ca_file error: {errs:?}"));
+    assert!(err.message.contains("cannot read"), "{err}");
+
+    std::fs::create_dir(dir.path().join("certs")).expect("mkdir");
+    std::fs::write(dir.path().join("certs/ca.pem"), "not a certificate").expect("write");
+    let errs = causeway_model::load_dir(dir.path()).expect_err("not PEM").0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "node.upstream_ca_file" && e.message.contains("no PEM")),
+        "{errs:?}"
+    );
+
+    let pem = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tls/ca.pem"),
+    )
+    .expect("test CA");
+    std::fs::write(dir.path().join("certs/ca.pem"), pem).expect("write");
+    let set = causeway_model::load_dir(dir.path()).expect("valid");
+    // Relative to the config directory, as `data_dir`.
+    assert_eq!(
+        set.node.node.upstream_ca_file.as_deref().map(Path::new),
+        Some(dir.path().join("certs/ca.pem").as_path())
+    );
+}

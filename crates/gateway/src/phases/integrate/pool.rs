@@ -1,5 +1,5 @@
-//! The upstream client: HTTP/1.1 connections (`hyper::client::conn::http1`), pooled per
-//! authority.
+//! The upstream client: HTTP/1.1 connections (`hyper::client::conn::http1`), plain or
+//! over TLS (`https://`, rustls), pooled per scheme and authority.
 //!
 //! - Checkout pops the most recently used idle connection of the authority (LIFO, so the
 //!   least used ones age out), skipping expired ones and ones the upstream closed;
@@ -27,14 +27,17 @@ use http::{Request, Response, Uri};
 
 use crate::body::Body;
 use conn::Conn;
+use stream::Stream;
 
 mod body;
 mod conn;
 mod connect;
+mod stream;
 #[cfg(test)]
 mod tests;
 
 pub use body::UpstreamBody;
+pub(crate) use stream::client_config;
 
 /// Why an upstream exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +48,13 @@ pub(crate) enum PoolError {
     /// The integration URI has no `http://host`.
     #[error("the integration URI has no host")]
     NoHost,
-    /// Only plain HTTP upstreams are supported.
-    #[error("unsupported scheme `{0}`: integration URIs must be http://")]
+    /// Only HTTP and HTTPS upstreams are supported.
+    #[error("unsupported scheme `{0}`: integration URIs must be http:// or https://")]
     Scheme(String),
+    /// The TLS handshake with an `https://` upstream failed (untrusted or mismatched
+    /// certificate, no common protocol...).
+    #[error("TLS with `{authority}`: {message}")]
+    Tls { authority: String, message: String },
     /// DNS failed.
     #[error("resolving `{host}`: {source}")]
     Resolve {
@@ -109,6 +116,8 @@ pub(crate) struct Pool {
 #[derive(Debug)]
 struct Inner {
     config: Config,
+    /// TLS settings of `https://` upstreams.
+    tls: Arc<tokio_rustls::rustls::ClientConfig>,
     hosts: Mutex<hashbrown::HashMap<Box<str>, Arc<Host>, ahash::RandomState>>,
     reaper_started: AtomicBool,
     stats: Stats,
@@ -121,6 +130,8 @@ struct Inner {
 #[derive(Debug)]
 pub(crate) struct Host {
     authority: Box<str>,
+    /// `https://`: the name its certificate must have.
+    tls: Option<tokio_rustls::rustls::pki_types::ServerName<'static>>,
     host_header: HeaderValue,
     config: Config,
     /// Oldest first: push and pop at the end.
@@ -138,10 +149,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pool {
-    pub(crate) fn new(config: Config) -> Pool {
+    pub(crate) fn new(config: Config, tls: Arc<tokio_rustls::rustls::ClientConfig>) -> Pool {
         Pool {
             inner: Arc::new(Inner {
                 config,
+                tls,
                 hosts: Mutex::default(),
                 reaper_started: AtomicBool::new(false),
                 stats: Stats::default(),
@@ -163,7 +175,8 @@ impl Pool {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| PoolError::InvalidUri("not an absolute URI".into()))?;
-        if !scheme.eq_ignore_ascii_case("http") {
+        let https = scheme.eq_ignore_ascii_case("https");
+        if !https && !scheme.eq_ignore_ascii_case("http") {
             return Err(match Scheme::try_from(scheme) {
                 Ok(_) => PoolError::Scheme(scheme.to_owned()),
                 Err(e) => PoolError::InvalidUri(e.to_string()),
@@ -174,7 +187,7 @@ impl Pool {
         if authority.is_empty() {
             return Err(PoolError::NoHost);
         }
-        let host = self.host(authority)?;
+        let host = self.host(authority, https)?;
         let path = match path.as_bytes().first() {
             Some(b'/') => PathAndQuery::try_from(path),
             None | Some(b'#') => Ok(PathAndQuery::from_static("/")),
@@ -229,16 +242,29 @@ impl Pool {
         self.inner.no_refresh.load(Ordering::Relaxed) || conn.refresh().await
     }
 
-    /// The pool entry for `authority` (`host[:port]`).
-    fn host(&self, authority: &str) -> Result<Arc<Host>, PoolError> {
+    /// The pool entry for `authority` (`host[:port]`) over plain HTTP or TLS.
+    fn host(&self, authority: &str, https: bool) -> Result<Arc<Host>, PoolError> {
         let mut hosts = lock(&self.inner.hosts);
-        if let Some(h) = hosts.get(authority) {
+        // Keyed by the authority, with a prefix for TLS: `http://a` and `https://a` are
+        // different upstreams.
+        let found = if https {
+            hosts.get(format!("https://{authority}").as_str())
+        } else {
+            hosts.get(authority)
+        };
+        if let Some(h) = found {
             return Ok(h.clone());
         }
         let authority =
             Authority::try_from(authority).map_err(|e| PoolError::InvalidUri(e.to_string()))?;
+        let tls = if https {
+            Some(stream::server_name(authority.host()).map_err(PoolError::InvalidUri)?)
+        } else {
+            None
+        };
+        let default_port = if https { 443 } else { 80 };
         // hyper-util's rule: the port only when it is not the scheme's default.
-        let host_header = if authority.port_u16() == Some(80) {
+        let host_header = if authority.port_u16() == Some(default_port) {
             authority.host()
         } else {
             let text = authority.as_str();
@@ -247,12 +273,18 @@ impl Pool {
         };
         let host = Arc::new(Host {
             authority: authority.as_str().into(),
+            tls,
             host_header: HeaderValue::from_str(host_header)
                 .map_err(|e| PoolError::InvalidUri(e.to_string()))?,
             config: self.inner.config,
             idle: Mutex::default(),
         });
-        hosts.insert(authority.as_str().into(), host.clone());
+        let key = if https {
+            format!("https://{}", authority.as_str())
+        } else {
+            authority.as_str().to_owned()
+        };
+        hosts.insert(key.into(), host.clone());
         Ok(host)
     }
 
@@ -260,12 +292,24 @@ impl Pool {
     async fn connect(&self, host: &Host) -> Result<Box<Conn>, PoolError> {
         self.start_reaper();
         self.inner.stats.connects.fetch_add(1, Ordering::Relaxed);
-        let stream = tokio::time::timeout(
-            self.inner.config.connect_timeout,
-            connect::tcp(&host.authority),
-        )
-        .await
-        .map_err(|_| PoolError::ConnectTimeout(host.authority.to_string()))??;
+        let timeout = || PoolError::ConnectTimeout(host.authority.to_string());
+        let connect = async {
+            let Some(name) = &host.tls else {
+                return connect::tcp(&host.authority, 80).await.map(Stream::Plain);
+            };
+            let tcp = connect::tcp(&host.authority, 443).await?;
+            let tls = tokio_rustls::TlsConnector::from(self.inner.tls.clone())
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| PoolError::Tls {
+                    authority: host.authority.to_string(),
+                    message: e.to_string(),
+                })?;
+            Ok(Stream::Tls(Box::new(tls)))
+        };
+        let stream = tokio::time::timeout(self.inner.config.connect_timeout, connect)
+            .await
+            .map_err(|_| timeout())??;
         Conn::handshake(stream).await.map_err(PoolError::Http)
     }
 

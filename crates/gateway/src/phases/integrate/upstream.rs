@@ -24,9 +24,16 @@ use http::{Request, Response};
 pub(crate) type HttpClient = Pool;
 
 /// A client with the default pool settings (60 s idle timeout, 1024 idle connections per
-/// upstream, 10 s connect timeout).
-pub(crate) fn new_client() -> HttpClient {
-    Pool::new(pool::Config::default())
+/// upstream, 10 s connect timeout) trusting the public web PKI and the CAs in
+/// `extra_ca_file` for `https://` upstreams. A CA file that cannot be used is logged and
+/// left out (the config loader has checked it exists and holds certificates).
+pub(crate) fn new_client(extra_ca_file: Option<&std::path::Path>) -> HttpClient {
+    let tls = pool::client_config(extra_ca_file).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "upstream CA file not used; https upstreams are checked against the public roots only");
+        pool::client_config(None)
+            .expect("the public roots and ring's default protocol versions make a configuration")
+    });
+    Pool::new(pool::Config::default(), tls)
 }
 
 /// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. Usually

@@ -12,8 +12,8 @@ use hyper::body::Incoming;
 use hyper::client::conn::TrySendError;
 use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
+use super::stream::Stream;
 use crate::body::Body;
 
 /// A connection: the request handle and the connection's state machine.
@@ -21,12 +21,12 @@ use crate::body::Body;
 pub(crate) struct Conn {
     sender: SendRequest<Body>,
     /// `None` once the connection has ended (closed by either side, or broken).
-    io: Option<Connection<TokioIo<TcpStream>, Body>>,
+    io: Option<Connection<TokioIo<Stream>, Body>>,
 }
 
 impl Conn {
     /// HTTP/1.1 over `stream`.
-    pub(super) async fn handshake(stream: TcpStream) -> hyper::Result<Box<Conn>> {
+    pub(super) async fn handshake(stream: Stream) -> hyper::Result<Box<Conn>> {
         let (sender, io) = hyper::client::conn::http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await?;

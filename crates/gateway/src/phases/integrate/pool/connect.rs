@@ -6,10 +6,10 @@ use tokio::net::TcpStream;
 
 use super::PoolError;
 
-/// TCP to `authority` (`host:port`, port 80 by default): IP literals directly, names
-/// through DNS, each address in turn.
-pub(super) async fn tcp(authority: &str) -> Result<TcpStream, PoolError> {
-    let (host, port) = split_authority(authority);
+/// TCP to `authority` (`host:port`, port `default_port` when absent): IP literals
+/// directly, names through DNS, each address in turn.
+pub(super) async fn tcp(authority: &str, default_port: u16) -> Result<TcpStream, PoolError> {
+    let (host, port) = split_authority(authority, default_port);
     let connect_err = |source| PoolError::Connect {
         authority: authority.to_owned(),
         source,
@@ -49,8 +49,8 @@ pub(super) async fn tcp(authority: &str) -> Result<TcpStream, PoolError> {
     Ok(stream)
 }
 
-/// `user@[::1]:8080` → (`::1`, 8080); the port defaults to 80.
-pub(super) fn split_authority(authority: &str) -> (&str, u16) {
+/// `user@[::1]:8080` → (`::1`, 8080); the port defaults to `default_port`.
+pub(super) fn split_authority(authority: &str, default_port: u16) -> (&str, u16) {
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     let (host, port) = match host_port.strip_prefix('[') {
         Some(rest) => match rest.split_once(']') {
@@ -62,5 +62,8 @@ pub(super) fn split_authority(authority: &str) -> (&str, u16) {
             None => (host_port, None),
         },
     };
-    (host, port.and_then(|p| p.parse().ok()).unwrap_or(80))
+    (
+        host,
+        port.and_then(|p| p.parse().ok()).unwrap_or(default_port),
+    )
 }

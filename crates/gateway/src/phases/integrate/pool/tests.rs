@@ -98,6 +98,10 @@ async fn idle_settles(pool: &Pool, addr: SocketAddr, want: usize) -> usize {
     n
 }
 
+fn tls() -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
+    super::client_config(None).unwrap()
+}
+
 fn config() -> Config {
     Config {
         idle_timeout: Duration::from_secs(30),
@@ -109,7 +113,7 @@ fn config() -> Config {
 #[tokio::test]
 async fn sequential_requests_reuse_one_connection() {
     let (addr, counts) = echo_server().await;
-    let pool = Pool::new(config());
+    let pool = Pool::new(config(), tls());
     for i in 0..5 {
         let got = text(&pool, &format!("http://{addr}/a/b?i={i}"))
             .await
@@ -125,10 +129,13 @@ async fn sequential_requests_reuse_one_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checkouts_get_their_own_connections() {
     let (addr, counts) = echo_server().await;
-    let pool = Pool::new(Config {
-        max_idle_per_host: 6,
-        ..config()
-    });
+    let pool = Pool::new(
+        Config {
+            max_idle_per_host: 6,
+            ..config()
+        },
+        tls(),
+    );
     let wave = |pool: Pool| async move {
         let tasks: Vec<_> = (0..8)
             .map(|_| {
@@ -154,10 +161,13 @@ async fn concurrent_checkouts_get_their_own_connections() {
 #[tokio::test]
 async fn idle_connections_expire() {
     let (addr, counts) = echo_server().await;
-    let pool = Pool::new(Config {
-        idle_timeout: Duration::from_millis(200),
-        ..config()
-    });
+    let pool = Pool::new(
+        Config {
+            idle_timeout: Duration::from_millis(200),
+            ..config()
+        },
+        tls(),
+    );
     let url = format!("http://{addr}/");
     text(&pool, &url).await.unwrap();
     // The reaper closes the idle connection without any new request.
@@ -175,7 +185,7 @@ async fn idle_connections_expire() {
 #[tokio::test]
 async fn expired_connection_is_not_checked_out() {
     let (addr, counts) = echo_server().await;
-    let pool = Pool::new(config());
+    let pool = Pool::new(config(), tls());
     let url = format!("http://{addr}/");
     text(&pool, &url).await.unwrap();
     assert_eq!(idle_settles(&pool, addr, 1).await, 1);
@@ -198,7 +208,7 @@ async fn closed_by_upstream() -> Box<Conn> {
         .await
         .unwrap();
     let (far, _) = listener.accept().await.unwrap();
-    let conn = Conn::handshake(stream).await.unwrap();
+    let conn = Conn::handshake(super::Stream::Plain(stream)).await.unwrap();
     drop(far);
     tokio::time::sleep(Duration::from_millis(20)).await;
     conn
@@ -207,8 +217,8 @@ async fn closed_by_upstream() -> Box<Conn> {
 #[tokio::test]
 async fn idle_connection_closed_by_the_upstream_is_skipped() {
     let (addr, counts) = echo_server().await;
-    let pool = Pool::new(config());
-    pool.host(&addr.to_string())
+    let pool = Pool::new(config(), tls());
+    pool.host(&addr.to_string(), false)
         .unwrap()
         .checkin(closed_by_upstream().await);
     assert_eq!(idle_settles(&pool, addr, 1).await, 1);
@@ -223,11 +233,11 @@ async fn idle_connection_closed_by_the_upstream_is_skipped() {
 #[tokio::test]
 async fn request_handed_back_by_a_stale_connection_is_retried() {
     let (addr, counts) = echo_server().await;
-    let pool = Pool::new(config());
+    let pool = Pool::new(config(), tls());
     // Use the idle connection without looking first: the close is noticed only with the
     // request queued on it, which hyper then hands back unsent.
     pool.inner.no_refresh.store(true, Ordering::SeqCst);
-    pool.host(&addr.to_string())
+    pool.host(&addr.to_string(), false)
         .unwrap()
         .checkin(closed_by_upstream().await);
     let url = format!("http://{addr}/");
@@ -259,7 +269,7 @@ fn raw_server() -> (SocketAddr, std::sync::mpsc::Sender<()>) {
 #[tokio::test]
 async fn request_already_written_is_not_retried() {
     let (addr, close) = raw_server();
-    let pool = Pool::new(config());
+    let pool = Pool::new(config(), tls());
     let url = format!("http://{addr}/");
     let first = get(&pool, &url).await.unwrap();
     first.into_body().collect().await.unwrap();
@@ -275,7 +285,7 @@ async fn request_already_written_is_not_retried() {
 #[tokio::test]
 async fn host_names_resolve_and_refused_connects_fail() {
     let (addr, counts) = echo_server().await;
-    let pool = Pool::new(config());
+    let pool = Pool::new(config(), tls());
     // `localhost` may resolve to ::1 first, where nothing listens: the next address is tried.
     let got = text(&pool, &format!("http://localhost:{}/x", addr.port()))
         .await
@@ -292,7 +302,7 @@ async fn host_names_resolve_and_refused_connects_fail() {
 
 #[test]
 fn urls_split_into_authority_and_origin_form() {
-    let pool = Pool::new(config());
+    let pool = Pool::new(config(), tls());
     let target = |url: &str| {
         pool.target(url)
             .map(|(h, t)| format!("{} {t}", h.authority))
@@ -304,10 +314,24 @@ fn urls_split_into_authority_and_origin_form() {
     assert_eq!(target("HTTP://h.example").unwrap(), "h.example /");
     assert_eq!(target("http://h.example?x=1").unwrap(), "h.example /?x=1");
     assert_eq!(target("http://h.example/p#frag").unwrap(), "h.example /p");
+    assert_eq!(target("https://h.example/x").unwrap(), "h.example /x");
     assert!(matches!(
-        target("https://h.example/"),
+        target("ftp://h.example/"),
         Err(PoolError::Scheme(_))
     ));
+    // http:// and https:// to one authority are two pool entries; the Host header drops
+    // the scheme's default port only.
+    let host = |url: &str| pool.target(url).map(|(h, _)| h).unwrap();
+    assert!(!Arc::ptr_eq(
+        &host("http://h.example/"),
+        &host("https://h.example/")
+    ));
+    assert!(Arc::ptr_eq(
+        &host("https://h.example/a"),
+        &host("https://h.example/b")
+    ));
+    assert_eq!(host("https://h.example:443/").host_header, "h.example");
+    assert_eq!(host("https://h.example:80/").host_header, "h.example:80");
     assert!(matches!(target("http:///p"), Err(PoolError::NoHost)));
     assert!(matches!(target("/p"), Err(PoolError::InvalidUri(_))));
     assert!(matches!(
@@ -323,13 +347,16 @@ fn urls_split_into_authority_and_origin_form() {
 #[test]
 fn authorities_split_into_host_and_port() {
     assert_eq!(
-        super::connect::split_authority("a.example:8080"),
+        super::connect::split_authority("a.example:8080", 80),
         ("a.example", 8080)
     );
     assert_eq!(
-        super::connect::split_authority("a.example"),
-        ("a.example", 80)
+        super::connect::split_authority("a.example", 443),
+        ("a.example", 443)
     );
-    assert_eq!(super::connect::split_authority("u:p@[::1]:81"), ("::1", 81));
-    assert_eq!(super::connect::split_authority("[::1]"), ("::1", 80));
+    assert_eq!(
+        super::connect::split_authority("u:p@[::1]:81", 80),
+        ("::1", 81)
+    );
+    assert_eq!(super::connect::split_authority("[::1]", 80), ("::1", 80));
 }
