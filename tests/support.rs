@@ -42,6 +42,19 @@ pub fn tls_fixtures() -> std::path::PathBuf {
 /// `localhost` and `127.0.0.1`), listening on `ip` (a loopback address); also the count of
 /// TCP connections it accepted (whether or not their TLS handshake succeeded).
 pub async fn tls_upstream(ip: &str) -> (Upstream, Arc<AtomicUsize>) {
+    let plain = upstream().await;
+    let (addr, accepted) = tls_front(test_acceptor(), ip, plain.addr).await;
+    (
+        Upstream {
+            addr,
+            hits: plain.hits,
+        },
+        accepted,
+    )
+}
+
+/// A TLS server side with the test CA's certificate for `localhost` and `127.0.0.1`.
+fn test_acceptor() -> tokio_rustls::TlsAcceptor {
     use tokio_rustls::rustls;
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -59,13 +72,20 @@ pub async fn tls_upstream(ip: &str) -> (Upstream, Arc<AtomicUsize>) {
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let plain = upstream().await;
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// A TLS front on `ip` (port chosen) relaying each connection's bytes to `target`; counts
+/// the TCP connections it accepted.
+async fn tls_front(
+    acceptor: tokio_rustls::TlsAcceptor,
+    ip: &str,
+    target: SocketAddr,
+) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind((ip, 0))
         .await
-        .expect("bind tls upstream");
+        .expect("bind tls front");
     let addr = listener.local_addr().expect("addr");
-    let target = plain.addr;
     let accepted = Arc::new(AtomicUsize::new(0));
     let accepts = accepted.clone();
     tokio::spawn(async move {
@@ -76,7 +96,6 @@ pub async fn tls_upstream(ip: &str) -> (Upstream, Arc<AtomicUsize>) {
             accepts.fetch_add(1, Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                // Terminate TLS and relay the bytes to the plain echo upstream.
                 let Ok(mut tls) = acceptor.accept(stream).await else {
                     return;
                 };
@@ -87,13 +106,12 @@ pub async fn tls_upstream(ip: &str) -> (Upstream, Arc<AtomicUsize>) {
             });
         }
     });
-    (
-        Upstream {
-            addr,
-            hits: plain.hits,
-        },
-        accepted,
-    )
+    (addr, accepted)
+}
+
+/// A TLS front (the test CA's `localhost` certificate) on 127.0.0.1 for a plain server.
+pub async fn tls_in_front_of(target: SocketAddr) -> SocketAddr {
+    tls_front(test_acceptor(), "127.0.0.1", target).await.0
 }
 
 async fn upstream_handler(

@@ -487,3 +487,32 @@ async fn oversized_and_silent_jwks_servers_are_bounded() {
         );
     }
 }
+
+/// An `https://` JWKS URL served with a private CA: trusted through `jwks_ca_file`,
+/// refused (401, no keys) without it.
+#[tokio::test]
+async fn jwks_url_over_https_is_trusted_through_jwks_ca_file() {
+    let server = jwks_server(Behaviour::Serve, &jwks_with(&["rsa-1"])).await;
+    let plain: std::net::SocketAddr = server
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .expect("jwks server address");
+    let front = support::tls_in_front_of(plain).await;
+    let url = format!("https://localhost:{}/.well-known/jwks.json", front.port());
+    let ok = token("rsa-1", json!({}));
+
+    let gw = gateway(&format!(
+        "jwks_url = \"{url}\", jwks_ca_file = \"../tls/ca.pem\""
+    ))
+    .await;
+    assert_eq!(call(&gw, "GET", Some(&ok)).await.status, 200);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+    // Public roots only: the TLS handshake fails, no key set, the token is refused.
+    let gw = gateway(&format!("jwks_url = \"{url}\"")).await;
+    assert_eq!(call(&gw, "GET", Some(&ok)).await.status, 401);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+}

@@ -267,11 +267,14 @@ fn key_source(api_id: &str, name: &str, j: &JwtSpec) -> Result<KeySource, (Strin
         let uri: Uri = url
             .parse()
             .map_err(|e| ("jwt.jwks_url".to_owned(), format!("`{url}`: {e}")))?;
+        let tls = crate::tls::client_config_pem(j.jwks_ca.as_deref().map(str::as_bytes))
+            .map_err(|e| ("jwt.jwks_ca_file".to_owned(), e))?;
         return Ok(KeySource::Remote(Arc::new(remote::RemoteKeys::new(
             format!("{api_id}/{name}"),
             uri,
             Duration::from_secs(u64::from(j.jwks_refresh_seconds)),
             Duration::from_millis(u64::from(j.jwks_timeout_ms)),
+            tls,
         ))));
     }
     let at = "jwt.jwks_file".to_owned();

@@ -24,6 +24,7 @@ mod plugins;
 mod server;
 mod table;
 mod throttle;
+mod tls;
 mod trace;
 
 use std::net::SocketAddr;

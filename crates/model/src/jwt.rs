@@ -33,9 +33,18 @@ pub struct JwtSpec {
     /// A JWKS file, relative to the config directory, read when the config is loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_file: Option<String>,
-    /// A JWKS URL (`http://`), fetched on first use and refreshed.
+    /// A JWKS URL (`https://` or `http://`), fetched on first use and refreshed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_url: Option<String>,
+    /// For an `https://` `jwks_url` served with a private CA: a PEM file of the CA
+    /// certificates to trust besides the public web PKI's roots, relative to the config
+    /// directory, read when the config is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_ca_file: Option<String>,
+    /// The certificates read from `jwks_ca_file` (PEM text). Filled in when the config is
+    /// loaded; leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_ca: Option<String>,
     /// The key set read from `jwks_file` (JSON text). Filled in when the config is loaded;
     /// leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,17 +176,10 @@ pub(crate) fn check_authorizer(
             );
         }
         (None, Some(u)) => {
-            if u.starts_with("https://") {
+            if u.parse::<http_like::Url>().is_err() {
                 err(
                     ".jwt.jwks_url",
-                    format!(
-                        "`{u}`: https is not supported yet; serve the key set over http:// on a trusted network, or use `jwks_file`"
-                    ),
-                );
-            } else if u.parse::<http_like::Url>().is_err() {
-                err(
-                    ".jwt.jwks_url",
-                    format!("`{u}` is not an absolute `http://host[:port]/path` URL"),
+                    format!("`{u}` is not an absolute `https://host[:port]/path` URL"),
                 );
             }
             if j.jwks.is_some() {
@@ -188,6 +190,23 @@ pub(crate) fn check_authorizer(
             }
         }
         _ => {}
+    }
+    if j.jwks_ca_file.is_some()
+        && !j
+            .jwks_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    {
+        err(
+            ".jwt.jwks_ca_file",
+            "a CA file is for an `https://` `jwks_url`; remove it or use an https URL".into(),
+        );
+    }
+    if j.jwks_ca.is_some() && j.jwks_ca_file.is_none() {
+        err(
+            ".jwt.jwks_ca",
+            "`jwks_ca` is filled in from `jwks_ca_file`; remove it".into(),
+        );
     }
     if let Some(text) = &j.jwks {
         if text.len() > MAX_JWKS_BYTES {
@@ -264,12 +283,34 @@ pub(crate) fn check_route_scopes(api: &ApiSpec, i: usize) -> Vec<(String, String
     errs
 }
 
-/// Read every JWT authorizer's `jwks_file` (relative to `dir`) into its `jwks`, so the key
-/// set is part of the deployment. A missing, oversized or malformed file is an error naming it.
+/// Read every JWT authorizer's `jwks_file` (relative to `dir`) into its `jwks`, and its
+/// `jwks_ca_file` into its `jwks_ca`, so the key set and the CAs are part of the deployment. A missing, oversized or malformed file is an error naming it.
 pub fn resolve_jwks(dir: &Path, file: &str, api: &mut ApiSpec) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     for (i, a) in api.authorizers.iter_mut().enumerate() {
         let Some(j) = a.jwt.as_mut() else { continue };
+        if let Some(name) = &j.jwks_ca_file {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => j.jwks_ca = Some(text),
+                Ok(_) => errors.push(ConfigError::new(
+                    file,
+                    format!("authorizers[{i}].jwt.jwks_ca_file"),
+                    format!(
+                        "`{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)",
+                        path.display()
+                    ),
+                )),
+                Err(e) => errors.push(ConfigError::new(
+                    file,
+                    format!("authorizers[{i}].jwt.jwks_ca_file"),
+                    format!(
+                        "cannot read `{}`: {e}; paths are relative to the config directory",
+                        path.display()
+                    ),
+                )),
+            }
+        }
         let Some(name) = &j.jwks_file else { continue };
         let path = dir.join(name);
         let field = format!("authorizers[{i}].jwt.jwks_file");
@@ -307,7 +348,10 @@ mod http_like {
     impl std::str::FromStr for Url {
         type Err = ();
         fn from_str(s: &str) -> Result<Url, ()> {
-            let rest = s.strip_prefix("http://").ok_or(())?;
+            let rest = s
+                .strip_prefix("https://")
+                .or_else(|| s.strip_prefix("http://"))
+                .ok_or(())?;
             let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
             let (host, port) = match authority.rsplit_once(':') {
                 Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p)),

@@ -46,6 +46,14 @@ fn a_jwt_authorizer_with_defaults_parses() {
         (600, 5000, 60)
     );
     assert_eq!(api.routes[0].authorization_scopes, ["pets:read"]);
+    // An https key set URL, with a private CA or without.
+    for jwks in [
+        "jwks_url = \"https://idp.example/.well-known/jwks.json\"",
+        "jwks_url = \"https://idp.example:8443/keys\", jwks_ca_file = \"ca.pem\"",
+    ] {
+        let auth = GOOD_AUTH.replace("jwks_file = \"keys.json\"", jwks);
+        parse_api("api.toml", &http_api(&auth, SCOPED_ROUTE)).expect(jwks);
+    }
 }
 
 #[test]
@@ -98,8 +106,19 @@ fn every_misconfiguration_is_located() {
         ),
         (
             "jwks_file = \"keys.json\"",
-            "jwks_url = \"https://idp.example/keys\"",
+            "jwks_url = \"ftp://idp.example/keys\"",
             "authorizers[0].jwt.jwks_url",
+        ),
+        // A CA file is for an https URL; `jwks_ca` only comes from it.
+        (
+            "jwks_file = \"keys.json\"",
+            "jwks_url = \"http://idp/keys\", jwks_ca_file = \"ca.pem\"",
+            "authorizers[0].jwt.jwks_ca_file",
+        ),
+        (
+            "jwks_file = \"keys.json\"",
+            "jwks_url = \"https://idp/keys\", jwks_ca = \"-----BEGIN CERTIFICATE-----\"",
+            "authorizers[0].jwt.jwks_ca",
         ),
         (
             "jwks_file = \"keys.json\"",

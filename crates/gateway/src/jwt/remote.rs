@@ -15,7 +15,10 @@ use http::{Request, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
+use tokio_rustls::rustls::ClientConfig;
+
 use super::keys::{Key, KeySet};
+use crate::tls::Stream;
 
 /// Fetches on an unknown `kid` (or after a failure) are at least this far apart.
 pub(crate) const REFETCH_COOLDOWN: Duration = Duration::from_secs(5);
@@ -40,21 +43,37 @@ pub enum FetchError {
     Invalid(String),
 }
 
-/// GET `url` (plain http) within `timeout`, reading at most [`MAX_JWKS_BYTES`].
-pub async fn fetch(url: &Uri, timeout: Duration) -> Result<Bytes, FetchError> {
-    tokio::time::timeout(timeout, fetch_unbounded(url))
+/// GET `url` (`http://`, or `https://` checked with `tls`) within `timeout`, reading at
+/// most [`MAX_JWKS_BYTES`].
+pub(crate) async fn fetch(
+    url: &Uri,
+    timeout: Duration,
+    tls: &Arc<ClientConfig>,
+) -> Result<Bytes, FetchError> {
+    tokio::time::timeout(timeout, fetch_unbounded(url, tls))
         .await
         .map_err(|_| FetchError::Timeout(timeout))?
 }
 
-async fn fetch_unbounded(url: &Uri) -> Result<Bytes, FetchError> {
+async fn fetch_unbounded(url: &Uri, tls: &Arc<ClientConfig>) -> Result<Bytes, FetchError> {
     let io = |e: &dyn std::fmt::Display| FetchError::Io(e.to_string());
     let host = url.host().ok_or_else(|| FetchError::Io("no host".into()))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = url.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host, port))
+    let https = url.scheme_str() == Some("https");
+    let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let tcp = tokio::net::TcpStream::connect((host, port))
         .await
         .map_err(|e| io(&e))?;
+    let stream = if https {
+        let name = crate::tls::server_name(host).map_err(FetchError::Io)?;
+        let tls = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| FetchError::Io(format!("TLS: {e}")))?;
+        Stream::Tls(Box::new(tls))
+    } else {
+        Stream::Plain(tcp)
+    };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| io(&e))?;
@@ -111,6 +130,8 @@ pub(crate) struct RemoteKeys {
     pub(crate) url: Uri,
     pub(crate) refresh: Duration,
     pub(crate) timeout: Duration,
+    /// Trust for an `https://` URL.
+    tls: Arc<ClientConfig>,
     keys: ArcSwap<Option<KeySet>>,
     state: Mutex<State>,
     /// One fetch at a time.
@@ -118,12 +139,19 @@ pub(crate) struct RemoteKeys {
 }
 
 impl RemoteKeys {
-    pub(crate) fn new(label: String, url: Uri, refresh: Duration, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        label: String,
+        url: Uri,
+        refresh: Duration,
+        timeout: Duration,
+        tls: Arc<ClientConfig>,
+    ) -> Self {
         RemoteKeys {
             label,
             url,
             refresh,
             timeout,
+            tls,
             keys: ArcSwap::from_pointee(None),
             state: Mutex::new(State::default()),
             fetching: tokio::sync::Mutex::new(()),
@@ -185,7 +213,7 @@ impl RemoteKeys {
             }
             st.last_attempt = Some(Instant::now());
         }
-        let result = match fetch(&self.url, self.timeout).await {
+        let result = match fetch(&self.url, self.timeout, &self.tls).await {
             Ok(body) => KeySet::parse(&body).map_err(FetchError::Invalid),
             Err(e) => Err(e),
         };
@@ -218,6 +246,10 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    fn tls() -> Arc<ClientConfig> {
+        crate::tls::client_config(None).expect("public roots")
+    }
+
     /// A server that answers every connection with `reply` (or never, when `None`).
     async fn server(reply: Option<Vec<u8>>) -> Uri {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -246,7 +278,7 @@ mod tests {
     async fn a_silent_server_times_out_in_bounded_time() {
         let url = server(None).await;
         let started = Instant::now();
-        let err = fetch(&url, Duration::from_millis(300))
+        let err = fetch(&url, Duration::from_millis(300), &tls())
             .await
             .expect_err("timeout");
         assert!(matches!(err, FetchError::Timeout(_)), "{err}");
@@ -264,6 +296,7 @@ mod tests {
         let err = fetch(
             &server(Some(head.into_bytes())).await,
             Duration::from_secs(5),
+            &tls(),
         )
         .await
         .expect_err("too large");
@@ -271,7 +304,7 @@ mod tests {
         // Streamed without a length: cut off at the cap.
         let mut body = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec();
         body.extend(std::iter::repeat_n(b' ', MAX_JWKS_BYTES + 10));
-        let err = fetch(&server(Some(body)).await, Duration::from_secs(5))
+        let err = fetch(&server(Some(body)).await, Duration::from_secs(5), &tls())
             .await
             .expect_err("too large");
         assert!(matches!(err, FetchError::TooLarge), "{err}");
@@ -281,6 +314,7 @@ mod tests {
             ))
             .await,
             Duration::from_secs(5),
+            &tls(),
         )
         .await
         .expect_err("status");

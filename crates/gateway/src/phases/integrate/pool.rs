@@ -26,18 +26,17 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 
 use crate::body::Body;
+use crate::tls::{self, Stream};
 use conn::Conn;
-use stream::Stream;
 
 mod body;
 mod conn;
 mod connect;
-mod stream;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use crate::tls::client_config;
 pub use body::UpstreamBody;
-pub(crate) use stream::client_config;
 
 /// Why an upstream exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -258,7 +257,7 @@ impl Pool {
         let authority =
             Authority::try_from(authority).map_err(|e| PoolError::InvalidUri(e.to_string()))?;
         let tls = if https {
-            Some(stream::server_name(authority.host()).map_err(PoolError::InvalidUri)?)
+            Some(tls::server_name(authority.host()).map_err(PoolError::InvalidUri)?)
         } else {
             None
         };

@@ -13,8 +13,8 @@ use hyper::client::conn::TrySendError;
 use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 
-use super::stream::Stream;
 use crate::body::Body;
+use crate::tls::Stream;
 
 /// A connection: the request handle and the connection's state machine.
 #[derive(Debug)]

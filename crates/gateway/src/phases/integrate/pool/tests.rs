@@ -208,7 +208,9 @@ async fn closed_by_upstream() -> Box<Conn> {
         .await
         .unwrap();
     let (far, _) = listener.accept().await.unwrap();
-    let conn = Conn::handshake(super::Stream::Plain(stream)).await.unwrap();
+    let conn = Conn::handshake(crate::tls::Stream::Plain(stream))
+        .await
+        .unwrap();
     drop(far);
     tokio::time::sleep(Duration::from_millis(20)).await;
     conn

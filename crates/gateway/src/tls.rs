@@ -1,5 +1,6 @@
-//! The byte stream under an upstream connection: plain TCP (`http://`) or TLS over TCP
-//! (`https://`), and the TLS client settings.
+//! TLS to `https://` upstreams and JWKS URLs: the client settings (public web PKI roots
+//! plus the node's or the authorizer's own CAs) and the byte stream under a connection,
+//! plain TCP or TLS over TCP.
 
 use std::io;
 use std::path::Path;
@@ -21,24 +22,32 @@ pub(crate) enum Stream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// TLS client settings for `https://` upstreams: the public web PKI's roots (Mozilla's,
-/// through `webpki-roots`) and the node's own CAs, HTTP/1.1 by ALPN.
+/// TLS client settings: the public web PKI's roots (Mozilla's, through `webpki-roots`)
+/// and the CAs in `extra_ca_file`, HTTP/1.1 by ALPN.
 pub(crate) fn client_config(extra_ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+    match extra_ca_file {
+        None => client_config_pem(None),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            client_config_pem(Some(&pem)).map_err(|e| format!("`{}`: {e}", path.display()))
+        }
+    }
+}
+
+/// [`client_config`] with the extra CAs given as PEM text.
+pub(crate) fn client_config_pem(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = extra_ca_file {
+    if let Some(pem) = extra_ca_pem {
         let mut added = 0;
-        for cert in CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?
-        {
-            let cert = cert.map_err(|e| format!("`{}`: {e}", path.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("`{}`: {e}", path.display()))?;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| e.to_string())?;
+            roots.add(cert).map_err(|e| e.to_string())?;
             added += 1;
         }
         if added == 0 {
-            return Err(format!("`{}` holds no certificate", path.display()));
+            return Err("no PEM certificate in it".to_owned());
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
