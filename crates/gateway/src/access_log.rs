@@ -221,7 +221,7 @@ fn default_line(ctx: &RequestCtx, line: &mut String, value: &mut String) {
             if value.is_empty() {
                 line.push_str("null");
             } else {
-                json_string(line, value);
+                crate::json::quoted(line, value);
             }
         } else {
             line.push('"');
@@ -236,52 +236,4 @@ fn default_line(ctx: &RequestCtx, line: &mut String, value: &mut String) {
         }
     }
     line.push('}');
-}
-
-/// `s` as a JSON string literal.
-fn json_string(out: &mut String, s: &str) {
-    use std::fmt::Write;
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn json_strings_are_escaped_like_serde_json() {
-        for s in [
-            "plain",
-            "",
-            "quote\" back\\slash",
-            "tab\tnl\ncr\r",
-            "\u{1}\u{8}\u{c}\u{1f}",
-            "ünïcödé ✓",
-        ] {
-            let mut out = String::new();
-            super::json_string(&mut out, s);
-            assert_eq!(out, serde_json::to_string(s).expect("json"), "{s:?}");
-        }
-    }
 }

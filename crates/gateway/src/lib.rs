@@ -15,6 +15,7 @@ mod cache;
 mod compile;
 mod context;
 mod error;
+mod json;
 pub mod jwt;
 mod keys;
 mod metrics;

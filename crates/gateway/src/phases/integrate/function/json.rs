@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::Value;
 
+use crate::json::{escaped, quoted};
+
 /// Compact JSON written into a `String`. The caller writes keys and values in order;
 /// commas are placed by looking at the last byte written (none after `{`, `[` or `:`).
 pub(super) struct Json {
@@ -131,43 +133,6 @@ impl Json {
         }
         self.end('}');
     }
-}
-
-/// `s` as a JSON string literal.
-fn quoted(out: &mut String, s: &str) {
-    out.push('"');
-    escaped(out, s);
-    out.push('"');
-}
-
-/// `s` escaped for the inside of a JSON string literal, as serde_json escapes it.
-fn escaped(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // `i` is at an ASCII byte, so on a char boundary.
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
 }
 
 #[cfg(test)]

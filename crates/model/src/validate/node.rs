@@ -1,0 +1,137 @@
+//! The node file (`causeway.toml`) alone, and the checks across files.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Report;
+use crate::{ConfigError, ConfigErrors, NodeConfig, SCHEMA_VERSION};
+
+/// Checks of the node file that need no APIs.
+pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
+    let mut r = Report {
+        file,
+        errors: Vec::new(),
+    };
+    if node.version != SCHEMA_VERSION {
+        r.err(
+            "version",
+            format!(
+                "schema version {} is not supported; this build reads version {SCHEMA_VERSION}",
+                node.version
+            ),
+        );
+    }
+    if node.node.max_body_bytes == 0 || node.node.max_body_bytes > 10 * 1024 * 1024 {
+        r.err(
+            "node.max_body_bytes",
+            "use 1..=10485760 (API Gateway's payload limit is 10 MB)",
+        );
+    }
+    if !(1024..=65_536).contains(&node.node.max_header_bytes) {
+        r.err("node.max_header_bytes", "use 1024..=65536 bytes");
+    }
+    if node.node.data_dir.is_empty() {
+        r.err(
+            "node.data_dir",
+            "name a directory for deployments and stage pointers",
+        );
+    }
+    if !node.admin.allow_remote && !node.admin.listen.ip().is_loopback() {
+        r.err("admin.listen", format!("{} is not a loopback address; set `admin.allow_remote = true` to expose the admin API", node.admin.listen));
+    }
+    if let Some(url) = &node.tracing.otlp_endpoint
+        && !url.starts_with("http://")
+        && !url.starts_with("https://")
+    {
+        r.err(
+            "tracing.otlp_endpoint",
+            format!("`{url}` is not an http(s) URL like `http://127.0.0.1:4318`"),
+        );
+    }
+    if !(0.0..=1.0).contains(&node.tracing.sample_ratio) {
+        r.err("tracing.sample_ratio", "use a fraction between 0.0 and 1.0");
+    }
+    let mut names = BTreeSet::new();
+    for (i, d) in node.domains.iter().enumerate() {
+        let host_ok = !d.name.is_empty()
+            && d.name.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !host_ok {
+            r.err(
+                format!("domains[{i}].name"),
+                format!("`{}` is not a host name", d.name),
+            );
+        } else if !names.insert(d.name.to_ascii_lowercase()) {
+            r.err(
+                format!("domains[{i}].name"),
+                format!("domain `{}` is declared twice", d.name),
+            );
+        }
+        let mut paths = BTreeSet::new();
+        for (j, m) in d.mappings.iter().enumerate() {
+            if m.base_path.starts_with('/') || m.base_path.ends_with('/') {
+                r.err(
+                    format!("domains[{i}].mappings[{j}].base_path"),
+                    "write the base path without leading or trailing `/`",
+                );
+            }
+            if !paths.insert(m.base_path.as_str()) {
+                r.err(
+                    format!("domains[{i}].mappings[{j}].base_path"),
+                    format!("base path `{}` is mapped twice", m.base_path),
+                );
+            }
+        }
+    }
+    ConfigErrors(r.errors)
+}
+
+/// Checks across files: unique API ids, domain mappings naming known APIs and stages.
+pub(crate) fn cross(
+    node_file: &str,
+    node: &NodeConfig,
+    apis: &[(String, crate::ApiSpec)],
+    apis_complete: bool,
+) -> ConfigErrors {
+    let mut errors = Vec::new();
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (file, api) in apis {
+        if let Some(first) = seen.insert(api.id.as_str(), file.as_str()) {
+            errors.push(ConfigError::new(
+                file,
+                "id",
+                format!(
+                    "API id `{}` is also used by {first}; ids must be unique",
+                    api.id
+                ),
+            ));
+        }
+    }
+    // A mapping to an API whose file failed to parse would be a second, misleading error.
+    let domains = if apis_complete {
+        node.domains.as_slice()
+    } else {
+        &[]
+    };
+    for (i, d) in domains.iter().enumerate() {
+        for (j, m) in d.mappings.iter().enumerate() {
+            let field = format!("domains[{i}].mappings[{j}]");
+            match apis.iter().find(|(_, a)| a.id == m.api) {
+                None => errors.push(ConfigError::new(
+                    node_file,
+                    format!("{field}.api"),
+                    format!("no API has id `{}`", m.api),
+                )),
+                Some((_, a)) if !a.stages.iter().any(|s| s.name == m.stage) => {
+                    errors.push(ConfigError::new(
+                        node_file,
+                        format!("{field}.stage"),
+                        format!("API `{}` declares no stage `{}`", m.api, m.stage),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    ConfigErrors(errors)
+}
