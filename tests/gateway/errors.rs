@@ -161,6 +161,26 @@ async fn malformed_request_line_is_400() {
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
     let head = String::from_utf8_lossy(&buf);
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // hyper answers this one by itself; it still carries a request id.
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-amzn-requestid: "))
+        .unwrap_or_else(|| panic!("no request id in {head}"));
+    assert_eq!(id.len(), 36, "{id}");
+    // A header block past hyper's 64 KiB read buffer: hyper's own 431, with an id too.
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let big = format!(
+        "GET /prod/x HTTP/1.1\r\nhost: {HOST}\r\nx-big: {}\r\n\r\n",
+        "b".repeat(70 * 1024)
+    );
+    let _ = s.write_all(big.as_bytes()).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let head = String::from_utf8_lossy(&buf);
+    assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+    assert!(head.contains("\r\nx-amzn-requestid: "), "{head}");
     // The node is still up.
     let r = get(&support::client(), gw.addr, HOST, "/prod/nope").await;
     assert_eq!(r.status, 403);

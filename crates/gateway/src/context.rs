@@ -369,7 +369,7 @@ fn splitmix64(state: &std::cell::Cell<u64>) -> u64 {
 }
 
 /// A random-looking version 4 UUID, unique per request.
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     let (hi, lo) = ID_STATE.with(|st| (splitmix64(st), splitmix64(st)));
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&hi.to_le_bytes());

@@ -10,6 +10,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 
 use crate::Gateway;
 
+mod canned;
+
 pub(crate) async fn serve(
     gw: Gateway,
     listener: tokio::net::TcpListener,
@@ -47,7 +49,7 @@ pub(crate) async fn serve(
             async move { Ok::<_, Infallible>(gw.handle(req, peer).await) }
         });
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+            .serve_connection_with_upgrades(TokioIo::new(canned::WithRequestIds::new(stream)), svc)
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

@@ -1,0 +1,181 @@
+//! Request ids on the answers hyper writes by itself.
+//!
+//! A request line or header block hyper cannot parse never reaches the pipeline: hyper
+//! answers `400 Bad Request` (or `431`, `414`, `505`) on its own, without the
+//! `x-amzn-requestid` header every other answer carries. [`WithRequestIds`] wraps a
+//! connection's stream and, when an answer head of status 4xx/5xx without that header is
+//! written, inserts one (a fresh id, logged with the reason). Answers of 2xx/3xx and heads
+//! that already have the header pass through untouched; the check is a prefix comparison
+//! and, for error heads only, a scan of the head.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+const HEADER: &[u8] = b"x-amzn-requestid";
+
+/// A stream whose hyper-made error answers get a request id.
+#[derive(Debug)]
+pub(crate) struct WithRequestIds<S> {
+    inner: S,
+    /// A patched head being written, how much of it is out, and how many bytes of the
+    /// caller's buffer it stands for.
+    pending: Option<(Vec<u8>, usize, usize)>,
+}
+
+impl<S> WithRequestIds<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        WithRequestIds {
+            inner,
+            pending: None,
+        }
+    }
+}
+
+/// `buf` with a request id header after the status line, if it starts an HTTP/1.1 answer
+/// head of an error status that has none.
+fn patched(buf: &[u8]) -> Option<Vec<u8>> {
+    let status = buf.strip_prefix(b"HTTP/1.1 ")?;
+    if !matches!(status.first(), Some(b'4' | b'5')) {
+        return None;
+    }
+    let head_end = find(buf, b"\r\n\r\n")?;
+    let head = &buf[..head_end];
+    if head
+        .windows(HEADER.len())
+        .any(|w| w.eq_ignore_ascii_case(HEADER))
+    {
+        return None;
+    }
+    let line_end = find(buf, b"\r\n")?;
+    let id = crate::context::new_request_id();
+    let status_line = String::from_utf8_lossy(&buf[9..line_end]);
+    tracing::debug!(request_id = %id, status = %status_line, "answered by hyper (malformed request)");
+    let mut out = Vec::with_capacity(buf.len() + HEADER.len() + 40);
+    out.extend_from_slice(&buf[..line_end + 2]);
+    out.extend_from_slice(HEADER);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&buf[line_end + 2..]);
+    Some(out)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl<S: AsyncWrite + Unpin> WithRequestIds<S> {
+    /// Write the pending patched head; Ready(n) with the caller's byte count once it is out.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        while let Some((bytes, done, stands_for)) = &mut self.pending {
+            if *done == bytes.len() {
+                let n = *stands_for;
+                self.pending = None;
+                return Poll::Ready(Ok(n));
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &bytes[*done..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *done += n,
+                other => return other,
+            }
+        }
+        Poll::Ready(Ok(0))
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WithRequestIds<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WithRequestIds<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        if me.pending.is_none()
+            && let Some(p) = patched(buf)
+        {
+            me.pending = Some((p, 0, buf.len()));
+        }
+        if me.pending.is_some() {
+            return me.drain(cx);
+        }
+        Pin::new(&mut me.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        if me.pending.is_none()
+            && let Some(first) = bufs.first()
+            && let Some(p) = patched(first)
+        {
+            me.pending = Some((p, 0, first.len()));
+        }
+        if me.pending.is_some() {
+            return me.drain(cx);
+        }
+        Pin::new(&mut me.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        if me.pending.is_some() {
+            match me.drain(cx) {
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Pin::new(&mut me.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::patched;
+
+    #[test]
+    fn only_error_heads_without_an_id_are_patched() {
+        let canned = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        let out = patched(canned).expect("patched");
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.starts_with("HTTP/1.1 400 Bad Request\r\nx-amzn-requestid: "),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\ncontent-length: 0\r\n\r\n"), "{text}");
+        assert_eq!(
+            out.len(),
+            canned.len() + "x-amzn-requestid: \r\n".len() + 36
+        );
+        // Ours already carry the header; successes are never looked at.
+        assert!(patched(b"HTTP/1.1 404 Not Found\r\nX-Amzn-RequestId: a\r\n\r\n").is_none());
+        assert!(patched(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+        // A body chunk, or a head split across writes, is left alone.
+        assert!(patched(b"HTTP/1.1 400 Bad Request\r\ncontent-le").is_none());
+        assert!(patched(b"{\"message\":\"x\"}").is_none());
+    }
+}
