@@ -67,7 +67,11 @@ impl PluginEngine {
             .table_elements(config.max_table_elements)
             .max_core_instance_size(4 << 20)
             .max_component_instance_size(4 << 20)
-            .linear_memory_keep_resident(512 << 10)
+            // Dirty pages below this are reset in place (memset / copy from the image) when
+            // an instance goes; above it they are decommitted with madvise, a syscall plus
+            // a TLB shootdown across cores. 2 MiB covers a Rust guest's stack (the first
+            // MiB), data and small heap: authorizer/rust-fresh 14.5 -> 13.2 µs, 25 µs with 0.
+            .linear_memory_keep_resident(2 << 20)
             .table_keep_resident(16 << 10);
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
