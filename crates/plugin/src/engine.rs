@@ -142,15 +142,19 @@ impl PluginEngine {
         }
         .map_err(|e| err(PluginErrorKind::Compile, crate::error::chain(&e)))?;
         let loaded = world::prepare(self, &component, world).map_err(|(kind, m)| err(kind, m))?;
-        Ok(Arc::new(Plugin::new(
-            name,
-            world,
-            options,
-            self.shared.clone(),
-            loaded,
-            (artifact, file),
-            started.elapsed(),
-        )))
+        let load_time = started.elapsed();
+        Ok(Arc::new_cyclic(|me| {
+            Plugin::new(
+                name,
+                world,
+                options,
+                self.shared.clone(),
+                loaded,
+                (artifact, file),
+                load_time,
+                me.clone(),
+            )
+        }))
     }
 
     fn check_options(&self, world: World, options: &PluginOptions) -> Result<(), String> {

@@ -39,6 +39,10 @@ pub struct Plugin {
     artifact: ArtifactSource,
     artifact_file: Option<std::path::PathBuf>,
     load_time: Duration,
+    /// Itself, for the background task that tops a `reuse` pool back up.
+    me: std::sync::Weak<Plugin>,
+    /// Whether that task is running.
+    topping_up: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -84,6 +88,7 @@ impl Plugin {
         prepared: Prepared,
         artifact: (ArtifactSource, Option<std::path::PathBuf>),
         load_time: Duration,
+        me: std::sync::Weak<Plugin>,
     ) -> Plugin {
         let (artifact, artifact_file) = artifact;
         let pool = match options.policy {
@@ -108,7 +113,35 @@ impl Plugin {
             artifact,
             artifact_file,
             load_time,
+            me,
+            topping_up: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// After a `reuse` pool lost an instance (retired, or discarded after a failure): when
+    /// it holds fewer than `min_idle`, warm instances back up in a background task on the
+    /// current tokio runtime (one task at a time), so the next requests do not pay for a
+    /// cold instantiation. Outside a runtime nothing happens: calls instantiate on demand.
+    fn top_up(&self) {
+        use std::sync::atomic::Ordering;
+        let (Some(pool), InstancePolicy::Reuse(policy)) = (&self.pool, self.options.policy) else {
+            return;
+        };
+        if pool.idle() >= policy.min_idle.min(policy.max_idle) {
+            return;
+        }
+        let (Ok(rt), Some(me)) = (tokio::runtime::Handle::try_current(), self.me.upgrade()) else {
+            return;
+        };
+        if self.topping_up.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        rt.spawn(async move {
+            if let Err(e) = me.prewarm().await {
+                tracing::warn!(plugin = %me.name(), error = %e, "cannot top the warm pool up");
+            }
+            me.topping_up.store(false, Ordering::Release);
+        });
     }
 
     /// The name given at load.
@@ -363,14 +396,18 @@ impl Plugin {
             Err(CallError::BadOutput(m)) => (false, Err(self.error(PluginErrorKind::BadOutput, m))),
             Err(CallError::Wasm(e)) => (false, Err(self.wasm_error(&e, &lease.store))),
         };
-        match (&self.pool, keep) {
-            (Some(pool), true) => pool.put(lease, &self.counters),
-            (None, true) => {}
+        let lost = match (&self.pool, keep) {
+            (Some(pool), true) => !pool.put(lease, &self.counters),
+            (None, true) => false,
             (_, false) => {
                 if let Err(e) = &result {
                     self.counters.discarded(e.kind);
                 }
+                true
             }
+        };
+        if lost {
+            self.top_up();
         }
         result
     }

@@ -60,11 +60,11 @@ impl Pool {
     }
 
     /// Return an instance after a successful call; it is retired instead when it is
-    /// expired or the pool is full.
-    pub(crate) fn put(&self, lease: Lease, counters: &Counters) {
+    /// expired or the pool is full. True when it was kept.
+    pub(crate) fn put(&self, lease: Lease, counters: &Counters) -> bool {
         if self.expired(&lease, Instant::now()) {
             counters.retired();
-            return;
+            return false;
         }
         let overflow = {
             let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
@@ -78,6 +78,7 @@ impl Pool {
         if overflow.is_some() {
             counters.retired();
         }
+        overflow.is_none()
     }
 
     pub(crate) fn idle(&self) -> usize {
