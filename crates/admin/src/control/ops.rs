@@ -24,15 +24,14 @@ impl Control {
         let file = format!("<api:{}>", api.id);
         let now = now_ms();
         let deployment = Deployment::snapshot(&api, description, now);
-        let plugins = {
-            let inner = self.lock();
-            let store = &inner.store;
-            self.plugins.load(&file, &api, &|sha| {
-                store.blob(sha).map_err(|e| {
-                    format!("{e}; upload the component first (`causeway deploy` does) with PUT /v1/plugins/{sha}")
-                })
-            })?
-        };
+        // The control lock is taken for each component read only, not held while the
+        // components compile and warm up (seconds for a JavaScript or Python runtime), so
+        // other control actions and reads go on meanwhile.
+        let plugins = self.plugins.load(&file, &api, &|sha| {
+            self.lock().store.blob(sha).map_err(|e| {
+                format!("{e}; upload the component first (`causeway deploy` does) with PUT /v1/plugins/{sha}")
+            })
+        })?;
         let compiled = check_api(&file, &api, &deployment, &plugins)?;
         let mut names =
             stages.unwrap_or_else(|| api.stages.iter().map(|s| s.name.clone()).collect());
