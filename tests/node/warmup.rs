@@ -195,7 +195,7 @@ fn the_artifact_cache_keeps_only_what_is_served_under_a_zero_bound() {
     let cfg = ConfigDir::new(&[("fn", &function_api("a.wasm"))]);
     std::fs::write(
         cfg.path().join("causeway.toml"),
-        "version = 1\n[node]\ndata_dir = \"data\"\nartifact_cache_mb = 0\n[admin]\ntoken = \"test-token\"\n",
+        "version = 1\n[node]\ndata_dir = \"data\"\nartifact_cache_mb = 0\nworker_threads = 1\n[admin]\ntoken = \"test-token\"\n",
     )
     .expect("node file");
     for (fixture, name) in [("shopping_list_function", "a.wasm"), ("trap", "b.wasm")] {

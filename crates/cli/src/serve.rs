@@ -39,10 +39,12 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         )]);
         return Ok(ExitCode::from(EXIT_CONFIG));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if set.node.node.worker_threads > 0 {
+        runtime.worker_threads(set.node.node.worker_threads);
+    }
+    let runtime = runtime.build().context("cannot start the async runtime")?;
     runtime.block_on(serve(set, plugins))
 }
 

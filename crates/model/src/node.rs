@@ -82,6 +82,11 @@ pub struct NodeSection {
     /// public web PKI's roots (relative to the config directory), e.g. a private CA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_ca_file: Option<String>,
+    /// Threads serving requests (tokio workers), 1..=1024; 0 (the default) = one per
+    /// core, as nginx's `worker_processes auto` and Envoy's `--concurrency`. Fewer than
+    /// the cores pays off when other busy processes (a load generator, a sidecar) share
+    /// the machine.
+    pub worker_threads: usize,
 }
 
 impl Default for NodeSection {
@@ -97,6 +102,7 @@ impl Default for NodeSection {
             },
             artifact_cache_mb: 2048,
             upstream_ca_file: None,
+            worker_threads: 0,
         }
     }
 }

@@ -221,3 +221,20 @@ fn upstream_ca_file_is_resolved_and_checked() {
         Some(dir.path().join("certs/ca.pem").as_path())
     );
 }
+
+#[test]
+fn worker_threads_are_bounded() {
+    let node = |n: usize| format!("version = 1\n[node]\nworker_threads = {n}\n");
+    for ok in [0, 1, 2, 1024] {
+        let parsed = causeway_model::parse_node("causeway.toml", &node(ok)).expect("valid");
+        assert_eq!(parsed.node.worker_threads, ok);
+    }
+    let errs = causeway_model::parse_node("causeway.toml", &node(5000))
+        .expect_err("too many")
+        .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "node.worker_threads" && e.message.contains("1..=1024")),
+        "{errs:?}"
+    );
+}

@@ -29,6 +29,12 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
     if !(1024..=65_536).contains(&node.node.max_header_bytes) {
         r.err("node.max_header_bytes", "use 1024..=65536 bytes");
     }
+    if node.node.worker_threads > 1024 {
+        r.err(
+            "node.worker_threads",
+            "use 1..=1024 threads, or 0 for one per core",
+        );
+    }
     if node.node.data_dir.is_empty() {
         r.err(
             "node.data_dir",
