@@ -52,7 +52,7 @@ pub(super) fn event(ctx: &RequestCtx, v2: bool, body: &[u8]) -> String {
             route
                 .param_names
                 .iter()
-                .filter_map(|n| Some((n.as_str(), decode(ctx.path_param(n)?))))
+                .filter_map(|n| Some((n.as_str(), decode_path(ctx.path_param(n)?))))
                 .collect()
         })
         .unwrap_or_default();
@@ -377,8 +377,8 @@ fn query(raw: Option<&str>) -> Query<'_> {
     pairs
 }
 
-/// A query-string or path component, `+` as space and percent-decoded (lossily: invalid
-/// UTF-8 becomes U+FFFD). Borrowed when there is nothing to decode.
+/// A query-string component, `+` as space and percent-decoded (lossily: invalid UTF-8
+/// becomes U+FFFD). Borrowed when there is nothing to decode.
 fn decode(s: &str) -> Cow<'_, str> {
     if s.contains('+') {
         let spaced = s.replace('+', " ");
@@ -390,6 +390,12 @@ fn decode(s: &str) -> Cow<'_, str> {
     } else {
         percent_encoding::percent_decode_str(s).decode_utf8_lossy()
     }
+}
+
+/// A path segment, percent-decoded (lossily); a `+` stays a `+` in a path, as API Gateway
+/// hands it over. Borrowed when there is nothing to decode.
+fn decode_path(s: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
 /// Whether a body of this content type is sent as text (else base64). No type: text.

@@ -218,7 +218,7 @@ fn fields_come_in_api_gateway_order() {
 }
 
 fn rest_full_request() -> Request<()> {
-    Request::post("/prod/items/a%20b/caf%C3%A9?x=1&x=2&q=caf%C3%A9&plus=a+b&flag&&empty=&x=3&%78=4&nl=%0A%22%5C%01")
+    Request::post("/prod/items/a%20b+c/caf%C3%A9?x=1&x=2&q=caf%C3%A9&plus=a+b&flag&&empty=&x=3&%78=4&nl=%0A%22%5C%01")
         .header("accept", "*/*")
         .header("x-multi", "one")
         .header("x-multi", "two")
@@ -236,7 +236,7 @@ fn rest_event_is_payload_1_0() {
     ctx.authorizer_context = vec![("tier".into(), "gold".into()), ("count".into(), "7".into())];
     let expected = json!({
         "resource": "/items/{itemId}/{name}",
-        "path": "/items/a%20b/caf%C3%A9",
+        "path": "/items/a%20b+c/caf%C3%A9",
         "httpMethod": "POST",
         "headers": {
             "accept": "*/*",
@@ -268,7 +268,7 @@ fn rest_event_is_payload_1_0() {
             "flag": [""],
             "empty": [""],
         },
-        "pathParameters": { "itemId": "a b", "name": "café" },
+        "pathParameters": { "itemId": "a b+c", "name": "café" },
         "stageVariables": { "backend": "http://127.0.0.1:8081", "greeting": "hello world" },
         "requestContext": {
             "accountId": "000000000000",
@@ -279,7 +279,7 @@ fn rest_event_is_payload_1_0() {
             "extendedRequestId": REQUEST_ID,
             "httpMethod": "POST",
             "identity": { "sourceIp": "203.0.113.7", "userAgent": "test-agent/1.0 \"quoted\"" },
-            "path": "/prod/items/a%20b/caf%C3%A9",
+            "path": "/prod/items/a%20b+c/caf%C3%A9",
             "protocol": "HTTP/1.1",
             "requestId": REQUEST_ID,
             "requestTime": "25/Nov/2026:15:04:05 +0000",
