@@ -117,13 +117,17 @@ struct Inner {
     config: Config,
     /// TLS settings of `https://` upstreams.
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
-    hosts: Mutex<hashbrown::HashMap<Box<str>, Arc<Host>, ahash::RandomState>>,
+    /// By authority: `[http://, https://]` (the same authority over TLS is another
+    /// upstream), so a lookup needs no key built per request.
+    hosts: Mutex<[HostMap; 2]>,
     reaper_started: AtomicBool,
     stats: Stats,
     /// Tests: skip the look at an idle connection before reusing it.
     #[cfg(test)]
     no_refresh: AtomicBool,
 }
+
+type HostMap = hashbrown::HashMap<Box<str>, Arc<Host>, ahash::RandomState>;
 
 /// One authority: where to connect, its `Host` header, its idle connections.
 #[derive(Debug)]
@@ -243,15 +247,9 @@ impl Pool {
 
     /// The pool entry for `authority` (`host[:port]`) over plain HTTP or TLS.
     fn host(&self, authority: &str, https: bool) -> Result<Arc<Host>, PoolError> {
-        let mut hosts = lock(&self.inner.hosts);
-        // Keyed by the authority, with a prefix for TLS: `http://a` and `https://a` are
-        // different upstreams.
-        let found = if https {
-            hosts.get(format!("https://{authority}").as_str())
-        } else {
-            hosts.get(authority)
-        };
-        if let Some(h) = found {
+        let mut all = lock(&self.inner.hosts);
+        let hosts = &mut all[usize::from(https)];
+        if let Some(h) = hosts.get(authority) {
             return Ok(h.clone());
         }
         let authority =
@@ -278,12 +276,7 @@ impl Pool {
             config: self.inner.config,
             idle: Mutex::default(),
         });
-        let key = if https {
-            format!("https://{}", authority.as_str())
-        } else {
-            authority.as_str().to_owned()
-        };
-        hosts.insert(key.into(), host.clone());
+        hosts.insert(authority.as_str().into(), host.clone());
         Ok(host)
     }
 
@@ -329,10 +322,12 @@ impl Pool {
                 // authorities nothing uses any more.
                 std::future::poll_fn(|cx| {
                     let now = Instant::now();
-                    lock(&inner.hosts).retain(|_, host| {
-                        host.sweep(now, cx);
-                        Arc::strong_count(host) > 1 || !lock(&host.idle).is_empty()
-                    });
+                    for hosts in lock(&inner.hosts).iter_mut() {
+                        hosts.retain(|_, host| {
+                            host.sweep(now, cx);
+                            Arc::strong_count(host) > 1 || !lock(&host.idle).is_empty()
+                        });
+                    }
                     Poll::Ready(())
                 })
                 .await;

@@ -83,11 +83,7 @@ async fn idle_settles(pool: &Pool, addr: SocketAddr, want: usize) -> usize {
     let key = addr.to_string();
     let mut n = 0;
     for _ in 0..200 {
-        n = pool
-            .inner
-            .hosts
-            .lock()
-            .unwrap()
+        n = pool.inner.hosts.lock().unwrap()[0]
             .get(key.as_str())
             .map_or(0, |h| h.idle.lock().unwrap().len());
         if n == want {
@@ -191,7 +187,7 @@ async fn expired_connection_is_not_checked_out() {
     assert_eq!(idle_settles(&pool, addr, 1).await, 1);
     // Age the idle entry past the timeout (the reaper runs every 15 s here).
     let key = addr.to_string();
-    if let Some(h) = pool.inner.hosts.lock().unwrap().get(key.as_str()) {
+    if let Some(h) = pool.inner.hosts.lock().unwrap()[0].get(key.as_str()) {
         for e in h.idle.lock().unwrap().iter_mut() {
             e.since -= Duration::from_secs(31);
         }
