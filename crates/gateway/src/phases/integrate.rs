@@ -20,6 +20,33 @@ pub(crate) use mapper::MAX_MAPPED_BODY_BYTES;
 pub(crate) use pool::UpstreamBody;
 pub(crate) use upstream::{HttpClient, new_client};
 
+/// Decoded query-string pairs (`+` as a space, then percent-decoded, lossily), in request
+/// order; borrowed where there is nothing to decode. What mappers and proxy events see.
+fn query_pairs(
+    raw: Option<&str>,
+) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
+    raw.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_query(k), decode_query(v))
+        })
+}
+
+fn decode_query(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('+') {
+        let spaced = s.replace('+', " ");
+        std::borrow::Cow::Owned(
+            percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+    } else {
+        percent_encoding::percent_decode_str(s).decode_utf8_lossy()
+    }
+}
+
 /// Count a failed plugin call in `PluginErrorCount`, under the request's API and stage.
 pub(crate) fn count_plugin_error(
     ctx: &RequestCtx,

@@ -364,32 +364,9 @@ fn capacity(ctx: &RequestCtx, body: usize) -> usize {
 
 /// Decoded query-string parameters, sorted by name (stably: each name's values in order).
 fn query(raw: Option<&str>) -> Query<'_> {
-    let mut pairs: Query<'_> = raw
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
+    let mut pairs: Query<'_> = super::super::query_pairs(raw).collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     pairs
-}
-
-/// A query-string component, `+` as space and percent-decoded (lossily: invalid UTF-8
-/// becomes U+FFFD). Borrowed when there is nothing to decode.
-fn decode(s: &str) -> Cow<'_, str> {
-    if s.contains('+') {
-        let spaced = s.replace('+', " ");
-        Cow::Owned(
-            percent_encoding::percent_decode_str(&spaced)
-                .decode_utf8_lossy()
-                .into_owned(),
-        )
-    } else {
-        percent_encoding::percent_decode_str(s).decode_utf8_lossy()
-    }
 }
 
 /// A path segment, percent-decoded (lossily); a `+` stays a `+` in a path, as API Gateway
