@@ -284,30 +284,20 @@ pub(crate) fn check_route_scopes(api: &ApiSpec, i: usize) -> Vec<(String, String
 }
 
 /// Read every JWT authorizer's `jwks_file` (relative to `dir`) into its `jwks`, and its
-/// `jwks_ca_file` into its `jwks_ca`, so the key set and the CAs are part of the deployment. A missing, oversized or malformed file is an error naming it.
+/// `jwks_ca_file` into its `jwks_ca`, so the key set and the CAs are part of the
+/// deployment. A missing, oversized or malformed file is an error naming it.
 pub fn resolve_jwks(dir: &Path, file: &str, api: &mut ApiSpec) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     for (i, a) in api.authorizers.iter_mut().enumerate() {
         let Some(j) = a.jwt.as_mut() else { continue };
         if let Some(name) = &j.jwks_ca_file {
             let path = dir.join(name);
-            match std::fs::read_to_string(&path) {
-                Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => j.jwks_ca = Some(text),
-                Ok(_) => errors.push(ConfigError::new(
+            match crate::load::read_pem_certificates(&path) {
+                Ok(text) => j.jwks_ca = Some(text),
+                Err(message) => errors.push(ConfigError::new(
                     file,
                     format!("authorizers[{i}].jwt.jwks_ca_file"),
-                    format!(
-                        "`{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)",
-                        path.display()
-                    ),
-                )),
-                Err(e) => errors.push(ConfigError::new(
-                    file,
-                    format!("authorizers[{i}].jwt.jwks_ca_file"),
-                    format!(
-                        "cannot read `{}`: {e}; paths are relative to the config directory",
-                        path.display()
-                    ),
+                    message,
                 )),
             }
         }

@@ -78,17 +78,22 @@ pub fn parse_node(file: &str, text: &str) -> Result<NodeConfig, ConfigErrors> {
     Ok(node)
 }
 
-/// `path` is a readable PEM file with at least one certificate.
-fn check_pem_certificates(path: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+/// The text of `path`, a readable PEM file with at least one certificate (CAs trusted
+/// for https upstreams or a JWKS URL); the error says which of the two it is not.
+pub(crate) fn read_pem_certificates(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read `{}`: {e}; paths are relative to the config directory",
+            path.display()
+        )
+    })?;
     if !text.contains("-----BEGIN CERTIFICATE-----") {
         return Err(format!(
-            "`{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`); give the CA certificates that sign your upstreams' certificates",
+            "`{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`); give the certificates of the CAs that sign the server's certificate",
             path.display()
         ));
     }
-    Ok(())
+    Ok(text)
 }
 
 /// Hash each plugin's component (relative to `dir`) into its `sha256`, so that a new plugin
@@ -160,7 +165,7 @@ pub fn load_dir_with(dir: &Path, extra: ExtraChecks<'_>) -> Result<ConfigSet, Co
     };
     if let Some(ca) = &mut node.node.upstream_ca_file {
         let path = dir.join(&*ca);
-        if let Err(message) = check_pem_certificates(&path) {
+        if let Err(message) = read_pem_certificates(&path) {
             errors.push(ConfigError::new(
                 label(&node_path),
                 "node.upstream_ca_file",
