@@ -47,7 +47,7 @@ mod tests {
             "",
             "quote\" back\\slash",
             "tab\tnl\ncr\r",
-            "\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+            "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
             "ünïcödé ✓",
         ] {
             let mut out = String::new();
