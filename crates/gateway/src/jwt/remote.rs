@@ -70,9 +70,9 @@ async fn fetch_unbounded(url: &Uri, tls: &Arc<ClientConfig>) -> Result<Bytes, Fe
             .connect(name, tcp)
             .await
             .map_err(|e| FetchError::Io(format!("TLS: {e}")))?;
-        Stream::Tls(Box::new(tls))
+        Stream::Right(Box::new(tls))
     } else {
-        Stream::Plain(tcp)
+        Stream::Left(tcp)
     };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await

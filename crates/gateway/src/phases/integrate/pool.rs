@@ -287,7 +287,7 @@ impl Pool {
         let timeout = || PoolError::ConnectTimeout(host.authority.to_string());
         let connect = async {
             let Some(name) = &host.tls else {
-                return connect::tcp(&host.authority, 80).await.map(Stream::Plain);
+                return connect::tcp(&host.authority, 80).await.map(Stream::Left);
             };
             let tcp = connect::tcp(&host.authority, 443).await?;
             let tls = tokio_rustls::TlsConnector::from(self.inner.tls.clone())
@@ -297,7 +297,7 @@ impl Pool {
                     authority: host.authority.to_string(),
                     message: e.to_string(),
                 })?;
-            Ok(Stream::Tls(Box::new(tls)))
+            Ok(Stream::Right(Box::new(tls)))
         };
         let stream = tokio::time::timeout(self.inner.config.connect_timeout, connect)
             .await

@@ -204,7 +204,7 @@ async fn closed_by_upstream() -> Box<Conn> {
         .await
         .unwrap();
     let (far, _) = listener.accept().await.unwrap();
-    let conn = Conn::handshake(crate::tls::Stream::Plain(stream))
+    let conn = Conn::handshake(crate::tls::Stream::Left(stream))
         .await
         .unwrap();
     drop(far);
