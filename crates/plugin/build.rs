@@ -35,6 +35,7 @@ fn main() {
     for path in [
         plugins.join("Cargo.toml"),
         plugins.join("Cargo.lock"),
+        plugins.join(".cargo"),
         plugins.join("sdk"),
         plugins.join("examples"),
         plugins.join("fixtures"),

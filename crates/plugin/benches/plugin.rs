@@ -122,6 +122,12 @@ fn bench(c: &mut Criterion) {
         ),
         ("rust-reuse", load(&engine, "rust", &rust, reuse)),
     ];
+    // The host's floor for a fresh instance: a guest that only counts and allows.
+    let minimal = std::fs::read(env!("CAUSEWAY_FIXTURE_COUNTER_AUTHORIZER")).expect("fixture");
+    plugins.push((
+        "rust-minimal-fresh",
+        load(&engine, "minimal", &minimal, InstancePolicy::Fresh),
+    ));
     plugins.push((
         "js-reuse",
         load(&engine, "js", &polyglot("js-authorizer.wasm"), reuse),
