@@ -185,3 +185,23 @@ async fn malformed_request_line_is_400() {
     let r = get(&support::client(), gw.addr, HOST, "/prod/nope").await;
     assert_eq!(r.status, 403);
 }
+
+/// A client may shut down its sending side once the request is out (`shutdown(SHUT_WR)`,
+/// `curl --http1.1` behind some proxies, netcat): it still gets its answer, here the
+/// 502 of an upstream that refuses.
+#[tokio::test]
+async fn half_closed_client_still_gets_the_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gw = support::gateway(&[&api("http://127.0.0.1:9", "REST")]).await;
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let req = format!("GET /prod/up/x HTTP/1.1\r\nhost: {HOST}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    s.shutdown().await.expect("half-close");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 502"), "{text:?}");
+    assert!(text.contains("\r\nx-amzn-requestid: "), "{text}");
+}

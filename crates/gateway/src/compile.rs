@@ -160,6 +160,15 @@ impl Mock {
                         map.insert(name.clone(), v);
                     }
                 }
+                // API Gateway's MOCK answers are JSON unless the integration says
+                // otherwise; and the request id every response gets goes in place of
+                // this empty value, without growing the per-request copy of the map.
+                map.entry(http::header::CONTENT_TYPE)
+                    .or_insert(http::HeaderValue::from_static("application/json"));
+                map.insert(
+                    crate::pipeline::REQUEST_ID.clone(),
+                    http::HeaderValue::from_static(""),
+                );
                 let mut text = String::new();
                 body.render(&mut text, |_, _| {});
                 LiteralMock {

@@ -255,16 +255,51 @@ fn live_plugins(
 /// The request's host, lowercase, without port.
 fn host_of(parts: &http::request::Parts) -> String {
     // h2 clients send `:authority` (the URI's); HTTP/1.1 clients send `Host`.
-    let raw = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    let host = if raw.starts_with('[') {
-        raw.split_once(']').map_or(raw, |(h, _)| &h[1..])
-    } else {
-        raw.rsplit_once(':').map_or(raw, |(h, _)| h)
+    let raw = match parts.headers.get(http::header::HOST) {
+        Some(h) => h.as_bytes(),
+        None => parts
+            .uri
+            .authority()
+            .map_or(&b""[..], |a| a.as_str().as_bytes()),
     };
-    host.to_ascii_lowercase()
+    let host = match raw.split_first() {
+        Some((b'[', rest)) => rest.split(|&b| b == b']').next().unwrap_or(rest),
+        _ => match raw.iter().rposition(|&b| b == b':') {
+            Some(i) => &raw[..i],
+            None => raw,
+        },
+    };
+    // Not UTF-8 (a header value may carry any byte): no API is named like that.
+    std::str::from_utf8(host).map_or_else(|_| String::new(), str::to_ascii_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    fn host(uri: &str, header: Option<&[u8]>) -> String {
+        let mut req = http::Request::builder().uri(uri);
+        if let Some(h) = header {
+            req = req.header(http::header::HOST, h);
+        }
+        let (parts, ()) = req.body(()).expect("request").into_parts();
+        super::host_of(&parts)
+    }
+
+    #[test]
+    fn host_is_lowercased_without_port() {
+        assert_eq!(
+            host("/", Some(b"Pets.Example.COM:8443")),
+            "pets.example.com"
+        );
+        assert_eq!(host("/", Some(b"pets.example.com")), "pets.example.com");
+        assert_eq!(host("/", Some(b"[::1]:8080")), "::1");
+        assert_eq!(host("/", Some(b"[::1]")), "::1");
+        // h2: no Host header, the authority of the URI.
+        assert_eq!(
+            host("https://API.example.com:443/x", None),
+            "api.example.com"
+        );
+        assert_eq!(host("/", None), "");
+        // Not UTF-8: matches nothing, never panics.
+        assert_eq!(host("/", Some(b"\xffbad:1")), "");
+    }
 }

@@ -17,7 +17,7 @@ use crate::error::GatewayError;
 use crate::trace::Tracing;
 
 /// API Gateway's request id header.
-static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
+pub(crate) static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
 
 /// What a phase decided.
 #[derive(Debug)]

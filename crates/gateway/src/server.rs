@@ -22,6 +22,13 @@ pub(crate) async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
+        // Without this, hyper polls the socket for EOF while each request is in flight:
+        // a read syscall that finds nothing, and (the request head still borrowing the
+        // read buffer) a fresh 8 KiB buffer per request. A client that goes away is seen
+        // when the response is written instead, and, as in API Gateway, an integration
+        // already called runs to completion (bounded by the integration timeout). A
+        // client that half-closes after its request now gets the answer too.
+        .half_close(true)
         .max_buf_size(64 * 1024);
     builder
         .http2()

@@ -11,7 +11,6 @@ pub(super) fn respond(ctx: &RequestCtx, m: &Mock) -> Response<Body> {
         let mut resp = Response::new(Body::from(literal.body.clone()));
         *resp.status_mut() = m.status;
         *resp.headers_mut() = literal.headers.clone();
-        add_content_type(&mut resp);
         return resp;
     }
     let mut body = String::new();
