@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 
 use crate::support::{self, Reply, TestGateway, send};
 
+#[path = "jwt/discovery.rs"]
+mod discovery;
+
 const HOST: &str = "pets.execute-api.localhost";
 const ISSUER: &str = "https://idp.causeway.test";
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwt");

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use causeway_model::jwt::{DEFAULT_JWT_IDENTITY_SOURCE, parse_jwt_identity_source};
 use causeway_model::{AuthorizerSpec, JwtSpec};
-use http::{HeaderValue, Uri};
+use http::HeaderValue;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
@@ -263,15 +263,26 @@ impl JwtAuthorizer {
 }
 
 fn key_source(api_id: &str, name: &str, j: &JwtSpec) -> Result<KeySource, (String, String)> {
-    if let Some(url) = &j.jwks_url {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| ("jwt.jwks_url".to_owned(), format!("`{url}`: {e}")))?;
+    let source = match (&j.jwks_url, j.discovery_url()) {
+        (Some(url), _) => {
+            Some(remote::Source::Jwks(url.parse().map_err(|e| {
+                ("jwt.jwks_url".to_owned(), format!("`{url}`: {e}"))
+            })?))
+        }
+        (None, Some(doc)) => Some(remote::Source::Discovery {
+            document: doc
+                .parse()
+                .map_err(|e| ("jwt.issuer".to_owned(), format!("`{doc}`: {e}")))?,
+            issuer: j.issuer.clone(),
+        }),
+        (None, None) => None,
+    };
+    if let Some(source) = source {
         let tls = crate::tls::client_config_pem(j.jwks_ca.as_deref().map(str::as_bytes))
             .map_err(|e| ("jwt.jwks_ca_file".to_owned(), e))?;
         return Ok(KeySource::Remote(Arc::new(remote::RemoteKeys::new(
             format!("{api_id}/{name}"),
-            uri,
+            source,
             Duration::from_secs(u64::from(j.jwks_refresh_seconds)),
             Duration::from_millis(u64::from(j.jwks_timeout_ms)),
             tls,

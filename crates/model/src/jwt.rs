@@ -33,7 +33,9 @@ pub struct JwtSpec {
     /// A JWKS file, relative to the config directory, read when the config is loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_file: Option<String>,
-    /// A JWKS URL (`https://` or `http://`), fetched on first use and refreshed.
+    /// A JWKS URL (`https://` or `http://`), fetched on first use and refreshed. With
+    /// neither this nor `jwks_file`, an `http(s)://` issuer's keys are found by OIDC
+    /// discovery: `{issuer}/.well-known/openid-configuration` names the `jwks_uri`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_url: Option<String>,
     /// For an `https://` `jwks_url` served with a private CA: a PEM file of the CA
@@ -62,6 +64,33 @@ pub struct JwtSpec {
     /// Clock skew allowed on `exp` and `nbf` (0..=300 s, default 60).
     #[serde(default = "default_leeway")]
     pub leeway_seconds: u32,
+}
+
+impl JwtSpec {
+    /// Whether the keys are found by OIDC discovery: neither `jwks_file` nor `jwks_url`
+    /// is given and the issuer is an `http(s)://` URL (API Gateway's rule for JWT
+    /// authorizers).
+    pub fn discovers(&self) -> bool {
+        self.jwks_file.is_none()
+            && self.jwks_url.is_none()
+            && self.issuer.parse::<http_like::Url>().is_ok()
+    }
+
+    /// The discovery document's URL: `{issuer}/.well-known/openid-configuration`, when the
+    /// keys are found by discovery.
+    pub fn discovery_url(&self) -> Option<String> {
+        self.discovers().then(|| {
+            format!(
+                "{}/.well-known/openid-configuration",
+                self.issuer.trim_end_matches('/')
+            )
+        })
+    }
+
+    /// The first URL fetched for the keys: the `jwks_url` or the discovery document.
+    fn fetch_url(&self) -> Option<String> {
+        self.jwks_url.clone().or_else(|| self.discovery_url())
+    }
 }
 
 fn default_refresh() -> u32 {
@@ -147,7 +176,7 @@ pub(crate) fn check_authorizer(
     let Some(j) = &a.jwt else {
         err(
             ".jwt",
-            "a JWT authorizer needs `jwt = { issuer = \"…\", audiences = [\"…\"], jwks_file = \"…\" }` (or `jwks_url`)".into(),
+            "a JWT authorizer needs `jwt = { issuer = \"…\", audiences = [\"…\"] }` (keys by OIDC discovery from an https issuer, or `jwks_file` / `jwks_url`)".into(),
         );
         return errs;
     };
@@ -164,10 +193,17 @@ pub(crate) fn check_authorizer(
         );
     }
     match (&j.jwks_file, &j.jwks_url) {
-        (Some(_), Some(_)) | (None, None) => err(
+        (Some(_), Some(_)) => err(
             ".jwt",
-            "give exactly one of `jwks_file` (read at load) and `jwks_url` (fetched and refreshed)"
+            "give one of `jwks_file` (read at load) and `jwks_url` (fetched and refreshed), not both"
                 .into(),
+        ),
+        (None, None) if !j.discovers() => err(
+            ".jwt",
+            format!(
+                "say where the signing keys are: `jwks_file` (read at load), `jwks_url` (fetched and refreshed), or an `issuer` URL serving `/.well-known/openid-configuration` (OIDC discovery; `{}` is not an http(s) URL)",
+                j.issuer
+            ),
         ),
         (Some(f), None) if f.is_empty() => {
             err(
@@ -191,15 +227,10 @@ pub(crate) fn check_authorizer(
         }
         _ => {}
     }
-    if j.jwks_ca_file.is_some()
-        && !j
-            .jwks_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
-    {
+    if j.jwks_ca_file.is_some() && !j.fetch_url().is_some_and(|u| u.starts_with("https://")) {
         err(
             ".jwt.jwks_ca_file",
-            "a CA file is for an `https://` `jwks_url`; remove it or use an https URL".into(),
+            "a CA file is for an `https://` `jwks_url` (or discovery `issuer`); remove it or use an https URL".into(),
         );
     }
     if j.jwks_ca.is_some() && j.jwks_ca_file.is_none() {

@@ -54,6 +54,32 @@ fn a_jwt_authorizer_with_defaults_parses() {
         let auth = GOOD_AUTH.replace("jwks_file = \"keys.json\"", jwks);
         parse_api("api.toml", &http_api(&auth, SCOPED_ROUTE)).expect(jwks);
     }
+    assert_eq!(j.discovery_url(), None, "a jwks_file names the keys");
+    // Neither: OIDC discovery from the issuer, as API Gateway does (a CA file allowed).
+    for (issuer, rest) in [
+        ("https://idp.example/", ""),
+        (
+            "https://idp.example:8443/tenant",
+            ", jwks_ca_file = \"ca.pem\"",
+        ),
+    ] {
+        let auth = GOOD_AUTH
+            .replace(", jwks_file = \"keys.json\"", rest)
+            .replace("\"https://idp.example\"", &format!("\"{issuer}\""));
+        let api = parse_api("api.toml", &http_api(&auth, SCOPED_ROUTE)).expect(issuer);
+        let j = api.authorizers[0].jwt.as_ref().expect("jwt");
+        assert!(j.discovers());
+        assert_eq!(
+            j.discovery_url().as_deref(),
+            Some(
+                format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                )
+                .as_str()
+            )
+        );
+    }
 }
 
 #[test]
@@ -99,10 +125,17 @@ fn every_misconfiguration_is_located() {
             "jwks_file = \"keys.json\", jwks_url = \"http://idp/keys\"",
             "authorizers[0].jwt",
         ),
+        // No keys named, and an issuer that is no URL to discover them from.
         (
-            "jwks_file = \"keys.json\"",
-            "jwks_refresh_seconds = 60",
+            "issuer = \"https://idp.example\", audiences = [\"pets-api\"], jwks_file = \"keys.json\"",
+            "issuer = \"idp.example\", audiences = [\"pets-api\"], jwks_refresh_seconds = 60",
             "authorizers[0].jwt",
+        ),
+        // A CA file with an http issuer to discover from.
+        (
+            "issuer = \"https://idp.example\", audiences = [\"pets-api\"], jwks_file = \"keys.json\"",
+            "issuer = \"http://idp.example\", audiences = [\"pets-api\"], jwks_ca_file = \"ca.pem\"",
+            "authorizers[0].jwt.jwks_ca_file",
         ),
         (
             "jwks_file = \"keys.json\"",

@@ -114,6 +114,68 @@ async fn fetch_unbounded(url: &Uri, tls: &Arc<ClientConfig>) -> Result<Bytes, Fe
     Ok(Bytes::from(out))
 }
 
+/// Where the key set is.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// At this URL (`jwks_url`).
+    Jwks(Uri),
+    /// At the `jwks_uri` of this OIDC discovery document, which must name `issuer`.
+    Discovery { document: Uri, issuer: String },
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Jwks(url) => write!(f, "{url}"),
+            Source::Discovery { document, .. } => write!(f, "{document}"),
+        }
+    }
+}
+
+/// The `jwks_uri` of the discovery document at `document` (OpenID Connect Discovery 1.0):
+/// its `issuer` must be the configured one, and an `https://` issuer's keys are not taken
+/// over plain HTTP.
+pub(crate) async fn discover(
+    document: &Uri,
+    issuer: &str,
+    timeout: Duration,
+    tls: &Arc<ClientConfig>,
+) -> Result<Uri, FetchError> {
+    let body = fetch(document, timeout, tls).await?;
+    let doc: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| FetchError::Invalid(format!("the discovery document is not JSON: {e}")))?;
+    let named = doc
+        .get("issuer")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    if named != issuer {
+        return Err(FetchError::Invalid(format!(
+            "the discovery document names issuer `{named}`, not the configured `{issuer}`"
+        )));
+    }
+    let jwks = doc
+        .get("jwks_uri")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            FetchError::Invalid("the discovery document has no `jwks_uri`".to_owned())
+        })?;
+    let uri: Uri = jwks
+        .parse()
+        .map_err(|e| FetchError::Invalid(format!("`jwks_uri` `{jwks}`: {e}")))?;
+    match uri.scheme_str() {
+        Some("https") => Ok(uri),
+        Some("http") if !issuer.starts_with("https://") => Ok(uri),
+        _ => Err(FetchError::Invalid(format!(
+            "`jwks_uri` `{jwks}` must be an {} URL",
+            if issuer.starts_with("https://") {
+                "https://"
+            } else {
+                "http(s)://"
+            }
+        ))),
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// When the last fetch started.
@@ -127,7 +189,7 @@ struct State {
 pub(crate) struct RemoteKeys {
     /// Who they belong to, for logs.
     pub(crate) label: String,
-    pub(crate) url: Uri,
+    pub(crate) source: Source,
     pub(crate) refresh: Duration,
     pub(crate) timeout: Duration,
     /// Trust for an `https://` URL.
@@ -141,14 +203,14 @@ pub(crate) struct RemoteKeys {
 impl RemoteKeys {
     pub(crate) fn new(
         label: String,
-        url: Uri,
+        source: Source,
         refresh: Duration,
         timeout: Duration,
         tls: Arc<ClientConfig>,
     ) -> Self {
         RemoteKeys {
             label,
-            url,
+            source,
             refresh,
             timeout,
             tls,
@@ -213,27 +275,36 @@ impl RemoteKeys {
             }
             st.last_attempt = Some(Instant::now());
         }
-        let result = match fetch(&self.url, self.timeout, &self.tls).await {
-            Ok(body) => KeySet::parse(&body).map_err(FetchError::Invalid),
+        let url = match &self.source {
+            Source::Jwks(url) => Ok(url.clone()),
+            Source::Discovery { document, issuer } => {
+                discover(document, issuer, self.timeout, &self.tls).await
+            }
+        };
+        let result = match url {
+            Ok(url) => match fetch(&url, self.timeout, &self.tls).await {
+                Ok(body) => KeySet::parse(&body).map_err(FetchError::Invalid),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         let had = self.keys.load().is_some();
         match result {
             Ok((set, skipped)) if !set.is_empty() => {
                 for why in &skipped {
-                    tracing::warn!(authorizer = %self.label, url = %self.url, "JWKS key skipped: {why}");
+                    tracing::warn!(authorizer = %self.label, url = %self.source, "JWKS key skipped: {why}");
                 }
-                tracing::debug!(authorizer = %self.label, url = %self.url, keys = set.len(), "JWKS fetched");
+                tracing::debug!(authorizer = %self.label, url = %self.source, keys = set.len(), "JWKS fetched");
                 self.keys.store(Arc::new(Some(set)));
             }
             Ok((_, skipped)) => tracing::warn!(
-                authorizer = %self.label, url = %self.url,
+                authorizer = %self.label, url = %self.source,
                 "JWKS fetch gave no usable signing key ({}); {}",
                 skipped.join("; "),
                 if had { "keeping the last good key set" } else { "tokens are refused until a fetch succeeds" }
             ),
             Err(e) => tracing::warn!(
-                authorizer = %self.label, url = %self.url,
+                authorizer = %self.label, url = %self.source,
                 "JWKS fetch failed: {e}; {}",
                 if had { "keeping the last good key set" } else { "tokens are refused until a fetch succeeds" }
             ),
@@ -319,5 +390,46 @@ mod tests {
         .await
         .expect_err("status");
         assert!(matches!(err, FetchError::Status(404)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn discovery_documents_are_checked() {
+        let ok = |body: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        };
+        let issuer = "https://idp.example";
+        let cases = [
+            (
+                r#"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/keys"}"#,
+                Ok("https://idp.example/keys"),
+            ),
+            // An https issuer's keys are not taken over plain HTTP.
+            (
+                r#"{"issuer":"https://idp.example","jwks_uri":"http://idp.example/keys"}"#,
+                Err("must be an https:// URL"),
+            ),
+            (
+                r#"{"issuer":"https://idp.example"}"#,
+                Err("has no `jwks_uri`"),
+            ),
+            (
+                r#"{"issuer":"https://idp.example/","jwks_uri":"https://idp.example/keys"}"#,
+                Err("names issuer `https://idp.example/`"),
+            ),
+            ("<html>", Err("not JSON")),
+        ];
+        for (body, want) in cases {
+            let doc = server(Some(ok(body))).await;
+            let got = discover(&doc, issuer, Duration::from_secs(5), &tls()).await;
+            match (got, want) {
+                (Ok(uri), Ok(w)) => assert_eq!(uri.to_string(), w),
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{body}: {e}"),
+                (got, want) => panic!("{body}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 }
