@@ -155,6 +155,61 @@ fn a_slow_compiling_plugin_is_warm_before_the_deploy_returns() {
     assert_eq!(js_metric(&node, "PluginReuseCount_total"), 2.0);
 }
 
+/// While a deployment compiles its plugins (seconds for a JavaScript component the node
+/// has no artifact for), the control plane keeps answering: components compile outside
+/// the control lock, for a deploy and for a rollback to a deployment no longer compiled.
+#[test]
+fn the_control_plane_answers_while_a_deployment_compiles() {
+    let cfg = ConfigDir::new(&[("warm", PLACEHOLDER)]);
+    std::fs::write(cfg.path().join("js.wasm"), js_authorizer()).expect("copy plugin");
+    let node = Node::start(cfg.path());
+    cfg.write_api("warm", &api(256));
+    answered_during(&node, &["deploy", "--api", "warm"]);
+    assert_eq!(private(node.addr), (200, "hello alice".to_owned()));
+
+    // Back to the placeholder: the JavaScript deployment is no longer compiled, and with
+    // its artifact gone a rollback to it compiles the component again.
+    cfg.write_api("warm", PLACEHOLDER);
+    let out = node.cli(&["deploy", "--api", "warm"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(private(node.addr), (200, "not yet".to_owned()));
+    for name in artifacts(&cfg) {
+        std::fs::remove_file(cfg.path().join("data/artifacts").join(name)).expect("rm");
+    }
+    answered_during(&node, &["rollback", "--api", "warm", "--stage", "prod"]);
+    assert_eq!(private(node.addr), (200, "hello alice".to_owned()));
+}
+
+/// Run the CLI `verb` and meanwhile list the stages over and over: no listing may wait
+/// for the compile, that is, the slowest one must take well under the verb's own time
+/// (with the lock held through the compile it took all of it).
+fn answered_during(node: &Node, verb: &[&str]) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let running = s.spawn(|| {
+            let started = Instant::now();
+            let out = node.cli(verb);
+            done.store(true, Ordering::SeqCst);
+            (out, started.elapsed())
+        });
+        let mut slowest = Duration::ZERO;
+        while !done.load(Ordering::SeqCst) {
+            let started = Instant::now();
+            let out = node.cli(&["stages", "--api", "warm"]);
+            slowest = slowest.max(started.elapsed());
+            assert!(out.status.success(), "{}", text(&out));
+        }
+        let (out, took) = running.join().expect("verb thread");
+        assert!(out.status.success(), "{verb:?}: {}", text(&out));
+        assert!(
+            slowest * 2 < took,
+            "a listing waited {slowest:?} during {verb:?}, which took {took:?}"
+        );
+    });
+}
+
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/plugins/target/wasm32-wasip2/release"

@@ -150,6 +150,44 @@ impl Control {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The compiled form of stored deployment `id`: the one already compiled, or compiled
+    /// now. Like a deploy, it takes the control lock only to look things up and for each
+    /// component read, not while the components compile and warm up, so other control
+    /// actions and reads go on meanwhile. The caller puts the result in `compiled` under
+    /// the same lock as the stage change that makes it live.
+    fn compile_stored(
+        &self,
+        api_id: &str,
+        id: &DeploymentId,
+    ) -> Result<Arc<CompiledDeployment>, AdminError> {
+        let deployment = {
+            let inner = self.lock();
+            if let Some(c) = inner.compiled.get(id) {
+                return Ok(c.clone());
+            }
+            if let Some(errors) = inner.broken.get(id) {
+                return Err(AdminError::Invalid(errors.clone()));
+            }
+            inner.store.deployment(api_id, id).cloned().ok_or_else(|| {
+                StoreError::UnknownDeployment {
+                    api_id: api_id.to_owned(),
+                    id: id.clone(),
+                }
+            })?
+        };
+        let file = format!("<api:{api_id}> deployment {id}");
+        let compiled = self
+            .plugins
+            .load(&file, &deployment.api, &|sha| {
+                self.lock().store.blob(sha).map_err(|e| e.to_string())
+            })
+            .and_then(|plugins| compile(&deployment, &plugins));
+        compiled.map(Arc::new).map_err(|errors| {
+            self.lock().broken.insert(id.clone(), errors.clone());
+            AdminError::Invalid(errors)
+        })
+    }
+
     /// Swap in a table of every stage whose deployment compiles.
     fn publish(&self, inner: &mut Inner) {
         let records: Vec<_> = inner.store.stages().into_iter().cloned().collect();

@@ -88,12 +88,16 @@ impl Control {
         if let Some(v) = &variables {
             check_variables(&file, v)?;
         }
-        let mut inner = self.lock();
         let target = deployment_id
-            .map(|given| inner.resolve(api_id, given))
+            .map(|given| self.lock().resolve(api_id, given))
             .transpose()?;
-        if let Some(id) = &target {
-            inner.compiled(api_id, id)?;
+        let compiled = target
+            .as_ref()
+            .map(|id| self.compile_stored(api_id, id))
+            .transpose()?;
+        let mut inner = self.lock();
+        if let (Some(id), Some(c)) = (&target, compiled) {
+            inner.compiled.entry(id.clone()).or_insert(c);
         }
         let change = StageChange {
             deployment_id: target,
@@ -118,28 +122,31 @@ impl Control {
         stage: &str,
         to: Option<&str>,
     ) -> Result<StageRecord, AdminError> {
-        let mut inner = self.lock();
-        let current =
-            inner
-                .store
-                .stage(api_id, stage)
-                .cloned()
-                .ok_or_else(|| StoreError::UnknownStage {
-                    api_id: api_id.to_owned(),
-                    stage: stage.to_owned(),
-                })?;
-        let to = to.map(|given| inner.resolve(api_id, given)).transpose()?;
-        let target = match (&to, current.history.last()) {
-            (Some(id), _) | (None, Some(id)) => id.clone(),
-            (None, None) => {
-                return Err(StoreError::NoHistory {
+        let (current, to, target) = {
+            let inner = self.lock();
+            let current = inner.store.stage(api_id, stage).cloned().ok_or_else(|| {
+                StoreError::UnknownStage {
                     api_id: api_id.to_owned(),
                     stage: stage.to_owned(),
                 }
-                .into());
-            }
+            })?;
+            let to = to.map(|given| inner.resolve(api_id, given)).transpose()?;
+            let target = match (&to, current.history.last()) {
+                (Some(id), _) | (None, Some(id)) => id.clone(),
+                (None, None) => {
+                    return Err(StoreError::NoHistory {
+                        api_id: api_id.to_owned(),
+                        stage: stage.to_owned(),
+                    }
+                    .into());
+                }
+            };
+            (current, to, target)
         };
-        inner.compiled(api_id, &target)?;
+        let compiled = self.compile_stored(api_id, &target)?;
+        let mut inner = self.lock();
+        inner.compiled.entry(target).or_insert(compiled);
+        // (Were the stage rolled back meanwhile, `publish` compiles what it now points at.)
         let record = inner
             .store
             .rollback(api_id, stage, to.as_ref(), now_ms())?
