@@ -153,11 +153,34 @@ pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<(u16, St
     let mut buf = String::new();
     s.read_to_string(&mut buf)?;
     let status = buf.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = buf
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("\r\ntransfer-encoding: chunked");
+    Ok((
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    ))
+}
+
+/// The payload of a chunked HTTP/1.1 body (streamed answers have no length).
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16);
+        match size {
+            Ok(n) if n > 0 && rest.len() >= n => {
+                out.push_str(&rest[..n]);
+                body = rest[n..].strip_prefix("\r\n").unwrap_or(&rest[n..]);
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 /// Poll `f` until it returns true or `deadline` passes.

@@ -1,5 +1,5 @@
 //! One body type for both directions: empty, a buffered chunk, or a streamed hyper body
-//! (optionally length-limited). Streaming bodies are never buffered here.
+//! (optionally length-limited), upstream response or plugin response. Streaming bodies are never buffered here.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -28,6 +28,8 @@ pub enum Body {
     Tee(Box<crate::cache::Tee>),
     /// An upstream response; its connection returns to the pool when it ends.
     Upstream(crate::phases::integrate::UpstreamBody),
+    /// A `wasi-http` plugin's response, as the guest writes it.
+    Plugin(causeway_plugin::HttpBody),
 }
 
 impl From<Bytes> for Body {
@@ -67,6 +69,7 @@ impl http_body::Body for Body {
             Body::Limited(l) => Pin::new(l).poll_frame(cx),
             Body::Tee(t) => t.poll(cx),
             Body::Upstream(u) => Pin::new(u).poll_frame(cx),
+            Body::Plugin(p) => Pin::new(p).poll_frame(cx).map_err(Into::into),
         }
     }
 
@@ -78,6 +81,7 @@ impl http_body::Body for Body {
             Body::Limited(l) => l.is_end_stream(),
             Body::Tee(t) => t.is_end_stream(),
             Body::Upstream(u) => u.is_end_stream(),
+            Body::Plugin(p) => p.is_end_stream(),
         }
     }
 
@@ -89,6 +93,7 @@ impl http_body::Body for Body {
             Body::Limited(l) => l.size_hint(),
             Body::Tee(t) => t.size_hint(),
             Body::Upstream(u) => u.size_hint(),
+            Body::Plugin(p) => p.size_hint(),
         }
     }
 }

@@ -1,11 +1,12 @@
 //! `wasi:http/proxy` components (`wasi:http/incoming-handler` exporters: spin-sdk,
-//! `wasmtime serve` style): a fresh instance per request, the request and response
-//! buffered (API Gateway's integrations are too), outbound HTTP only to allowed hosts.
+//! `wasmtime serve` style): a fresh instance per request, the request body handed over
+//! whole, the response streamed as the guest writes it, outbound HTTP only to allowed
+//! hosts.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -86,16 +87,40 @@ impl HttpHandler {
 }
 
 impl Plugin {
-    /// Serve one HTTP request with a `wasi:http/incoming-handler` plugin, on a fresh
-    /// instance. The request body is handed over whole and the response body collected
-    /// (up to `max_output_bytes`); the deadline covers the whole exchange, outbound
-    /// requests included. The guest's own error response is
-    /// [`PluginErrorKind::FunctionError`].
+    /// Serve one HTTP request with a `wasi:http/incoming-handler` plugin and collect the
+    /// whole response (up to `max_output_bytes`): [`Plugin::handle_http_streaming`] for
+    /// callers that want the answer in one piece (`causeway plugin invoke`, tests).
     pub async fn handle_http(
-        &self,
+        self: &Arc<Self>,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, PluginError> {
-        let Some(handler) = self.http_handler() else {
+        let deadline = self.options().limits.deadline;
+        let (parts, body) = self
+            .handle_http_streaming(request, deadline)
+            .await?
+            .into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(http::Response::from_parts(parts, body))
+    }
+
+    /// Serve one HTTP request with a `wasi:http/incoming-handler` plugin, on a fresh
+    /// instance, streaming the answer: this returns as soon as the guest sets its
+    /// response, and the body yields what the guest writes as it writes it (a guest that
+    /// writes for a long time, or server-sent events, reach the client as they go).
+    ///
+    /// The instance runs in a task of its own, within `deadline` (at most the plugin's
+    /// own), which covers the whole exchange, outbound requests and body included. An error before the
+    /// response is set is returned here (a guest error response is
+    /// [`PluginErrorKind::FunctionError`]); one after it (a trap, the deadline, more than
+    /// `max_output_bytes`) ends the body with that error instead of a clean end, so a cut
+    /// answer is never passed on as a complete one.
+    pub async fn handle_http_streaming(
+        self: &Arc<Self>,
+        request: http::Request<Bytes>,
+        deadline: std::time::Duration,
+    ) -> Result<http::Response<HttpBody>, PluginError> {
+        let deadline = deadline.min(self.options().limits.deadline);
+        if self.http_handler().is_none() {
             return Err(self.error(
                 PluginErrorKind::Config,
                 format!(
@@ -103,28 +128,7 @@ impl Plugin {
                     self.world()
                 ),
             ));
-        };
-        let deadline = self.options().limits.deadline;
-        let started = std::time::Instant::now();
-        let served = tokio::time::timeout(deadline, self.serve_http(handler, request)).await;
-        self.note_latency(started.elapsed());
-        match served {
-            Ok(result) => result,
-            Err(_) => {
-                self.note_discard(PluginErrorKind::Timeout);
-                Err(self.error(
-                    PluginErrorKind::Timeout,
-                    format!("request exceeded its {deadline:?} deadline"),
-                ))
-            }
         }
-    }
-
-    async fn serve_http(
-        &self,
-        handler: &HttpHandler,
-        request: http::Request<Bytes>,
-    ) -> Result<http::Response<Bytes>, PluginError> {
         let mut store = self.fresh_store()?;
         let host_err =
             |e: wasmtime::Error| self.error(PluginErrorKind::Host, crate::error::chain(&e));
@@ -142,51 +146,137 @@ impl Plugin {
             .new_response_outparam(sender)
             .map_err(host_err)?;
 
-        // The guest may keep writing the body after it sets the response: run it
-        // alongside the collection of the body. The store goes with the call, so a
-        // guest that never sets a response closes the channel when it returns.
-        let call = async move {
-            let result = async {
+        let (done, called) = tokio::sync::oneshot::channel();
+        let plugin = self.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let call = async {
+                let handler = plugin
+                    .http_handler()
+                    .ok_or_else(|| wasmtime::Error::msg("the plugin is not a wasi:http handler"))?;
                 let proxy = handler.pre.instantiate_async(&mut store).await?;
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
                     .await
-            }
-            .await;
-            result.map_err(|e| self.wasm_error(&e, &store))
-        };
-        let max = self.options().limits.max_output_bytes;
-        let response = async move {
-            let response: http::Response<HyperOutgoingBody> = match receiver.await {
-                Ok(Ok(response)) => response,
-                Ok(Err(code)) => return Err(guest_error(code)),
-                Err(_) => return Err("the guest never set a response".to_owned()),
             };
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, max)
-                .collect()
-                .await
-                .map_err(|e| format!("response body: {e}"))?
-                .to_bytes();
-            Ok(http::Response::from_parts(parts, body))
-        };
-        let (called, response) = tokio::join!(call, response);
-        match (called, response) {
-            (Err(e), _) => {
-                self.note_discard(e.kind);
-                Err(e)
+            let result = match tokio::time::timeout(deadline, call).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(plugin.wasm_error(&e, &store)),
+                Err(_) => Err(plugin.error(
+                    PluginErrorKind::Timeout,
+                    format!("request exceeded its {deadline:?} deadline"),
+                )),
+            };
+            plugin.note_latency(started.elapsed());
+            if let Err(e) = &result {
+                plugin.note_discard(e.kind);
             }
-            (Ok(()), Ok(response)) => Ok(response),
-            (Ok(()), Err(message)) => {
-                let kind = if message.contains("length limit") {
-                    PluginErrorKind::BadOutput
-                } else {
-                    PluginErrorKind::FunctionError
+            // The outcome first: the body sees its end when the store goes.
+            let _ = done.send(result);
+            drop(store);
+        });
+
+        let failed = |called: tokio::sync::oneshot::Receiver<Result<(), PluginError>>| async {
+            match called.await {
+                Ok(Err(e)) => e,
+                _ => self.error(
+                    PluginErrorKind::FunctionError,
+                    "the guest never set a response",
+                ),
+            }
+        };
+        match receiver.await {
+            Ok(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                let body = HttpBody {
+                    inner: sync_wrapper::SyncWrapper::new(body),
+                    left: self.options().limits.max_output_bytes,
+                    called: Some(called),
+                    plugin: self.clone(),
                 };
-                Err(self.error(kind, message))
+                Ok(http::Response::from_parts(parts, body))
+            }
+            Ok(Err(code)) => Err(self.error(PluginErrorKind::FunctionError, guest_error(code))),
+            Err(_) => Err(failed(called).await),
+        }
+    }
+}
+
+/// The body of a `wasi-http` plugin's response, as the guest writes it (see
+/// [`Plugin::handle_http_streaming`]).
+pub struct HttpBody {
+    /// (Sync for the request context that holds it; only ever used through `&mut`.)
+    inner: sync_wrapper::SyncWrapper<HyperOutgoingBody>,
+    /// Bytes the guest may still write.
+    left: usize,
+    /// How the guest's call ended; awaited when the body ends.
+    called: Option<tokio::sync::oneshot::Receiver<Result<(), PluginError>>>,
+    plugin: Arc<Plugin>,
+}
+
+impl std::fmt::Debug for HttpBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpBody")
+            .field("plugin", &self.plugin.name())
+            .field("left", &self.left)
+            .finish_non_exhaustive()
+    }
+}
+
+impl http_body::Body for HttpBody {
+    type Data = Bytes;
+    type Error = PluginError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, PluginError>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.called.is_some() {
+            match std::pin::Pin::new(this.inner.get_mut()).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => {
+                    let len = frame.data_ref().map_or(0, Bytes::len);
+                    if len > this.left {
+                        this.called = None;
+                        this.plugin.note_discard(PluginErrorKind::BadOutput);
+                        return Poll::Ready(Some(Err(this.plugin.error(
+                            PluginErrorKind::BadOutput,
+                            format!(
+                                "the response body is over the plugin's {} byte limit",
+                                this.plugin.options().limits.max_output_bytes
+                            ),
+                        ))));
+                    }
+                    this.left -= len;
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.called = None;
+                    return Poll::Ready(Some(Err(this.plugin.error(
+                        PluginErrorKind::FunctionError,
+                        format!("the guest's response body failed: {e:?}"),
+                    ))));
+                }
+                // The guest finished the body, or its store went: the call says which.
+                Poll::Ready(None) => {}
             }
         }
+        let Some(called) = this.called.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let outcome = std::task::ready!(std::pin::Pin::new(called).poll(cx));
+        this.called = None;
+        match outcome {
+            Ok(Err(e)) => Poll::Ready(Some(Err(e))),
+            _ => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.called.is_none()
     }
 }
 

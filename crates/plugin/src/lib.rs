@@ -66,6 +66,7 @@ pub use cache::{ArtifactSource, PruneReport};
 pub use decision::route_id;
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginErrorKind};
+pub use http::HttpBody;
 pub use metrics::{Discards, LATENCY_BUCKETS, LatencyHistogram, PluginMetrics};
 pub use options::{EngineConfig, InstancePolicy, PluginLimits, PluginOptions, ReusePolicy, World};
 pub use plugin::{CheckReport, Plugin};

@@ -209,3 +209,32 @@ async fn spin_component_runs_with_spin_apis_trapping() {
         "{err}"
     );
 }
+
+/// The streamed body is held to the output cap (and the head to nothing more): past it,
+/// the body ends with `BadOutput`, not quietly; within it, a streamed answer collects
+/// whole.
+#[tokio::test]
+async fn a_streamed_body_is_held_to_the_output_cap() {
+    let mut options = PluginOptions::new(World::HttpHandler);
+    options.limits.max_output_bytes = 64;
+    let plugin = handler(options);
+    // 20 lines of 8 bytes: over the cap.
+    let err = plugin
+        .handle_http(get("/stream?n=20&ms=0"))
+        .await
+        .expect_err("over the cap");
+    assert_eq!(err.kind, PluginErrorKind::BadOutput, "{err}");
+    // 5 lines: within it, in one piece.
+    let resp = plugin
+        .handle_http(get("/stream?n=5&ms=0"))
+        .await
+        .expect("within the cap");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.body(), "chunk 1\nchunk 2\nchunk 3\nchunk 4\nchunk 5\n");
+    // A trap after the first line: the body ends with the trap.
+    let err = plugin
+        .handle_http(get("/stream-trap"))
+        .await
+        .expect_err("trap");
+    assert_eq!(err.kind, PluginErrorKind::Trap, "{err}");
+}

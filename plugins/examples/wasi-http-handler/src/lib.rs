@@ -6,6 +6,9 @@
 //! - `GET /fetch?url=http://host:port/path`: an outbound request through
 //!   `wasi:http/outgoing-handler` (the gateway allows only configured hosts); answers
 //!   `upstream <status>: <body>`, or 502 with the error.
+//! - `GET /stream?n=N&ms=M`: `N` lines, `chunk 1` to `chunk N`, each written and flushed
+//!   `M` ms after the previous one (a response the gateway must stream, not buffer).
+//! - `GET /stream-trap`: writes one line, then traps mid-body.
 //! - `GET /loop`: spins forever (the gateway's deadline stops it).
 //! - anything else: 404.
 
@@ -39,6 +42,16 @@ impl Guest for Handler {
                     Err(e) => respond(out, 502, "text/plain", e.as_bytes()),
                 }
             }
+            (Method::Get, "/stream") => {
+                let arg = |name: &str| {
+                    query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                        .and_then(|v| v.parse::<u64>().ok())
+                };
+                stream(out, arg("n").unwrap_or(3), arg("ms").unwrap_or(100), false);
+            }
+            (Method::Get, "/stream-trap") => stream(out, 1, 0, true),
             (Method::Get, "/loop") => {
                 let mut i: u64 = 0;
                 loop {
@@ -89,6 +102,33 @@ fn respond(out: ResponseOutparam, status: u16, content_type: &str, body: &[u8]) 
             }
         }
     }
+    let _ = OutgoingBody::finish(outgoing, None);
+}
+
+/// `n` lines, flushed one by one `ms` apart; with `trap`, a trap after the last.
+fn stream(out: ResponseOutparam, n: u64, ms: u64, trap: bool) {
+    let headers = Fields::new();
+    let _ = headers.set("content-type", &[b"text/plain".to_vec()]);
+    let response = OutgoingResponse::new(headers);
+    let Ok(outgoing) = response.body() else {
+        return;
+    };
+    ResponseOutparam::set(out, Ok(response));
+    let Ok(stream) = outgoing.write() else {
+        return;
+    };
+    for i in 1..=n {
+        if i > 1 {
+            wasip2::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
+        }
+        if stream.blocking_write_and_flush(format!("chunk {i}\n").as_bytes()).is_err() {
+            return;
+        }
+    }
+    if trap {
+        std::process::abort();
+    }
+    drop(stream);
     let _ = OutgoingBody::finish(outgoing, None);
 }
 

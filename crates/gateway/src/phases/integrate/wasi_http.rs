@@ -17,11 +17,15 @@
 //!   the client sent;
 //! - the body, read whole (the route phase caps it at the gateway's body limit).
 //!
-//! The response is buffered: the plugin host collects the component's body (up to the
-//! plugin's output cap, 6 MiB by default — Lambda's synchronous response limit) before
-//! the gateway answers. The integration timeout covers the whole exchange, outbound
-//! requests included; a trap, a response too large, or a component that never answers is
-//! a 502 `Internal server error`, a timeout a 504, each counted in `PluginErrorCount`.
+//! The response is streamed: the gateway answers as soon as the component sets its
+//! response, and passes the body on as the component writes it (server-sent events, a
+//! long export), up to the plugin's output cap (6 MiB by default — Lambda's synchronous
+//! response limit). The integration timeout covers the whole exchange, outbound requests
+//! and body included. Before the response is set, a trap or a component that never
+//! answers is a 502 `Internal server error`, a timeout a 504, each counted in
+//! `PluginErrorCount`; after it (the status is sent), a trap, the timeout or a body over
+//! the cap aborts the response instead of ending it, so the client sees a cut answer as
+//! cut (HTTP/1.1: no final chunk; h2: a reset stream).
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, header};
@@ -134,7 +138,8 @@ pub(super) async fn call(
     *req.uri_mut() = uri;
 
     let started = std::time::Instant::now();
-    let result = tokio::time::timeout(w.timeout, w.plugin.handle_http(req)).await;
+    let call = w.plugin.handle_http_streaming(req, w.timeout);
+    let result = tokio::time::timeout(w.timeout, call).await;
     ctx.integration_latency = Some(started.elapsed());
     let resp = match result {
         Err(_) => {
@@ -158,7 +163,8 @@ pub(super) async fn call(
     };
     ctx.integration_status = Some(resp.status().as_u16());
     let (mut parts, body) = resp.into_parts();
-    // The body is whole: its length is known, any framing header the component set is not.
+    // Framing is hyper's: chunked unless the component declared a length (which the host
+    // holds it to).
     parts.headers.remove(header::TRANSFER_ENCODING);
-    Ok(Response::from_parts(parts, Body::from(body)))
+    Ok(Response::from_parts(parts, Body::Plugin(body)))
 }
