@@ -181,7 +181,8 @@ fn payload_2(j: &mut Json, r: &Request<'_>) {
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split("; "))
+        // `a=1; b=2` as browsers send it, `a=1;b=2` as some clients do.
+        .flat_map(|v| v.split(';').map(str::trim).filter(|c| !c.is_empty()))
         .peekable();
     if cookies.peek().is_some() {
         j.key("cookies");

@@ -387,7 +387,7 @@ fn http_full_request() -> Request<()> {
         .header("x-multi", "one")
         .header("X-Multi", "two")
         .header("cookie", "a=1; b=2")
-        .header("cookie", "c=3")
+        .header("cookie", "c=3;d=4; ")
         .header("content-type", "application/json")
         .header("user-agent", "agent")
         .header(
@@ -413,10 +413,10 @@ fn http_event_is_payload_2_0() {
         "routeKey": "POST /carts/{cartId}",
         "rawPath": "/beta/carts/c%2F1",
         "rawQueryString": "item=milk&item=eg%67s&note=a+b&flag&%61=z&%69tem=bread",
-        "cookies": ["a=1", "b=2", "c=3"],
+        "cookies": ["a=1", "b=2", "c=3", "d=4"],
         "headers": {
             "x-multi": "one,two",
-            "cookie": "a=1; b=2,c=3",
+            "cookie": "a=1; b=2,c=3;d=4; ",
             "content-type": "application/json",
             "user-agent": "agent",
             "x-bin": "caf\u{fffd}",
