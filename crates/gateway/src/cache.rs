@@ -37,6 +37,9 @@ pub(crate) struct StageCache {
 }
 
 /// What a cache miss must do.
+/// A follower's wait: woken when the leader's fill ends, with the ticket to cancel it.
+pub(crate) type Waiting = (oneshot::Receiver<()>, Ticket);
+
 pub(crate) enum Miss {
     /// Fetch, then fill (or abandon) the entry.
     Lead,

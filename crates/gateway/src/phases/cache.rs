@@ -58,15 +58,25 @@ fn key_of(ctx: &RequestCtx) -> Option<(CacheKey, Ttl)> {
 fn hit(resp: &causeway_cache::CachedResponse) -> Response<Body> {
     let mut out = Response::new(Body::from(resp.body.clone()));
     *out.status_mut() = http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::OK);
+    // Room for the cache status and request id headers added on the way out.
+    let headers = out.headers_mut();
+    headers.reserve(resp.headers.len() + 2);
     for (name, value) in &resp.headers {
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_bytes(value),
         ) {
-            out.headers_mut().append(n, v);
+            headers.append(n, v);
         }
     }
     out
+}
+
+/// One look at the cache: answered (a hit, or the lead of a miss), or wait for the
+/// request already filling this key.
+enum Round {
+    Done(Flow),
+    Wait(crate::cache::Waiting, CacheKey),
 }
 
 impl Phase for CachePhase {
@@ -75,10 +85,11 @@ impl Phase for CachePhase {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
-        if ctx.stage.as_ref().is_none_or(|s| s.cache.is_none()) {
-            return Step::Now(Flow::Continue);
+        // A hit or a miss that leads is decided here; only a follower waits.
+        match self.first_round(ctx) {
+            Ok(flow) => Step::Now(flow),
+            Err((waiting, key, ttl)) => Step::Later(Box::pin(self.follow(ctx, waiting, key, ttl))),
         }
-        Step::Later(Box::pin(self.lookup(ctx)))
     }
 
     fn response(&self, ctx: &mut RequestCtx, resp: &mut Response<Body>) {
@@ -103,18 +114,17 @@ impl Phase for CachePhase {
 }
 
 impl CachePhase {
-    async fn lookup(&self, ctx: &mut RequestCtx) -> Flow {
+    /// Key, invalidation, then the first [`Round`]; `Err` when it has to wait.
+    fn first_round(
+        &self,
+        ctx: &mut RequestCtx,
+    ) -> Result<Flow, (crate::cache::Waiting, CacheKey, Ttl)> {
+        let Some(cache) = ctx.stage.as_ref().and_then(|s| s.cache.clone()) else {
+            return Ok(Flow::Continue);
+        };
         let Some((key, ttl)) = key_of(ctx) else {
-            return Flow::Continue;
+            return Ok(Flow::Continue);
         };
-        let Some(stage) = ctx.stage.clone() else {
-            return Flow::Continue;
-        };
-        let Some(cache) = stage.cache.clone() else {
-            return Flow::Continue;
-        };
-        let metrics = ctx.route.and_then(|r| stage.route_metrics.get(r));
-
         let requested = ctx
             .parts
             .headers
@@ -126,7 +136,9 @@ impl CachePhase {
         match cache.policy.decide(requested, authorized) {
             InvalidationOutcome::Forbidden => {
                 let msg = "Not authorized to invalidate the cache (Cache-Control: max-age=0)";
-                return Flow::Fail(GatewayError::new(ErrorKind::Forbidden).with_message(msg));
+                return Ok(Flow::Fail(
+                    GatewayError::new(ErrorKind::Forbidden).with_message(msg),
+                ));
             }
             InvalidationOutcome::Invalidate => cache.invalidate(&key),
             InvalidationOutcome::IgnoreWithHeader => {
@@ -134,36 +146,76 @@ impl CachePhase {
             }
             InvalidationOutcome::Ignore | InvalidationOutcome::NotRequested => {}
         }
-        // Up to three rounds: a follower whose leader cached nothing tries to lead.
-        for _ in 0..3 {
-            if let Some(found) = cache.get(&key) {
-                if let Some(m) = metrics {
-                    m.cache_hits.inc();
-                }
-                ctx.cache_status.get_or_insert("hit");
-                return Flow::Respond(hit(&found));
+        match round(ctx, &cache, key, ttl) {
+            Round::Done(flow) => Ok(flow),
+            Round::Wait(waiting, key) => Err((waiting, key, ttl)),
+        }
+    }
+
+    /// Wait for the leader, then look again: up to three rounds in all, then a miss of
+    /// our own (a follower whose leader cached nothing tries to lead).
+    async fn follow(
+        &self,
+        ctx: &mut RequestCtx,
+        mut waiting: crate::cache::Waiting,
+        mut key: CacheKey,
+        ttl: Ttl,
+    ) -> Flow {
+        let Some(cache) = ctx.stage.as_ref().and_then(|s| s.cache.clone()) else {
+            return Flow::Continue;
+        };
+        for more in [true, true, false] {
+            let (rx, ticket) = waiting;
+            if tokio::time::timeout(FOLLOWER_WAIT, rx).await.is_err() {
+                cache.cancel(&key, ticket);
+                break;
             }
-            match cache.begin(&key) {
-                Miss::Lead => {
-                    if let Some(m) = metrics {
-                        m.cache_misses.inc();
-                    }
-                    ctx.cache_status.get_or_insert("miss");
-                    ctx.cache_fill = Some(Fill::new(cache.clone(), key, ttl));
-                    return Flow::Continue;
-                }
-                Miss::Wait(rx, ticket) => {
-                    if tokio::time::timeout(FOLLOWER_WAIT, rx).await.is_err() {
-                        cache.cancel(&key, ticket);
-                        break;
-                    }
-                }
+            if !more {
+                break;
+            }
+            match round(ctx, &cache, key, ttl) {
+                Round::Done(flow) => return flow,
+                Round::Wait(w, k) => (waiting, key) = (w, k),
             }
         }
-        if let Some(m) = metrics {
-            m.cache_misses.inc();
-        }
-        ctx.cache_status.get_or_insert("miss");
+        count_miss(ctx);
         Flow::Continue
     }
+}
+
+/// One look: a hit answers, a miss with nobody filling leads (the response fills the
+/// cache), else wait for the leader.
+fn round(
+    ctx: &mut RequestCtx,
+    cache: &std::sync::Arc<crate::cache::StageCache>,
+    key: CacheKey,
+    ttl: Ttl,
+) -> Round {
+    if let Some(found) = cache.get(&key) {
+        if let Some(m) = route_metrics(ctx) {
+            m.cache_hits.inc();
+        }
+        ctx.cache_status.get_or_insert("hit");
+        return Round::Done(Flow::Respond(hit(&found)));
+    }
+    match cache.begin(&key) {
+        Miss::Lead => {
+            count_miss(ctx);
+            ctx.cache_fill = Some(Fill::new(cache.clone(), key, ttl));
+            Round::Done(Flow::Continue)
+        }
+        Miss::Wait(rx, ticket) => Round::Wait((rx, ticket), key),
+    }
+}
+
+fn route_metrics(ctx: &RequestCtx) -> Option<&crate::metrics::RouteMetrics> {
+    let stage = ctx.stage.as_ref()?;
+    stage.route_metrics.get(ctx.route?)
+}
+
+fn count_miss(ctx: &mut RequestCtx) {
+    if let Some(m) = route_metrics(ctx) {
+        m.cache_misses.inc();
+    }
+    ctx.cache_status.get_or_insert("miss");
 }
