@@ -109,8 +109,8 @@ impl Plugin {
     /// writes for a long time, or server-sent events, reach the client as they go).
     ///
     /// The instance runs in a task of its own, within `deadline` (at most the plugin's
-    /// own), which covers the whole exchange, outbound requests and body included. An error before the
-    /// response is set is returned here (a guest error response is
+    /// own), which covers the whole exchange, outbound requests and body included. An
+    /// error before the response is set is returned here (a guest error response is
     /// [`PluginErrorKind::FunctionError`]); one after it (a trap, the deadline, more than
     /// `max_output_bytes`) ends the body with that error instead of a clean end, so a cut
     /// answer is never passed on as a complete one.
