@@ -48,7 +48,10 @@ fn bench_hit(c: &mut Criterion) {
     for key in &keys {
         let response = CachedResponse {
             status: 200,
-            headers: vec![("content-type".to_owned(), b"application/json".to_vec())],
+            headers: vec![(
+                "content-type".to_owned(),
+                bytes::Bytes::from_static(b"application/json"),
+            )],
             body: Bytes::from(vec![b'x'; 1_024]),
         };
         cache

@@ -11,8 +11,8 @@ use crate::CacheError;
 pub struct CachedResponse {
     /// HTTP status code.
     pub status: u16,
-    /// Header names and raw values, in order.
-    pub headers: Vec<(String, Vec<u8>)>,
+    /// Header names and raw values, in order (shared with every hit, not copied).
+    pub headers: Vec<(String, Bytes)>,
     /// The body.
     pub body: Bytes,
 }

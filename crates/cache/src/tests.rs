@@ -50,7 +50,7 @@ fn key(n: u64) -> CacheKey {
 fn response(body_len: usize) -> CachedResponse {
     CachedResponse {
         status: 200,
-        headers: vec![("content-type".to_owned(), b"text/plain".to_vec())],
+        headers: vec![("content-type".to_owned(), Bytes::from_static(b"text/plain"))],
         body: Bytes::from(vec![b'x'; body_len]),
     }
 }

@@ -231,17 +231,12 @@ pub struct Tee {
     inner: Body,
     buf: BytesMut,
     status: u16,
-    headers: Vec<(String, Vec<u8>)>,
+    headers: Vec<(String, Bytes)>,
     fill: Option<Fill>,
 }
 
 impl Tee {
-    pub(crate) fn new(
-        inner: Body,
-        status: u16,
-        headers: Vec<(String, Vec<u8>)>,
-        fill: Fill,
-    ) -> Tee {
+    pub(crate) fn new(inner: Body, status: u16, headers: Vec<(String, Bytes)>, fill: Fill) -> Tee {
         Tee {
             inner,
             buf: BytesMut::new(),

@@ -33,7 +33,10 @@ fn hit_returns_the_shared_response_and_miss_returns_none() {
 fn size_counts_key_header_names_values_and_body() {
     let r = CachedResponse {
         status: 200,
-        headers: vec![("a".to_owned(), b"bc".to_vec()), ("de".to_owned(), vec![])],
+        headers: vec![
+            ("a".to_owned(), Bytes::from_static(b"bc")),
+            ("de".to_owned(), Bytes::new()),
+        ],
         body: Bytes::from_static(b"12345"),
     };
     assert_eq!(r.size(), 1 + 2 + 2 + 5);

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use causeway_cache::{CacheKey, InvalidationOutcome, KeyParam, Target, Ttl, requests_invalidation};
 use http::{HeaderValue, Method, Response};
 
@@ -64,7 +65,7 @@ fn hit(resp: &causeway_cache::CachedResponse) -> Response<Body> {
     for (name, value) in &resp.headers {
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(value),
+            HeaderValue::from_maybe_shared(value.clone()),
         ) {
             headers.append(n, v);
         }
@@ -100,7 +101,7 @@ impl Phase for CachePhase {
                 .headers()
                 .iter()
                 .filter(|(n, _)| n.as_str() != "x-amzn-requestid" && n.as_str() != CACHE_HEADER)
-                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .map(|(n, v)| (n.as_str().to_owned(), Bytes::copy_from_slice(v.as_bytes())))
                 .collect();
             let body = std::mem::take(resp.body_mut());
             *resp.body_mut() = Body::Tee(Box::new(Tee::new(body, 200, headers, fill)));
