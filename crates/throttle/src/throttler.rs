@@ -131,6 +131,20 @@ impl Throttler {
     /// applicable bucket (node, stage, route, client) has a token; then, and only then, all
     /// of them are charged. The quota is checked first: an exhausted quota takes nothing.
     pub fn check(&mut self, now_ms: u64, keys: &RequestKeys<'_>) -> Verdict {
+        // No client and no stage or route limit for this stage: only the node's bucket
+        // applies, and there is no slot to find or keep.
+        if keys.client.is_none() && !self.limits.stages.contains_key(keys.stage) {
+            return match self.node.check(now_ms, 1) {
+                Decision::Limited { retry_after_ms } => Verdict::Throttled {
+                    level: Level::Node,
+                    retry_after_ms,
+                },
+                _ => {
+                    self.node.take(1);
+                    Verdict::Allowed
+                }
+            };
+        }
         let stage = SlotRef {
             level: Level::Stage,
             a: keys.stage,

@@ -343,3 +343,26 @@ fn node_id_is_used_for_local_counts() {
         [(NodeId(7), 1)]
     );
 }
+
+/// A stage without stage or route limits, and no API key: only the node bucket decides,
+/// and no slot is created or kept for it (the common case costs one bucket check).
+#[test]
+fn unlimited_stages_without_clients_use_only_the_node_bucket() {
+    let mut limits = limits();
+    limits.node = rate(1.0, 2);
+    let mut t = throttler(limits);
+    assert!(t.check(NOW, &keys("beta", "GET /a", None)).is_allowed());
+    assert!(t.check(NOW, &keys("beta", "GET /b", None)).is_allowed());
+    assert_eq!(t.bucket_count(), 0, "no slot for an unlimited stage");
+    // The node's burst of 2 is spent: the next request is the node's to refuse.
+    assert_eq!(
+        t.check(NOW, &keys("beta", "GET /a", None)),
+        throttled(Level::Node, 1_000)
+    );
+    // A limited stage still gets its slots.
+    assert!(
+        t.check(NOW + 1_000, &keys("prod", "GET /a", None))
+            .is_allowed()
+    );
+    assert_eq!(t.bucket_count(), 2);
+}
