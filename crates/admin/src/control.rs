@@ -160,28 +160,13 @@ impl Control {
         api_id: &str,
         id: &DeploymentId,
     ) -> Result<Arc<CompiledDeployment>, AdminError> {
-        let deployment = {
-            let inner = self.lock();
-            if let Some(c) = inner.compiled.get(id) {
-                return Ok(c.clone());
-            }
-            if let Some(errors) = inner.broken.get(id) {
-                return Err(AdminError::Invalid(errors.clone()));
-            }
-            inner.store.deployment(api_id, id).cloned().ok_or_else(|| {
-                StoreError::UnknownDeployment {
-                    api_id: api_id.to_owned(),
-                    id: id.clone(),
-                }
-            })?
+        let deployment = match self.lock().known(api_id, id)? {
+            Known::Compiled(c) => return Ok(c),
+            Known::Stored(d) => d,
         };
-        let file = format!("<api:{api_id}> deployment {id}");
-        let compiled = self
-            .plugins
-            .load(&file, &deployment.api, &|sha| {
-                self.lock().store.blob(sha).map_err(|e| e.to_string())
-            })
-            .and_then(|plugins| compile(&deployment, &plugins));
+        let compiled = load_and_compile(&self.plugins, api_id, &deployment, &|sha| {
+            self.lock().store.blob(sha).map_err(|e| e.to_string())
+        });
         compiled.map(Arc::new).map_err(|errors| {
             self.lock().broken.insert(id.clone(), errors.clone());
             AdminError::Invalid(errors)
@@ -223,38 +208,42 @@ impl Control {
     }
 }
 
+/// See [`Inner::known`].
+enum Known {
+    Compiled(Arc<CompiledDeployment>),
+    Stored(Box<Deployment>),
+}
+
+/// Load a stored deployment's plugins (components read through `bytes_of`) and compile it.
+fn load_and_compile(
+    plugins: &crate::PluginHost,
+    api_id: &str,
+    deployment: &Deployment,
+    bytes_of: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<CompiledDeployment, ConfigErrors> {
+    let file = format!("<api:{api_id}> deployment {}", deployment.id);
+    plugins
+        .load(&file, &deployment.api, bytes_of)
+        .and_then(|loaded| compile(deployment, &loaded))
+}
+
 impl Inner {
-    /// The compiled form of a stored deployment, compiling it on first use.
+    /// The compiled form of a stored deployment, compiling it on first use (under the
+    /// lock: at startup, or when a publish meets a stage switched meanwhile).
     fn compiled(
         &mut self,
         api_id: &str,
         id: &DeploymentId,
     ) -> Result<Arc<CompiledDeployment>, AdminError> {
-        if let Some(c) = self.compiled.get(id) {
-            return Ok(c.clone());
-        }
-        if let Some(errors) = self.broken.get(id) {
-            return Err(AdminError::Invalid(errors.clone()));
-        }
-        let deployment =
-            self.store
-                .deployment(api_id, id)
-                .ok_or_else(|| StoreError::UnknownDeployment {
-                    api_id: api_id.to_owned(),
-                    id: id.clone(),
-                })?;
-        let file = format!("<api:{api_id}> deployment {id}");
-        let store = &self.store;
-        let plugins = match self.plugins.load(&file, &deployment.api, &|sha| {
-            store.blob(sha).map_err(|e| e.to_string())
-        }) {
-            Ok(p) => p,
-            Err(errors) => {
-                self.broken.insert(id.clone(), errors.clone());
-                return Err(AdminError::Invalid(errors));
-            }
+        let deployment = match self.known(api_id, id)? {
+            Known::Compiled(c) => return Ok(c),
+            Known::Stored(d) => d,
         };
-        match compile(deployment, &plugins) {
+        let store = &self.store;
+        let compiled = load_and_compile(&self.plugins, api_id, &deployment, &|sha| {
+            store.blob(sha).map_err(|e| e.to_string())
+        });
+        match compiled {
             Ok(c) => {
                 let c = Arc::new(c);
                 self.compiled.insert(id.clone(), c.clone());
@@ -265,6 +254,24 @@ impl Inner {
                 Err(AdminError::Invalid(errors))
             }
         }
+    }
+
+    /// What is known of deployment `id`: compiled already, refused already (an error), or
+    /// only stored.
+    fn known(&self, api_id: &str, id: &DeploymentId) -> Result<Known, AdminError> {
+        if let Some(c) = self.compiled.get(id) {
+            return Ok(Known::Compiled(c.clone()));
+        }
+        if let Some(errors) = self.broken.get(id) {
+            return Err(AdminError::Invalid(errors.clone()));
+        }
+        let deployment = self.store.deployment(api_id, id).cloned().ok_or_else(|| {
+            StoreError::UnknownDeployment {
+                api_id: api_id.to_owned(),
+                id: id.clone(),
+            }
+        })?;
+        Ok(Known::Stored(Box::new(deployment)))
     }
 
     /// A stored deployment of `api_id` named by its id or an unambiguous prefix (4+ digits).
