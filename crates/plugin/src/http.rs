@@ -120,7 +120,7 @@ impl Plugin {
         deadline: std::time::Duration,
     ) -> Result<http::Response<HttpBody>, PluginError> {
         let deadline = deadline.min(self.options().limits.deadline);
-        if self.http_handler().is_none() {
+        let Some(handler) = self.http_handler() else {
             return Err(self.error(
                 PluginErrorKind::Config,
                 format!(
@@ -128,7 +128,8 @@ impl Plugin {
                     self.world()
                 ),
             ));
-        }
+        };
+        let pre = handler.pre.clone();
         let mut store = self.fresh_store()?;
         let host_err =
             |e: wasmtime::Error| self.error(PluginErrorKind::Host, crate::error::chain(&e));
@@ -151,10 +152,7 @@ impl Plugin {
         tokio::spawn(async move {
             let started = std::time::Instant::now();
             let call = async {
-                let handler = plugin
-                    .http_handler()
-                    .ok_or_else(|| wasmtime::Error::msg("the plugin is not a wasi:http handler"))?;
-                let proxy = handler.pre.instantiate_async(&mut store).await?;
+                let proxy = pre.instantiate_async(&mut store).await?;
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
