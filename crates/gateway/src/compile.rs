@@ -160,11 +160,9 @@ impl Mock {
                         map.insert(name.clone(), v);
                     }
                 }
-                // API Gateway's MOCK answers are JSON unless the integration says
-                // otherwise; and the request id every response gets goes in place of
-                // this empty value, without growing the per-request copy of the map.
-                map.entry(http::header::CONTENT_TYPE)
-                    .or_insert(http::HeaderValue::from_static("application/json"));
+                crate::phases::integrate::add_mock_content_type(&mut map);
+                // The request id every response gets goes in place of this empty value,
+                // without growing the per-request copy of the map.
                 map.insert(
                     crate::pipeline::REQUEST_ID.clone(),
                     http::HeaderValue::from_static(""),

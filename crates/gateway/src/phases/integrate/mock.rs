@@ -25,16 +25,13 @@ pub(super) fn respond(ctx: &RequestCtx, m: &Mock) -> Response<Body> {
             resp.headers_mut().insert(name.clone(), v);
         }
     }
-    add_content_type(&mut resp);
+    add_content_type(resp.headers_mut());
     resp
 }
 
 /// API Gateway's MOCK answers are JSON unless the integration says otherwise.
-fn add_content_type(resp: &mut Response<Body>) {
-    if !resp.headers().contains_key(http::header::CONTENT_TYPE) {
-        resp.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-    }
+pub(crate) fn add_content_type(headers: &mut http::HeaderMap) {
+    headers
+        .entry(http::header::CONTENT_TYPE)
+        .or_insert(HeaderValue::from_static("application/json"));
 }
