@@ -205,3 +205,51 @@ async fn half_closed_client_still_gets_the_answer() {
     assert!(text.starts_with("HTTP/1.1 502"), "{text:?}");
     assert!(text.contains("\r\nx-amzn-requestid: "), "{text}");
 }
+
+/// Answers hyper writes by itself get a request id patched in; a proxied body that quotes
+/// an HTTP error answer, arriving in its own write, is passed through byte for byte.
+#[tokio::test]
+async fn a_body_that_looks_like_an_error_answer_is_not_patched() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const QUOTED: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n\r\n";
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let up_addr = upstream.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let Ok((mut s, _)) = upstream.accept().await else {
+            return;
+        };
+        let mut req = vec![0_u8; 4096];
+        let _ = s.read(&mut req).await;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            QUOTED.len()
+        );
+        let _ = s.write_all(head.as_bytes()).await;
+        // The head goes out first; the body is a later, separate write through the gateway.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = s.write_all(QUOTED).await;
+        let _ = s.flush().await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    });
+    let gw = support::gateway(&[&api(&format!("http://{up_addr}"), "HTTP")]).await;
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let req = format!("GET /prod/up/x HTTP/1.1\r\nhost: {HOST}\r\nconnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(
+        buf.ends_with(b"\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n\r\n"),
+        "{text:?}"
+    );
+    assert_eq!(
+        text.matches("x-amzn-requestid").count(),
+        1,
+        "only the gateway's own head has an id: {text:?}"
+    );
+}

@@ -7,6 +7,14 @@
 //! written, inserts one (a fresh id, logged with the reason). Answers of 2xx/3xx and heads
 //! that already have the header pass through untouched; the check is a prefix comparison
 //! and, for error heads only, a scan of the head.
+//!
+//! What hyper writes on its own has one shape, and only that shape is patched: a write
+//! that is exactly one answer head (nothing after its blank line) of status 4xx/5xx with
+//! `content-length: 0` and no request id. hyper writes it only between messages (its
+//! writer idle), as a head without a body. A piece of a body, which can be any bytes, is
+//! left alone unless it is that whole head by itself at the start of a write: a body whose
+//! chunk is, byte for byte, a bodiless HTTP error answer is the one thing this cannot tell
+//! apart.
 
 use std::io;
 use std::pin::Pin;
@@ -34,18 +42,23 @@ impl<S> WithRequestIds<S> {
     }
 }
 
-/// `buf` with a request id header after the status line, if it starts an HTTP/1.1 answer
-/// head of an error status that has none.
+/// `buf` with a request id header after the status line, if it is exactly hyper's own
+/// answer: one bodiless HTTP/1.1 head of an error status, `content-length: 0`, no id.
 fn patched(buf: &[u8]) -> Option<Vec<u8>> {
     let status = buf.strip_prefix(b"HTTP/1.1 ")?;
     if !matches!(status.first(), Some(b'4' | b'5')) {
         return None;
     }
     let head_end = find(buf, b"\r\n\r\n")?;
+    if head_end + 4 != buf.len() {
+        // Something follows the head: not hyper's bodiless answer.
+        return None;
+    }
     let head = &buf[..head_end];
     if head
         .windows(HEADER.len())
         .any(|w| w.eq_ignore_ascii_case(HEADER))
+        || !has_empty_length(head)
     {
         return None;
     }
@@ -61,6 +74,15 @@ fn patched(buf: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&buf[line_end + 2..]);
     Some(out)
+}
+
+/// The head says `content-length: 0` (hyper writes the name in lower case).
+fn has_empty_length(head: &[u8]) -> bool {
+    head.split(|&b| b == b'\n').any(|line| {
+        line.strip_suffix(b"\r")
+            .unwrap_or(line)
+            .eq_ignore_ascii_case(b"content-length: 0")
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -120,8 +142,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WithRequestIds<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let me = self.get_mut();
+        // Only a write of one buffer can be hyper's own answer (it has no body).
         if me.pending.is_none()
             && let Some(first) = bufs.first()
+            && bufs.iter().skip(1).all(|b| b.is_empty())
             && let Some(p) = patched(first)
         {
             me.pending = Some((p, 0, first.len()));
@@ -177,5 +201,10 @@ mod tests {
         // A body chunk, or a head split across writes, is left alone.
         assert!(patched(b"HTTP/1.1 400 Bad Request\r\ncontent-le").is_none());
         assert!(patched(b"{\"message\":\"x\"}").is_none());
+        // A body that quotes an HTTP answer (a head and more, or a head with a length) is
+        // not hyper's bodiless answer.
+        assert!(patched(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\nmore").is_none());
+        assert!(patched(b"HTTP/1.1 500 Oops\r\ncontent-length: 12\r\n\r\n").is_none());
+        assert!(patched(b"HTTP/1.1 500 Oops\r\nx: content-length: 0\r\n\r\n").is_none());
     }
 }
