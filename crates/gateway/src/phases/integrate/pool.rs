@@ -1,17 +1,18 @@
-//! The upstream client: HTTP/1.1 connections (`hyper::client::conn::http1`), plain or
-//! over TLS (`https://`, rustls), pooled per scheme and authority.
+//! The upstream client: HTTP/1.1 connections (our own codec, [`h1`]), plain or over TLS
+//! (`https://`, rustls), pooled per scheme and authority.
 //!
 //! - Checkout pops the most recently used idle connection of the authority (LIFO, so the
-//!   least used ones age out), skipping expired ones and ones the upstream closed;
-//!   otherwise it connects (DNS through tokio only for host names, a connect timeout,
-//!   `TCP_NODELAY`).
+//!   least used ones age out), skipping expired ones; otherwise it connects (DNS through
+//!   tokio only for host names, a connect timeout, `TCP_NODELAY`).
 //! - The request's task drives the connection itself ([`conn::Conn`]): no connection task,
-//!   no channel hop to another task per request.
-//! - A connection goes back to the pool when the response body ends ([`UpstreamBody`]).
-//!   Broken or abandoned exchanges drop (close) it.
-//! - A reused connection can turn out closed by the upstream while idle: when hyper hands
-//!   the request back unsent, it is sent once more on a fresh connection. A request that
-//!   was (maybe) written is never retried.
+//!   no channel between the request and its connection. The request head (and a small
+//!   body) goes out in one write; the response head is parsed from the first read, and the
+//!   body is handed on as it is read, without copies ([`UpstreamBody`]).
+//! - A connection goes back to the pool when the response body ends and both sides of the
+//!   exchange are complete. Broken, abandoned or close-delimited exchanges drop (close) it.
+//! - A reused connection can turn out closed by the upstream while idle: that is looked at
+//!   before anything is written, and the request then goes on a fresh connection. A request
+//!   that was (maybe) written is never retried.
 //! - Idle connections are closed after `idle_timeout` (checked at checkout, and by a
 //!   reaper task started with the first connection, which also closes the ones the
 //!   upstream closed); at most `max_idle_per_host` are kept.
@@ -27,11 +28,12 @@ use http::{Request, Response, Uri};
 
 use crate::body::Body;
 use crate::tls::{self, Stream};
-use conn::Conn;
+use conn::{Conn, ExchangeError, Failed};
 
 mod body;
 mod conn;
 mod connect;
+mod h1;
 #[cfg(test)]
 mod tests;
 
@@ -73,7 +75,7 @@ pub(crate) enum PoolError {
     ConnectTimeout(String),
     /// The HTTP exchange failed.
     #[error("upstream HTTP exchange: {0}")]
-    Http(#[source] hyper::Error),
+    Http(#[source] ExchangeError),
 }
 
 /// Pool settings.
@@ -102,7 +104,7 @@ impl Default for Config {
 pub(crate) struct Stats {
     /// Connections opened.
     pub(crate) connects: AtomicU64,
-    /// Requests sent again after a reused connection handed them back unsent.
+    /// Requests sent on a fresh connection after a reused one turned out closed.
     pub(crate) retries: AtomicU64,
 }
 
@@ -122,9 +124,6 @@ struct Inner {
     hosts: Mutex<[HostMap; 2]>,
     reaper_started: AtomicBool,
     stats: Stats,
-    /// Tests: skip the look at an idle connection before reusing it.
-    #[cfg(test)]
-    no_refresh: AtomicBool,
 }
 
 type HostMap = hashbrown::HashMap<Box<str>, Arc<Host>, ahash::RandomState>;
@@ -160,8 +159,6 @@ impl Pool {
                 hosts: Mutex::default(),
                 reaper_started: AtomicBool::new(false),
                 stats: Stats::default(),
-                #[cfg(test)]
-                no_refresh: AtomicBool::new(false),
             }),
         }
     }
@@ -211,38 +208,24 @@ impl Pool {
             .entry(header::HOST)
             .or_insert_with(|| host.host_header.clone());
 
-        while let Some(mut conn) = host.checkout() {
-            if !self.refresh(&mut conn).await {
-                continue;
-            }
+        if let Some(mut conn) = host.checkout() {
             match conn.exchange(req).await {
-                Ok(resp) => return Ok(body::wrap(resp, host, conn)),
-                Err(mut e) => match e.take_message() {
-                    // Closed by the upstream while idle, before the request was written.
-                    Some(unsent) => {
-                        self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                        req = unsent;
-                        break;
-                    }
-                    None => return Err(PoolError::Http(e.into_error())),
-                },
+                Ok(head) => return Ok(body::wrap(head, host, conn)),
+                // Closed by the upstream while idle, before the request was written: the
+                // others idle as long may be too, so a fresh connection.
+                Err(Failed::Unsent(unsent)) => {
+                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    req = *unsent;
+                }
+                Err(Failed::Error(e)) => return Err(PoolError::Http(e)),
             }
         }
         let mut conn = self.connect(&host).await?;
         match conn.exchange(req).await {
-            Ok(resp) => Ok(body::wrap(resp, host, conn)),
-            Err(e) => Err(PoolError::Http(e.into_error())),
+            Ok(head) => Ok(body::wrap(head, host, conn)),
+            Err(Failed::Unsent(_)) => Err(PoolError::Http(ExchangeError::Closed)),
+            Err(Failed::Error(e)) => Err(PoolError::Http(e)),
         }
-    }
-
-    #[cfg(not(test))]
-    async fn refresh(&self, conn: &mut Conn) -> bool {
-        conn.refresh().await
-    }
-
-    #[cfg(test)]
-    async fn refresh(&self, conn: &mut Conn) -> bool {
-        self.inner.no_refresh.load(Ordering::Relaxed) || conn.refresh().await
     }
 
     /// The pool entry for `authority` (`host[:port]`) over plain HTTP or TLS.
@@ -302,7 +285,7 @@ impl Pool {
         let stream = tokio::time::timeout(self.inner.config.connect_timeout, connect)
             .await
             .map_err(|_| timeout())??;
-        Conn::handshake(stream).await.map_err(PoolError::Http)
+        Ok(Conn::new(stream))
     }
 
     /// Close expired idle connections periodically, while the pool lives.
@@ -367,7 +350,8 @@ impl Host {
     /// is woken when the upstream closes one).
     fn sweep(&self, now: Instant, cx: &mut Context<'_>) {
         let timeout = self.config.idle_timeout;
-        lock(&self.idle)
-            .retain_mut(|e| now.saturating_duration_since(e.since) < timeout && e.conn.poll_io(cx));
+        lock(&self.idle).retain_mut(|e| {
+            now.saturating_duration_since(e.since) < timeout && e.conn.poll_idle(cx)
+        });
     }
 }

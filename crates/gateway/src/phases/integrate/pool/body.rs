@@ -1,58 +1,61 @@
-//! The response body of a pooled exchange: streams the upstream's body, driving the
-//! connection as it goes, and returns the connection to the pool when the body ends.
+//! The response body of a pooled exchange: decoded from the connection's read buffer as
+//! the client takes it (a request body still being sent goes on alongside), and the
+//! connection back to the pool when the body ends.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Response, Version, header};
+use http::Response;
 use http_body::{Frame, SizeHint};
-use hyper::body::Incoming;
 
 use super::Host;
 use super::conn::Conn;
+use super::h1::{Decoder, Head, Step};
 use crate::body::{Body, BoxError};
 
 /// An upstream response body that gives its connection back to the pool at its end.
 #[derive(Debug)]
 pub struct UpstreamBody {
-    inner: Incoming,
-    /// The connection (driven while the body streams) and where it goes back; `None` once
-    /// returned or broken.
+    decoder: Decoder,
+    /// The connection (read as the body streams) and where it goes back; `None` once the
+    /// body has ended, or broke.
     conn: Option<(Arc<Host>, Box<Conn>)>,
-    /// False when the upstream said it closes the connection after this response.
+    /// False when the connection cannot carry another request after this response.
     reusable: bool,
 }
 
-/// Wrap the response of an exchange on `conn`.
-pub(super) fn wrap(resp: Response<Incoming>, host: Arc<Host>, conn: Box<Conn>) -> Response<Body> {
-    let reusable = resp.version() == Version::HTTP_11
-        && !resp
-            .headers()
-            .get_all(header::CONNECTION)
-            .iter()
-            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-    let (parts, inner) = resp.into_parts();
+/// The response of an exchange on `conn`.
+pub(super) fn wrap(head: Head, host: Arc<Host>, conn: Box<Conn>) -> Response<Body> {
     let mut body = UpstreamBody {
-        inner,
+        decoder: head.body,
         conn: Some((host, conn)),
-        reusable,
+        reusable: head.reusable,
     };
-    if http_body::Body::is_end_stream(&body.inner) {
+    if body.decoder.is_done() {
         // No body at all (204, 304, HEAD, `content-length: 0`): the connection is free now.
         body.finish();
     }
-    Response::from_parts(parts, Body::Upstream(body))
+    Response::from_parts(head.parts, Body::Upstream(body))
 }
 
 impl UpstreamBody {
+    /// The body is complete: the connection goes back if it can carry another request.
     fn finish(&mut self) {
         if let Some((host, conn)) = self.conn.take()
             && self.reusable
+            && !conn.is_sending()
+            && conn.rbuf.is_empty()
         {
             host.checkin(conn);
         }
+    }
+
+    fn fail(&mut self, e: impl Into<BoxError>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        // A broken exchange: the connection is closed, not reused.
+        self.conn = None;
+        Poll::Ready(Some(Err(e.into())))
     }
 }
 
@@ -65,39 +68,55 @@ impl http_body::Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        let mut polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if polled.is_pending()
-            && let Some((_, conn)) = this.conn.as_mut()
-        {
-            // Read from the upstream (this task drives the connection), then look again.
-            conn.poll_io(cx);
-            polled = Pin::new(&mut this.inner).poll_frame(cx);
+        loop {
+            let Some((_, conn)) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if conn.is_sending()
+                && let Poll::Ready(Err(e)) = conn.poll_send(cx)
+            {
+                return this.fail(e);
+            }
+            match this.decoder.step(&mut conn.rbuf) {
+                Err(e) => return this.fail(e),
+                Ok(Step::Data(data)) => {
+                    if this.decoder.is_done() {
+                        this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Ok(Step::End) => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Ok(Step::More) => match conn.poll_fill(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => return this.fail(e),
+                    Poll::Ready(Ok(0)) => {
+                        // The upstream closed: the end of a body delimited by the close,
+                        // else a body cut short.
+                        if let Err(e) = this.decoder.at_eof() {
+                            return this.fail(e);
+                        }
+                        this.reusable = false;
+                        this.finish();
+                        return Poll::Ready(None);
+                    }
+                    Poll::Ready(Ok(_)) => {}
+                },
+            }
         }
-        match &polled {
-            Poll::Ready(None) => this.finish(),
-            Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.finish(),
-            // A broken exchange: the connection is closed, not reused.
-            Poll::Ready(Some(Err(_))) => this.conn = None,
-            _ => {}
-        }
-        polled.map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.conn.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for UpstreamBody {
-    fn drop(&mut self) {
-        // Dropped unread (a client gone mid-response): the connection still carries the
-        // rest of this body, so it is closed rather than returned.
-        if http_body::Body::is_end_stream(&self.inner) {
-            self.finish();
+        match (&self.conn, self.decoder) {
+            (None, _) => SizeHint::with_exact(0),
+            (Some(_), Decoder::Length(n)) => SizeHint::with_exact(n),
+            (Some(_), _) => SizeHint::default(),
         }
     }
 }

@@ -1,86 +1,238 @@
 //! One upstream HTTP/1.1 connection, driven by whoever uses it: the request's own task
-//! polls the connection while it waits for the response head ([`Conn::exchange`]) and
-//! while the response body streams ([`super::UpstreamBody`]); idle, nobody does (the
-//! reaper looks at it now and then). No task per connection, no task switch per request.
+//! writes the request and reads the response head ([`Conn::exchange`]), then the response
+//! body ([`super::UpstreamBody`]) reads on; idle, nobody does (the reaper looks at it now
+//! and then). No task per connection, no channel between the request and its connection:
+//! bytes go from the socket into one read buffer and out as the body's frames.
 
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
-use std::task::{Context, Poll};
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
-use http::{Request, Response};
-use hyper::body::Incoming;
-use hyper::client::conn::TrySendError;
-use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper_util::rt::TokioIo;
+use bytes::BytesMut;
+use http::{Method, Request};
+use http_body::Body as _;
+use tokio::io::AsyncWrite;
 
-use crate::body::Body;
+use super::h1::{self, H1Error, Head};
+use crate::body::{Body, BoxError};
 use crate::tls::Stream;
 
-/// A connection: the request handle and the connection's state machine.
+/// Read buffer reserve per read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Why an exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ExchangeError {
+    /// Reading or writing the socket failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The upstream's answer is not HTTP/1.1 we can pass on.
+    #[error("{0}")]
+    H1(#[from] H1Error),
+    /// The upstream closed the connection without answering.
+    #[error("the upstream closed the connection before answering")]
+    Closed,
+    /// The request body failed while it was being sent (the client went away, or sent
+    /// more than allowed).
+    #[error("request body: {0}")]
+    RequestBody(#[source] BoxError),
+}
+
+/// An exchange that did not happen: the request comes back unsent when the connection
+/// turned out closed before any of it was written.
+#[derive(Debug)]
+pub(super) enum Failed {
+    Unsent(Box<Request<Body>>),
+    Error(ExchangeError),
+}
+
+/// A request body still being written.
+#[derive(Debug)]
+struct Sending {
+    body: Body,
+    chunked: bool,
+}
+
+/// A connection: the socket, what was read and not used yet, what is left to write.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    sender: SendRequest<Body>,
-    /// `None` once the connection has ended (closed by either side, or broken).
-    io: Option<Connection<TokioIo<Stream>, Body>>,
+    io: Stream,
+    pub(super) rbuf: BytesMut,
+    wbuf: Vec<u8>,
+    /// How much of `wbuf` is written.
+    written: usize,
+    /// Written to the socket since the last flush (TLS buffers records).
+    unflushed: bool,
+    /// Some of the current request has reached the socket.
+    started: bool,
+    sending: Option<Sending>,
+    /// False once the connection has ended (closed by either side, or broken).
+    open: bool,
 }
 
 impl Conn {
     /// HTTP/1.1 over `stream`.
-    pub(super) async fn handshake(stream: Stream) -> hyper::Result<Box<Conn>> {
-        let (sender, io) = hyper::client::conn::http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await?;
-        Ok(Box::new(Conn {
-            sender,
-            io: Some(io),
-        }))
-    }
-
-    /// Let the connection do the reading and writing it can; false once it has ended.
-    pub(super) fn poll_io(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(io) = self.io.as_mut() else {
-            return false;
-        };
-        match Pin::new(io).poll(cx) {
-            Poll::Pending => true,
-            Poll::Ready(result) => {
-                if let Err(e) = result {
-                    tracing::debug!(error = %e, "upstream connection ended");
-                }
-                // Dropping the state machine also answers requests still queued on it.
-                self.io = None;
-                false
-            }
-        }
-    }
-
-    /// For an idle connection: catch up on what happened while nobody looked (the upstream
-    /// may have closed it); true when it is open and ready for a request.
-    pub(super) async fn refresh(&mut self) -> bool {
-        poll_fn(|cx| Poll::Ready(self.poll_io(cx) && self.sender.is_ready())).await
-    }
-
-    /// Send `req` and drive the connection until the response head arrives. hyper hands
-    /// the request back (in the error) when the connection ended before writing it.
-    pub(super) async fn exchange(
-        &mut self,
-        req: Request<Body>,
-    ) -> Result<Response<Incoming>, TrySendError<Request<Body>>> {
-        let mut response = pin!(self.sender.try_send_request(req));
-        poll_fn(|cx| {
-            if let Poll::Ready(r) = response.as_mut().poll(cx) {
-                return Poll::Ready(r);
-            }
-            // Write the request, read the response; if the connection ends, its queue is
-            // dropped, which answers the response future.
-            self.poll_io(cx);
-            response.as_mut().poll(cx)
+    pub(super) fn new(stream: Stream) -> Box<Conn> {
+        Box::new(Conn {
+            io: stream,
+            rbuf: BytesMut::new(),
+            wbuf: Vec::with_capacity(1024),
+            written: 0,
+            unflushed: false,
+            started: false,
+            sending: None,
+            open: true,
         })
-        .await
+    }
+
+    /// For an idle connection: whether it is still open. Bytes or an EOF from the upstream
+    /// while nothing was asked end it. `cx` is woken when the upstream closes it.
+    pub(super) fn poll_idle(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.open && !self.rbuf.is_empty() {
+            self.open = false;
+        }
+        if self.open && !matches!(self.poll_fill(cx), Poll::Pending) {
+            self.open = false;
+        }
+        self.open
+    }
+
+    /// Catch up on what happened while nobody looked; true when it is open.
+    pub(super) async fn refresh(&mut self) -> bool {
+        poll_fn(|cx| Poll::Ready(self.poll_idle(cx))).await
     }
 
     /// Whether the connection has not ended (as far as it knows).
     pub(super) fn is_open(&self) -> bool {
-        self.io.is_some()
+        self.open
+    }
+
+    /// Whether the request body is still being written.
+    pub(super) fn is_sending(&self) -> bool {
+        self.sending.is_some() || self.written < self.wbuf.len()
+    }
+
+    /// Send `req` (its URI in origin form) and read until the response head has arrived;
+    /// a request body still being sent then goes on with the response body's reads.
+    pub(super) async fn exchange(&mut self, req: Request<Body>) -> Result<Head, Failed> {
+        let head_request = req.method() == Method::HEAD;
+        // A connection the upstream closed while idle is seen before anything is written.
+        if !self.refresh().await {
+            return Err(Failed::Unsent(Box::new(req)));
+        }
+        let (parts, body) = req.into_parts();
+        let send = if body.is_end_stream() {
+            h1::Send::Empty
+        } else {
+            match body.size_hint().exact() {
+                Some(n) => h1::Send::Length(n),
+                None => h1::Send::Chunked,
+            }
+        };
+        self.wbuf.clear();
+        self.written = 0;
+        self.started = false;
+        h1::encode_request(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            send,
+            &mut self.wbuf,
+        );
+        let mut body = Some(body);
+        if send != h1::Send::Empty {
+            self.sending = body.take().map(|body| Sending {
+                body,
+                chunked: send == h1::Send::Chunked,
+            });
+        }
+        let result = poll_fn(|cx| self.poll_exchange(cx, head_request)).await;
+        match result {
+            Ok(head) => Ok(head),
+            Err(e) => {
+                self.open = false;
+                let unsent = !self.started && matches!(e, ExchangeError::Io(_));
+                match (unsent, body.or_else(|| self.sending.take().map(|s| s.body))) {
+                    (true, Some(body)) => {
+                        Err(Failed::Unsent(Box::new(Request::from_parts(parts, body))))
+                    }
+                    _ => Err(Failed::Error(e)),
+                }
+            }
+        }
+    }
+
+    fn poll_exchange(
+        &mut self,
+        cx: &mut Context<'_>,
+        head_request: bool,
+    ) -> Poll<Result<Head, ExchangeError>> {
+        if let Poll::Ready(Err(e)) = self.poll_send(cx) {
+            return Poll::Ready(Err(e));
+        }
+        loop {
+            if let Some(head) = h1::parse_response(&mut self.rbuf, head_request)? {
+                return Poll::Ready(Ok(head));
+            }
+            if ready!(self.poll_fill(cx))? == 0 {
+                return Poll::Ready(Err(ExchangeError::Closed));
+            }
+        }
+    }
+
+    /// Write what is buffered and as much of the request body as is ready.
+    pub(super) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ExchangeError>> {
+        loop {
+            while self.written < self.wbuf.len() {
+                let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.wbuf[self.written..]))?;
+                if n == 0 {
+                    return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
+                }
+                self.written += n;
+                self.unflushed = true;
+                self.started = true;
+            }
+            if self.unflushed {
+                ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+                self.unflushed = false;
+            }
+            let Some(sending) = self.sending.as_mut() else {
+                return Poll::Ready(Ok(()));
+            };
+            self.wbuf.clear();
+            self.written = 0;
+            match ready!(Pin::new(&mut sending.body).poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    // Trailers of a client's body are not passed on.
+                    if let Ok(data) = frame.into_data() {
+                        if sending.chunked {
+                            h1::encode_chunk(&data, &mut self.wbuf);
+                        } else {
+                            self.wbuf.extend_from_slice(&data);
+                        }
+                    }
+                }
+                None => {
+                    if sending.chunked {
+                        self.wbuf.extend_from_slice(h1::LAST_CHUNK);
+                    }
+                    self.sending = None;
+                }
+                Some(Err(e)) => {
+                    self.sending = None;
+                    self.open = false;
+                    return Poll::Ready(Err(ExchangeError::RequestBody(e)));
+                }
+            }
+        }
+    }
+
+    /// Read more into the read buffer: the byte count, 0 at EOF.
+    pub(super) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
+            self.rbuf.reserve(READ_CHUNK);
+        }
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf)
     }
 }

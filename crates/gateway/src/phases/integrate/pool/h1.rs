@@ -1,0 +1,409 @@
+//! HTTP/1.1 on the wire for the upstream client, without I/O: the request head written
+//! into a buffer, the response head parsed from one (httparse), and the response body's
+//! framing (a length, chunked, or until the upstream closes) decoded from buffered bytes.
+//!
+//! Everything here works on what has arrived so far and says when it needs more, so the
+//! connection ([`super::conn`]) only moves bytes.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Uri, Version};
+
+/// Bound on a response head (status line and headers).
+pub(super) const MAX_HEAD: usize = 64 * 1024;
+/// Bound on the headers of one response head.
+const MAX_HEADERS: usize = 128;
+/// Bound on one chunk-size line and on the trailers of a chunked body.
+const MAX_LINE: usize = 4 * 1024;
+const MAX_TRAILERS: usize = 16 * 1024;
+
+/// An upstream answer that is not HTTP/1.1 as we can pass it on.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum H1Error {
+    #[error("the response head is over {MAX_HEAD} bytes")]
+    HeadTooLarge,
+    #[error("malformed response head: {0}")]
+    Malformed(&'static str),
+    #[error("invalid content-length in the response")]
+    BadLength,
+    #[error("malformed chunked response body")]
+    BadChunk,
+    #[error("the upstream switched protocols (101), which HTTP integrations do not pass on")]
+    Upgrade,
+}
+
+/// How the request body is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Send {
+    /// No body.
+    Empty,
+    /// `content-length: n`.
+    Length(u64),
+    /// `transfer-encoding: chunked`.
+    Chunked,
+}
+
+/// Write the request head for `target` (origin form). The framing headers are ours:
+/// `content-length` / `transfer-encoding` in `headers` are replaced by what `send` says.
+pub(super) fn encode_request(
+    method: &Method,
+    target: &Uri,
+    headers: &HeaderMap,
+    send: Send,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    let path = target.path_and_query().map_or("/", |p| p.as_str());
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match send {
+        // Methods that carry a body say it is empty (as hyper and curl do).
+        Send::Empty
+            if !matches!(
+                *method,
+                Method::GET
+                    | Method::HEAD
+                    | Method::DELETE
+                    | Method::OPTIONS
+                    | Method::TRACE
+                    | Method::CONNECT
+            ) =>
+        {
+            out.extend_from_slice(b"content-length: 0\r\n");
+        }
+        Send::Empty => {}
+        Send::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Send::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Append one chunk of a chunked request body.
+pub(super) fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
+    if data.is_empty() {
+        return;
+    }
+    let _ = std::io::Write::write_fmt(out, format_args!("{:x}\r\n", data.len()));
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The end of a chunked request body.
+pub(super) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// A parsed response head.
+#[derive(Debug)]
+pub(super) struct Head {
+    pub(super) parts: http::response::Parts,
+    pub(super) body: Decoder,
+    /// False when the connection cannot carry another request after this response.
+    pub(super) reusable: bool,
+}
+
+/// Parse a response head from the front of `buf` (consuming it), skipping interim 1xx
+/// answers; `None` until the head is complete.
+pub(super) fn parse_response(
+    buf: &mut BytesMut,
+    head_request: bool,
+) -> Result<Option<Head>, H1Error> {
+    loop {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut slots);
+        let len = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+                return Err(H1Error::HeadTooLarge);
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(H1Error::Malformed("too many headers"));
+            }
+            Err(_) => return Err(H1Error::Malformed("not an HTTP/1.x response head")),
+        };
+        let code = resp.code.unwrap_or(0);
+        if code == 101 {
+            return Err(H1Error::Upgrade);
+        }
+        if (100..200).contains(&code) {
+            // 100 Continue, 103 Early Hints: the final answer follows.
+            buf.advance(len);
+            continue;
+        }
+        let status = StatusCode::from_u16(code).map_err(|_| H1Error::Malformed("status code"))?;
+        let version = if resp.version == Some(0) {
+            Version::HTTP_10
+        } else {
+            Version::HTTP_11
+        };
+        let base = buf.as_ptr() as usize;
+        let mut fields = Vec::with_capacity(resp.headers.len());
+        for h in resp.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| H1Error::Malformed("header name"))?;
+            let start = h.value.as_ptr() as usize - base;
+            fields.push((name, start, start + h.value.len()));
+        }
+        let head = buf.split_to(len).freeze();
+        let mut headers = HeaderMap::with_capacity(fields.len());
+        for (name, start, end) in fields {
+            let value = HeaderValue::from_maybe_shared(head.slice(start..end))
+                .map_err(|_| H1Error::Malformed("header value"))?;
+            headers.append(name, value);
+        }
+        let (body, framed) = framing(&mut headers, status, head_request)?;
+        let reusable = framed
+            && version == Version::HTTP_11
+            && !headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+        let mut parts = http::Response::new(()).into_parts().0;
+        parts.status = status;
+        parts.version = version;
+        parts.headers = headers;
+        return Ok(Some(Head {
+            parts,
+            body,
+            reusable,
+        }));
+    }
+}
+
+/// The body's decoder, and whether its end is known without the connection closing (and
+/// the framing unambiguous).
+fn framing(
+    headers: &mut HeaderMap,
+    status: StatusCode,
+    head_request: bool,
+) -> Result<(Decoder, bool), H1Error> {
+    if head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        return Ok((Decoder::Length(0), true));
+    }
+    if let Some(last) = headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+    {
+        let chunked = last
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .next()
+            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        // Both framings: the transfer coding wins, and the connection is not trusted after
+        // (RFC 9112 §6.3). The stale length must not reach the client either.
+        let ambiguous = headers.remove(header::CONTENT_LENGTH).is_some();
+        return Ok(if chunked {
+            (Decoder::Chunked(Chunked::Size), !ambiguous)
+        } else {
+            (Decoder::Close, false)
+        });
+    }
+    let mut length = None;
+    for v in headers.get_all(header::CONTENT_LENGTH) {
+        for part in v.as_bytes().split(|&b| b == b',') {
+            let n = parse_length(part.trim_ascii()).ok_or(H1Error::BadLength)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(H1Error::BadLength);
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(n) => (Decoder::Length(n), true),
+        None => (Decoder::Close, false),
+    })
+}
+
+fn parse_length(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0_u64, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+    })
+}
+
+/// What the body decoder made of the buffered bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// The next piece of the body.
+    Data(Bytes),
+    /// Nothing decodable buffered: read more.
+    More,
+    /// The body is complete.
+    End,
+}
+
+/// A response body's framing, and where in it the decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Decoder {
+    /// This many bytes still to come.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked(Chunked),
+    /// Everything until the upstream closes.
+    Close,
+}
+
+/// Position in a chunked body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chunked {
+    /// At a chunk-size line.
+    Size,
+    /// Inside a chunk: bytes left.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    /// After the last chunk: trailer lines until an empty one (bytes seen so far).
+    Trailers(usize),
+    /// Done.
+    Done,
+}
+
+impl Decoder {
+    /// Decode from the front of `buf`.
+    pub(super) fn step(&mut self, buf: &mut BytesMut) -> Result<Step, H1Error> {
+        match self {
+            Decoder::Length(0) => Ok(Step::End),
+            Decoder::Length(left) => {
+                if buf.is_empty() {
+                    return Ok(Step::More);
+                }
+                let n = (*left).min(buf.len() as u64);
+                *left -= n;
+                Ok(Step::Data(buf.split_to(n as usize).freeze()))
+            }
+            Decoder::Close if buf.is_empty() => Ok(Step::More),
+            Decoder::Close => Ok(Step::Data(buf.split().freeze())),
+            Decoder::Chunked(state) => state.step(buf),
+        }
+    }
+
+    /// The body is complete.
+    pub(super) fn is_done(&self) -> bool {
+        matches!(self, Decoder::Length(0) | Decoder::Chunked(Chunked::Done))
+    }
+
+    /// What the upstream closing the connection now means: the end of a body delimited
+    /// by the close, or a body cut short.
+    pub(super) fn at_eof(&self) -> Result<Step, H1Error> {
+        match self {
+            Decoder::Close => Ok(Step::End),
+            _ if self.is_done() => Ok(Step::End),
+            Decoder::Chunked(_) => Err(H1Error::BadChunk),
+            Decoder::Length(_) => Err(H1Error::BadLength),
+        }
+    }
+}
+
+impl Chunked {
+    fn step(&mut self, buf: &mut BytesMut) -> Result<Step, H1Error> {
+        loop {
+            match *self {
+                Chunked::Size => {
+                    let Some(line) = take_line(buf, MAX_LINE)? else {
+                        return Ok(Step::More);
+                    };
+                    // The size, then optional `;extensions` (ignored).
+                    let digits = line
+                        .split(|&b| b == b';')
+                        .next()
+                        .unwrap_or(&[])
+                        .trim_ascii();
+                    let size = parse_hex(digits).ok_or(H1Error::BadChunk)?;
+                    *self = if size == 0 {
+                        Chunked::Trailers(0)
+                    } else {
+                        Chunked::Data(size)
+                    };
+                }
+                Chunked::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(Step::More);
+                    }
+                    let n = left.min(buf.len() as u64);
+                    *self = if n == left {
+                        Chunked::DataEnd
+                    } else {
+                        Chunked::Data(left - n)
+                    };
+                    return Ok(Step::Data(buf.split_to(n as usize).freeze()));
+                }
+                Chunked::DataEnd => {
+                    if buf.len() < 2 {
+                        return Ok(Step::More);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err(H1Error::BadChunk);
+                    }
+                    buf.advance(2);
+                    *self = Chunked::Size;
+                }
+                Chunked::Trailers(seen) => {
+                    let Some(line) = take_line(buf, MAX_LINE)? else {
+                        return Ok(Step::More);
+                    };
+                    // Trailer fields are not passed on (API Gateway has none).
+                    let seen = seen + line.len() + 2;
+                    if seen > MAX_TRAILERS {
+                        return Err(H1Error::BadChunk);
+                    }
+                    *self = if line.is_empty() {
+                        Chunked::Done
+                    } else {
+                        Chunked::Trailers(seen)
+                    };
+                }
+                Chunked::Done => return Ok(Step::End),
+            }
+        }
+    }
+}
+
+/// The next CRLF-terminated line (without the CRLF), if complete.
+fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, H1Error> {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(i) => {
+            let line = buf.split_to(i + 1).freeze();
+            let line = line.slice(..i);
+            Ok(Some(match line.last() {
+                Some(b'\r') => line.slice(..i - 1),
+                _ => line,
+            }))
+        }
+        None if buf.len() > max => Err(H1Error::BadChunk),
+        None => Ok(None),
+    }
+}
+
+fn parse_hex(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    digits.iter().try_fold(0_u64, |n, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return None,
+        };
+        Some(n << 4 | u64::from(v))
+    })
+}
+
+#[cfg(test)]
+mod tests;
