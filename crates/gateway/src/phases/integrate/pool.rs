@@ -220,7 +220,9 @@ impl Pool {
                 Err(Failed::Error(e)) => return Err(PoolError::Http(e)),
             }
         }
-        let mut conn = self.connect(&host).await?;
+        // Boxed: a TLS connect is a large future, and connecting is the rare case; unboxed,
+        // every exchange's future would carry (and move) its size.
+        let mut conn = Box::pin(self.connect(&host)).await?;
         match conn.exchange(req).await {
             Ok(head) => Ok(body::wrap(head, host, conn)),
             Err(Failed::Unsent(_)) => Err(PoolError::Http(ExchangeError::Closed)),

@@ -5,6 +5,8 @@
 //! Everything here works on what has arrived so far and says when it needs more, so the
 //! connection ([`super::conn`]) only moves bytes.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Uri, Version};
@@ -121,9 +123,12 @@ pub(super) fn parse_response(
     head_request: bool,
 ) -> Result<Option<Head>, H1Error> {
     loop {
-        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut slots);
-        let len = match resp.parse(buf) {
+        // Slots httparse fills, left uninitialised until then (128 of them, 4 KiB).
+        let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, buf, &mut slots);
+        let len = match parsed {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
                 return Err(H1Error::HeadTooLarge);
@@ -149,11 +154,15 @@ pub(super) fn parse_response(
         } else {
             Version::HTTP_11
         };
+        // One pass over the fields: names made once, values kept as ranges into the head,
+        // and what decides the framing noted on the way.
         let base = buf.as_ptr() as usize;
         let mut fields = Vec::with_capacity(resp.headers.len());
+        let mut facts = Facts::default();
         for h in resp.headers.iter() {
             let name = HeaderName::from_bytes(h.name.as_bytes())
                 .map_err(|_| H1Error::Malformed("header name"))?;
+            facts.note(&name, h.value);
             let start = h.value.as_ptr() as usize - base;
             fields.push((name, start, start + h.value.len()));
         }
@@ -164,13 +173,8 @@ pub(super) fn parse_response(
                 .map_err(|_| H1Error::Malformed("header value"))?;
             headers.append(name, value);
         }
-        let (body, framed) = framing(&mut headers, status, head_request)?;
-        let reusable = framed
-            && version == Version::HTTP_11
-            && !headers
-                .get_all(header::CONNECTION)
-                .iter()
-                .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+        let (body, framed) = facts.framing(&mut headers, status, head_request)?;
+        let reusable = framed && version == Version::HTTP_11 && !facts.close;
         let mut parts = http::Response::new(()).into_parts().0;
         parts.status = status;
         parts.version = version;
@@ -183,49 +187,67 @@ pub(super) fn parse_response(
     }
 }
 
-/// The body's decoder, and whether its end is known without the connection closing (and
-/// the framing unambiguous).
-fn framing(
-    headers: &mut HeaderMap,
-    status: StatusCode,
-    head_request: bool,
-) -> Result<(Decoder, bool), H1Error> {
-    if head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
-        return Ok((Decoder::Length(0), true));
-    }
-    if let Some(last) = headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-    {
-        let chunked = last
-            .as_bytes()
-            .rsplit(|&b| b == b',')
-            .next()
-            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        // Both framings: the transfer coding wins, and the connection is not trusted after
-        // (RFC 9112 §6.3). The stale length must not reach the client either.
-        let ambiguous = headers.remove(header::CONTENT_LENGTH).is_some();
-        return Ok(if chunked {
-            (Decoder::Chunked(Chunked::Size), !ambiguous)
-        } else {
-            (Decoder::Close, false)
-        });
-    }
-    let mut length = None;
-    for v in headers.get_all(header::CONTENT_LENGTH) {
-        for part in v.as_bytes().split(|&b| b == b',') {
-            let n = parse_length(part.trim_ascii()).ok_or(H1Error::BadLength)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(H1Error::BadLength);
+/// What a response head's fields say about its framing.
+#[derive(Debug, Default)]
+struct Facts {
+    /// `transfer-encoding` seen: whether its last coding is `chunked`.
+    chunked: Option<bool>,
+    /// `content-length` seen: the length, or `Err` when invalid or contradictory.
+    length: Option<Result<u64, ()>>,
+    /// `connection: close`.
+    close: bool,
+}
+
+impl Facts {
+    fn note(&mut self, name: &HeaderName, value: &[u8]) {
+        let tokens = || value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
+        if *name == header::TRANSFER_ENCODING {
+            let last = tokens().next_back();
+            self.chunked = Some(last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")));
+        } else if *name == header::CONTENT_LENGTH {
+            for part in tokens() {
+                let n = parse_length(part).ok_or(());
+                self.length = match (self.length, n) {
+                    (None, n) => Some(n),
+                    (Some(Ok(l)), Ok(n)) if l == n => Some(Ok(n)),
+                    _ => Some(Err(())),
+                };
             }
-            length = Some(n);
+        } else if *name == header::CONNECTION {
+            self.close |= tokens().any(|t| t.eq_ignore_ascii_case(b"close"));
         }
     }
-    Ok(match length {
-        Some(n) => (Decoder::Length(n), true),
-        None => (Decoder::Close, false),
-    })
+
+    /// The body's decoder, and whether its end is known without the connection closing
+    /// (and the framing unambiguous).
+    fn framing(
+        &self,
+        headers: &mut HeaderMap,
+        status: StatusCode,
+        head_request: bool,
+    ) -> Result<(Decoder, bool), H1Error> {
+        if head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+            return Ok((Decoder::Length(0), true));
+        }
+        if let Some(chunked) = self.chunked {
+            // Both framings: the transfer coding wins, and the connection is not trusted
+            // after (RFC 9112 §6.3). The stale length must not reach the client either.
+            let ambiguous = self.length.is_some();
+            if ambiguous {
+                headers.remove(header::CONTENT_LENGTH);
+            }
+            return Ok(if chunked {
+                (Decoder::Chunked(Chunked::Size), !ambiguous)
+            } else {
+                (Decoder::Close, false)
+            });
+        }
+        match self.length {
+            Some(Ok(n)) => Ok((Decoder::Length(n), true)),
+            Some(Err(())) => Err(H1Error::BadLength),
+            None => Ok((Decoder::Close, false)),
+        }
+    }
 }
 
 fn parse_length(digits: &[u8]) -> Option<u64> {

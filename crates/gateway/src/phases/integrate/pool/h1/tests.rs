@@ -148,6 +148,13 @@ fn framing_follows_rfc_9112() {
     // HTTP/1.0 and `connection: close` end the connection after the body.
     assert!(!parse(b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n").reusable);
     assert!(!parse(b"HTTP/1.1 200 OK\r\nconnection: Close\r\ncontent-length: 0\r\n\r\n").reusable);
+    assert!(
+        !parse(b"HTTP/1.1 200 OK\r\nconnection: keep-alive, close\r\ncontent-length: 0\r\n\r\n")
+            .reusable
+    );
+    assert!(
+        parse(b"HTTP/1.1 200 OK\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n").reusable
+    );
 }
 
 #[test]
