@@ -253,3 +253,62 @@ async fn a_body_that_looks_like_an_error_answer_is_not_patched() {
         "only the gateway's own head has an id: {text:?}"
     );
 }
+
+/// A client that does not finish its request head within `header_read_timeout_ms` is
+/// disconnected (slow-header attacks, idle keep-alive connections); one that finishes in
+/// time is served.
+#[tokio::test]
+async fn slow_request_heads_time_out() {
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut node = causeway_model::NodeConfig::default();
+    node.node.header_read_timeout_ms = 400;
+    let gw = support::gateway_with(node, &[&api("http://127.0.0.1:9", "REST")]).await;
+    // Half a head, then nothing.
+    let started = Instant::now();
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    s.write_all(format!("GET /prod/nope HTTP/1.1\r\nhost: {HOST}\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    let waited = started.elapsed();
+    assert!(read.is_ok(), "still open after 10 s");
+    assert!(
+        waited >= Duration::from_millis(400),
+        "closed after {waited:?}"
+    );
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || (text.starts_with("HTTP/1.1 408") && text.contains("x-amzn-requestid")),
+        "{text:?}"
+    );
+    // An idle keep-alive connection is closed the same way, after its answer.
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    s.write_all(format!("GET /prod/nope HTTP/1.1\r\nhost: {HOST}\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "idle connection still open after 10 s");
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 403"));
+    // A head sent in pieces that completes in time is answered.
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    s.write_all(b"GET /prod/nope HTTP/1.1\r\n")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    s.write_all(format!("host: {HOST}\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 403"), "{text:?}");
+}

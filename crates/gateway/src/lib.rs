@@ -65,6 +65,8 @@ struct Inner {
     keys: Arc<ArcSwap<keys::KeyTable>>,
     throttle: Arc<throttle::Throttle>,
     caches: cache::Caches,
+    /// Time a client has to send a request head (and an idle keep-alive limit).
+    header_read_timeout: std::time::Duration,
 }
 
 impl Gateway {
@@ -128,6 +130,9 @@ impl Gateway {
                 keys,
                 throttle,
                 caches: cache::Caches::default(),
+                header_read_timeout: std::time::Duration::from_millis(
+                    node.node.header_read_timeout_ms,
+                ),
             }),
         }
     }

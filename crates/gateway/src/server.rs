@@ -11,17 +11,21 @@ use hyper_util::server::graceful::GracefulShutdown;
 use crate::Gateway;
 
 mod canned;
+mod header_timeout;
 
 pub(crate) async fn serve(
     gw: Gateway,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_timeout = gw.inner.header_read_timeout;
+    let tick = header_timeout::tick_for(header_timeout);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        // Slow-header clients and idle keep-alive connections: see `header_timeout`.
+        .timer(header_timeout::HeaderTimer)
+        .header_read_timeout(header_timeout)
         // Without this, hyper polls the socket for EOF while each request is in flight:
         // a read syscall that finds nothing, and (the request head still borrowing the
         // read buffer) a fresh 8 KiB buffer per request. A client that goes away is seen
@@ -56,7 +60,12 @@ pub(crate) async fn serve(
             async move { Ok::<_, Infallible>(gw.handle(req, peer).await) }
         });
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(canned::WithRequestIds::new(stream)), svc)
+            .serve_connection_with_upgrades(
+                TokioIo::new(canned::WithRequestIds::new(header_timeout::Ticking::new(
+                    stream, tick,
+                ))),
+                svc,
+            )
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

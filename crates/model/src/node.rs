@@ -72,6 +72,10 @@ pub struct NodeSection {
     pub max_body_bytes: u64,
     /// Largest accepted request header block (API Gateway: 10,240 bytes).
     pub max_header_bytes: usize,
+    /// How long a client has to send a request's complete header block (and how long an
+    /// idle keep-alive connection stays open), in milliseconds (default 30,000; as nginx's
+    /// `client_header_timeout`). Checked with up to a sixth (at most 5 s) of slack.
+    pub header_read_timeout_ms: u64,
     /// The node-wide ("account") throttle: API Gateway's default is 10,000 rps, burst 5,000.
     pub throttle: crate::ThrottleSpec,
     /// Bound of the compiled-plugin cache (`<data_dir>/artifacts`) in MiB (default 2,048):
@@ -96,6 +100,7 @@ impl Default for NodeSection {
             data_dir: ".causeway-data".into(),
             max_body_bytes: 10 * 1024 * 1024,
             max_header_bytes: 10_240,
+            header_read_timeout_ms: 30_000,
             throttle: crate::ThrottleSpec {
                 rate: 10_000.0,
                 burst: 5_000,

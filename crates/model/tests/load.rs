@@ -238,3 +238,25 @@ fn worker_threads_are_bounded() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn header_read_timeout_is_bounded() {
+    let node = |ms: u64| format!("version = 1\n[node]\nheader_read_timeout_ms = {ms}\n");
+    let default = causeway_model::parse_node("causeway.toml", "version = 1\n").expect("valid");
+    assert_eq!(default.node.header_read_timeout_ms, 30_000);
+    for ok in [100, 5_000, 600_000] {
+        let parsed = causeway_model::parse_node("causeway.toml", &node(ok)).expect("valid");
+        assert_eq!(parsed.node.header_read_timeout_ms, ok);
+    }
+    for bad in [0, 99, 600_001] {
+        let errs = causeway_model::parse_node("causeway.toml", &node(bad))
+            .expect_err("out of range")
+            .0;
+        assert!(
+            errs.iter()
+                .any(|e| e.field == "node.header_read_timeout_ms"
+                    && e.message.contains("100..=600000")),
+            "{errs:?}"
+        );
+    }
+}

@@ -29,6 +29,12 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
     if !(1024..=65_536).contains(&node.node.max_header_bytes) {
         r.err("node.max_header_bytes", "use 1024..=65536 bytes");
     }
+    if !(100..=600_000).contains(&node.node.header_read_timeout_ms) {
+        r.err(
+            "node.header_read_timeout_ms",
+            "use 100..=600000 milliseconds (the default is 30000)",
+        );
+    }
     if node.node.worker_threads > 1024 {
         r.err(
             "node.worker_threads",

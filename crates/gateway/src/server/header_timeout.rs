@@ -1,0 +1,180 @@
+//! The header-read timeout without a timer per request.
+//!
+//! hyper bounds the time a client takes to send a request head (slow-header clients,
+//! idle keep-alive connections) with a sleep from its `Timer`, made for every request and
+//! dropped when the head is complete. With tokio's timer that is a boxed `Sleep`
+//! registered in the timer wheel and removed again per request (≈ 6 % of a MOCK request).
+//!
+//! Here the two halves are split. [`HeaderTimer`]'s sleeps only hold their deadline:
+//! polled, they compare it with the clock and register nothing. The wake-up that makes
+//! hyper poll them again comes from [`Ticking`], around each connection's socket: when a
+//! read finds nothing to read, a per-connection tokio sleep is armed if it is not already,
+//! and it fires every `tick` while the connection waits. So a connection's timer is
+//! registered once per tick at most instead of once per request, and a head that is late
+//! is noticed at most one tick after its deadline.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The tick for a header-read timeout: a sixth of it, between 50 ms and 5 s.
+pub(crate) fn tick_for(timeout: Duration) -> Duration {
+    (timeout / 6).clamp(Duration::from_millis(50), Duration::from_secs(5))
+}
+
+/// hyper's timer for HTTP/1 connections served over [`Ticking`] streams.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HeaderTimer;
+
+/// A deadline, checked when polled.
+#[derive(Debug)]
+struct Deadline(Instant);
+
+impl Future for Deadline {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.0 {
+            Poll::Ready(())
+        } else {
+            // No waker kept: the connection's tick polls again.
+            Poll::Pending
+        }
+    }
+}
+
+impl hyper::rt::Sleep for Deadline {}
+
+impl hyper::rt::Timer for HeaderTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(Instant::now() + duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Deadline(deadline))
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
+        match sleep.as_mut().downcast_mut_pin::<Deadline>() {
+            Some(mut d) => d.0 = new_deadline,
+            None => *sleep = self.sleep_until(new_deadline),
+        }
+    }
+}
+
+/// A connection's stream that wakes its task every `tick` while a read is waiting.
+#[derive(Debug)]
+pub(crate) struct Ticking<S> {
+    inner: S,
+    tick: Duration,
+    /// Armed on the first read that waits; re-armed when it has fired.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> Ticking<S> {
+    pub(crate) fn new(inner: S, tick: Duration) -> Self {
+        Ticking {
+            inner,
+            tick,
+            sleep: None,
+        }
+    }
+
+    /// Make sure the task is woken within a tick.
+    fn arm(&mut self, cx: &mut Context<'_>) {
+        let tick = self.tick;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(tick)));
+        if sleep.is_elapsed() {
+            sleep.as_mut().reset(tokio::time::Instant::now() + tick);
+        }
+        if sleep.as_mut().poll(cx).is_ready() {
+            // Fired just now: the next tick.
+            sleep.as_mut().reset(tokio::time::Instant::now() + tick);
+            let _ = sleep.as_mut().poll(cx);
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Ticking<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        let polled = Pin::new(&mut me.inner).poll_read(cx, buf);
+        if polled.is_pending() {
+            me.arm(cx);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Ticking<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_a_sixth_of_the_timeout_within_bounds() {
+        assert_eq!(tick_for(Duration::from_secs(30)), Duration::from_secs(5));
+        assert_eq!(tick_for(Duration::from_secs(600)), Duration::from_secs(5));
+        assert_eq!(
+            tick_for(Duration::from_millis(600)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            tick_for(Duration::from_millis(100)),
+            Duration::from_millis(50)
+        );
+    }
+
+    #[test]
+    fn deadlines_move_in_place() {
+        use hyper::rt::Timer;
+        let timer = HeaderTimer;
+        let past = Instant::now() - Duration::from_secs(1);
+        let mut sleep = timer.sleep_until(past);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(sleep.as_mut().poll(&mut cx).is_ready());
+        timer.reset(&mut sleep, Instant::now() + Duration::from_secs(60));
+        assert!(sleep.as_mut().poll(&mut cx).is_pending());
+        assert!(sleep.as_mut().downcast_mut_pin::<Deadline>().is_some());
+    }
+}
