@@ -12,13 +12,12 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use causeway_model::jwt::MAX_JWKS_BYTES;
 use http::{Request, Uri};
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
-
+use http_body_util::BodyExt;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::keys::{Key, KeySet};
-use crate::tls::Stream;
+use crate::body::Body;
+use crate::phases::integrate::{Pool, PoolConfig};
 
 /// Fetches on an unknown `kid` (or after a failure) are at least this far apart.
 pub(crate) const REFETCH_COOLDOWN: Duration = Duration::from_secs(5);
@@ -43,52 +42,26 @@ pub enum FetchError {
     Invalid(String),
 }
 
-/// GET `url` (`http://`, or `https://` checked with `tls`) within `timeout`, reading at
-/// most [`MAX_JWKS_BYTES`].
+/// GET `url` through `client` within `timeout`, reading at most [`MAX_JWKS_BYTES`].
 pub(crate) async fn fetch(
     url: &Uri,
     timeout: Duration,
-    tls: &Arc<ClientConfig>,
+    client: &Pool,
 ) -> Result<Bytes, FetchError> {
-    tokio::time::timeout(timeout, fetch_unbounded(url, tls))
+    tokio::time::timeout(timeout, fetch_unbounded(url, client))
         .await
         .map_err(|_| FetchError::Timeout(timeout))?
 }
 
-async fn fetch_unbounded(url: &Uri, tls: &Arc<ClientConfig>) -> Result<Bytes, FetchError> {
+async fn fetch_unbounded(url: &Uri, client: &Pool) -> Result<Bytes, FetchError> {
     let io = |e: &dyn std::fmt::Display| FetchError::Io(e.to_string());
-    let host = url.host().ok_or_else(|| FetchError::Io("no host".into()))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let https = url.scheme_str() == Some("https");
-    let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let tcp = tokio::net::TcpStream::connect((host, port))
-        .await
-        .map_err(|e| io(&e))?;
-    let stream = if https {
-        let name = crate::tls::server_name(host).map_err(FetchError::Io)?;
-        let tls = tokio_rustls::TlsConnector::from(tls.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| FetchError::Io(format!("TLS: {e}")))?;
-        Stream::Right(Box::new(tls))
-    } else {
-        Stream::Left(tcp)
-    };
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| io(&e))?;
-    // Ends when `sender` is dropped or the peer closes; the caller's timeout bounds us.
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let authority = url.authority().map_or(host, |a| a.as_str());
-    let req = Request::get(url.path_and_query().map_or("/", |p| p.as_str()))
-        .header(http::header::HOST, authority)
+    let (host, target) = client.target(&url.to_string()).map_err(|e| io(&e))?;
+    let req = Request::get(target)
         .header(http::header::ACCEPT, "application/json")
         .header(http::header::USER_AGENT, "causeway-jwks")
-        .body(Empty::<Bytes>::new())
+        .body(Body::Empty)
         .map_err(|e| io(&e))?;
-    let resp = sender.send_request(req).await.map_err(|e| io(&e))?;
+    let resp = client.send(host, req).await.map_err(|e| io(&e))?;
     if !resp.status().is_success() {
         return Err(FetchError::Status(resp.status().as_u16()));
     }
@@ -139,9 +112,9 @@ pub(crate) async fn discover(
     document: &Uri,
     issuer: &str,
     timeout: Duration,
-    tls: &Arc<ClientConfig>,
+    client: &Pool,
 ) -> Result<Uri, FetchError> {
-    let body = fetch(document, timeout, tls).await?;
+    let body = fetch(document, timeout, client).await?;
     let doc: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| FetchError::Invalid(format!("the discovery document is not JSON: {e}")))?;
     let named = doc
@@ -192,8 +165,8 @@ pub(crate) struct RemoteKeys {
     pub(crate) source: Source,
     pub(crate) refresh: Duration,
     pub(crate) timeout: Duration,
-    /// Trust for an `https://` URL.
-    tls: Arc<ClientConfig>,
+    /// The upstream client (pooled connections; trust for an `https://` URL).
+    client: Pool,
     keys: ArcSwap<Option<KeySet>>,
     state: Mutex<State>,
     /// One fetch at a time.
@@ -213,7 +186,7 @@ impl RemoteKeys {
             source,
             refresh,
             timeout,
-            tls,
+            client: Pool::new(PoolConfig::default(), tls),
             keys: ArcSwap::from_pointee(None),
             state: Mutex::new(State::default()),
             fetching: tokio::sync::Mutex::new(()),
@@ -278,11 +251,11 @@ impl RemoteKeys {
         let url = match &self.source {
             Source::Jwks(url) => Ok(url.clone()),
             Source::Discovery { document, issuer } => {
-                discover(document, issuer, self.timeout, &self.tls).await
+                discover(document, issuer, self.timeout, &self.client).await
             }
         };
         let result = match url {
-            Ok(url) => match fetch(&url, self.timeout, &self.tls).await {
+            Ok(url) => match fetch(&url, self.timeout, &self.client).await {
                 Ok(body) => KeySet::parse(&body).map_err(FetchError::Invalid),
                 Err(e) => Err(e),
             },
@@ -317,8 +290,11 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    fn tls() -> Arc<ClientConfig> {
-        crate::tls::client_config(None).expect("public roots")
+    fn tls() -> Pool {
+        Pool::new(
+            PoolConfig::default(),
+            crate::tls::client_config(None).expect("public roots"),
+        )
     }
 
     /// A server that answers every connection with `reply` (or never, when `None`).
