@@ -73,6 +73,8 @@ pub(crate) struct Ticking<S> {
     tick: Duration,
     /// Armed on the first read that waits; re-armed when it has fired.
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The waker the armed sleep holds: while it is the task's, nothing to do.
+    waker: Option<std::task::Waker>,
 }
 
 impl<S> Ticking<S> {
@@ -81,6 +83,7 @@ impl<S> Ticking<S> {
             inner,
             tick,
             sleep: None,
+            waker: None,
         }
     }
 
@@ -90,6 +93,14 @@ impl<S> Ticking<S> {
         let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(tick)));
+        let armed = !sleep.is_elapsed()
+            && self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        if armed {
+            return;
+        }
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.waker = Some(cx.waker().clone());
+        }
         if sleep.is_elapsed() {
             sleep.as_mut().reset(tokio::time::Instant::now() + tick);
         }
