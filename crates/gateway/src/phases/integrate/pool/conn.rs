@@ -108,9 +108,9 @@ impl Conn {
         self.open
     }
 
-    /// Whether the request body is still being written.
+    /// Whether the request (body, or bytes a TLS stream still buffers) is still going out.
     pub(super) fn is_sending(&self) -> bool {
-        self.sending.is_some() || self.written < self.wbuf.len()
+        self.sending.is_some() || self.written < self.wbuf.len() || self.unflushed
     }
 
     /// Send `req` (its URI in origin form) and read until the response head has arrived;
