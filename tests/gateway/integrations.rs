@@ -186,3 +186,29 @@ async fn h2_prior_knowledge_is_served() {
     let r = get(&c, gw.addr, HOST, "/prod/").await;
     assert_eq!(r.status, 201);
 }
+
+/// A client body of unknown length (chunked) goes upstream chunked and arrives whole.
+#[tokio::test]
+async fn chunked_request_bodies_pass_through() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url())]).await;
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /prod/orders HTTP/1.1\r\nhost: {HOST}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.expect("head");
+    for piece in ["6\r\norder \r\n", "4\r\nbody\r\n", "0\r\n\r\n"] {
+        s.write_all(piece.as_bytes()).await.expect("chunk");
+        s.flush().await.expect("flush");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(r#""body":"order body""#), "{text}");
+    assert!(text.contains(r#""transfer-encoding":"chunked""#), "{text}");
+}

@@ -93,8 +93,8 @@ impl<S> Ticking<S> {
         let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(tick)));
-        let armed = !sleep.is_elapsed()
-            && self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        let armed =
+            !sleep.is_elapsed() && self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
         if armed {
             return;
         }

@@ -342,3 +342,43 @@ fn authorities_split_into_host_and_port() {
     );
     assert_eq!(super::connect::split_authority("[::1]", 80), ("::1", 80));
 }
+
+/// An upstream that streams the request body back as it reads it: the request body is
+/// still being written when the response starts, and both go on together (no deadlock
+/// when neither side's buffers can hold it all); the connection is reused afterwards.
+#[tokio::test]
+async fn a_body_echoed_while_it_uploads_streams_both_ways() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    Ok::<_, std::convert::Infallible>(Response::new(req.into_body()))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    let pool = Pool::new(config(), tls());
+    let sent: Vec<u8> = (0..16 * 1024 * 1024)
+        .map(|i: u32| (i % 251) as u8)
+        .collect();
+    for _ in 0..2 {
+        let (host, target) = pool.target(&format!("http://{addr}/echo")).unwrap();
+        let req = Request::post(target)
+            .body(Body::from(Bytes::from(sent.clone())))
+            .unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(20), async {
+            let resp = pool.send(host, req).await.unwrap();
+            resp.into_body().collect().await.unwrap().to_bytes()
+        })
+        .await
+        .expect("no deadlock");
+        assert_eq!(resp.len(), sent.len());
+        assert!(resp == sent[..], "the echo differs");
+    }
+    assert_eq!(pool.stats().connects.load(Ordering::SeqCst), 1);
+}
