@@ -382,3 +382,36 @@ async fn a_body_echoed_while_it_uploads_streams_both_ways() {
     }
     assert_eq!(pool.stats().connects.load(Ordering::SeqCst), 1);
 }
+
+/// An upstream that answers before reading the body (a 413 for an upload it refuses) has
+/// its answer passed on while the upload is still blocked; the connection, with half a
+/// request on it, is not reused.
+#[tokio::test]
+async fn an_early_answer_during_an_upload_is_passed_on() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 4\r\n\r\nnope");
+        // Read nothing more and keep the connection open until the test is done.
+        let _ = done_rx.recv();
+    });
+    let pool = Pool::new(config(), tls());
+    let (host, target) = pool.target(&format!("http://{addr}/upload")).unwrap();
+    let big = Bytes::from(vec![b'u'; 32 * 1024 * 1024]);
+    let req = Request::post(target).body(Body::from(big)).unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(10), pool.send(host, req))
+        .await
+        .expect("answered while the upload is blocked")
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"nope");
+    assert_eq!(idle_settles(&pool, addr, 0).await, 0, "half-sent: not reused");
+    let _ = done_tx.send(());
+}
