@@ -20,6 +20,8 @@ use crate::tls::Stream;
 
 /// Read buffer reserve per read.
 const READ_CHUNK: usize = 16 * 1024;
+/// Write buffer capacity a connection keeps between requests.
+const KEEP_WBUF: usize = 64 * 1024;
 
 /// Why an exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,12 @@ impl Conn {
     /// Catch up on what happened while nobody looked; true when it is open.
     pub(super) async fn refresh(&mut self) -> bool {
         poll_fn(|cx| Poll::Ready(self.poll_idle(cx))).await
+    }
+
+    /// The write buffer's capacity (tests: an idle connection does not keep a big one).
+    #[cfg(test)]
+    pub(super) fn write_capacity(&self) -> usize {
+        self.wbuf.capacity()
     }
 
     /// Whether the connection has not ended (as far as it knows).
@@ -198,6 +206,11 @@ impl Conn {
                 self.unflushed = false;
             }
             let Some(sending) = self.sending.as_mut() else {
+                if self.wbuf.capacity() > KEEP_WBUF {
+                    // A large body went out: an idle connection does not keep its buffer.
+                    self.wbuf = Vec::with_capacity(1024);
+                    self.written = 0;
+                }
                 return Poll::Ready(Ok(()));
             };
             self.wbuf.clear();

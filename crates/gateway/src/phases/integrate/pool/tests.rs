@@ -381,6 +381,14 @@ async fn a_body_echoed_while_it_uploads_streams_both_ways() {
         assert!(resp == sent[..], "the echo differs");
     }
     assert_eq!(pool.stats().connects.load(Ordering::SeqCst), 1);
+    assert_eq!(idle_settles(&pool, addr, 1).await, 1);
+    let kept = pool.inner.hosts.lock().unwrap()[0]
+        .get(addr.to_string().as_str())
+        .map(|h| h.idle.lock().unwrap()[0].conn.write_capacity());
+    assert!(
+        kept.is_some_and(|c| c <= 64 * 1024),
+        "idle write buffer: {kept:?}"
+    );
 }
 
 /// An upstream that answers before reading the body (a 413 for an upload it refuses) has
@@ -412,6 +420,10 @@ async fn an_early_answer_during_an_upload_is_passed_on() {
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"nope");
-    assert_eq!(idle_settles(&pool, addr, 0).await, 0, "half-sent: not reused");
+    assert_eq!(
+        idle_settles(&pool, addr, 0).await,
+        0,
+        "half-sent: not reused"
+    );
     let _ = done_tx.send(());
 }
