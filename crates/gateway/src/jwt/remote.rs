@@ -17,7 +17,7 @@ use tokio_rustls::rustls::ClientConfig;
 
 use super::keys::{Key, KeySet};
 use crate::body::Body;
-use crate::phases::integrate::{Pool, PoolConfig};
+use crate::phases::integrate::{Pool, PoolConfig, PoolError};
 
 /// Fetches on an unknown `kid` (or after a failure) are at least this far apart.
 pub(crate) const REFETCH_COOLDOWN: Duration = Duration::from_secs(5);
@@ -48,12 +48,18 @@ pub(crate) async fn fetch(
     timeout: Duration,
     client: &Pool,
 ) -> Result<Bytes, FetchError> {
-    tokio::time::timeout(timeout, fetch_unbounded(url, client))
+    let deadline = tokio::time::Instant::now() + timeout;
+    tokio::time::timeout_at(deadline, fetch_unbounded(url, client, deadline, timeout))
         .await
         .map_err(|_| FetchError::Timeout(timeout))?
 }
 
-async fn fetch_unbounded(url: &Uri, client: &Pool) -> Result<Bytes, FetchError> {
+async fn fetch_unbounded(
+    url: &Uri,
+    client: &Pool,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<Bytes, FetchError> {
     let io = |e: &dyn std::fmt::Display| FetchError::Io(e.to_string());
     let (host, target) = client.target(&url.to_string()).map_err(|e| io(&e))?;
     let req = Request::get(target)
@@ -61,7 +67,13 @@ async fn fetch_unbounded(url: &Uri, client: &Pool) -> Result<Bytes, FetchError> 
         .header(http::header::USER_AGENT, "causeway-jwks")
         .body(Body::Empty)
         .map_err(|e| io(&e))?;
-    let resp = client.send(host, req).await.map_err(|e| io(&e))?;
+    let resp = client
+        .send(host, req, deadline)
+        .await
+        .map_err(|e| match e {
+            PoolError::Timeout => FetchError::Timeout(timeout),
+            e => io(&e),
+        })?;
     if !resp.status().is_success() {
         return Err(FetchError::Status(resp.status().as_u16()));
     }

@@ -76,6 +76,18 @@ pub(crate) enum PoolError {
     /// The HTTP exchange failed.
     #[error("upstream HTTP exchange: {0}")]
     Http(#[source] ExchangeError),
+    /// No response head by the deadline (connecting included).
+    #[error("no answer from the upstream in time")]
+    Timeout,
+}
+
+impl From<ExchangeError> for PoolError {
+    fn from(e: ExchangeError) -> Self {
+        match e {
+            ExchangeError::TimedOut => PoolError::Timeout,
+            e => PoolError::Http(e),
+        }
+    }
 }
 
 /// Pool settings.
@@ -198,18 +210,20 @@ impl Pool {
     }
 
     /// Send `req` (its URI in origin form, from [`Pool::target`]) to `host` and return the
-    /// response head; the body streams and returns the connection to the pool at its end.
+    /// response head, by `deadline` (connecting included); the body streams and returns the
+    /// connection to the pool at its end.
     pub(crate) async fn send(
         &self,
         host: Arc<Host>,
         mut req: Request<Body>,
+        deadline: tokio::time::Instant,
     ) -> Result<Response<Body>, PoolError> {
         req.headers_mut()
             .entry(header::HOST)
             .or_insert_with(|| host.host_header.clone());
 
         if let Some(mut conn) = host.checkout() {
-            match conn.exchange(req).await {
+            match conn.exchange(req, deadline).await {
                 Ok(head) => return Ok(body::wrap(head, host, conn)),
                 // Closed by the upstream while idle, before the request was written: the
                 // others idle as long may be too, so a fresh connection.
@@ -217,16 +231,18 @@ impl Pool {
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
                     req = *unsent;
                 }
-                Err(Failed::Error(e)) => return Err(PoolError::Http(e)),
+                Err(Failed::Error(e)) => return Err(e.into()),
             }
         }
         // Boxed: a TLS connect is a large future, and connecting is the rare case; unboxed,
         // every exchange's future would carry (and move) its size.
-        let mut conn = Box::pin(self.connect(&host)).await?;
-        match conn.exchange(req).await {
+        let mut conn = tokio::time::timeout_at(deadline, Box::pin(self.connect(&host)))
+            .await
+            .map_err(|_| PoolError::Timeout)??;
+        match conn.exchange(req, deadline).await {
             Ok(head) => Ok(body::wrap(head, host, conn)),
             Err(Failed::Unsent(_)) => Err(PoolError::Http(ExchangeError::Closed)),
-            Err(Failed::Error(e)) => Err(PoolError::Http(e)),
+            Err(Failed::Error(e)) => Err(e.into()),
         }
     }
 

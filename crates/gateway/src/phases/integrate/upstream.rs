@@ -185,15 +185,17 @@ pub(super) async fn call(
     *req.headers_mut() = forwarded_headers(ctx, u);
 
     let sent = Instant::now();
-    let result = tokio::time::timeout(u.timeout, client.send(host, req)).await;
+    let result = client
+        .send(host, req, tokio::time::Instant::from_std(sent) + u.timeout)
+        .await;
     ctx.integration_latency = Some(sent.elapsed());
     let resp = match result {
-        Err(_) => return Err(GatewayError::new(ErrorKind::IntegrationTimeout)),
-        Ok(Err(e)) if is_length_limit(&e) => {
+        Err(PoolError::Timeout) => return Err(GatewayError::new(ErrorKind::IntegrationTimeout)),
+        Err(e) if is_length_limit(&e) => {
             return Err(GatewayError::new(ErrorKind::PayloadTooLarge));
         }
-        Ok(Err(e)) => return Err(GatewayError::new(ErrorKind::IntegrationFailure).with_cause(e)),
-        Ok(Ok(resp)) => resp,
+        Err(e) => return Err(GatewayError::new(ErrorKind::IntegrationFailure).with_cause(e)),
+        Ok(resp) => resp,
     };
     ctx.integration_status = Some(resp.status().as_u16());
     let (mut parts, body) = resp.into_parts();

@@ -35,6 +35,9 @@ pub(crate) enum ExchangeError {
     /// The upstream closed the connection without answering.
     #[error("the upstream closed the connection before answering")]
     Closed,
+    /// No response head by the deadline.
+    #[error("no answer from the upstream in time")]
+    TimedOut,
     /// The request body failed while it was being sent (the client went away, or sent
     /// more than allowed).
     #[error("request body: {0}")]
@@ -69,6 +72,9 @@ pub(crate) struct Conn {
     /// Some of the current request has reached the socket.
     started: bool,
     sending: Option<Sending>,
+    /// The current exchange's deadline: one timer per connection, moved for each request
+    /// (moving a registered tokio timer later takes no lock), not one made per request.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     /// False once the connection has ended (closed by either side, or broken).
     open: bool,
 }
@@ -84,6 +90,7 @@ impl Conn {
             unflushed: false,
             started: false,
             sending: None,
+            timer: None,
             open: true,
         })
     }
@@ -121,9 +128,14 @@ impl Conn {
         self.sending.is_some() || self.written < self.wbuf.len() || self.unflushed
     }
 
-    /// Send `req` (its URI in origin form) and read until the response head has arrived;
-    /// a request body still being sent then goes on with the response body's reads.
-    pub(super) async fn exchange(&mut self, req: Request<Body>) -> Result<Head, Failed> {
+    /// Send `req` (its URI in origin form) and read until the response head has arrived,
+    /// by `deadline`; a request body still being sent then goes on with the response
+    /// body's reads.
+    pub(super) async fn exchange(
+        &mut self,
+        req: Request<Body>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Head, Failed> {
         let head_request = req.method() == Method::HEAD;
         // A connection the upstream closed while idle is seen before anything is written.
         if !self.refresh().await {
@@ -155,6 +167,10 @@ impl Conn {
                 chunked: send == h1::Send::Chunked,
             });
         }
+        match self.timer.as_mut() {
+            Some(t) => t.as_mut().reset(deadline),
+            None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
         let result = poll_fn(|cx| self.poll_exchange(cx, head_request)).await;
         match result {
             Ok(head) => Ok(head),
@@ -176,6 +192,11 @@ impl Conn {
         cx: &mut Context<'_>,
         head_request: bool,
     ) -> Poll<Result<Head, ExchangeError>> {
+        if let Some(t) = self.timer.as_mut()
+            && t.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(ExchangeError::TimedOut));
+        }
         if let Poll::Ready(Err(e)) = self.poll_send(cx) {
             return Poll::Ready(Err(e));
         }

@@ -64,10 +64,15 @@ async fn echo_server() -> (SocketAddr, Counts) {
     (addr, counts)
 }
 
+/// A deadline no test reaches.
+fn far() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(60)
+}
+
 /// GET `url` through `pool`.
 async fn get(pool: &Pool, url: &str) -> Result<Response<Body>, PoolError> {
     let (host, target) = pool.target(url)?;
-    pool.send(host, Request::get(target).body(Body::Empty).unwrap())
+    pool.send(host, Request::get(target).body(Body::Empty).unwrap(), far())
         .await
 }
 
@@ -372,7 +377,7 @@ async fn a_body_echoed_while_it_uploads_streams_both_ways() {
             .body(Body::from(Bytes::from(sent.clone())))
             .unwrap();
         let resp = tokio::time::timeout(Duration::from_secs(20), async {
-            let resp = pool.send(host, req).await.unwrap();
+            let resp = pool.send(host, req, far()).await.unwrap();
             resp.into_body().collect().await.unwrap().to_bytes()
         })
         .await
@@ -413,7 +418,7 @@ async fn an_early_answer_during_an_upload_is_passed_on() {
     let (host, target) = pool.target(&format!("http://{addr}/upload")).unwrap();
     let big = Bytes::from(vec![b'u'; 32 * 1024 * 1024]);
     let req = Request::post(target).body(Body::from(big)).unwrap();
-    let resp = tokio::time::timeout(Duration::from_secs(10), pool.send(host, req))
+    let resp = tokio::time::timeout(Duration::from_secs(10), pool.send(host, req, far()))
         .await
         .expect("answered while the upload is blocked")
         .unwrap();
@@ -426,4 +431,37 @@ async fn an_early_answer_during_an_upload_is_passed_on() {
         "half-sent: not reused"
     );
     let _ = done_tx.send(());
+}
+
+/// A response head late past the deadline is a timeout; the connection, with an answer
+/// still to come on it, is closed, and the next request (on time) gets a fresh one.
+#[tokio::test]
+async fn a_late_answer_times_out_and_its_connection_is_not_reused() {
+    let (addr, counts) = echo_server().await;
+    let pool = Pool::new(config(), tls());
+    // A first exchange leaves an idle connection (its timer registered).
+    text(&pool, &format!("http://{addr}/warm")).await.unwrap();
+    assert_eq!(idle_settles(&pool, addr, 1).await, 1);
+    let (host, target) = pool
+        .target(&format!("http://{addr}/slow?delay_ms=400"))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let req = Request::get(target).body(Body::Empty).unwrap();
+    let err = pool
+        .send(host, req, started + Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PoolError::Timeout), "{err}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(100) && waited < Duration::from_millis(350),
+        "{waited:?}"
+    );
+    assert_eq!(idle_settles(&pool, addr, 0).await, 0);
+    // The same connection timer, moved later for the next request, does not fire early.
+    let got = text(&pool, &format!("http://{addr}/slow?delay_ms=150"))
+        .await
+        .unwrap();
+    assert_eq!(got, format!("{addr} /slow?delay_ms=150"));
+    assert_eq!(counts.opened.load(Ordering::SeqCst), 2);
 }
