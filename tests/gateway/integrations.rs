@@ -211,4 +211,6 @@ async fn chunked_request_bodies_pass_through() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains(r#""body":"order body""#), "{text}");
     assert!(text.contains(r#""transfer-encoding":"chunked""#), "{text}");
+    // No X-Forwarded-For from the client: the gateway's is the client's address alone.
+    assert!(text.contains(r#""x-forwarded-for":"127.0.0.1""#), "{text}");
 }

@@ -24,6 +24,8 @@ pub struct RequestCtx {
     pub received_at_ms: u64,
     /// The client's address.
     pub client: SocketAddr,
+    /// The client's IP as text, made once per connection ([`Peer`]).
+    pub client_ip: http::HeaderValue,
     /// Method, URI, headers.
     pub parts: Parts,
     /// The body, until a phase takes it.
@@ -68,14 +70,15 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    pub(crate) fn new(parts: Parts, body: Body, client: SocketAddr, host: String) -> Self {
+    pub(crate) fn new(parts: Parts, body: Body, peer: &Peer, host: String) -> Self {
         RequestCtx {
             request_id: new_request_id(),
             started: Instant::now(),
             received_at_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            client,
+            client: peer.addr,
+            client_ip: peer.ip.clone(),
             parts,
             body: Some(body),
             host,
@@ -289,6 +292,24 @@ fn protocol(v: http::Version) -> &'static str {
 }
 
 /// `ip` as text; IPv4 (the common case) without `fmt`.
+/// A connection's client: its address, and its IP as text (what `X-Forwarded-For` gets),
+/// made once per connection rather than per request.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    ip: http::HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Peer {
+        let mut text = String::with_capacity(15);
+        push_ip(&mut text, addr.ip());
+        let ip = http::HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
+            .unwrap_or_else(|_| http::HeaderValue::from_static(""));
+        Peer { addr, ip }
+    }
+}
+
 pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {

@@ -28,7 +28,6 @@ mod throttle;
 mod tls;
 mod trace;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -37,7 +36,7 @@ use http::{Request, Response};
 
 pub use body::{Body, BoxError};
 pub use compile::{CompiledDeployment, check_routes, compile};
-pub use context::RequestCtx;
+pub use context::{Peer, RequestCtx};
 pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use keys::{KeyBinding, PlanBinding};
 pub use metrics::{Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics};
@@ -211,7 +210,7 @@ impl Gateway {
     pub async fn handle(
         &self,
         req: Request<hyper::body::Incoming>,
-        client: SocketAddr,
+        client: &Peer,
     ) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let host = host_of(&parts);

@@ -55,9 +55,11 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let gw = gw.clone();
+        let client = crate::context::Peer::new(peer);
         let svc = service_fn(move |req| {
             let gw = gw.clone();
-            async move { Ok::<_, Infallible>(gw.handle(req, peer).await) }
+            let client = client.clone();
+            async move { Ok::<_, Infallible>(gw.handle(req, &client).await) }
         });
         let conn = builder
             .serve_connection_with_upgrades(

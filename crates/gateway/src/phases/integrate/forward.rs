@@ -3,8 +3,6 @@
 //! `Connection` names), `X-Forwarded-For` extended with the client's address,
 //! `X-Forwarded-Proto` set. Header names are parsed once, not per request.
 
-use std::net::IpAddr;
-
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
@@ -67,14 +65,15 @@ pub(super) fn passed_on(
     (h, xff)
 }
 
-/// `X-Forwarded-For`: the client's value, if any, with the client's address appended.
-pub(super) fn forwarded_for(prev: Option<&HeaderValue>, client: IpAddr) -> Option<HeaderValue> {
-    let prev = prev.and_then(|v| v.to_str().ok());
-    let mut out = String::with_capacity(prev.map_or(0, |p| p.len() + 2) + 15);
-    if let Some(p) = prev {
-        out.push_str(p);
-        out.push_str(", ");
-    }
-    crate::context::push_ip(&mut out, client);
+/// `X-Forwarded-For`: the client's value, if any, with the client's address (`ip`, as
+/// text) appended.
+pub(super) fn forwarded_for(prev: Option<&HeaderValue>, ip: &HeaderValue) -> Option<HeaderValue> {
+    let Some(prev) = prev else {
+        return Some(ip.clone());
+    };
+    let mut out = Vec::with_capacity(prev.len() + 2 + ip.len());
+    out.extend_from_slice(prev.as_bytes());
+    out.extend_from_slice(b", ");
+    out.extend_from_slice(ip.as_bytes());
     HeaderValue::from_maybe_shared(Bytes::from(out)).ok()
 }

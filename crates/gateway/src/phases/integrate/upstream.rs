@@ -130,7 +130,7 @@ fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
         }
         (h, src.get(&X_FORWARDED_FOR))
     };
-    if let Some(v) = forwarded_for(xff, ctx.client.ip()) {
+    if let Some(v) = forwarded_for(xff, &ctx.client_ip) {
         h.insert(X_FORWARDED_FOR.clone(), v);
     }
     h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));

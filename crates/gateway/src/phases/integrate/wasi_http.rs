@@ -74,7 +74,7 @@ fn target(ctx: &RequestCtx) -> Result<Uri, GatewayError> {
 /// names) removed, `X-Forwarded-*` set, the trace context passed on.
 fn headers(ctx: &RequestCtx, uri: &Uri) -> HeaderMap {
     let (mut h, xff) = forward::passed_on(&ctx.parts.headers, |n| n.as_str().starts_with("spin-"));
-    if let Some(v) = forward::forwarded_for(xff, ctx.client.ip()) {
+    if let Some(v) = forward::forwarded_for(xff, &ctx.client_ip) {
         h.insert(X_FORWARDED_FOR.clone(), v);
     }
     h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));

@@ -85,7 +85,12 @@ fn routed(api: &str, stage: &str, req: Request<()>) -> RequestCtx {
     let host = format!("{}{}", spec.id, crate::EXECUTE_API_SUFFIX);
     let (parts, ()) = req.into_parts();
     let client = std::net::SocketAddr::from(([203, 0, 113, 7], 40_000));
-    let mut ctx = RequestCtx::new(parts, Body::from(""), client, host);
+    let mut ctx = RequestCtx::new(
+        parts,
+        Body::from(""),
+        &crate::context::Peer::new(client),
+        host,
+    );
     ctx.request_id = REQUEST_ID.to_owned();
     ctx.received_at_ms = EPOCH_MS;
     let crate::table::Resolved::Stage(stage, at) = table.resolve(&ctx.host, ctx.parts.uri.path())
@@ -523,7 +528,12 @@ fn jwt_claims_and_scopes_are_shaped_as_api_gateway_does() {
         .unwrap_or_default()
         .into_parts();
     let client = std::net::SocketAddr::from(([127, 0, 0, 1], 1234));
-    let mut ctx = RequestCtx::new(parts, Body::from(""), client, "h".into());
+    let mut ctx = RequestCtx::new(
+        parts,
+        Body::from(""),
+        &crate::context::Peer::new(client),
+        "h".into(),
+    );
     let claims = json!({ "sub": "user-42", "cognito:groups": "[admin ops]" });
     let claims = claims.as_object().cloned().unwrap_or_default();
     ctx.principal_id = Some("user-42".into());
