@@ -216,6 +216,10 @@ async fn a_body_that_looks_like_an_error_answer_is_not_patched() {
         .await
         .expect("bind");
     let up_addr = upstream.local_addr().expect("addr");
+    // The body is sent once the client has the head: a later, separate write through the
+    // gateway. The upstream holds the connection until the client is done.
+    let (head_seen, body_due) = tokio::sync::oneshot::channel::<()>();
+    let (done, hold) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let Ok((mut s, _)) = upstream.accept().await else {
             return;
@@ -227,11 +231,10 @@ async fn a_body_that_looks_like_an_error_answer_is_not_patched() {
             QUOTED.len()
         );
         let _ = s.write_all(head.as_bytes()).await;
-        // The head goes out first; the body is a later, separate write through the gateway.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = body_due.await;
         let _ = s.write_all(QUOTED).await;
         let _ = s.flush().await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = hold.await;
     });
     let gw = support::gateway(&[&api(&format!("http://{up_addr}"), "HTTP")]).await;
     let mut s = tokio::net::TcpStream::connect(gw.addr)
@@ -240,7 +243,18 @@ async fn a_body_that_looks_like_an_error_answer_is_not_patched() {
     let req = format!("GET /prod/up/x HTTP/1.1\r\nhost: {HOST}\r\nconnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk))
+            .await
+            .expect("the head in time")
+            .expect("read");
+        assert!(n > 0, "closed before the head: {buf:?}");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let _ = head_seen.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let _ = done.send(());
     let text = String::from_utf8_lossy(&buf);
     assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
     assert!(

