@@ -93,12 +93,12 @@ impl<S> Ticking<S> {
         let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(tick)));
-        let armed =
-            !sleep.is_elapsed() && self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-        if armed {
+        let same_waker = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        if same_waker && !sleep.is_elapsed() {
+            // Armed, and it wakes this task.
             return;
         }
-        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        if !same_waker {
             self.waker = Some(cx.waker().clone());
         }
         if sleep.is_elapsed() {
