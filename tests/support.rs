@@ -150,11 +150,18 @@ async fn upstream_handler(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let headers: BTreeMap<String, String> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
+    // A field sent more than once shows as its values joined with ", ".
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &parts.headers {
+        let v = v.to_str().unwrap_or("");
+        headers
+            .entry(k.as_str().to_owned())
+            .and_modify(|all| {
+                all.push_str(", ");
+                all.push_str(v);
+            })
+            .or_insert_with(|| v.to_owned());
+    }
     let echo = serde_json::json!({
         "method": parts.method.as_str(),
         "path": path,

@@ -41,6 +41,15 @@ key = "GET /pets/{{petId}}"
 integration = {{ type = "HTTP", uri = "${{stageVariables.backend}}/animals/{{petId}}" }}
 
 [[routes]]
+key = "GET /mapped"
+[routes.integration]
+type = "HTTP_PROXY"
+uri = "${{stageVariables.backend}}/mapped"
+[routes.integration.request_parameters]
+"integration.request.header.x-static" = "'fixed'"
+"integration.request.header.x-forwarded-proto" = "'https'"
+
+[[routes]]
 key = "GET /slow"
 integration = {{ type = "HTTP_PROXY", uri = "${{stageVariables.backend}}/slow", timeout_ms = 200 }}
 
@@ -148,6 +157,33 @@ async fn http_integration_maps_parameters_both_ways() {
 
     let r = get(&c, gw.addr, HOST, "/prod/pets/42").await;
     assert_eq!(r.json()["path"], "/animals/42");
+}
+
+#[tokio::test]
+async fn mapped_headers_replace_the_clients_on_a_proxy_route() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url())]).await;
+    let r = send(
+        &support::client(),
+        gw.addr,
+        "GET",
+        HOST,
+        "/prod/mapped",
+        &[
+            ("X-Static", "from-client"),
+            ("x-forwarded-proto", "ftp"),
+            ("x-kept", "yes"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let headers = &r.json()["headers"];
+    assert_eq!(headers["x-static"], "fixed", "one field, the mapped value");
+    assert_eq!(headers["x-forwarded-proto"], "https");
+    assert_eq!(headers["x-kept"], "yes");
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(headers["host"], up.url().trim_start_matches("http://"));
 }
 
 #[tokio::test]

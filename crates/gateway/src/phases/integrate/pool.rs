@@ -39,6 +39,15 @@ mod tests;
 
 pub(crate) use crate::tls::client_config;
 pub use body::UpstreamBody;
+pub(crate) use h1::RequestHead;
+
+/// A request for [`Pool::send_head`]: its head (request line and fields, the framing
+/// fields come from the body) and its body.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) head: RequestHead,
+    pub(crate) body: Body,
+}
 
 /// Why an upstream exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -211,17 +220,30 @@ impl Pool {
 
     /// Send `req` (its URI in origin form, from [`Pool::target`]) to `host` and return the
     /// response head, by `deadline` (connecting included); the body streams and returns the
-    /// connection to the pool at its end.
+    /// connection to the pool at its end. `Host` is the upstream's unless `req` has one.
     pub(crate) async fn send(
         &self,
         host: Arc<Host>,
-        mut req: Request<Body>,
+        req: Request<Body>,
         deadline: tokio::time::Instant,
     ) -> Result<Response<Body>, PoolError> {
-        req.headers_mut()
-            .entry(header::HOST)
-            .or_insert_with(|| host.host_header.clone());
+        let (parts, body) = req.into_parts();
+        let mut head = RequestHead::new(parts.method, &parts.uri);
+        if !parts.headers.contains_key(header::HOST) {
+            head.field("host", &[host.host_header.as_bytes()]);
+        }
+        head.fields(&parts.headers);
+        self.send_head(host, Outgoing { head, body }, deadline)
+            .await
+    }
 
+    /// [`Pool::send`] for a request whose head the caller wrote (`Host` included).
+    pub(crate) async fn send_head(
+        &self,
+        host: Arc<Host>,
+        mut req: Outgoing,
+        deadline: tokio::time::Instant,
+    ) -> Result<Response<Body>, PoolError> {
         if let Some(mut conn) = host.checkout() {
             match conn.exchange(req, deadline).await {
                 Ok(head) => return Ok(body::wrap(head, host, conn)),
@@ -338,6 +360,11 @@ impl Pool {
 }
 
 impl Host {
+    /// Its `Host` header: the authority, without the scheme's default port.
+    pub(crate) fn host_header(&self) -> &HeaderValue {
+        &self.host_header
+    }
+
     /// The most recently used idle connection that has not expired.
     fn checkout(&self) -> Option<Box<Conn>> {
         let mut idle = lock(&self.idle);

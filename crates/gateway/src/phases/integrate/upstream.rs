@@ -9,16 +9,16 @@ use std::fmt::Write;
 use std::time::Instant;
 
 use super::forward::{
-    self, HOP_BY_HOP, TRACEPARENT, X_FORWARDED_FOR, X_FORWARDED_PROTO, connection_listed,
-    forwarded_for,
+    HOP_BY_HOP, TRACEPARENT, X_FORWARDED_FOR, X_FORWARDED_PROTO, connection_listed,
 };
-use super::pool::{self, Pool, PoolError};
+use super::pool::{self, Outgoing, Pool, PoolError, RequestHead};
 use crate::body::Body;
 use crate::compile::{Loc, Source, Upstream};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
+use http::Response;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response};
+use smallvec::SmallVec;
 
 /// The pooled upstream client.
 pub(crate) type HttpClient = Pool;
@@ -112,33 +112,79 @@ fn build_uri(ctx: &RequestCtx, u: &Upstream) -> String {
     uri
 }
 
-fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
+/// The request's header fields, written straight into the upstream request's head (no
+/// header map built per request): for HTTP_PROXY the client's fields minus hop-by-hop
+/// ones, `Host` (the upstream's is written first) and `X-Forwarded-*`; for HTTP only the
+/// body's type and encoding. Then `X-Forwarded-For` (the client's first value with the
+/// client's address appended), `X-Forwarded-Proto`, `traceparent` (our integration span
+/// when tracing, else the client's as it came) and the route's mapped header
+/// parameters, which replace a field of the same name.
+fn write_headers(ctx: &RequestCtx, u: &Upstream, head: &mut RequestHead) {
     let src = &ctx.parts.headers;
-    let (mut h, xff) = if u.proxy {
-        // `Host` comes from the integration URI.
-        forward::passed_on(src, |n| n == header::HOST)
+    let ours_tp = ctx.traceparent.as_ref();
+    let mapped_names = u.request_params.iter().any(|(l, _, _)| *l == Loc::Header);
+    // Whether a mapped header parameter replaces the field `name`.
+    let mapped = |name: &str| {
+        mapped_names
+            && u.request_params
+                .iter()
+                .any(|(l, n, _)| *l == Loc::Header && n.eq_ignore_ascii_case(name))
+    };
+    let mut xff = None;
+    if u.proxy {
+        let listed = if src.contains_key(header::CONNECTION) {
+            connection_listed(src)
+        } else {
+            SmallVec::new()
+        };
+        for (name, value) in src {
+            if name == X_FORWARDED_FOR {
+                xff = xff.or(Some(value));
+                continue;
+            }
+            if name == header::HOST
+                || name == X_FORWARDED_PROTO
+                || HOP_BY_HOP.contains(name)
+                || (ours_tp.is_some() && name == TRACEPARENT)
+                || listed.contains(name)
+                || mapped(name.as_str())
+            {
+                continue;
+            }
+            head.field(name.as_str(), &[value.as_bytes()]);
+        }
     } else {
-        let mut h = HeaderMap::new();
         for name in [
-            header::CONTENT_TYPE,
-            header::CONTENT_LENGTH,
-            header::CONTENT_ENCODING,
+            &header::CONTENT_TYPE,
+            &header::CONTENT_ENCODING,
+            &TRACEPARENT,
         ] {
-            if let Some(v) = src.get(&name) {
-                h.insert(name, v.clone());
+            if (*name == TRACEPARENT && ours_tp.is_some()) || mapped(name.as_str()) {
+                continue;
+            }
+            if let Some(v) = src.get(name) {
+                head.field(name.as_str(), &[v.as_bytes()]);
             }
         }
-        (h, src.get(&X_FORWARDED_FOR))
-    };
-    if let Some(v) = forwarded_for(xff, &ctx.client_ip) {
-        h.insert(X_FORWARDED_FOR.clone(), v);
+        xff = src.get(&X_FORWARDED_FOR);
     }
-    h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
-    // W3C trace context: our integration span when tracing, else the client's as it came
-    // (a proxy route copied it already).
-    let client_tp = if u.proxy { None } else { src.get(&TRACEPARENT) };
-    if let Some(tp) = ctx.traceparent.as_ref().or(client_tp) {
-        h.insert(TRACEPARENT.clone(), tp.clone());
+    if !mapped(X_FORWARDED_FOR.as_str()) {
+        let ip = ctx.client_ip.as_bytes();
+        match xff {
+            Some(prev) => head.field(X_FORWARDED_FOR.as_str(), &[prev.as_bytes(), b", ", ip]),
+            None => head.field(X_FORWARDED_FOR.as_str(), &[ip]),
+        }
+    }
+    if !mapped(X_FORWARDED_PROTO.as_str()) {
+        head.field(X_FORWARDED_PROTO.as_str(), &[b"http"]);
+    }
+    if let Some(tp) = ours_tp
+        && !mapped(TRACEPARENT.as_str())
+    {
+        head.field(TRACEPARENT.as_str(), &[tp.as_bytes()]);
+    }
+    if !mapped_names {
+        return;
     }
     let mut scratch = String::new();
     for (loc, name, source) in &u.request_params {
@@ -149,10 +195,9 @@ fn forwarded_headers(ctx: &RequestCtx, u: &Upstream) -> HeaderMap {
         let value =
             source_value(ctx, source, &mut scratch).and_then(|v| HeaderValue::from_str(v).ok());
         if let (Ok(n), Some(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
-            h.insert(n, v);
+            head.field(n.as_str(), &[v.as_bytes()]);
         }
     }
-    h
 }
 
 fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -179,14 +224,17 @@ pub(super) async fn call(
         e => GatewayError::new(ErrorKind::IntegrationFailure).with_cause(e),
     })?;
     let method = u.method.clone().unwrap_or_else(|| ctx.parts.method.clone());
-    let mut req = Request::new(ctx.body.take().unwrap_or_default());
-    *req.method_mut() = method;
-    *req.uri_mut() = target;
-    *req.headers_mut() = forwarded_headers(ctx, u);
+    let mut head = RequestHead::new(method, &target);
+    head.field("host", &[host.host_header().as_bytes()]);
+    write_headers(ctx, u, &mut head);
+    let req = Outgoing {
+        head,
+        body: ctx.body.take().unwrap_or_default(),
+    };
 
     let sent = Instant::now();
     let result = client
-        .send(host, req, tokio::time::Instant::from_std(sent) + u.timeout)
+        .send_head(host, req, tokio::time::Instant::from_std(sent) + u.timeout)
         .await;
     ctx.integration_latency = Some(sent.elapsed());
     let resp = match result {

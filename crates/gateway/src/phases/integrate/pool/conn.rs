@@ -10,10 +10,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
-use http::{Method, Request};
+use http::Method;
 use http_body::Body as _;
 use tokio::io::AsyncWrite;
 
+use super::Outgoing;
 use super::h1::{self, H1Error, Head};
 use crate::body::{Body, BoxError};
 use crate::tls::Stream;
@@ -48,7 +49,7 @@ pub(crate) enum ExchangeError {
 /// turned out closed before any of it was written.
 #[derive(Debug)]
 pub(super) enum Failed {
-    Unsent(Box<Request<Body>>),
+    Unsent(Box<Outgoing>),
     Error(ExchangeError),
 }
 
@@ -128,20 +129,20 @@ impl Conn {
         self.sending.is_some() || self.written < self.wbuf.len() || self.unflushed
     }
 
-    /// Send `req` (its URI in origin form) and read until the response head has arrived,
+    /// Send `req` and read until the response head has arrived,
     /// by `deadline`; a request body still being sent then goes on with the response
     /// body's reads.
     pub(super) async fn exchange(
         &mut self,
-        req: Request<Body>,
+        req: Outgoing,
         deadline: tokio::time::Instant,
     ) -> Result<Head, Failed> {
-        let head_request = req.method() == Method::HEAD;
+        let head_request = req.head.method() == Method::HEAD;
         // A connection the upstream closed while idle is seen before anything is written.
         if !self.refresh().await {
             return Err(Failed::Unsent(Box::new(req)));
         }
-        let (parts, body) = req.into_parts();
+        let Outgoing { head, body } = req;
         let send = if body.is_end_stream() {
             h1::Send::Empty
         } else {
@@ -153,13 +154,7 @@ impl Conn {
         self.wbuf.clear();
         self.written = 0;
         self.started = false;
-        h1::encode_request(
-            &parts.method,
-            &parts.uri,
-            &parts.headers,
-            send,
-            &mut self.wbuf,
-        );
+        head.write(send, &mut self.wbuf);
         let mut body = Some(body);
         if send != h1::Send::Empty {
             self.sending = body.take().map(|body| Sending {
@@ -178,9 +173,7 @@ impl Conn {
                 self.open = false;
                 let unsent = !self.started && matches!(e, ExchangeError::Io(_));
                 match (unsent, body.or_else(|| self.sending.take().map(|s| s.body))) {
-                    (true, Some(body)) => {
-                        Err(Failed::Unsent(Box::new(Request::from_parts(parts, body))))
-                    }
+                    (true, Some(body)) => Err(Failed::Unsent(Box::new(Outgoing { head, body }))),
                     _ => Err(Failed::Error(e)),
                 }
             }

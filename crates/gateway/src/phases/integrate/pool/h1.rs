@@ -45,53 +45,83 @@ pub(super) enum Send {
     Chunked,
 }
 
-/// Write the request head for `target` (origin form). The framing headers are ours:
-/// `content-length` / `transfer-encoding` in `headers` are replaced by what `send` says.
-pub(super) fn encode_request(
-    method: &Method,
-    target: &Uri,
-    headers: &HeaderMap,
-    send: Send,
-    out: &mut Vec<u8>,
-) {
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    let path = target.path_and_query().map_or("/", |p| p.as_str());
-    out.extend_from_slice(path.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
-            continue;
+/// A request head being built: the request line, then fields as the caller writes them.
+/// The framing fields and the blank line are added by [`RequestHead::write`], once the
+/// connection knows how the body goes; `content-length` / `transfer-encoding` fields
+/// written here are dropped (the body's real framing replaces them).
+#[derive(Debug)]
+pub(crate) struct RequestHead {
+    method: Method,
+    buf: Vec<u8>,
+}
+
+impl RequestHead {
+    /// `METHOD target HTTP/1.1` for `target` in origin form.
+    pub(crate) fn new(method: Method, target: &Uri) -> RequestHead {
+        let path = target.path_and_query().map_or("/", |p| p.as_str());
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(method.as_str().as_bytes());
+        buf.push(b' ');
+        buf.extend_from_slice(path.as_bytes());
+        buf.extend_from_slice(b" HTTP/1.1\r\n");
+        RequestHead { method, buf }
+    }
+
+    pub(crate) fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// One field, its value in `parts` (written one after the other). The caller vouches
+    /// for the bytes: a [`HeaderName`]'s text and [`HeaderValue`]s' bytes.
+    pub(crate) fn field(&mut self, name: &str, parts: &[&[u8]]) {
+        if name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+        {
+            return;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        for p in parts {
+            self.buf.extend_from_slice(p);
+        }
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// Every field of `headers`.
+    pub(crate) fn fields(&mut self, headers: &HeaderMap) {
+        for (name, value) in headers {
+            self.field(name.as_str(), &[value.as_bytes()]);
+        }
+    }
+
+    /// The head, with the framing fields `send` calls for and the blank line, into `out`.
+    pub(super) fn write(&self, send: Send, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buf);
+        match send {
+            // Methods that carry a body say it is empty (as hyper and curl do).
+            Send::Empty
+                if !matches!(
+                    self.method,
+                    Method::GET
+                        | Method::HEAD
+                        | Method::DELETE
+                        | Method::OPTIONS
+                        | Method::TRACE
+                        | Method::CONNECT
+                ) =>
+            {
+                out.extend_from_slice(b"content-length: 0\r\n");
+            }
+            Send::Empty => {}
+            Send::Length(n) => {
+                out.extend_from_slice(b"content-length: ");
+                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Send::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        }
         out.extend_from_slice(b"\r\n");
     }
-    match send {
-        // Methods that carry a body say it is empty (as hyper and curl do).
-        Send::Empty
-            if !matches!(
-                *method,
-                Method::GET
-                    | Method::HEAD
-                    | Method::DELETE
-                    | Method::OPTIONS
-                    | Method::TRACE
-                    | Method::CONNECT
-            ) =>
-        {
-            out.extend_from_slice(b"content-length: 0\r\n");
-        }
-        Send::Empty => {}
-        Send::Length(n) => {
-            out.extend_from_slice(b"content-length: ");
-            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        Send::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-    }
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Append one chunk of a chunked request body.

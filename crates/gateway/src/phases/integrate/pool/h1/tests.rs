@@ -4,16 +4,17 @@
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
 
-use super::{Chunked, Decoder, H1Error, Head, Send, Step, encode_request, parse_response};
+use super::{Chunked, Decoder, H1Error, Head, RequestHead, Send, Step, parse_response};
 
 fn head(method: Method, send: Send, headers: &[(&'static str, &'static str)]) -> String {
     let mut map = HeaderMap::new();
     for (n, v) in headers {
         map.append(*n, HeaderValue::from_static(v));
     }
+    let mut req = RequestHead::new(method, &Uri::from_static("/a/b?x=1"));
+    req.fields(&map);
     let mut out = Vec::new();
-    let uri = Uri::from_static("/a/b?x=1");
-    encode_request(&method, &uri, &map, send, &mut out);
+    req.write(send, &mut out);
     String::from_utf8(out).unwrap()
 }
 
@@ -44,6 +45,16 @@ fn request_heads_carry_our_framing_only() {
     assert_eq!(
         head(Method::POST, Send::Chunked, &[]),
         "POST /a/b?x=1 HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    // Fields written piecewise; framing fields in any case are dropped.
+    let mut req = RequestHead::new(Method::GET, &Uri::from_static("/"));
+    req.field("x-forwarded-for", &[b"10.0.0.1", b", ", b"127.0.0.1"]);
+    req.field("Content-Length", &[b"5"]);
+    let mut out = Vec::new();
+    req.write(Send::Empty, &mut out);
+    assert_eq!(
+        out,
+        b"GET / HTTP/1.1\r\nx-forwarded-for: 10.0.0.1, 127.0.0.1\r\n\r\n"
     );
     let mut chunk = Vec::new();
     super::encode_chunk(b"hello world!", &mut chunk);
