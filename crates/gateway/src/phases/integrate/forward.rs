@@ -34,6 +34,21 @@ pub(super) fn connection_listed(h: &HeaderMap) -> SmallVec<[HeaderName; 4]> {
         .collect()
 }
 
+/// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. Usually
+/// none is present: then this is one scan of the (small) map's names, no hashing, no
+/// allocation.
+pub(super) fn strip_hop_by_hop(h: &mut HeaderMap) {
+    if !h.keys().any(|n| HOP_BY_HOP.contains(n)) {
+        return;
+    }
+    for n in &connection_listed(h) {
+        h.remove(n);
+    }
+    for n in &HOP_BY_HOP {
+        h.remove(n);
+    }
+}
+
 /// The client's headers minus hop-by-hop ones, `X-Forwarded-*` (the caller sets them)
 /// and those `skip` names, in one pass; also the client's first `X-Forwarded-For`, found
 /// on the way (no lookup).

@@ -17,7 +17,7 @@ use crate::compile::{Loc, Source, Upstream};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use http::Response;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use smallvec::SmallVec;
 
 /// The pooled upstream client.
@@ -34,21 +34,6 @@ pub(crate) fn new_client(extra_ca_file: Option<&std::path::Path>) -> HttpClient 
             .expect("the public roots and ring's default protocol versions make a configuration")
     });
     Pool::new(pool::Config::default(), tls)
-}
-
-/// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. Usually
-/// none is present: then this is one scan of the (small) map's names, no hashing, no
-/// allocation.
-fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if !h.keys().any(|n| HOP_BY_HOP.contains(n)) {
-        return;
-    }
-    for n in &connection_listed(h) {
-        h.remove(n);
-    }
-    for n in &HOP_BY_HOP {
-        h.remove(n);
-    }
 }
 
 fn source_value<'a>(
@@ -247,9 +232,8 @@ pub(super) async fn call(
     };
     ctx.integration_status = Some(resp.status().as_u16());
     let (mut parts, body) = resp.into_parts();
-    if u.proxy {
-        strip_hop_by_hop(&mut parts.headers);
-    } else {
+    // The pool has dropped hop-by-hop headers.
+    if !u.proxy {
         let upstream = std::mem::take(&mut parts.headers);
         for name in [
             header::CONTENT_TYPE,

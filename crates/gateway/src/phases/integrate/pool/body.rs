@@ -27,7 +27,12 @@ pub struct UpstreamBody {
 }
 
 /// The response of an exchange on `conn`.
-pub(super) fn wrap(head: Head, host: Arc<Host>, conn: Box<Conn>) -> Response<Body> {
+/// Hop-by-hop headers are dropped from it (RFC 9110 §7.6.1): they were about this
+/// connection, not the one the response goes on.
+pub(super) fn wrap(mut head: Head, host: Arc<Host>, conn: Box<Conn>) -> Response<Body> {
+    if head.hop_by_hop {
+        super::super::forward::strip_hop_by_hop(&mut head.parts.headers);
+    }
     let mut body = UpstreamBody {
         decoder: head.body,
         conn: Some((host, conn)),

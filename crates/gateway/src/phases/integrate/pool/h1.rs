@@ -144,6 +144,24 @@ pub(super) struct Head {
     pub(super) body: Decoder,
     /// False when the connection cannot carry another request after this response.
     pub(super) reusable: bool,
+    /// A hop-by-hop field ([`is_hop_by_hop`]) is among the headers.
+    pub(super) hop_by_hop: bool,
+}
+
+/// Whether `name` is one of the hop-by-hop fields of RFC 9110 §7.6.1 (the ones
+/// [`super::super::forward::HOP_BY_HOP`] lists): by length first, as most names are not.
+fn is_hop_by_hop(name: &[u8]) -> bool {
+    let candidates: &[&[u8]] = match name.len() {
+        2 => &[b"te"],
+        7 => &[b"trailer", b"upgrade"],
+        10 => &[b"connection", b"keep-alive"],
+        16 => &[b"proxy-connection"],
+        17 => &[b"transfer-encoding"],
+        18 => &[b"proxy-authenticate"],
+        19 => &[b"proxy-authorization"],
+        _ => return false,
+    };
+    candidates.iter().any(|c| name.eq_ignore_ascii_case(c))
 }
 
 /// Parse a response head from the front of `buf` (consuming it), skipping interim 1xx
@@ -189,7 +207,9 @@ pub(super) fn parse_response(
         let base = buf.as_ptr() as usize;
         let mut fields = Vec::with_capacity(resp.headers.len());
         let mut facts = Facts::default();
+        let mut hop_by_hop = false;
         for h in resp.headers.iter() {
+            hop_by_hop |= is_hop_by_hop(h.name.as_bytes());
             let name = HeaderName::from_bytes(h.name.as_bytes())
                 .map_err(|_| H1Error::Malformed("header name"))?;
             facts.note(&name, h.value);
@@ -197,7 +217,8 @@ pub(super) fn parse_response(
             fields.push((name, start, start + h.value.len()));
         }
         let head = buf.split_to(len).freeze();
-        let mut headers = HeaderMap::with_capacity(fields.len());
+        // Room for the request id and another field added on the way back, without growing.
+        let mut headers = HeaderMap::with_capacity(fields.len() + 2);
         for (name, start, end) in fields {
             let value = HeaderValue::from_maybe_shared(head.slice(start..end))
                 .map_err(|_| H1Error::Malformed("header value"))?;
@@ -213,6 +234,7 @@ pub(super) fn parse_response(
             parts,
             body,
             reusable,
+            hop_by_hop,
         }));
     }
 }

@@ -260,3 +260,23 @@ fn bodies_decode_from_any_split() {
         Err(H1Error::BadChunk)
     ));
 }
+
+#[test]
+fn hop_by_hop_names_are_the_forwarding_list() {
+    for name in &crate::phases::integrate::forward::HOP_BY_HOP {
+        assert!(super::is_hop_by_hop(name.as_str().as_bytes()), "{name}");
+        let upper = name.as_str().to_ascii_uppercase();
+        assert!(super::is_hop_by_hop(upper.as_bytes()), "{upper}");
+    }
+    for name in ["content-type", "date", "tee", "trailers", "connections", ""] {
+        assert!(!super::is_hop_by_hop(name.as_bytes()), "{name}");
+    }
+    let (head, _) = parse_in_steps(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\n\r\n",
+        64,
+        false,
+    );
+    assert!(head.unwrap().hop_by_hop);
+    let (head, _) = parse_in_steps(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 64, false);
+    assert!(!head.unwrap().hop_by_hop);
+}
