@@ -169,7 +169,17 @@ async fn upstream_handler(
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
     });
-    let resp = Response::builder()
+    let mut resp = Response::builder();
+    if path == "/hop" {
+        // Fields about this connection only, which a proxy must not pass on.
+        resp = resp
+            .header("keep-alive", "timeout=5")
+            .header("trailer", "x-checksum")
+            .header("proxy-authenticate", "Basic")
+            .header("connection", "x-private")
+            .header("x-private", "hop");
+    }
+    let resp = resp
         .status(if path == "/teapot" { 418 } else { 200 })
         .header("content-type", "application/json")
         .header("x-version", "v7")

@@ -160,6 +160,18 @@ async fn http_integration_maps_parameters_both_ways() {
 }
 
 #[tokio::test]
+async fn hop_by_hop_response_fields_are_not_passed_on() {
+    let up = support::upstream().await;
+    let gw = support::gateway(&[&api(&up.url())]).await;
+    let r = get(&support::client(), gw.addr, HOST, "/prod/hop").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for name in ["keep-alive", "trailer", "proxy-authenticate", "x-private"] {
+        assert_eq!(r.header(name), None, "{name} passed on");
+    }
+    assert_eq!(r.header("x-version"), Some("v7"));
+}
+
+#[tokio::test]
 async fn mapped_headers_replace_the_clients_on_a_proxy_route() {
     let up = support::upstream().await;
     let gw = support::gateway(&[&api(&up.url())]).await;
