@@ -194,7 +194,9 @@ impl Conn {
             return Poll::Ready(Err(e));
         }
         loop {
-            if let Some(head) = h1::parse_response(&mut self.rbuf, head_request)? {
+            if !self.rbuf.is_empty()
+                && let Some(head) = h1::parse_response(&mut self.rbuf, head_request)?
+            {
                 return Poll::Ready(Ok(head));
             }
             if ready!(self.poll_fill(cx))? == 0 {
