@@ -197,7 +197,7 @@ fn round(
             m.cache_hits.inc();
         }
         ctx.cache_status.get_or_insert("hit");
-        return Round::Done(Flow::Respond(hit(&found)));
+        return Round::Done(Flow::Respond(Box::new(hit(&found))));
     }
     match cache.begin(&key) {
         Miss::Lead => {

@@ -108,6 +108,6 @@ impl Cors {
             }
             h.insert(VARY, HeaderValue::from_static("origin"));
         }
-        Flow::Respond(resp)
+        Flow::Respond(Box::new(resp))
     }
 }

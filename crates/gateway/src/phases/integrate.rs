@@ -90,7 +90,7 @@ impl Phase for Integrate {
             && route.mapper.is_none()
             && let Integration::Mock(m) = &route.integration
         {
-            return Step::Now(Flow::Respond(mock::respond(ctx, m)));
+            return Step::Now(Flow::Respond(Box::new(mock::respond(ctx, m))));
         }
         Step::Later(Box::pin(self.integrate(ctx)))
     }
@@ -134,7 +134,7 @@ impl Integrate {
         };
         drop(stage);
         match result {
-            Ok(resp) => Flow::Respond(resp),
+            Ok(resp) => Flow::Respond(Box::new(resp)),
             Err(e) => Flow::Fail(e),
         }
     }

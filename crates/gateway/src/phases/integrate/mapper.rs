@@ -148,7 +148,7 @@ pub(super) async fn map_request(ctx: &mut RequestCtx, plugin: &Plugin, metrics: 
     };
     let mapped = match plugin.map_request(&request).await {
         Ok(Ok(mapped)) => mapped,
-        Ok(Err(refused)) => return Flow::Respond(refusal(&refused)),
+        Ok(Err(refused)) => return Flow::Respond(Box::new(refusal(&refused))),
         Err(e) => return Flow::Fail(failure(ctx, metrics, plugin, "map_request", e)),
     };
     match apply(ctx, &request, mapped) {
