@@ -8,7 +8,7 @@ use causeway_throttle::{RequestKeys, Verdict};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
-use crate::throttle::{Throttle, client_key, now_ms};
+use crate::throttle::{Throttle, client_key};
 
 pub(crate) struct ThrottlePhase {
     pub(crate) throttle: Arc<Throttle>,
@@ -38,7 +38,8 @@ impl ThrottlePhase {
             route: &route.key,
             client: client.as_deref(),
         };
-        let verdict = self.throttle.lock().check(now_ms(), &keys);
+        // Buckets are charged at the request's arrival (one clock read per request).
+        let verdict = self.throttle.lock().check(ctx.received_at_ms, &keys);
         let kind = match verdict {
             Verdict::Allowed => return Flow::Continue,
             Verdict::Throttled { .. } => ErrorKind::Throttled,
