@@ -1,7 +1,9 @@
 //! What every integration that passes the client's request on (HTTP, HTTP_PROXY,
 //! WASI_HTTP) does to its headers: hop-by-hop ones dropped (RFC 9110 §7.6.1, and those
 //! `Connection` names), `X-Forwarded-For` extended with the client's address,
-//! `X-Forwarded-Proto` set. Header names are parsed once, not per request.
+//! `X-Forwarded-Proto` set. Header names are parsed once, not per request. HTTP and
+//! HTTP_PROXY write these fields straight into the upstream request's head
+//! (`upstream::write_headers`); WASI_HTTP builds a header map with [`passed_on`].
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};

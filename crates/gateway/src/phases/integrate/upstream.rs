@@ -1,4 +1,5 @@
-//! HTTP and HTTP_PROXY integrations over a pooled hyper client. Bodies stream both ways.
+//! HTTP and HTTP_PROXY integrations over the upstream pool ([`super::pool`]). Bodies
+//! stream both ways.
 //!
 //! HTTP_PROXY passes the request through (headers minus hop-by-hop ones, the query string,
 //! the body) and the response back. HTTP (non-proxy) sends only what the route's
