@@ -190,7 +190,10 @@ pub(crate) struct Upstream {
     pub(crate) uri: Template,
     pub(crate) method: Option<Method>,
     pub(crate) timeout: Duration,
+    /// Path and query string parameters (`integration.request.path|querystring.*`).
     pub(crate) request_params: Vec<(Loc, String, Source)>,
+    /// Header parameters (`integration.request.header.*`), names parsed once.
+    pub(crate) request_headers: Vec<(HeaderName, Source)>,
     pub(crate) response_params: Vec<(HeaderName, Source)>,
 }
 
@@ -341,31 +344,35 @@ fn route(
                 .collect::<Result<_, String>>()?,
             Template::parse(&m.body, false)?,
         )),
-        IntegrationSpec::Http(h) => Integration::Http(Upstream {
-            proxy: false,
-            uri: Template::parse(&h.uri, true)?,
-            method: method(h.method.as_deref())?,
-            timeout: Duration::from_millis(h.timeout_ms),
-            request_params: request_params(&h.request_parameters)?,
-            response_params: h
-                .response_parameters
-                .iter()
-                .map(|(k, v)| {
-                    let name = k
-                        .strip_prefix("method.response.header.")
-                        .ok_or("bad response parameter")?;
-                    let src = match v.strip_prefix("integration.response.header.") {
-                        Some(n) => Source::Method(Loc::Header, n.to_ascii_lowercase()),
-                        None => Source::Static(
-                            unquote(v)
-                                .ok_or("bad response parameter source")?
-                                .to_owned(),
-                        ),
-                    };
-                    Ok((header_name(name)?, src))
-                })
-                .collect::<Result<_, String>>()?,
-        }),
+        IntegrationSpec::Http(h) => {
+            let (request_params, request_headers) = request_params(&h.request_parameters)?;
+            Integration::Http(Upstream {
+                proxy: false,
+                uri: Template::parse(&h.uri, true)?,
+                method: method(h.method.as_deref())?,
+                timeout: Duration::from_millis(h.timeout_ms),
+                request_params,
+                request_headers,
+                response_params: h
+                    .response_parameters
+                    .iter()
+                    .map(|(k, v)| {
+                        let name = k
+                            .strip_prefix("method.response.header.")
+                            .ok_or("bad response parameter")?;
+                        let src = match v.strip_prefix("integration.response.header.") {
+                            Some(n) => Source::Method(Loc::Header, n.to_ascii_lowercase()),
+                            None => Source::Static(
+                                unquote(v)
+                                    .ok_or("bad response parameter source")?
+                                    .to_owned(),
+                            ),
+                        };
+                        Ok((header_name(name)?, src))
+                    })
+                    .collect::<Result<_, String>>()?,
+            })
+        }
         IntegrationSpec::Function(f) => Integration::Function(FunctionTarget {
             plugin: plugins
                 .get(&f.plugin)
@@ -384,14 +391,18 @@ fn route(
                 .ok_or_else(|| format!("plugin `{}` is not loaded", w.plugin))?,
             timeout: Duration::from_millis(w.timeout_ms),
         }),
-        IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream {
-            proxy: true,
-            uri: Template::parse(&h.uri, true)?,
-            method: method(h.method.as_deref())?,
-            timeout: Duration::from_millis(h.timeout_ms),
-            request_params: request_params(&h.request_parameters)?,
-            response_params: Vec::new(),
-        }),
+        IntegrationSpec::HttpProxy(h) => {
+            let (request_params, request_headers) = request_params(&h.request_parameters)?;
+            Integration::Http(Upstream {
+                proxy: true,
+                uri: Template::parse(&h.uri, true)?,
+                method: method(h.method.as_deref())?,
+                timeout: Duration::from_millis(h.timeout_ms),
+                request_params,
+                request_headers,
+                response_params: Vec::new(),
+            })
+        }
     };
     let param_names: Vec<String> = route_key_params(&r.key)
         .into_iter()
@@ -458,10 +469,14 @@ fn unquote(v: &str) -> Option<&str> {
     v.strip_prefix('\'')?.strip_suffix('\'')
 }
 
-fn request_params(
-    m: &std::collections::BTreeMap<String, String>,
-) -> Result<Vec<(Loc, String, Source)>, String> {
-    m.iter()
+/// An integration's `request_parameters`: the path and query string ones, and the header
+/// ones with their names parsed once. A name that is not a valid header name sets nothing
+/// (as when it was parsed per request).
+type RequestParams = (Vec<(Loc, String, Source)>, Vec<(HeaderName, Source)>);
+
+fn request_params(m: &std::collections::BTreeMap<String, String>) -> Result<RequestParams, String> {
+    let all: Vec<(Loc, String, Source)> = m
+        .iter()
         .map(|(k, v)| {
             let (loc, name) =
                 param_ref(k, "integration.request.").ok_or_else(|| format!("bad target `{k}`"))?;
@@ -478,7 +493,14 @@ fn request_params(
             };
             Ok((loc, name, src))
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    let (headers, others): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|(loc, _, _)| *loc == Loc::Header);
+    let headers = headers
+        .into_iter()
+        .filter_map(|(_, name, src)| Some((HeaderName::from_bytes(name.as_bytes()).ok()?, src)))
+        .collect();
+    Ok((others, headers))
 }
 
 fn method(m: Option<&str>) -> Result<Option<Method>, String> {

@@ -36,13 +36,9 @@ pub(super) fn connection_listed(h: &HeaderMap) -> SmallVec<[HeaderName; 4]> {
         .collect()
 }
 
-/// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. Usually
-/// none is present: then this is one scan of the (small) map's names, no hashing, no
-/// allocation.
+/// Remove the hop-by-hop headers: the fixed list and whatever `Connection` names. For a
+/// map known to hold one (the upstream client notes it while parsing a response head).
 pub(super) fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if !h.keys().any(|n| HOP_BY_HOP.contains(n)) {
-        return;
-    }
     for n in &connection_listed(h) {
         h.remove(n);
     }
@@ -51,19 +47,19 @@ pub(super) fn strip_hop_by_hop(h: &mut HeaderMap) {
     }
 }
 
-/// The client's headers minus hop-by-hop ones, `X-Forwarded-*` (the caller sets them)
-/// and those `skip` names, in one pass; also the client's first `X-Forwarded-For`, found
-/// on the way (no lookup).
-pub(super) fn passed_on(
-    src: &HeaderMap,
+/// Each of the client's fields that is passed on, handed to `emit` in order: all but
+/// hop-by-hop ones, `X-Forwarded-*` (the caller sets them) and those `skip` names, in one
+/// pass. Returns the client's first `X-Forwarded-For`, found on the way (no lookup).
+pub(super) fn each_passed_on<'a>(
+    src: &'a HeaderMap,
     skip: impl Fn(&HeaderName) -> bool,
-) -> (HeaderMap, Option<&HeaderValue>) {
+    mut emit: impl FnMut(&'a HeaderName, &'a HeaderValue),
+) -> Option<&'a HeaderValue> {
     let listed = if src.contains_key(header::CONNECTION) {
         connection_listed(src)
     } else {
         SmallVec::new()
     };
-    let mut h = HeaderMap::with_capacity(src.len() + 4);
     let mut xff = None;
     for (name, value) in src {
         if name == X_FORWARDED_FOR {
@@ -77,8 +73,20 @@ pub(super) fn passed_on(
         {
             continue;
         }
-        h.append(name.clone(), value.clone());
+        emit(name, value);
     }
+    xff
+}
+
+/// [`each_passed_on`] into a new header map.
+pub(super) fn passed_on(
+    src: &HeaderMap,
+    skip: impl Fn(&HeaderName) -> bool,
+) -> (HeaderMap, Option<&HeaderValue>) {
+    let mut h = HeaderMap::with_capacity(src.len() + 4);
+    let xff = each_passed_on(src, skip, |name, value| {
+        h.append(name.clone(), value.clone());
+    });
     (h, xff)
 }
 

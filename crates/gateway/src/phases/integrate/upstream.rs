@@ -9,9 +9,7 @@
 use std::fmt::Write;
 use std::time::Instant;
 
-use super::forward::{
-    HOP_BY_HOP, TRACEPARENT, X_FORWARDED_FOR, X_FORWARDED_PROTO, connection_listed,
-};
+use super::forward::{self, TRACEPARENT, X_FORWARDED_FOR, X_FORWARDED_PROTO};
 use super::pool::{self, Outgoing, Pool, PoolError, RequestHead};
 use crate::body::Body;
 use crate::compile::{Loc, Source, Upstream};
@@ -19,7 +17,6 @@ use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use http::Response;
 use http::header::{self, HeaderName, HeaderValue};
-use smallvec::SmallVec;
 
 /// The pooled upstream client.
 pub(crate) type HttpClient = Pool;
@@ -108,80 +105,54 @@ fn build_uri(ctx: &RequestCtx, u: &Upstream) -> String {
 fn write_headers(ctx: &RequestCtx, u: &Upstream, head: &mut RequestHead) {
     let src = &ctx.parts.headers;
     let ours_tp = ctx.traceparent.as_ref();
-    let mapped_names = u.request_params.iter().any(|(l, _, _)| *l == Loc::Header);
     // Whether a mapped header parameter replaces the field `name`.
-    let mapped = |name: &str| {
-        mapped_names
-            && u.request_params
-                .iter()
-                .any(|(l, n, _)| *l == Loc::Header && n.eq_ignore_ascii_case(name))
+    let mapped = |name: &HeaderName| u.request_headers.iter().any(|(n, _)| n == name);
+    let mut write = |name: &HeaderName, value: &HeaderValue| {
+        head.field(name.as_str(), &[value.as_bytes()]);
     };
-    let mut xff = None;
-    if u.proxy {
-        let listed = if src.contains_key(header::CONNECTION) {
-            connection_listed(src)
-        } else {
-            SmallVec::new()
-        };
-        for (name, value) in src {
-            if name == X_FORWARDED_FOR {
-                xff = xff.or(Some(value));
-                continue;
-            }
-            if name == header::HOST
-                || name == X_FORWARDED_PROTO
-                || HOP_BY_HOP.contains(name)
-                || (ours_tp.is_some() && name == TRACEPARENT)
-                || listed.contains(name)
-                || mapped(name.as_str())
-            {
-                continue;
-            }
-            head.field(name.as_str(), &[value.as_bytes()]);
-        }
+    let xff = if u.proxy {
+        forward::each_passed_on(
+            src,
+            |n| n == header::HOST || (ours_tp.is_some() && n == TRACEPARENT) || mapped(n),
+            write,
+        )
     } else {
         for name in [
             &header::CONTENT_TYPE,
             &header::CONTENT_ENCODING,
             &TRACEPARENT,
         ] {
-            if (*name == TRACEPARENT && ours_tp.is_some()) || mapped(name.as_str()) {
+            if (*name == TRACEPARENT && ours_tp.is_some()) || mapped(name) {
                 continue;
             }
             if let Some(v) = src.get(name) {
-                head.field(name.as_str(), &[v.as_bytes()]);
+                write(name, v);
             }
         }
-        xff = src.get(&X_FORWARDED_FOR);
-    }
-    if !mapped(X_FORWARDED_FOR.as_str()) {
+        src.get(&X_FORWARDED_FOR)
+    };
+    if !mapped(&X_FORWARDED_FOR) {
         let ip = ctx.client_ip.as_bytes();
         match xff {
             Some(prev) => head.field(X_FORWARDED_FOR.as_str(), &[prev.as_bytes(), b", ", ip]),
             None => head.field(X_FORWARDED_FOR.as_str(), &[ip]),
         }
     }
-    if !mapped(X_FORWARDED_PROTO.as_str()) {
+    if !mapped(&X_FORWARDED_PROTO) {
         head.field(X_FORWARDED_PROTO.as_str(), &[b"http"]);
     }
     if let Some(tp) = ours_tp
-        && !mapped(TRACEPARENT.as_str())
+        && !mapped(&TRACEPARENT)
     {
         head.field(TRACEPARENT.as_str(), &[tp.as_bytes()]);
     }
-    if !mapped_names {
-        return;
-    }
     let mut scratch = String::new();
-    for (loc, name, source) in &u.request_params {
-        if *loc != Loc::Header {
-            continue;
-        }
+    for (name, source) in &u.request_headers {
         scratch.clear();
-        let value =
-            source_value(ctx, source, &mut scratch).and_then(|v| HeaderValue::from_str(v).ok());
-        if let (Ok(n), Some(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
-            head.field(n.as_str(), &[v.as_bytes()]);
+        if let Some(v) =
+            source_value(ctx, source, &mut scratch).and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            head.field(name.as_str(), &[v.as_bytes()]);
         }
     }
 }
