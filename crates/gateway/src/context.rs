@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use causeway_router::RouteId;
 use http::request::Parts;
@@ -74,9 +74,7 @@ impl RequestCtx {
         RequestCtx {
             request_id: new_request_id(),
             started: Instant::now(),
-            received_at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            received_at_ms: crate::throttle::now_ms(),
             client: peer.addr,
             client_ip: peer.ip.clone(),
             parts,
@@ -291,7 +289,6 @@ fn protocol(v: http::Version) -> &'static str {
     }
 }
 
-/// `ip` as text; IPv4 (the common case) without `fmt`.
 /// A connection's client: its address, and its IP as text (what `X-Forwarded-For` gets),
 /// made once per connection rather than per request.
 #[derive(Debug, Clone)]
@@ -310,6 +307,7 @@ impl Peer {
     }
 }
 
+/// `ip` as text; IPv4 (the common case) without `fmt`.
 pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {

@@ -24,8 +24,8 @@ pub(crate) static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("
 pub enum Flow {
     /// Go on to the next phase.
     Continue,
-    /// Answer now with this response (boxed: a response is ~200 bytes, and every phase's
-    /// result is moved on the way back; a small `Flow` moves in registers).
+    /// Answer now with this response (boxed: a `Response<Body>` is 168 bytes and every
+    /// phase's result is moved on the way back; `Flow` is 88, `GatewayError`'s size).
     Respond(Box<Response<Body>>),
     /// Answer now with this error.
     Fail(GatewayError),

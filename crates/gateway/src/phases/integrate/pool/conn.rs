@@ -129,9 +129,8 @@ impl Conn {
         self.sending.is_some() || self.written < self.wbuf.len() || self.unflushed
     }
 
-    /// Send `req` and read until the response head has arrived,
-    /// by `deadline`; a request body still being sent then goes on with the response
-    /// body's reads.
+    /// Send `req` and read until the response head has arrived, by `deadline`; a request
+    /// body still being sent then goes on with the response body's reads.
     pub(super) async fn exchange(
         &mut self,
         req: Outgoing,

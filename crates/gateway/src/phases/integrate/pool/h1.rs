@@ -150,6 +150,9 @@ pub(super) struct Head {
 
 /// Whether `name` is one of the hop-by-hop fields of RFC 9110 §7.6.1 (the ones
 /// [`super::super::forward::HOP_BY_HOP`] lists): by length first, as most names are not.
+/// A table of its own because matching against `HOP_BY_HOP`'s `HeaderName`s costs
+/// ≈ 0.3 k instructions more per proxied request (callgrind); the tests check that the two
+/// agree.
 fn is_hop_by_hop(name: &[u8]) -> bool {
     let candidates: &[&[u8]] = match name.len() {
         2 => &[b"te"],
