@@ -470,8 +470,8 @@ fn unquote(v: &str) -> Option<&str> {
 }
 
 /// An integration's `request_parameters`: the path and query string ones, and the header
-/// ones with their names parsed once. A name that is not a valid header name sets nothing
-/// (as when it was parsed per request).
+/// ones with their names parsed once. Validation refuses a header name that is not a
+/// token, so the `filter_map` below only guards a config that skipped it.
 type RequestParams = (Vec<(Loc, String, Source)>, Vec<(HeaderName, Source)>);
 
 fn request_params(m: &std::collections::BTreeMap<String, String>) -> Result<RequestParams, String> {

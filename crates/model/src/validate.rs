@@ -376,11 +376,16 @@ fn upstream(
     }
     for (k, v) in request_parameters {
         let field = at(&format!("request_parameters.{k}"));
-        if parse_param_ref(k, "integration.request.").is_none() {
-            r.err(
+        match parse_param_ref(k, "integration.request.") {
+            None => r.err(
                 field.clone(),
                 "write the target as `integration.request.{path|querystring|header}.NAME`",
-            );
+            ),
+            Some(("header", name)) if http_token(name).is_err() => r.err(
+                field.clone(),
+                format!("`{name}` is not a valid header name (use letters, digits and `-`)"),
+            ),
+            Some(_) => {}
         }
         let ok = (v.len() >= 2 && v.starts_with('\'') && v.ends_with('\''))
             || parse_param_ref(v, "method.request.").is_some()

@@ -27,6 +27,9 @@ integration = { type = "HTTP_PROXY", uri = "ftp://x", timeout_ms = 40000 }
 [[routes]]
 key = "GET /a"
 integration = { type = "MOCK", status = 700 }
+[[routes]]
+key = "GET /b"
+integration = { type = "HTTP_PROXY", uri = "http://127.0.0.1:1/b", request_parameters = { "integration.request.header.x bad" = "'v'", "integration.request.header.x-good" = "'v'" } }
 "#,
     )
     .expect("write");
@@ -46,6 +49,13 @@ integration = { type = "MOCK", status = 700 }
     ] {
         assert!(fields.contains(&f), "missing error for {f}: {errs:?}");
     }
+    let params: Vec<_> = errs
+        .iter()
+        .filter(|e| e.field.starts_with("routes[2].integration.request_parameters"))
+        .collect();
+    assert_eq!(params.len(), 1, "only the bad header name: {params:?}");
+    assert!(params[0].field.ends_with("header.x bad"), "{}", params[0]);
+    assert!(params[0].message.contains("not a valid header name"), "{}", params[0]);
     let typo = errs
         .iter()
         .find(|e| e.file.ends_with("typo.toml"))
