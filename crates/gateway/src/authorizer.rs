@@ -24,7 +24,24 @@ pub(crate) enum IdentitySource {
 struct Cached {
     expires: Instant,
     asked: String,
-    decision: Arc<AuthorizerDecision>,
+    granted: Granted,
+}
+
+/// A decision as the request path uses it: its context already shared, so that a cached
+/// allow costs a reference count per request rather than a copy of every entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Granted {
+    pub(crate) decision: Arc<AuthorizerDecision>,
+    pub(crate) context: Arc<[(String, String)]>,
+}
+
+impl Granted {
+    pub(crate) fn new(decision: AuthorizerDecision) -> Granted {
+        Granted {
+            context: decision.context.as_slice().into(),
+            decision: Arc::new(decision),
+        }
+    }
 }
 
 /// One compiled authorizer.
@@ -69,15 +86,21 @@ impl Authorizer {
         }
     }
 
-    /// A cached decision for these identity values that covers `route_id`.
-    pub(crate) fn cached(&self, identity: &str, route_id: &str) -> Option<Arc<AuthorizerDecision>> {
+    /// Whether decisions are cached at all (`result_ttl_seconds` > 0).
+    pub(crate) fn caches(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    /// A decision cached for these identity values that covers `route_id` and is still
+    /// fresh at `now` (the request's arrival).
+    pub(crate) fn cached(&self, identity: &str, route_id: &str, now: Instant) -> Option<Granted> {
         if self.ttl.is_zero() {
             return None;
         }
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let hit = cache.get(identity)?;
-        (hit.expires > Instant::now() && hit.decision.covers(&hit.asked, route_id))
-            .then(|| hit.decision.clone())
+        (hit.expires > now && hit.granted.decision.covers(&hit.asked, route_id))
+            .then(|| hit.granted.clone())
     }
 
     /// Remember `decision`, made for `route_id`, for the shorter of the authorizer's TTL and
@@ -86,10 +109,10 @@ impl Authorizer {
         &self,
         identity: String,
         route_id: String,
-        decision: Arc<AuthorizerDecision>,
+        granted: Granted,
     ) {
         let ttl = self.ttl.min(Duration::from_secs(u64::from(
-            decision.ttl_seconds.min(3600),
+            granted.decision.ttl_seconds.min(3600),
         )));
         if ttl.is_zero() {
             return;
@@ -107,7 +130,7 @@ impl Authorizer {
             Cached {
                 expires: now + ttl,
                 asked: route_id,
-                decision,
+                granted,
             },
         );
     }

@@ -52,8 +52,9 @@ pub struct RequestCtx {
     pub error: Option<(&'static str, String)>,
     /// Principal an authorizer established.
     pub principal_id: Option<String>,
-    /// The authorizer's context (`$context.authorizer.KEY`).
-    pub authorizer_context: Vec<(String, String)>,
+    /// The authorizer's context (`$context.authorizer.KEY`), shared with the decision
+    /// cache (a cached allow hands it on without copying); see [`Self::authorizer_context`].
+    pub authorizer_context: Option<Arc<[(String, String)]>>,
     /// The API key an authorizer named for usage plans (`usageIdentifierKey`).
     pub usage_key: Option<String>,
     /// The claims and scopes a JWT authorizer verified (the proxy event's
@@ -91,7 +92,7 @@ impl RequestCtx {
             response_length: None,
             error: None,
             principal_id: None,
-            authorizer_context: Vec::new(),
+            authorizer_context: None,
             usage_key: None,
             jwt: None,
             traceparent: None,
@@ -102,6 +103,11 @@ impl RequestCtx {
     }
 
     /// The path the route matched against (after stage or base path).
+    /// The authorizer's context entries (empty without an authorizer).
+    pub fn authorizer_context(&self) -> &[(String, String)] {
+        self.authorizer_context.as_deref().unwrap_or_default()
+    }
+
     pub fn route_path(&self) -> &str {
         let path = self.parts.uri.path();
         self.route_path_at
@@ -153,7 +159,7 @@ impl RequestCtx {
             Some(var) => self.push_var(var, out),
             None => {
                 if let Some(key) = name.strip_prefix("authorizer.")
-                    && let Some((_, v)) = self.authorizer_context.iter().find(|(k, _)| k == key)
+                    && let Some((_, v)) = self.authorizer_context().iter().find(|(k, _)| k == key)
                 {
                     out.push_str(v);
                 }

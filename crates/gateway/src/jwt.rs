@@ -365,15 +365,17 @@ pub(crate) async fn authorize(ctx: &mut RequestCtx, route: &RouteJwt) -> Flow {
                 .map(|(k, v)| (k.clone(), Value::String(claims::claim_string(v))))
                 .collect();
             ctx.principal_id = v.claims.get("sub").map(claims::claim_string);
-            ctx.authorizer_context = claims
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        format!("claims.{k}"),
-                        v.as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
+            ctx.authorizer_context = Some(
+                claims
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            format!("claims.{k}"),
+                            v.as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect(),
+            );
             let scopes = (!route.scopes.is_empty()).then_some(v.scopes);
             ctx.jwt = Some(Arc::new(JwtIdentity { claims, scopes }));
             Flow::Continue

@@ -12,7 +12,14 @@ use crate::bindings::AuthorizerDecision;
 /// ```
 pub fn route_id(api_id: &str, stage: &str, method: &str, path: &str) -> String {
     let path = path.strip_prefix('/').unwrap_or(path);
-    format!("{api_id}/{stage}/{method}/{path}")
+    let mut id = String::with_capacity(api_id.len() + stage.len() + method.len() + path.len() + 3);
+    for (i, part) in [api_id, stage, method, path].into_iter().enumerate() {
+        if i > 0 {
+            id.push('/');
+        }
+        id.push_str(part);
+    }
+    id
 }
 
 impl AuthorizerDecision {
@@ -27,34 +34,46 @@ impl AuthorizerDecision {
     }
 }
 
-/// Wildcard match in O(pattern × text) worst case, without recursion.
+/// Wildcard match in O(pattern × text) worst case, without recursion or allocation: bytes
+/// are compared (equal UTF-8 strings are equal bytes) and `?` takes one whole character.
 pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    // Bytes of the UTF-8 character that starts with `b`.
+    let width = |b: u8| match b {
+        0xf0.. => 4,
+        0xe0.. => 3,
+        0xc0.. => 2,
+        _ => 1,
+    };
     let (mut pi, mut ti) = (0, 0);
     // Where the last `*` was, and the text position it currently swallows up to.
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(b'*') => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || c == t[ti] => {
+            Some(b'?') => {
+                pi += 1;
+                ti += width(t[ti]);
+            }
+            Some(&c) if c == t[ti] => {
                 pi += 1;
                 ti += 1;
             }
             _ => match star {
                 Some((sp, st)) => {
+                    let next = st + width(t[st]);
                     pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
+                    ti = next;
+                    star = Some((sp, next));
                 }
                 None => return false,
             },
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -73,5 +92,12 @@ mod tests {
         assert!(!glob_match("a*b*c", "aXXbYY"));
         assert!(glob_match("exact", "exact"));
         assert!(!glob_match("exact", "exactly"));
+        // `?` is one character, however many bytes it takes.
+        assert!(glob_match("api/prod/GET/caf?", "api/prod/GET/café"));
+        assert!(glob_match("*/caf?", "api/prod/GET/café"));
+        assert!(!glob_match("api/prod/GET/caf??", "api/prod/GET/café"));
+        assert!(glob_match("*é*", "xxéyy"));
+        assert!(glob_match("??", "日本"));
+        assert!(!glob_match("?", "日本"));
     }
 }

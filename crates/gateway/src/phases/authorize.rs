@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use causeway_plugin::{AuthorizerRequest, Effect};
 
-use crate::authorizer::{Authorizer, IdentitySource};
+use crate::authorizer::{Authorizer, Granted, IdentitySource};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
@@ -102,80 +102,113 @@ impl Phase for Authorize {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
-        match ctx.compiled_route() {
-            Some(r) if r.jwt.is_some() || r.authorizer.is_some() => {
-                Step::Later(Box::pin(self.authorize(ctx)))
-            }
-            _ => Step::Now(Flow::Continue),
+        let Some(route) = ctx.compiled_route() else {
+            return Step::Now(Flow::Continue);
+        };
+        if let Some(jwt) = route.jwt.clone() {
+            return Step::Later(Box::pin(async move { crate::jwt::authorize(ctx, &jwt).await }));
         }
+        let Some(auth) = route.authorizer.clone() else {
+            return Step::Now(Flow::Continue);
+        };
+        let Some(key) = identity_key(ctx, &auth) else {
+            return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
+        };
+        let Some(stage) = ctx.stage.as_deref() else {
+            return Step::Now(Flow::Continue);
+        };
+        let route_id = causeway_plugin::route_id(
+            stage.deployment.api_id(),
+            &stage.stage,
+            ctx.parts.method.as_str(),
+            ctx.route_path(),
+        );
+        // A cached decision answers without a plugin call, and without a future.
+        if let Some(hit) = auth.cached(&key, &route_id, ctx.started) {
+            return Step::Now(apply(ctx, &hit));
+        }
+        Step::Later(Box::pin(self.call(ctx, auth, key, route_id)))
+    }
+}
+
+/// The identity source values joined into the decision cache's key (`None`: one is
+/// missing or blank, a 401 without calling the plugin).
+fn identity_key(ctx: &RequestCtx, auth: &Authorizer) -> Option<String> {
+    let mut key = String::new();
+    for (i, s) in auth.sources.iter().enumerate() {
+        let v = match s {
+            IdentitySource::Header(n) => ctx
+                .parts
+                .headers
+                .get(n.as_str())
+                .and_then(|v| v.to_str().ok()),
+            IdentitySource::Query(n) => ctx.query_param(n),
+            IdentitySource::StageVariable(n) => ctx.stage_variable(n),
+        };
+        let v = v.filter(|v| !v.trim().is_empty())?;
+        if i > 0 {
+            key.push('\u{1f}');
+        }
+        key.push_str(v);
+    }
+    Some(key)
+}
+
+/// Hand an allow's principal, context and usage key to the request; a deny or an
+/// unauthorized answers with the authorizer's message.
+fn apply(ctx: &mut RequestCtx, granted: &Granted) -> Flow {
+    let decision = &granted.decision;
+    let fail = |kind| {
+        let e = GatewayError::new(kind);
+        Flow::Fail(match &decision.message {
+            Some(m) => e.with_message(m.clone()),
+            None => e,
+        })
+    };
+    match decision.effect {
+        Effect::Allow => {
+            ctx.principal_id = Some(decision.principal_id.clone());
+            ctx.authorizer_context = Some(granted.context.clone());
+            ctx.usage_key = decision.usage_identifier_key.clone();
+            Flow::Continue
+        }
+        Effect::Deny => fail(ErrorKind::AccessDenied),
+        Effect::Unauthorized => fail(ErrorKind::Unauthorized),
     }
 }
 
 impl Authorize {
-    async fn authorize(&self, ctx: &mut RequestCtx) -> Flow {
-        if let Some(jwt) = ctx.compiled_route().and_then(|r| r.jwt.clone()) {
-            return crate::jwt::authorize(ctx, &jwt).await;
-        }
-        let Some(auth) = ctx.compiled_route().and_then(|r| r.authorizer.clone()) else {
-            return Flow::Continue;
-        };
+    /// Ask the plugin (no cached decision covers this request) and cache what it says.
+    async fn call(
+        &self,
+        ctx: &mut RequestCtx,
+        auth: Arc<Authorizer>,
+        key: String,
+        route_id: String,
+    ) -> Flow {
         let Some(identity) = identity(ctx, &auth) else {
             return Flow::Fail(GatewayError::new(ErrorKind::Unauthorized));
         };
-        let (api, stage) = match ctx.stage.as_deref() {
-            Some(s) => (s.deployment.api_id().to_owned(), s.stage.clone()),
-            None => return Flow::Continue,
-        };
-        let route_id =
-            causeway_plugin::route_id(&api, &stage, ctx.parts.method.as_str(), ctx.route_path());
-        let cache_key = identity.join("\u{1f}");
-        let decision = match auth.cached(&cache_key, &route_id) {
-            Some(d) => d,
-            None => {
-                let req = request(ctx, &auth, identity, &route_id);
-                match auth.plugin.authorize(&req).await {
-                    Ok(d) => {
-                        let d = Arc::new(d);
-                        if d.effect != Effect::Unauthorized {
-                            auth.remember(cache_key, route_id, d.clone());
-                        }
-                        d
-                    }
-                    Err(e) => {
-                        crate::phases::integrate::count_plugin_error(
-                            ctx,
-                            &self.metrics,
-                            auth.plugin.name(),
-                            "authorize",
-                            e.kind.as_str(),
-                        );
-                        let mut err = GatewayError::new(ErrorKind::AuthorizerFailure).with_cause(e);
-                        err.source = ErrorSource::Plugin;
-                        return Flow::Fail(err);
-                    }
+        let req = request(ctx, &auth, identity, &route_id);
+        match auth.plugin.authorize(&req).await {
+            Ok(d) => {
+                let granted = Granted::new(d);
+                if granted.decision.effect != Effect::Unauthorized && auth.caches() {
+                    auth.remember(key, route_id, granted.clone());
                 }
+                apply(ctx, &granted)
             }
-        };
-        match decision.effect {
-            Effect::Allow => {
-                ctx.principal_id = Some(decision.principal_id.clone());
-                ctx.authorizer_context = decision.context.clone();
-                ctx.usage_key = decision.usage_identifier_key.clone();
-                Flow::Continue
-            }
-            Effect::Deny => {
-                let e = GatewayError::new(ErrorKind::AccessDenied);
-                Flow::Fail(match &decision.message {
-                    Some(m) => e.with_message(m.clone()),
-                    None => e,
-                })
-            }
-            Effect::Unauthorized => {
-                let e = GatewayError::new(ErrorKind::Unauthorized);
-                Flow::Fail(match &decision.message {
-                    Some(m) => e.with_message(m.clone()),
-                    None => e,
-                })
+            Err(e) => {
+                crate::phases::integrate::count_plugin_error(
+                    ctx,
+                    &self.metrics,
+                    auth.plugin.name(),
+                    "authorize",
+                    e.kind.as_str(),
+                );
+                let mut err = GatewayError::new(ErrorKind::AuthorizerFailure).with_cause(e);
+                err.source = ErrorSource::Plugin;
+                Flow::Fail(err)
             }
         }
     }

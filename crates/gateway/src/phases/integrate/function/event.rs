@@ -300,7 +300,7 @@ fn jwt_authorizer(j: &mut Json, jwt: &JwtIdentity) {
 /// The authorizer's context plus `principalId`. As in a map, a later entry of the same
 /// name wins, and `principalId` wins over a context key of that name.
 fn lambda_authorizer(j: &mut Json, ctx: &RequestCtx, principal: &str) {
-    let entries = &ctx.authorizer_context;
+    let entries = ctx.authorizer_context();
     j.begin('{');
     for (i, (k, v)) in entries.iter().enumerate() {
         let overridden = k == "principalId" || entries.iter().skip(i + 1).any(|(l, _)| l == k);

@@ -238,7 +238,7 @@ fn rest_full_request() -> Request<()> {
 fn rest_event_is_payload_1_0() {
     let mut ctx = routed(REST_API, "prod", rest_full_request());
     ctx.principal_id = Some("user-1".into());
-    ctx.authorizer_context = vec![("tier".into(), "gold".into()), ("count".into(), "7".into())];
+    ctx.authorizer_context = Some(Arc::from(vec![("tier".into(), "gold".into()), ("count".into(), "7".into())]));
     let expected = json!({
         "resource": "/items/{itemId}/{name}",
         "path": "/items/a%20b+c/caf%C3%A9",
@@ -300,7 +300,7 @@ fn rest_event_is_payload_1_0() {
 
     // A principal's context wins over nothing: `principalId` overrides a context key of
     // that name; without a principal there is no authorizer at all.
-    ctx.authorizer_context = vec![("principalId".into(), "spoofed".into())];
+    ctx.authorizer_context = Some(Arc::from(vec![("principalId".into(), "spoofed".into())]));
     assert_eq!(
         event(&ctx, false, b"")["requestContext"]["authorizer"],
         json!({ "principalId": "user-1" })
@@ -465,10 +465,10 @@ fn http_event_is_payload_2_0() {
 
     // A Lambda authorizer's principal and context.
     ctx.jwt = None;
-    ctx.authorizer_context = vec![
+    ctx.authorizer_context = Some(Arc::from(vec![
         ("tier".into(), "gold".into()),
         ("tier".into(), "platinum".into()),
-    ];
+    ]));
     assert_eq!(
         event(&ctx, true, b"")["requestContext"]["authorizer"],
         json!({ "lambda": { "tier": "platinum", "principalId": "user-42" } })
