@@ -105,12 +105,7 @@ impl Authorizer {
 
     /// Remember `decision`, made for `route_id`, for the shorter of the authorizer's TTL and
     /// the decision's own.
-    pub(crate) fn remember(
-        &self,
-        identity: String,
-        route_id: String,
-        granted: Granted,
-    ) {
+    pub(crate) fn remember(&self, identity: String, route_id: String, granted: Granted) {
         let ttl = self.ttl.min(Duration::from_secs(u64::from(
             granted.decision.ttl_seconds.min(3600),
         )));

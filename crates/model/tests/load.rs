@@ -51,11 +51,18 @@ integration = { type = "HTTP_PROXY", uri = "http://127.0.0.1:1/b", request_param
     }
     let params: Vec<_> = errs
         .iter()
-        .filter(|e| e.field.starts_with("routes[2].integration.request_parameters"))
+        .filter(|e| {
+            e.field
+                .starts_with("routes[2].integration.request_parameters")
+        })
         .collect();
     assert_eq!(params.len(), 1, "only the bad header name: {params:?}");
     assert!(params[0].field.ends_with("header.x bad"), "{}", params[0]);
-    assert!(params[0].message.contains("not a valid header name"), "{}", params[0]);
+    assert!(
+        params[0].message.contains("not a valid header name"),
+        "{}",
+        params[0]
+    );
     let typo = errs
         .iter()
         .find(|e| e.file.ends_with("typo.toml"))

@@ -182,12 +182,12 @@ impl Plugin {
     }
 
     /// A store with this plugin's limits, deadline callback and (optional) fuel.
-    fn new_store(&self) -> Store<HostState> {
+    fn new_store(&self, now: Instant) -> Store<HostState> {
         let limits = &self.options.limits;
         let limiter = Limiter::new(limits.memory_bytes, self.engine.config.max_table_elements);
         let mut store = Store::new(
             &self.engine.engine,
-            HostState::new(self.shared.clone(), limiter),
+            HostState::new(self.shared.clone(), limiter, now),
         );
         store.limiter(|s| &mut s.limiter);
         // Checked every epoch tick while the guest runs: yield to the executor (so a busy
@@ -202,18 +202,17 @@ impl Plugin {
         store
     }
 
-    /// Arm `store` for a call starting now.
+    /// Arm `store` for a call starting at `now`.
     fn begin(
         &self,
         store: &mut Store<HostState>,
         stage_variables: &[(String, String)],
+        now: Instant,
     ) -> Result<(), PluginError> {
         let limits = &self.options.limits;
-        store.data_mut().begin_call(
-            Instant::now() + limits.deadline,
-            stage_variables,
-            limits.max_log_lines,
-        );
+        store
+            .data_mut()
+            .begin_call(now + limits.deadline, stage_variables, limits.max_log_lines);
         store.set_epoch_deadline(1);
         if let Some(fuel) = limits.fuel {
             store
@@ -227,8 +226,12 @@ impl Plugin {
     async fn acquire(&self, stage_variables: &[(String, String)]) -> Result<Lease, PluginError> {
         let started = Instant::now();
         self.counters.call();
-        if let Some(mut lease) = self.pool.as_ref().and_then(|p| p.take(&self.counters)) {
-            if let Err(e) = self.begin(&mut lease.store, stage_variables) {
+        if let Some(mut lease) = self
+            .pool
+            .as_ref()
+            .and_then(|p| p.take(&self.counters, started))
+        {
+            if let Err(e) = self.begin(&mut lease.store, stage_variables, started) {
                 self.counters.observe(started.elapsed());
                 return Err(e);
             }
@@ -237,16 +240,9 @@ impl Plugin {
             self.counters.reused();
             return Ok(lease);
         }
-        match self.instantiate(stage_variables, Purpose::Call).await {
-            Ok(mut lease) => {
-                lease.started = started;
-                Ok(lease)
-            }
-            Err(e) => {
-                self.counters.observe(started.elapsed());
-                Err(e)
-            }
-        }
+        self.instantiate(stage_variables, Purpose::Call, started)
+            .await
+            .inspect_err(|_| self.counters.observe(started.elapsed()))
     }
 
     /// Create instances ahead of calls, so that the first calls after a deploy pay
@@ -263,7 +259,7 @@ impl Plugin {
             if self.counters.warmups() > 0 {
                 return Ok(0);
             }
-            self.instantiate(&[], Purpose::Warm).await?;
+            self.instantiate(&[], Purpose::Warm, Instant::now()).await?;
             return Ok(1);
         };
         let target = match self.options.policy {
@@ -273,9 +269,9 @@ impl Plugin {
         let mut created = 0;
         // Bounded: a pool that retires what it is given (zero age) cannot loop forever.
         while created < target && pool.idle() < target {
-            let mut lease = self.instantiate(&[], Purpose::Warm).await?;
+            let mut lease = self.instantiate(&[], Purpose::Warm, Instant::now()).await?;
             lease.uses = 0;
-            pool.put(lease, &self.counters);
+            pool.put(lease, &self.counters, Instant::now());
             created += 1;
         }
         Ok(created)
@@ -319,9 +315,10 @@ impl Plugin {
         &self,
         stage_variables: &[(String, String)],
         purpose: Purpose,
+        now: Instant,
     ) -> Result<Store<HostState>, PluginError> {
-        let mut store = self.new_store();
-        self.begin(&mut store, stage_variables)?;
+        let mut store = self.new_store(now);
+        self.begin(&mut store, stage_variables, now)?;
         match purpose {
             Purpose::Call => self.counters.instantiated(),
             Purpose::Warm => self.counters.warmed(),
@@ -332,7 +329,7 @@ impl Plugin {
     /// A store for a call that instantiates by itself (`wasi:http`).
     pub(crate) fn fresh_store(&self) -> Result<Store<HostState>, PluginError> {
         self.counters.call();
-        self.armed_store(&[], Purpose::Call)
+        self.armed_store(&[], Purpose::Call, Instant::now())
     }
 
     /// Count a finished call that took `took` (calls that do not go through
@@ -347,19 +344,21 @@ impl Plugin {
     }
 
     /// A new instance, armed for a call.
+    /// (`now`: when the call started, for its deadline and latency.)
     async fn instantiate(
         &self,
         stage_variables: &[(String, String)],
         purpose: Purpose,
+        now: Instant,
     ) -> Result<Lease, PluginError> {
-        let mut store = self.armed_store(stage_variables, purpose)?;
+        let mut store = self.armed_store(stage_variables, purpose, now)?;
         match self.pre.instantiate_async(&mut store).await {
             Ok(instance) => Ok(Lease {
                 store,
                 instance,
                 uses: 1,
-                born: Instant::now(),
-                started: Instant::now(),
+                born: now,
+                started: now,
             }),
             Err(e) => {
                 let err = self.wasm_error(&e, &store);
@@ -387,7 +386,9 @@ impl Plugin {
     /// Settle a call: keep the instance (pool) after a clean result or a function error,
     /// throw it away after anything else.
     fn finish<T>(&self, lease: Lease, outcome: Result<T, CallError>) -> Result<T, PluginError> {
-        self.counters.observe(lease.started.elapsed());
+        let now = Instant::now();
+        self.counters
+            .observe(now.saturating_duration_since(lease.started));
         let (keep, result) = match outcome {
             Ok(v) => (true, Ok(v)),
             Err(CallError::Function(m)) => {
@@ -397,7 +398,7 @@ impl Plugin {
             Err(CallError::Wasm(e)) => (false, Err(self.wasm_error(&e, &lease.store))),
         };
         let lost = match (&self.pool, keep) {
-            (Some(pool), true) => !pool.put(lease, &self.counters),
+            (Some(pool), true) => !pool.put(lease, &self.counters, now),
             (None, true) => false,
             (_, false) => {
                 if let Err(e) = &result {

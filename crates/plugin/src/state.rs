@@ -131,7 +131,7 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: Arc<PluginShared>, limiter: Limiter) -> Self {
+    pub(crate) fn new(plugin: Arc<PluginShared>, limiter: Limiter, now: Instant) -> Self {
         let stderr = StderrTail::default();
         let outbound = plugin.outbound.clone();
         HostState {
@@ -140,7 +140,7 @@ impl HostState {
             limiter,
             plugin,
             call: CallState {
-                deadline: Instant::now(),
+                deadline: now,
                 stage_variables: Vec::new(),
                 logs_left: 0,
             },

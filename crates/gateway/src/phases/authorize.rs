@@ -106,7 +106,9 @@ impl Phase for Authorize {
             return Step::Now(Flow::Continue);
         };
         if let Some(jwt) = route.jwt.clone() {
-            return Step::Later(Box::pin(async move { crate::jwt::authorize(ctx, &jwt).await }));
+            return Step::Later(Box::pin(
+                async move { crate::jwt::authorize(ctx, &jwt).await },
+            ));
         }
         let Some(auth) = route.authorizer.clone() else {
             return Step::Now(Flow::Continue);

@@ -66,7 +66,10 @@ impl Plugin {
             let started = Instant::now();
             let mut lease = match last.take() {
                 Some(lease) if round >= ROUNDS => lease,
-                _ => match self.instantiate(&[], crate::plugin::Purpose::Call).await {
+                _ => match self
+                    .instantiate(&[], crate::plugin::Purpose::Call, Instant::now())
+                    .await
+                {
                     Ok(lease) => {
                         instantiate.push(started.elapsed());
                         lease
@@ -81,7 +84,7 @@ impl Plugin {
                 last = Some(lease);
                 continue;
             }
-            if let Err(e) = self.begin(&mut lease.store, &[]) {
+            if let Err(e) = self.begin(&mut lease.store, &[], Instant::now()) {
                 probe_error = Some(e);
                 break;
             }

@@ -40,9 +40,8 @@ impl Pool {
     }
 
     /// The most recently used idle instance that is still young enough. Expired ones
-    /// are retired (dropped outside the lock).
-    pub(crate) fn take(&self, counters: &Counters) -> Option<Lease> {
-        let now = Instant::now();
+    /// are retired (dropped outside the lock). `now`: when the call started.
+    pub(crate) fn take(&self, counters: &Counters, now: Instant) -> Option<Lease> {
         let mut retired = Vec::new();
         let found = {
             let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
@@ -61,8 +60,8 @@ impl Pool {
 
     /// Return an instance after a successful call; it is retired instead when it is
     /// expired or the pool is full. True when it was kept.
-    pub(crate) fn put(&self, lease: Lease, counters: &Counters) -> bool {
-        if self.expired(&lease, Instant::now()) {
+    pub(crate) fn put(&self, lease: Lease, counters: &Counters, now: Instant) -> bool {
+        if self.expired(&lease, now) {
             counters.retired();
             return false;
         }

@@ -79,7 +79,7 @@ async fn a_fresh_plugin_is_instantiated_once_at_warm_up_and_never_pooled() {
 
 #[test]
 fn warm_up_reports_a_component_that_cannot_instantiate_under_its_limits() {
-    // Rust guests start with more than 64 KiB of linear memory.
+    // Rust guests start with at least one 64 KiB page of linear memory.
     let plugin = support::load(
         "too-small",
         env!("CAUSEWAY_FIXTURE_HMAC_AUTHORIZER"),
@@ -87,7 +87,7 @@ fn warm_up_reports_a_component_that_cannot_instantiate_under_its_limits() {
         support::hmac_options()
             .with_policy(InstancePolicy::Reuse(ReusePolicy::default()))
             .with_limits(PluginLimits {
-                memory_bytes: 64 << 10,
+                memory_bytes: 32 << 10,
                 ..PluginLimits::for_world(World::Authorizer)
             }),
     );

@@ -238,7 +238,10 @@ fn rest_full_request() -> Request<()> {
 fn rest_event_is_payload_1_0() {
     let mut ctx = routed(REST_API, "prod", rest_full_request());
     ctx.principal_id = Some("user-1".into());
-    ctx.authorizer_context = Some(Arc::from(vec![("tier".into(), "gold".into()), ("count".into(), "7".into())]));
+    ctx.authorizer_context = Some(Arc::from(vec![
+        ("tier".into(), "gold".into()),
+        ("count".into(), "7".into()),
+    ]));
     let expected = json!({
         "resource": "/items/{itemId}/{name}",
         "path": "/items/a%20b+c/caf%C3%A9",
