@@ -20,6 +20,7 @@ use crate::metrics::{Counters, PluginMetrics};
 use crate::options::{InstancePolicy, PluginOptions, World};
 use crate::state::{DeadlineExceeded, HostState, Limiter, PluginShared};
 
+pub use calls::FunctionOutput;
 pub use check::CheckReport;
 use pool::{Lease, Pool};
 

@@ -11,6 +11,30 @@ use crate::error::{PluginError, PluginErrorKind};
 use crate::plugin::pool::Lease;
 use crate::plugin::{CallError, Plugin, validate};
 
+/// What a `function` returned: its proxy response JSON and the value parsed from it when
+/// it was checked. Reads as the JSON text (`Deref<Target = str>`, `Display`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionOutput {
+    /// The JSON text as the function wrote it.
+    pub json: String,
+    /// `json`, parsed.
+    pub value: serde_json::Value,
+}
+
+impl std::ops::Deref for FunctionOutput {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.json
+    }
+}
+
+impl std::fmt::Display for FunctionOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.json)
+    }
+}
+
 impl Plugin {
     fn wrong_world(&self, call: &str) -> PluginError {
         self.error(
@@ -64,9 +88,9 @@ impl Plugin {
 
     /// Run a function integration on an API Gateway proxy event (JSON, payload 1.0 or
     /// 2.0) and return its proxy response JSON, checked to be JSON of the proxy
-    /// response shape. A function's own `err(message)` is
-    /// [`PluginErrorKind::FunctionError`].
-    pub async fn invoke_function(&self, event_json: &str) -> Result<String, PluginError> {
+    /// response shape (and parsed once, for the caller). A function's own
+    /// `err(message)` is [`PluginErrorKind::FunctionError`].
+    pub async fn invoke_function(&self, event_json: &str) -> Result<FunctionOutput, PluginError> {
         let Exports::Function { handle } = &self.exports else {
             return Err(self.wrong_world("invoke_function"));
         };
@@ -131,16 +155,16 @@ impl Plugin {
         lease: &mut Lease,
         index: &ComponentExportIndex,
         event_json: &str,
-    ) -> Result<String, CallError> {
+    ) -> Result<FunctionOutput, CallError> {
         let func = lease
             .instance
             .get_typed_func::<(&str,), (Result<String, String>,)>(&mut lease.store, index)?;
         let (result,) = func.call_async(&mut lease.store, (event_json,)).await?;
         let max = self.options.limits.max_output_bytes;
         match result {
-            Ok(response) => {
-                validate::proxy_response(&response, max).map_err(CallError::BadOutput)?;
-                Ok(response)
+            Ok(json) => {
+                let value = validate::proxy_response(&json, max).map_err(CallError::BadOutput)?;
+                Ok(FunctionOutput { json, value })
             }
             Err(mut message) => {
                 validate::cap(&mut message, max);

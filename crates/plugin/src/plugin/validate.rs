@@ -134,15 +134,17 @@ pub(crate) fn mapped_response(
 /// A function's output must be JSON; if it is an object with a `statusCode`, the
 /// proxy-response fields must have their types (API Gateway answers 502 "Malformed
 /// Lambda proxy response" otherwise). Payload 2.0 lets other JSON stand for a 200 body.
-pub(crate) fn proxy_response(json: &str, max: usize) -> Result<(), String> {
+///
+/// Returns the parsed value, so that the caller does not parse the JSON again.
+pub(crate) fn proxy_response(json: &str, max: usize) -> Result<Value, String> {
     within("the function response", json.len(), max)?;
     let value: Value = serde_json::from_str(json)
         .map_err(|e| format!("malformed proxy response: not JSON ({e})"))?;
     let Value::Object(map) = &value else {
-        return Ok(());
+        return Ok(value);
     };
     let Some(status) = map.get("statusCode") else {
-        return Ok(());
+        return Ok(value);
     };
     let status_ok = match status {
         Value::Number(n) => n.as_u64().is_some_and(|s| (100..=599).contains(&s)),
@@ -175,5 +177,5 @@ pub(crate) fn proxy_response(json: &str, max: usize) -> Result<(), String> {
         None | Some(Value::Null | Value::Bool(_)) => {}
         Some(_) => return bad("isBase64Encoded"),
     }
-    Ok(())
+    Ok(value)
 }

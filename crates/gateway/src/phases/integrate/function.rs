@@ -8,6 +8,7 @@ mod json;
 
 use base64::Engine as _;
 use bytes::Bytes;
+use causeway_plugin::FunctionOutput;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
@@ -27,11 +28,14 @@ fn failure(message: impl Into<String>) -> GatewayError {
 
 /// Turn a proxy response into an HTTP response.
 ///
-/// The output is parsed into a `serde_json::Value` (this crate does not depend on `serde`
-/// itself, so no typed struct), whose parts are then moved, not copied, into the response.
-fn response(out: String, v2: bool) -> Result<Response<Body>, GatewayError> {
-    let parsed: Value = serde_json::from_str(&out)
-        .map_err(|e| failure(format!("function output is not JSON: {e}")))?;
+/// The plugin host parsed the output into a `serde_json::Value` when it checked it (this
+/// crate does not depend on `serde` itself, so no typed struct); its parts are moved, not
+/// copied, into the response.
+fn response(out: FunctionOutput, v2: bool) -> Result<Response<Body>, GatewayError> {
+    let FunctionOutput {
+        json: out,
+        value: parsed,
+    } = out;
     if v2 && parsed.get("statusCode").is_none() {
         // Payload 2.0: a bare value (anything but an object with `statusCode`) is a 200
         // JSON body, sent as the function wrote it.

@@ -7,8 +7,15 @@ use crate::body::Body;
 /// Status, headers (name → every value, in order) and body of a proxy response.
 type Answer = (u16, Vec<(String, Vec<String>)>, Bytes);
 
+/// `out` must be JSON: the plugin host refuses anything else before it gets here
+/// (`causeway-plugin`'s `failures` tests, "malformed proxy response").
 fn respond(out: &str, v2: bool) -> Result<Answer, String> {
-    let resp = super::super::response(out.to_owned(), v2)
+    let value = serde_json::from_str(out).expect("test output is JSON");
+    let out = causeway_plugin::FunctionOutput {
+        json: out.to_owned(),
+        value,
+    };
+    let resp = super::super::response(out, v2)
         .map_err(|e| e.cause.map(|c| c.to_string()).unwrap_or_default())?;
     let headers = resp
         .headers()
@@ -37,17 +44,6 @@ fn hdrs(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
             )
         })
         .collect()
-}
-
-#[test]
-fn output_that_is_not_json_fails() {
-    for v2 in [false, true] {
-        let err = respond("{\"statusCode\": 200", v2).expect_err("not JSON");
-        assert!(
-            err.starts_with("function output is not JSON: EOF while parsing an object"),
-            "{err}"
-        );
-    }
 }
 
 #[test]
