@@ -193,18 +193,18 @@ impl AccessLogger {
 
     pub(crate) fn log(&self, ctx: &RequestCtx) {
         thread_local! {
-            /// The line and a field's value, reused by every request on this thread.
-            static SCRATCH: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
+            /// The line, reused by every request on this thread.
+            static LINE: RefCell<String> = const { RefCell::new(String::new()) };
         }
-        SCRATCH.with(|scratch| {
-            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+        LINE.with(|line| {
+            let Ok(mut line) = line.try_borrow_mut() else {
                 return;
             };
-            let (line, value) = &mut *scratch;
+            let line = &mut *line;
             line.clear();
             match &self.format {
                 Some(t) => crate::phases::integrate::render(ctx, t, line),
-                None => default_line(ctx, line, value),
+                None => default_line(ctx, line),
             }
             self.sink.send(line);
         });
@@ -212,28 +212,68 @@ impl AccessLogger {
 }
 
 /// The default line: a JSON object of [`DEFAULT_FIELDS`], `null` for empty values.
-fn default_line(ctx: &RequestCtx, line: &mut String, value: &mut String) {
+fn default_line(ctx: &RequestCtx, line: &mut String) {
     for &(prefix, var, escape) in DEFAULT_FIELDS {
         line.push_str(prefix);
-        if escape {
-            value.clear();
-            ctx.push_var(var, value);
-            if value.is_empty() {
-                line.push_str("null");
-            } else {
-                crate::json::quoted(line, value);
-            }
-        } else {
-            line.push('"');
-            let start = line.len();
-            ctx.push_var(var, line);
-            if line.len() == start {
-                line.truncate(start - 1);
-                line.push_str("null");
-            } else {
-                line.push('"');
-            }
+        line.push('"');
+        let start = line.len();
+        ctx.push_var(var, line);
+        if line.len() == start {
+            line.truncate(start - 1);
+            line.push_str("null");
+            continue;
         }
+        // Written in place; escaped afterwards only when it holds a byte that needs it
+        // (rare: a quote, a backslash or a control character in a path or a message).
+        if escape
+            && line.as_bytes()[start..]
+                .iter()
+                .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        {
+            let raw = line.split_off(start);
+            crate::json::escaped(line, &raw);
+        }
+        line.push('"');
     }
     line.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::body::Body;
+    use crate::context::{Peer, RequestCtx};
+
+    fn line_of(ctx: &RequestCtx) -> serde_json::Value {
+        let mut line = String::new();
+        super::default_line(ctx, &mut line);
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    #[test]
+    fn default_line_is_json_with_nulls_and_escapes() {
+        let (parts, ()) = http::Request::get("/prod/pets?x=1")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let peer = Peer::new("127.0.0.7:4000".parse().expect("addr"));
+        let mut ctx = RequestCtx::new(parts, Body::Empty, &peer, "h".into());
+        let v = line_of(&ctx);
+        assert_eq!(v["requestId"], ctx.request_id.as_str());
+        assert_eq!(v["ip"], "127.0.0.7");
+        assert_eq!(v["httpMethod"], "GET");
+        assert_eq!(v["path"], "/prod/pets");
+        assert!(
+            v["principalId"].is_null() && v["errorMessage"].is_null(),
+            "{v}"
+        );
+
+        // Values that need escaping come out as the same strings.
+        let tricky = "a \"quoted\" \\ back\tslash\u{1}";
+        ctx.principal_id = Some(tricky.to_owned());
+        ctx.error = Some(("BAD", format!("line\n{tricky}")));
+        let v = line_of(&ctx);
+        assert_eq!(v["principalId"], tricky);
+        assert_eq!(v["errorMessage"], format!("line\n{tricky}"));
+        assert_eq!(v["path"], "/prod/pets");
+    }
 }
