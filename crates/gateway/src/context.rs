@@ -102,12 +102,12 @@ impl RequestCtx {
         }
     }
 
-    /// The path the route matched against (after stage or base path).
     /// The authorizer's context entries (empty without an authorizer).
     pub fn authorizer_context(&self) -> &[(String, String)] {
         self.authorizer_context.as_deref().unwrap_or_default()
     }
 
+    /// The path the route matched against (after stage or base path).
     pub fn route_path(&self) -> &str {
         let path = self.parts.uri.path();
         self.route_path_at

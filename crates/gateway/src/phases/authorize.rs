@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use causeway_plugin::{AuthorizerRequest, Effect};
+use smallvec::SmallVec;
 
 use crate::authorizer::{Authorizer, Granted, IdentitySource};
 use crate::context::RequestCtx;
@@ -18,7 +19,9 @@ pub(crate) struct Authorize {
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
-fn identity(ctx: &RequestCtx, auth: &Authorizer) -> Option<Vec<String>> {
+/// The identity source values, in the authorizer's order (`None`: one is missing or
+/// blank, a 401 without calling the plugin).
+fn identity<'a>(ctx: &'a RequestCtx, auth: &Authorizer) -> Option<SmallVec<[&'a str; 2]>> {
     auth.sources
         .iter()
         .map(|s| {
@@ -31,7 +34,7 @@ fn identity(ctx: &RequestCtx, auth: &Authorizer) -> Option<Vec<String>> {
                 IdentitySource::Query(n) => ctx.query_param(n),
                 IdentitySource::StageVariable(n) => ctx.stage_variable(n),
             };
-            v.filter(|v| !v.trim().is_empty()).map(str::to_owned)
+            v.filter(|v| !v.trim().is_empty())
         })
         .collect()
 }
@@ -113,47 +116,37 @@ impl Phase for Authorize {
         let Some(auth) = route.authorizer.clone() else {
             return Step::Now(Flow::Continue);
         };
-        let Some(key) = identity_key(ctx, &auth) else {
-            return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
-        };
         let Some(stage) = ctx.stage.as_deref() else {
             return Step::Now(Flow::Continue);
         };
-        let route_id = causeway_plugin::route_id(
-            stage.deployment.api_id(),
-            &stage.stage,
-            ctx.parts.method.as_str(),
-            ctx.route_path(),
-        );
         // A cached decision answers without a plugin call, and without a future.
-        if let Some(hit) = auth.cached(&key, &route_id, ctx.started) {
-            return Step::Now(apply(ctx, &hit));
-        }
-        Step::Later(Box::pin(self.call(ctx, auth, key, route_id)))
-    }
-}
-
-/// The identity source values joined into the decision cache's key (`None`: one is
-/// missing or blank, a 401 without calling the plugin).
-fn identity_key(ctx: &RequestCtx, auth: &Authorizer) -> Option<String> {
-    let mut key = String::new();
-    for (i, s) in auth.sources.iter().enumerate() {
-        let v = match s {
-            IdentitySource::Header(n) => ctx
-                .parts
-                .headers
-                .get(n.as_str())
-                .and_then(|v| v.to_str().ok()),
-            IdentitySource::Query(n) => ctx.query_param(n),
-            IdentitySource::StageVariable(n) => ctx.stage_variable(n),
+        let ask = {
+            let Some(identity) = identity(ctx, &auth) else {
+                return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
+            };
+            // The decision cache's key: the values joined by a unit separator.
+            let key = identity.join("\u{1f}");
+            let route_id = causeway_plugin::route_id(
+                stage.deployment.api_id(),
+                &stage.stage,
+                ctx.parts.method.as_str(),
+                ctx.route_path(),
+            );
+            match auth.cached(&key, &route_id, ctx.started) {
+                Some(hit) => Err(hit),
+                None => Ok((
+                    identity.iter().map(|v| (*v).to_owned()).collect(),
+                    key,
+                    route_id,
+                )),
+            }
         };
-        let v = v.filter(|v| !v.trim().is_empty())?;
-        if i > 0 {
-            key.push('\u{1f}');
-        }
-        key.push_str(v);
+        let (identity, key, route_id) = match ask {
+            Ok(ask) => ask,
+            Err(hit) => return Step::Now(apply(ctx, &hit)),
+        };
+        Step::Later(Box::pin(self.call(ctx, auth, identity, key, route_id)))
     }
-    Some(key)
 }
 
 /// Hand an allow's principal, context and usage key to the request; a deny or an
@@ -185,12 +178,10 @@ impl Authorize {
         &self,
         ctx: &mut RequestCtx,
         auth: Arc<Authorizer>,
+        identity: Vec<String>,
         key: String,
         route_id: String,
     ) -> Flow {
-        let Some(identity) = identity(ctx, &auth) else {
-            return Flow::Fail(GatewayError::new(ErrorKind::Unauthorized));
-        };
         let req = request(ctx, &auth, identity, &route_id);
         match auth.plugin.authorize(&req).await {
             Ok(d) => {
