@@ -146,9 +146,10 @@ pub(crate) fn proxy_response(json: &str, max: usize) -> Result<Value, String> {
     let Some(status) = map.get("statusCode") else {
         return Ok(value);
     };
+    // An integer, as the gateway reads it (a string such as "200" is refused here rather
+    // than passed on to fail there).
     let status_ok = match status {
         Value::Number(n) => n.as_u64().is_some_and(|s| (100..=599).contains(&s)),
-        Value::String(s) => s.parse::<u16>().is_ok_and(|s| (100..=599).contains(&s)),
         _ => false,
     };
     if !status_ok {
@@ -178,4 +179,28 @@ pub(crate) fn proxy_response(json: &str, max: usize) -> Result<Value, String> {
         Some(_) => return bad("isBase64Encoded"),
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn proxy_response_status_codes_are_integers_in_range() {
+        for ok in [
+            r#"{"statusCode":200}"#,
+            r#"{"statusCode":599,"body":"x"}"#,
+            "[1]",
+            r#"{"a":1}"#,
+        ] {
+            assert!(super::proxy_response(ok, 1 << 20).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#"{"statusCode":"200"}"#,
+            r#"{"statusCode":99}"#,
+            r#"{"statusCode":200.5}"#,
+            r#"{"statusCode":null}"#,
+        ] {
+            let err = super::proxy_response(bad, 1 << 20).expect_err(bad);
+            assert!(err.contains("statusCode"), "{bad}: {err}");
+        }
+    }
 }
