@@ -467,6 +467,14 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         ok = (op == ">=") ? (v >= goal) : (v <= goal)
         printf "| %s | %.2f× | %s | %s |\n", label, v, target, ok ? "met" : "**missed**"
     }
+    # per_round(a, b): "r1 / r2 / ..." requests/s ratios round by round ("" with one round).
+    function per_round(a, b,    r, s, n) {
+        n = (cnt[a] < cnt[b]) ? cnt[a] : cnt[b]
+        if (n < 2) return ""
+        s = ""
+        for (r = 1; r <= n; r++) s = s (r > 1 ? " / " : "") sprintf("%.2f", val[a, r, "rps"] / val[b, r, "rps"])
+        return s
+    }
     function median(name, key,    n, i, j, t, a) {
         n = cnt[name]
         for (i = 1; i <= n; i++) a[i] = val[name, i, key]
@@ -528,8 +536,26 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         judge("Python authorizer requests/s: auth-python / plugins-mock", ratio("auth-python", "plugins-mock", "rps"), ">=", 0.5)
         judge("FUNCTION (fresh) requests/s: function / plugins-mock", ratio("function", "plugins-mock", "rps"), ">=", 0.5)
         judge("FUNCTION (reuse) requests/s: function-reuse / plugins-mock", ratio("function-reuse", "plugins-mock", "rps"), ">=", 0.5)
+        # The same requests/s ratios round by round: how much of a verdict is the machine.
+        split("causeway-mock:bare-hyper causeway-cached:causeway-mock causeway-logged:causeway-mock causeway-proxy:nginx-proxy auth-rust:plugins-mock auth-rust-reuse:plugins-mock auth-rust-cached:plugins-mock auth-js:plugins-mock auth-python:plugins-mock function:plugins-mock function-reuse:plugins-mock", pairs, " ")
+        header = 0
+        for (p = 1; p in pairs; p++) {
+            split(pairs[p], ab, ":")
+            spread = per_round(ab[1], ab[2])
+            if (spread == "") continue
+            if (!header) { print ""; print "| requests/s ratio, round by round | rounds |"; print "| --- | ---: |"; header = 1 }
+            printf "| %s / %s | %s |\n", ab[1], ab[2], spread
+        }
         print ""
-        printf "causeway RSS: %.1f MiB idle after start-up, %.1f MiB peak (VmHWM) over the whole run, %.1f MiB at the end.\n", idle / 1024, hwm / 1024, rss_end / 1024
+        # VmHWM is reset before every target: the peak of the run is the highest of the
+        # peaks of the targets, the last reading and the RSS right after start-up.
+        peak = (hwm > idle) ? hwm : idle
+        for (k = 1; k <= names; k++) {
+            n = order[k]
+            if (n == "upstream" || n == "bare-hyper" || n == "nginx-proxy") continue
+            for (r = 1; r <= cnt[n]; r++) if (val[n, r, "hwm_kb"] > peak) peak = val[n, r, "hwm_kb"]
+        }
+        printf "causeway RSS: %.1f MiB idle after start-up, %.1f MiB peak over the whole run (the highest VmHWM of its targets, or start-up), %.1f MiB at the end.\n", idle / 1024, peak / 1024, rss_end / 1024
         print ""
         print "Server CPU per request = user+system CPU time of the measured server process(es) during the run / requests (nginx: both workers; causeway: the whole process). Peak RSS = VmHWM during that run (nginx: sum over workers). Other load = CPU used by processes other than this benchmark during the run, in % of all cores; above ~10% the row is noisy."
     }' "$RESULTS"
