@@ -174,14 +174,14 @@ pub(super) async fn call(
     u: &Upstream,
 ) -> Result<Response<Body>, GatewayError> {
     let url = build_uri(ctx, u);
-    let (host, target) = client.target(&url).map_err(|e| match e {
+    let (host, target) = client.origin(&url).map_err(|e| match e {
         PoolError::InvalidUri(_) => GatewayError::new(ErrorKind::Internal).with_cause(format!(
             "integration URI `{url}` is invalid (check the stage variables): {e}"
         )),
         e => GatewayError::new(ErrorKind::IntegrationFailure).with_cause(e),
     })?;
     let method = u.method.clone().unwrap_or_else(|| ctx.parts.method.clone());
-    let mut head = RequestHead::new(method, &target);
+    let mut head = RequestHead::with_target(method, &target);
     head.field("host", &[host.host_header().as_bytes()]);
     write_headers(ctx, u, &mut head);
     let req = Outgoing {

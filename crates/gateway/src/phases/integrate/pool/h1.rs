@@ -58,7 +58,12 @@ pub(crate) struct RequestHead {
 impl RequestHead {
     /// `METHOD target HTTP/1.1` for `target` in origin form.
     pub(crate) fn new(method: Method, target: &Uri) -> RequestHead {
-        let path = target.path_and_query().map_or("/", |p| p.as_str());
+        RequestHead::with_target(method, target.path_and_query().map_or("/", |p| p.as_str()))
+    }
+
+    /// A head for `method` and an origin-form request target the caller checked
+    /// ([`Pool::origin`](super::Pool::origin): no space or control character).
+    pub(crate) fn with_target(method: Method, path: &str) -> RequestHead {
         let mut buf = Vec::with_capacity(256);
         buf.extend_from_slice(method.as_str().as_bytes());
         buf.push(b' ');

@@ -329,6 +329,26 @@ fn urls_split_into_authority_and_origin_form() {
         target("http://h ost/"),
         Err(PoolError::InvalidUri(_))
     ));
+    // The text the request line is written from: borrowed when it can be, no byte that
+    // could split the request line.
+    let origin = |url: &'static str| pool.origin(url).map(|(_, t)| t);
+    assert!(matches!(
+        origin("http://h.example/a?b=c#f"),
+        Ok(std::borrow::Cow::Borrowed("/a?b=c"))
+    ));
+    assert_eq!(origin("http://h.example?q").unwrap(), "/?q");
+    assert_eq!(origin("http://h.example#f").unwrap(), "/");
+    for bad in [
+        "http://h.example/a\r\nX-Injected: 1",
+        "http://h.example/a\tb",
+        "http://h.example/\u{7f}",
+        "http://h.example/a HTTP/1.1",
+    ] {
+        assert!(
+            matches!(origin(bad), Err(PoolError::InvalidUri(_))),
+            "{bad:?}"
+        );
+    }
 }
 
 #[test]
