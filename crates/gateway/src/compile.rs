@@ -197,6 +197,29 @@ pub(crate) struct Upstream {
     pub(crate) response_params: Vec<(HeaderName, Source)>,
 }
 
+impl Upstream {
+    /// What HTTP and HTTP_PROXY integrations share; no response parameters (HTTP adds
+    /// its own).
+    fn new(
+        proxy: bool,
+        uri: &str,
+        method_name: Option<&str>,
+        timeout_ms: u64,
+        params: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Upstream, String> {
+        let (request_params, request_headers) = request_params(params)?;
+        Ok(Upstream {
+            proxy,
+            uri: Template::parse(uri, true)?,
+            method: method(method_name)?,
+            timeout: Duration::from_millis(timeout_ms),
+            request_params,
+            request_headers,
+            response_params: Vec::new(),
+        })
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct CompiledCors {
     pub(crate) any_origin: bool,
@@ -344,35 +367,33 @@ fn route(
                 .collect::<Result<_, String>>()?,
             Template::parse(&m.body, false)?,
         )),
-        IntegrationSpec::Http(h) => {
-            let (request_params, request_headers) = request_params(&h.request_parameters)?;
-            Integration::Http(Upstream {
-                proxy: false,
-                uri: Template::parse(&h.uri, true)?,
-                method: method(h.method.as_deref())?,
-                timeout: Duration::from_millis(h.timeout_ms),
-                request_params,
-                request_headers,
-                response_params: h
-                    .response_parameters
-                    .iter()
-                    .map(|(k, v)| {
-                        let name = k
-                            .strip_prefix("method.response.header.")
-                            .ok_or("bad response parameter")?;
-                        let src = match v.strip_prefix("integration.response.header.") {
-                            Some(n) => Source::Method(Loc::Header, n.to_ascii_lowercase()),
-                            None => Source::Static(
-                                unquote(v)
-                                    .ok_or("bad response parameter source")?
-                                    .to_owned(),
-                            ),
-                        };
-                        Ok((header_name(name)?, src))
-                    })
-                    .collect::<Result<_, String>>()?,
-            })
-        }
+        IntegrationSpec::Http(h) => Integration::Http(Upstream {
+            response_params: h
+                .response_parameters
+                .iter()
+                .map(|(k, v)| {
+                    let name = k
+                        .strip_prefix("method.response.header.")
+                        .ok_or("bad response parameter")?;
+                    let src = match v.strip_prefix("integration.response.header.") {
+                        Some(n) => Source::Method(Loc::Header, n.to_ascii_lowercase()),
+                        None => Source::Static(
+                            unquote(v)
+                                .ok_or("bad response parameter source")?
+                                .to_owned(),
+                        ),
+                    };
+                    Ok((header_name(name)?, src))
+                })
+                .collect::<Result<_, String>>()?,
+            ..Upstream::new(
+                false,
+                &h.uri,
+                h.method.as_deref(),
+                h.timeout_ms,
+                &h.request_parameters,
+            )?
+        }),
         IntegrationSpec::Function(f) => Integration::Function(FunctionTarget {
             plugin: plugins
                 .get(&f.plugin)
@@ -391,18 +412,13 @@ fn route(
                 .ok_or_else(|| format!("plugin `{}` is not loaded", w.plugin))?,
             timeout: Duration::from_millis(w.timeout_ms),
         }),
-        IntegrationSpec::HttpProxy(h) => {
-            let (request_params, request_headers) = request_params(&h.request_parameters)?;
-            Integration::Http(Upstream {
-                proxy: true,
-                uri: Template::parse(&h.uri, true)?,
-                method: method(h.method.as_deref())?,
-                timeout: Duration::from_millis(h.timeout_ms),
-                request_params,
-                request_headers,
-                response_params: Vec::new(),
-            })
-        }
+        IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream::new(
+            true,
+            &h.uri,
+            h.method.as_deref(),
+            h.timeout_ms,
+            &h.request_parameters,
+        )?),
     };
     let param_names: Vec<String> = route_key_params(&r.key)
         .into_iter()
