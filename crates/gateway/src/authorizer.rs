@@ -36,9 +36,11 @@ pub(crate) struct Granted {
 }
 
 impl Granted {
-    pub(crate) fn new(decision: AuthorizerDecision) -> Granted {
+    /// The context entries are moved out of `decision` (its own `context` is left empty:
+    /// read [`Granted::context`]).
+    pub(crate) fn new(mut decision: AuthorizerDecision) -> Granted {
         Granted {
-            context: decision.context.as_slice().into(),
+            context: std::mem::take(&mut decision.context).into(),
             decision: Arc::new(decision),
         }
     }

@@ -47,7 +47,7 @@ fn request(
     ctx: &RequestCtx,
     auth: &Authorizer,
     identity: Vec<String>,
-    route_id: &str,
+    route_id: String,
 ) -> AuthorizerRequest {
     let mut scratch = String::new();
     let mut value = |name: &str| {
@@ -59,7 +59,7 @@ fn request(
     AuthorizerRequest {
         kind: auth.kind,
         identity_source: identity,
-        route_id: route_id.to_owned(),
+        route_id,
         api_id: value("apiId"),
         stage: value("stage"),
         http_method: ctx.parts.method.as_str().to_owned(),
@@ -124,8 +124,13 @@ impl Phase for Authorize {
             let Some(identity) = identity(ctx, &auth) else {
                 return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
             };
-            // The decision cache's key: the values joined by a unit separator.
-            let key = identity.join("\u{1f}");
+            // The decision cache's key: the values joined by a unit separator (not built
+            // for an authorizer that caches nothing).
+            let key = if auth.caches() {
+                identity.join("\u{1f}")
+            } else {
+                String::new()
+            };
             let route_id = causeway_plugin::route_id(
                 stage.deployment.api_id(),
                 &stage.stage,
@@ -182,12 +187,13 @@ impl Authorize {
         key: String,
         route_id: String,
     ) -> Flow {
-        let req = request(ctx, &auth, identity, &route_id);
+        let mut req = request(ctx, &auth, identity, route_id);
         match auth.plugin.authorize(&req).await {
             Ok(d) => {
                 let granted = Granted::new(d);
                 if granted.decision.effect != Effect::Unauthorized && auth.caches() {
-                    auth.remember(key, route_id, granted.clone());
+                    // The route the decision was asked for (the request is done with it).
+                    auth.remember(key, std::mem::take(&mut req.route_id), granted.clone());
                 }
                 apply(ctx, &granted)
             }
