@@ -188,12 +188,8 @@ impl RequestCtx {
             V::Protocol => out.push_str(protocol(self.parts.version)),
             V::RequestTimeEpoch => push_opt(out, Some(self.received_at_ms)),
             V::RequestTime => clf_time(out, self.received_at_ms / 1000),
-            // The connection's IP text, made once per connection ([`Peer`]); only an
-            // empty one (never seen: `Peer::new` always writes it) is formatted again.
-            V::SourceIp => match self.client_ip.to_str() {
-                Ok(ip) if !ip.is_empty() => out.push_str(ip),
-                _ => push_ip(out, self.client.ip()),
-            },
+            // The connection's IP text, made once per connection ([`Peer::new`]: ASCII).
+            V::SourceIp => out.push_str(self.client_ip.to_str().unwrap_or_default()),
             V::UserAgent => out.push_str(
                 self.parts
                     .headers
