@@ -13,11 +13,15 @@ use crate::body::Body;
 use crate::compile::{CompiledRoute, Loc};
 use crate::table::StageRuntime;
 
+mod request_id;
+
+pub use request_id::RequestId;
+
 /// State of one request as it moves through the pipeline.
 #[derive(Debug)]
 pub struct RequestCtx {
     /// API Gateway style request id (a UUID), also sent as `x-amzn-requestid`.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// When the request arrived.
     pub started: Instant,
     /// When the request arrived, in milliseconds since the Unix epoch.
@@ -31,7 +35,7 @@ pub struct RequestCtx {
     /// The body, until a phase takes it.
     pub body: Option<Body>,
     /// Host the client used (lowercase, without port).
-    pub host: String,
+    pub host: Arc<str>,
     pub(crate) stage: Option<Arc<StageRuntime>>,
     /// Where the route path starts in `parts.uri.path()` (`None`: it is `/`).
     pub(crate) route_path_at: Option<usize>,
@@ -71,9 +75,9 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    pub(crate) fn new(parts: Parts, body: Body, peer: &Peer, host: String) -> Self {
+    pub(crate) fn new(parts: Parts, body: Body, peer: &Peer, host: Arc<str>) -> Self {
         RequestCtx {
-            request_id: new_request_id(),
+            request_id: RequestId::new(),
             started: Instant::now(),
             received_at_ms: crate::throttle::now_ms(),
             client: peer.addr,
@@ -379,51 +383,6 @@ fn format_clf_time(out: &mut String, secs: u64) {
     );
 }
 
-thread_local! {
-    /// Per-thread SplitMix64 state, seeded once from the OS-backed generator: request ids
-    /// must be unique, not secret, and this keeps them off the CSPRNG's per-call cost.
-    static ID_STATE: std::cell::Cell<u64> = std::cell::Cell::new(rand::random());
-}
-
-fn splitmix64(state: &std::cell::Cell<u64>) -> u64 {
-    let s = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-    state.set(s);
-    let mut z = s;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// A random-looking version 4 UUID, unique per request.
-pub(crate) fn new_request_id() -> String {
-    let (hi, lo) = ID_STATE.with(|st| (splitmix64(st), splitmix64(st)));
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&hi.to_le_bytes());
-    b[8..].copy_from_slice(&lo.to_le_bytes());
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    // Each byte's two hex digits from one table, at fixed places between the dashes.
-    const HEX_PAIRS: [[u8; 2]; 256] = {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut t = [[0u8; 2]; 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = [HEX[i >> 4], HEX[i & 15]];
-            i += 1;
-        }
-        t
-    };
-    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
-    let mut out = [b'-'; 36];
-    for (byte, at) in b.into_iter().zip(AT) {
-        let [hi, lo] = HEX_PAIRS[usize::from(byte)];
-        out[at] = hi;
-        out[at + 1] = lo;
-    }
-    // Hex digits and dashes only: always ASCII.
-    String::from_utf8(out.to_vec()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -434,22 +393,5 @@ mod tests {
         s.clear();
         super::clf_time(&mut s, 951_782_400); // 2000-02-29T00:00:00Z
         assert_eq!(s, "29/Feb/2000:00:00:00 +0000");
-    }
-
-    #[test]
-    fn request_ids_are_v4_uuids_and_unique() {
-        let ids: std::collections::HashSet<String> =
-            (0..10_000).map(|_| super::new_request_id()).collect();
-        assert_eq!(ids.len(), 10_000);
-        for id in ids.iter().take(100) {
-            let b = id.as_bytes();
-            assert_eq!(b.len(), 36);
-            assert_eq!(
-                (b[8], b[13], b[14], b[18], b[23]),
-                (b'-', b'-', b'4', b'-', b'-'),
-                "{id}"
-            );
-            assert!(matches!(b[19], b'8' | b'9' | b'a' | b'b'), "{id}");
-        }
     }
 }

@@ -36,7 +36,7 @@ use http::{Request, Response};
 
 pub use body::{Body, BoxError};
 pub use compile::{CompiledDeployment, check_routes, compile};
-pub use context::{Peer, RequestCtx};
+pub use context::{Peer, RequestCtx, RequestId};
 pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use keys::{KeyBinding, PlanBinding};
 pub use metrics::{Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics};
@@ -257,7 +257,11 @@ fn live_plugins(
 }
 
 /// The request's host, lowercase, without port.
-fn host_of(parts: &http::request::Parts) -> String {
+///
+/// The last answer is kept per thread with the bytes it came from: a node serves a few
+/// hosts, and a request whose `Host` is byte for byte the previous one's on this thread
+/// shares its text instead of lowercasing a copy.
+fn host_of(parts: &http::request::Parts) -> Arc<str> {
     // h2 clients send `:authority` (the URI's); HTTP/1.1 clients send `Host`.
     let raw = match parts.headers.get(http::header::HOST) {
         Some(h) => h.as_bytes(),
@@ -266,6 +270,29 @@ fn host_of(parts: &http::request::Parts) -> String {
             .authority()
             .map_or(&b""[..], |a| a.as_str().as_bytes()),
     };
+    thread_local! {
+        static LAST_HOST: std::cell::RefCell<(Vec<u8>, Arc<str>)> =
+            std::cell::RefCell::new((Vec::new(), Arc::from("")));
+    }
+    LAST_HOST.with(|last| {
+        if let Ok(last) = last.try_borrow()
+            && last.0 == raw
+        {
+            return last.1.clone();
+        }
+        let host: Arc<str> = Arc::from(lowercase_host(raw));
+        if let Ok(mut last) = last.try_borrow_mut() {
+            last.0.clear();
+            last.0.extend_from_slice(raw);
+            last.1 = host.clone();
+        }
+        host
+    })
+}
+
+/// The host part of a `Host` value (no port, no IPv6 brackets), lowercase; empty when
+/// it is not UTF-8.
+fn lowercase_host(raw: &[u8]) -> String {
     let host = match raw.split_first() {
         Some((b'[', rest)) => rest.split(|&b| b == b']').next().unwrap_or(rest),
         _ => match raw.iter().rposition(|&b| b == b':') {
@@ -285,7 +312,27 @@ mod tests {
             req = req.header(http::header::HOST, h);
         }
         let (parts, ()) = req.body(()).expect("request").into_parts();
-        super::host_of(&parts)
+        super::host_of(&parts).to_string()
+    }
+
+    #[test]
+    fn a_repeated_host_shares_its_text_and_a_new_one_replaces_it() {
+        let parts = |h: &[u8]| {
+            let req = http::Request::builder()
+                .uri("/")
+                .header(http::header::HOST, h);
+            req.body(()).expect("request").into_parts().0
+        };
+        let a = super::host_of(&parts(b"A.example.com:80"));
+        let again = super::host_of(&parts(b"A.example.com:80"));
+        assert!(std::sync::Arc::ptr_eq(&a, &again));
+        // Same host, other bytes: its own lowercased text, equal in value.
+        assert_eq!(&*super::host_of(&parts(b"a.example.com")), "a.example.com");
+        assert_eq!(&*super::host_of(&parts(b"B.example.com")), "b.example.com");
+        assert_eq!(
+            &*super::host_of(&parts(b"A.example.com:80")),
+            "a.example.com"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::future::Future;
 use std::pin::Pin;
 
-use http::{HeaderValue, Response};
+use http::Response;
 use opentelemetry::KeyValue;
 
 use crate::body::Body;
@@ -151,13 +151,12 @@ impl Pipeline {
         for phase in self.phases[..ran].iter().rev() {
             phase.response(ctx, &mut resp);
         }
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            resp.headers_mut().insert(&REQUEST_ID, v);
-        }
+        resp.headers_mut()
+            .insert(&REQUEST_ID, ctx.request_id.header_value());
         if let Some(rc) = &request_cx {
             let mut attrs = vec![
                 KeyValue::new("http.request.method", ctx.parts.method.to_string()),
-                KeyValue::new("causeway.request_id", ctx.request_id.clone()),
+                KeyValue::new("causeway.request_id", ctx.request_id.to_string()),
             ];
             if let Some(stage) = &ctx.stage {
                 attrs.push(KeyValue::new(

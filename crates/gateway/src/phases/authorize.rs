@@ -95,7 +95,7 @@ fn request(
             .map(|s| pairs(s.variables.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
             .unwrap_or_default(),
         source_ip: value("identity.sourceIp"),
-        request_id: ctx.request_id.clone(),
+        request_id: ctx.request_id.to_string(),
     }
 }
 

@@ -63,7 +63,7 @@ fn patched(buf: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let line_end = find(buf, b"\r\n")?;
-    let id = crate::context::new_request_id();
+    let id = crate::context::RequestId::new();
     let status_line = String::from_utf8_lossy(&buf[9..line_end]);
     tracing::debug!(request_id = %id, status = %status_line, "answered by hyper (malformed request)");
     let mut out = Vec::with_capacity(buf.len() + HEADER.len() + 40);

@@ -89,9 +89,9 @@ fn routed(api: &str, stage: &str, req: Request<()>) -> RequestCtx {
         parts,
         Body::from(""),
         &crate::context::Peer::new(client),
-        host,
+        host.into(),
     );
-    ctx.request_id = REQUEST_ID.to_owned();
+    ctx.request_id = crate::context::RequestId::parse(REQUEST_ID).expect("request id");
     ctx.received_at_ms = EPOCH_MS;
     let crate::table::Resolved::Stage(stage, at) = table.resolve(&ctx.host, ctx.parts.uri.path())
     else {
