@@ -75,9 +75,9 @@ impl StageCache {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A live entry for `key`.
-    pub(crate) fn get(&self, key: &CacheKey) -> Option<Arc<CachedResponse>> {
-        self.lock().cache.get(now_ms(), key)
+    /// A live entry for `key` at `now_ms` (milliseconds since the Unix epoch).
+    pub(crate) fn get(&self, now_ms: u64, key: &CacheKey) -> Option<Arc<CachedResponse>> {
+        self.lock().cache.get(now_ms, key)
     }
 
     /// Drop the entry for `key`.

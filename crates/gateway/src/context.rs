@@ -76,10 +76,11 @@ pub struct RequestCtx {
 
 impl RequestCtx {
     pub(crate) fn new(parts: Parts, body: Body, peer: &Peer, host: Arc<str>) -> Self {
+        let started = Instant::now();
         RequestCtx {
             request_id: RequestId::new(),
-            started: Instant::now(),
-            received_at_ms: crate::throttle::now_ms(),
+            started,
+            received_at_ms: crate::throttle::epoch_ms_at(started),
             client: peer.addr,
             client_ip: peer.ip.clone(),
             parts,

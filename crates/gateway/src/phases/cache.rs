@@ -147,7 +147,9 @@ impl CachePhase {
             }
             InvalidationOutcome::Ignore | InvalidationOutcome::NotRequested => {}
         }
-        match round(ctx, &cache, key, ttl) {
+        // The first look is at the request's arrival; a follower's later looks, below,
+        // at the time they happen.
+        match round(ctx, &cache, key, ttl, ctx.received_at_ms) {
             Round::Done(flow) => Ok(flow),
             Round::Wait(waiting, key) => Err((waiting, key, ttl)),
         }
@@ -174,7 +176,7 @@ impl CachePhase {
             if !more {
                 break;
             }
-            match round(ctx, &cache, key, ttl) {
+            match round(ctx, &cache, key, ttl, crate::throttle::now_ms()) {
                 Round::Done(flow) => return flow,
                 Round::Wait(w, k) => (waiting, key) = (w, k),
             }
@@ -191,8 +193,9 @@ fn round(
     cache: &std::sync::Arc<crate::cache::StageCache>,
     key: CacheKey,
     ttl: Ttl,
+    now_ms: u64,
 ) -> Round {
-    if let Some(found) = cache.get(&key) {
+    if let Some(found) = cache.get(now_ms, &key) {
         if let Some(m) = route_metrics(ctx) {
             m.cache_hits.inc();
         }
