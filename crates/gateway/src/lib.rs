@@ -281,7 +281,11 @@ fn host_of(parts: &http::request::Parts) -> Arc<str> {
             return last.1.clone();
         }
         let host: Arc<str> = Arc::from(lowercase_host(raw));
-        if let Ok(mut last) = last.try_borrow_mut() {
+        // A DNS name and port fit in 262 bytes; a longer value is not kept (the copy
+        // would stay with the thread).
+        if raw.len() <= 262
+            && let Ok(mut last) = last.try_borrow_mut()
+        {
             last.0.clear();
             last.0.extend_from_slice(raw);
             last.1 = host.clone();
@@ -333,6 +337,14 @@ mod tests {
             &*super::host_of(&parts(b"A.example.com:80")),
             "a.example.com"
         );
+        // Longer than any DNS name: answered, not kept.
+        let long = format!("{}.example.com", "X".repeat(300));
+        let first = super::host_of(&parts(long.as_bytes()));
+        assert_eq!(*first, long.to_ascii_lowercase());
+        assert!(!std::sync::Arc::ptr_eq(
+            &first,
+            &super::host_of(&parts(long.as_bytes()))
+        ));
     }
 
     #[test]
