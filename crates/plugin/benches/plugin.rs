@@ -26,6 +26,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// The node's allocator (`crates/cli/main.rs`), so the host's allocations cost what they do there.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &str = "bench-secret";
 
 fn token() -> String {
