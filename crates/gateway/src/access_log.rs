@@ -225,11 +225,7 @@ fn default_line(ctx: &RequestCtx, line: &mut String) {
         }
         // Written in place; escaped afterwards only when it holds a byte that needs it
         // (rare: a quote, a backslash or a control character in a path or a message).
-        if escape
-            && line.as_bytes()[start..]
-                .iter()
-                .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-        {
+        if escape && crate::json::needs_escaping(&line.as_bytes()[start..]) {
             let raw = line.split_off(start);
             crate::json::escaped(line, &raw);
         }
