@@ -1,5 +1,5 @@
 //! Request ids: random-looking version 4 UUIDs, held inline (36 bytes, no allocation) and
-//! turned into the `x-amzn-requestid` header without being checked again.
+//! copied once into the `x-amzn-requestid` header value.
 
 use std::fmt;
 
@@ -69,8 +69,7 @@ impl RequestId {
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
-    /// The id as a header value (one copy into the value's buffer, no re-validation
-    /// beyond the header value check).
+    /// The id as a header value (one copy into the value's buffer).
     pub(crate) fn header_value(&self) -> HeaderValue {
         HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("-"))
     }
