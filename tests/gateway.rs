@@ -21,6 +21,8 @@ mod mapping;
 mod metrics;
 #[path = "gateway/routing.rs"]
 mod routing;
+#[path = "gateway/shutdown.rs"]
+mod shutdown;
 #[path = "gateway/throttling.rs"]
 mod throttling;
 #[path = "gateway/tracing.rs"]

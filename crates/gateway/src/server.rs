@@ -6,11 +6,11 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 
 use crate::Gateway;
 
 mod canned;
+mod drain;
 mod header_timeout;
 
 pub(crate) async fn serve(
@@ -38,7 +38,7 @@ pub(crate) async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(64 * 1024);
-    let graceful = GracefulShutdown::new();
+    let drain = drain::Drain::default();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -69,7 +69,7 @@ pub(crate) async fn serve(
                 svc,
             )
             .into_owned();
-        let conn = graceful.watch(conn);
+        let conn = drain.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -77,7 +77,7 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+    if tokio::time::timeout(Duration::from_secs(10), drain.drained())
         .await
         .is_err()
     {
