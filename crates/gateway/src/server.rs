@@ -54,12 +54,14 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let gw = gw.clone();
-        let client = crate::context::Peer::new(peer);
+        // One reference count per request for the gateway and the peer together.
+        let shared = std::sync::Arc::new((gw.clone(), crate::context::Peer::new(peer)));
         let svc = service_fn(move |req| {
-            let gw = gw.clone();
-            let client = client.clone();
-            async move { Ok::<_, Infallible>(gw.handle(req, &client).await) }
+            let shared = shared.clone();
+            async move {
+                let (gw, client) = &*shared;
+                Ok::<_, Infallible>(gw.handle(req, client).await)
+            }
         });
         let conn = builder
             .serve_connection_with_upgrades(
