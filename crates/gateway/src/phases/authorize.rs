@@ -119,37 +119,29 @@ impl Phase for Authorize {
         let Some(stage) = ctx.stage.as_deref() else {
             return Step::Now(Flow::Continue);
         };
+        let Some(identity) = identity(ctx, &auth) else {
+            return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
+        };
+        // The decision cache's key: the values joined by a unit separator (not built for
+        // an authorizer that caches nothing).
+        let key = if auth.caches() {
+            identity.join("\u{1f}")
+        } else {
+            String::new()
+        };
+        let route_id = causeway_plugin::route_id(
+            stage.deployment.api_id(),
+            &stage.stage,
+            ctx.parts.method.as_str(),
+            ctx.route_path(),
+        );
         // A cached decision answers without a plugin call, and without a future.
-        let ask = {
-            let Some(identity) = identity(ctx, &auth) else {
-                return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
-            };
-            // The decision cache's key: the values joined by a unit separator (not built
-            // for an authorizer that caches nothing).
-            let key = if auth.caches() {
-                identity.join("\u{1f}")
-            } else {
-                String::new()
-            };
-            let route_id = causeway_plugin::route_id(
-                stage.deployment.api_id(),
-                &stage.stage,
-                ctx.parts.method.as_str(),
-                ctx.route_path(),
-            );
-            match auth.cached(&key, &route_id, ctx.started) {
-                Some(hit) => Err(hit),
-                None => Ok((
-                    identity.iter().map(|v| (*v).to_owned()).collect(),
-                    key,
-                    route_id,
-                )),
-            }
-        };
-        let (identity, key, route_id) = match ask {
-            Ok(ask) => ask,
-            Err(hit) => return Step::Now(apply(ctx, &hit)),
-        };
+        if let Some(hit) = auth.cached(&key, &route_id, ctx.started) {
+            // The values borrow from `ctx`, which the answer changes.
+            drop(identity);
+            return Step::Now(apply(ctx, &hit));
+        }
+        let identity = identity.into_iter().map(str::to_owned).collect();
         Step::Later(Box::pin(self.call(ctx, auth, identity, key, route_id)))
     }
 }

@@ -67,7 +67,7 @@ impl Plugin {
             let mut lease = match last.take() {
                 Some(lease) if round >= ROUNDS => lease,
                 _ => match self
-                    .instantiate(&[], crate::plugin::Purpose::Call, Instant::now())
+                    .instantiate(&[], crate::plugin::Purpose::Call, started)
                     .await
                 {
                     Ok(lease) => {
@@ -84,7 +84,7 @@ impl Plugin {
                 last = Some(lease);
                 continue;
             }
-            if let Err(e) = self.begin(&mut lease.store, &[], Instant::now()) {
+            if let Err(e) = self.begin(&mut lease.store, &[], started) {
                 probe_error = Some(e);
                 break;
             }
