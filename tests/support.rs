@@ -268,20 +268,34 @@ pub async fn gateway_with(node: NodeConfig, apis: &[&str]) -> TestGateway {
         all.extend(bindings(&parse_api(text)));
     }
     gateway.publish(all, &node.domains);
+    let served = serve(&gateway).await;
+    TestGateway {
+        addr: served.addr,
+        gateway,
+        shutdown: Some(served.stop),
+    }
+}
+
+/// A gateway listening on a loopback port.
+pub struct Served {
+    pub addr: SocketAddr,
+    /// Sending (or dropping) it starts the drain.
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    /// Ends when the listener has stopped and every connection has drained.
+    pub done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serve `gateway` on a free loopback port until `stop` is sent.
+pub async fn serve(gateway: &Gateway) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind gateway");
     let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let gw = gateway.clone();
-    tokio::spawn(gw.serve(listener, async move {
-        let _ = rx.await;
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let done = tokio::spawn(gateway.clone().serve(listener, async move {
+        let _ = stopped.await;
     }));
-    TestGateway {
-        addr,
-        gateway,
-        shutdown: Some(tx),
-    }
+    Served { addr, stop, done }
 }
 
 pub async fn gateway(apis: &[&str]) -> TestGateway {

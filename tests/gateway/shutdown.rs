@@ -41,14 +41,8 @@ async fn shutdown_answers_requests_in_flight_and_closes_idle_connections() {
         support::bindings(&support::parse_api(&api(&upstream.url()))),
         &[],
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(gateway.clone().serve(listener, async move {
-        let _ = stopped.await;
-    }));
+    let served = support::serve(&gateway).await;
+    let addr = served.addr;
 
     // A keep-alive connection that has been answered once and then sends nothing.
     let mut idle = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -75,10 +69,12 @@ async fn shutdown_answers_requests_in_flight_and_closes_idle_connections() {
         String::from_utf8_lossy(&seen)
     );
 
-    // A request the upstream takes 600 ms to answer, in flight when the drain starts.
+    // A request the upstream takes 1.5 s to answer, in flight when the drain starts.
     let hits = upstream.hits.load(Ordering::SeqCst);
-    let slow =
-        tokio::spawn(async move { get(&support::client(), addr, HOST, "/prod/slow?ms=600").await });
+    let mut slow =
+        tokio::spawn(
+            async move { get(&support::client(), addr, HOST, "/prod/slow?ms=1500").await },
+        );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while upstream.hits.load(Ordering::SeqCst) == hits {
         assert!(
@@ -87,18 +83,21 @@ async fn shutdown_answers_requests_in_flight_and_closes_idle_connections() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    stop.send(()).expect("stop");
+    served.stop.send(()).expect("stop");
 
-    // The idle connection is closed well before the slow answer (600 ms) is due.
-    let n = tokio::time::timeout(Duration::from_millis(400), idle.read(&mut buf))
-        .await
-        .expect("the idle connection is closed at once")
-        .expect("read");
-    assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&buf[..n]));
+    // The idle connection is closed first: it does not wait for the slow answer.
+    tokio::select! {
+        biased;
+        read = idle.read(&mut buf) => {
+            let n = read.expect("read");
+            assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&buf[..n]));
+        }
+        _ = &mut slow => panic!("the idle connection was still open after the slow answer"),
+    }
 
     let reply = slow.await.expect("slow request task");
     assert_eq!(reply.status, 200, "{}", reply.text());
-    tokio::time::timeout(Duration::from_secs(5), served)
+    tokio::time::timeout(Duration::from_secs(5), served.done)
         .await
         .expect("serve returns once drained")
         .expect("serve task")
