@@ -195,6 +195,8 @@ pub(crate) struct Upstream {
     /// Header parameters (`integration.request.header.*`), names parsed once.
     pub(crate) request_headers: Vec<(HeaderName, Source)>,
     pub(crate) response_params: Vec<(HeaderName, Source)>,
+    /// The upstream's pool entry, once resolved.
+    pub(crate) origin: crate::phases::integrate::KnownOrigin,
 }
 
 impl Upstream {
@@ -210,6 +212,7 @@ impl Upstream {
         let (request_params, request_headers) = request_params(params)?;
         Ok(Upstream {
             proxy,
+            origin: crate::phases::integrate::KnownOrigin::default(),
             uri: Template::parse(uri, true)?,
             method: method(method_name)?,
             timeout: Duration::from_millis(timeout_ms),

@@ -18,7 +18,7 @@ use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) use mapper::MAX_MAPPED_BODY_BYTES;
 pub(crate) use mock::add_content_type as add_mock_content_type;
-pub(crate) use pool::{Config as PoolConfig, Pool, PoolError, UpstreamBody};
+pub(crate) use pool::{Config as PoolConfig, KnownOrigin, Pool, PoolError, UpstreamBody};
 pub(crate) use upstream::{HttpClient, new_client};
 
 /// Decoded query-string pairs (`+` as a space, then percent-decoded, lossily), in request

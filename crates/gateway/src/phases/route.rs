@@ -52,18 +52,21 @@ impl Route {
         if header_bytes > self.limits.max_header_bytes {
             return Flow::Fail(GatewayError::new(ErrorKind::HeadersTooLarge));
         }
-        let declared = ctx
-            .parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.limits.max_body_bytes) {
-            return Flow::Fail(GatewayError::new(ErrorKind::PayloadTooLarge));
-        }
+        // The declared length, as hyper read it from `content-length` (h1 or h2): the
+        // body's size hint (no second header lookup and parse). A body of known length
+        // within the limit needs no counting wrapper; a chunked one does.
         if let Some(Body::Stream(inc)) = ctx.body.take() {
-            let limit = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
-            ctx.body = Some(Body::Limited(http_body_util::Limited::new(inc, limit)));
+            let hint = http_body::Body::size_hint(&inc);
+            if hint.lower() > self.limits.max_body_bytes {
+                return Flow::Fail(GatewayError::new(ErrorKind::PayloadTooLarge));
+            }
+            ctx.body = Some(match hint.upper() {
+                Some(n) if n <= self.limits.max_body_bytes => Body::Stream(inc),
+                _ => {
+                    let limit = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
+                    Body::Limited(http_body_util::Limited::new(inc, limit))
+                }
+            });
         }
 
         let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());

@@ -17,14 +17,13 @@
 //!   reaper task started with the first connection, which also closes the ones the
 //!   upstream closed); at most `max_idle_per_host` are kept.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderValue};
-use http::uri::{Authority, Scheme};
+use http::uri::Authority;
 use http::{Request, Response, Uri};
 
 use crate::body::Body;
@@ -35,12 +34,14 @@ mod body;
 mod conn;
 mod connect;
 mod h1;
+mod origin;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use crate::tls::client_config;
 pub use body::UpstreamBody;
 pub(crate) use h1::RequestHead;
+pub(crate) use origin::KnownOrigin;
 
 /// A request for [`Pool::send_head`]: its head (request line and fields, the framing
 /// fields come from the body) and its body.
@@ -195,60 +196,6 @@ impl Pool {
     pub(crate) fn target(&self, url: &str) -> Result<(Arc<Host>, Uri), PoolError> {
         let (host, target) = self.origin(url)?;
         let target = Uri::try_from(&*target).map_err(|e| PoolError::InvalidUri(e.to_string()))?;
-        Ok((host, target))
-    }
-
-    /// Where `url` (an absolute `http://` URL) goes: its authority's pool entry and the
-    /// origin-form request target (`/path?query`, the fragment left out), borrowed from
-    /// `url` when it starts with `/`. Split by hand and checked byte by byte (no space or
-    /// control character can reach the request line); an authority is validated once,
-    /// when first seen. No `Uri` is built: the request line is written from the text.
-    pub(crate) fn origin<'u>(&self, url: &'u str) -> Result<(Arc<Host>, Cow<'u, str>), PoolError> {
-        // `str::split_once("://")` sets up a substring searcher: ~300 instructions here.
-        let (scheme, rest) = url
-            .find(':')
-            .and_then(|i| Some((&url[..i], url[i..].strip_prefix("://")?)))
-            .ok_or_else(|| PoolError::InvalidUri("not an absolute URI".into()))?;
-        let https = scheme.eq_ignore_ascii_case("https");
-        if !https && !scheme.eq_ignore_ascii_case("http") {
-            return Err(match Scheme::try_from(scheme) {
-                Ok(_) => PoolError::Scheme(scheme.to_owned()),
-                Err(e) => PoolError::InvalidUri(e.to_string()),
-            });
-        }
-        // Byte scans: a `[char; 3]` pattern decodes every character (≈ 10 instructions each).
-        let end = rest
-            .bytes()
-            .position(|b| matches!(b, b'/' | b'?' | b'#'))
-            .unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(end);
-        if authority.is_empty() {
-            return Err(PoolError::NoHost);
-        }
-        let host = self.host(authority, https)?;
-        // Up to the fragment, with no byte that could split the request line.
-        let mut cut = path.len();
-        for (i, b) in path.bytes().enumerate() {
-            match b {
-                b'#' => {
-                    cut = i;
-                    break;
-                }
-                0..=b' ' | 0x7f => {
-                    return Err(PoolError::InvalidUri(format!(
-                        "byte {b:#04x} is not allowed in a request target"
-                    )));
-                }
-                _ => {}
-            }
-        }
-        // `#` is ASCII: `cut` is on a character boundary.
-        let path = &path[..cut];
-        let target = match path.as_bytes().first() {
-            Some(b'/') => Cow::Borrowed(path),
-            None => Cow::Borrowed("/"),
-            Some(_) => Cow::Owned(format!("/{path}")),
-        };
         Ok((host, target))
     }
 

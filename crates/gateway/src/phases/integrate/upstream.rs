@@ -174,7 +174,7 @@ pub(super) async fn call(
     u: &Upstream,
 ) -> Result<Response<Body>, GatewayError> {
     let url = build_uri(ctx, u);
-    let (host, target) = client.origin(&url).map_err(|e| match e {
+    let (host, target) = client.origin_of(&url, &u.origin).map_err(|e| match e {
         PoolError::InvalidUri(_) => GatewayError::new(ErrorKind::Internal).with_cause(format!(
             "integration URI `{url}` is invalid (check the stage variables): {e}"
         )),

@@ -99,11 +99,11 @@ async fn idle_settles(pool: &Pool, addr: SocketAddr, want: usize) -> usize {
     n
 }
 
-fn tls() -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
+pub(super) fn tls() -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
     super::client_config(None).unwrap()
 }
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     Config {
         idle_timeout: Duration::from_secs(30),
         max_idle_per_host: 16,

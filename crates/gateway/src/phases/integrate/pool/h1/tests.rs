@@ -280,3 +280,65 @@ fn hop_by_hop_names_are_the_forwarding_list() {
     let (head, _) = parse_in_steps(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 64, false);
     assert!(!head.unwrap().hop_by_hop);
 }
+
+#[test]
+fn common_names_agree_with_header_name_parsing() {
+    use http::HeaderName;
+    let names = [
+        "date",
+        "etag",
+        "vary",
+        "server",
+        "location",
+        "connection",
+        "set-cookie",
+        "content-type",
+        "accept-ranges",
+        "cache-control",
+        "last-modified",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+    ];
+    for name in names {
+        for text in [
+            name.to_owned(),
+            name.to_ascii_uppercase(),
+            // Go's and nginx's spelling: `Content-Type`.
+            name.split('-')
+                .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+                .collect::<Vec<_>>()
+                .join("-"),
+        ] {
+            let known = super::common_name(text.as_bytes());
+            assert_eq!(
+                known,
+                HeaderName::from_bytes(text.as_bytes()).ok(),
+                "{text}"
+            );
+            assert!(known.is_some(), "{text}");
+        }
+    }
+    // Same length and first letter, other tokens: left to `HeaderName::from_bytes`.
+    for other in [
+        "dat_",
+        "dat3",
+        "date!",
+        "etaq",
+        "content_type",
+        "content-typf",
+        "x-date",
+        "servex",
+        "set-cookie2",
+        "contentxlength",
+        "",
+    ] {
+        assert_eq!(super::common_name(other.as_bytes()), None, "{other}");
+    }
+    // A response using each still parses to the same fields.
+    let head = parse(
+        b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Type: a/b\r\nX-Other: 1\r\nContent-Length: 0\r\n\r\n",
+    );
+    let names: Vec<&str> = head.parts.headers.keys().map(HeaderName::as_str).collect();
+    assert_eq!(names, ["date", "content-type", "x-other", "content-length"]);
+}
