@@ -91,7 +91,8 @@ fn load(engine: &PluginEngine, name: &str, bytes: &[u8], policy: InstancePolicy)
 
 /// Profiling aid: more authorizers to measure beside the built-in ones, on warm instances,
 /// from `CAUSEWAY_BENCH_AUTHORIZERS="name=file.wasm;name2=file2.wasm"` (their decisions
-/// are not checked, so a no-op guest shows the cost of the call itself).
+/// are not checked, so a no-op guest shows the cost of the call itself); with
+/// `CAUSEWAY_BENCH_EXTRA_FRESH=1` on fresh instances.
 fn extra_authorizers(engine: &PluginEngine, policy: InstancePolicy) -> Vec<(String, Arc<Plugin>)> {
     let list = std::env::var("CAUSEWAY_BENCH_AUTHORIZERS").unwrap_or_default();
     list.split(';')
@@ -154,7 +155,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| rt.block_on(plugin.authorize(&req)).expect("call"))
         });
     }
-    for (name, plugin) in extra_authorizers(&engine, reuse) {
+    let extra_policy = match std::env::var("CAUSEWAY_BENCH_EXTRA_FRESH").as_deref() {
+        Ok("1") => InstancePolicy::Fresh,
+        _ => reuse,
+    };
+    for (name, plugin) in extra_authorizers(&engine, extra_policy) {
         rt.block_on(plugin.authorize(&req)).expect("warm-up call");
         group.bench_function(name, |b| {
             b.iter(|| rt.block_on(plugin.authorize(&req)).expect("call"))

@@ -257,7 +257,9 @@ fn payload_2(j: &mut Json, r: &Request<'_>) {
     j.end('}');
 }
 
-/// Each header name once, with its values (lossily UTF-8) in order.
+/// Each header name once, with its values (lossily UTF-8) in order. Values are checked
+/// with `str::from_utf8` first (ASCII a word at a time; `from_utf8_lossy` walks them in
+/// chunks and was ≈ 2 % of a FUNCTION request).
 fn header_groups(
     headers: &HeaderMap,
 ) -> impl Iterator<Item = (&str, impl DoubleEndedIterator<Item = Cow<'_, str>>)> {
@@ -265,7 +267,10 @@ fn header_groups(
         let values = headers.get_all(name).iter();
         (
             name.as_str(),
-            values.map(|v| String::from_utf8_lossy(v.as_bytes())),
+            values.map(|v| {
+                std::str::from_utf8(v.as_bytes())
+                    .map_or_else(|_| String::from_utf8_lossy(v.as_bytes()), Cow::Borrowed)
+            }),
         )
     })
 }

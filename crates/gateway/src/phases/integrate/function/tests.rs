@@ -353,6 +353,27 @@ fn rest_event_without_parameters_uses_nulls() {
     assert_eq!(event(&ctx, false, b""), expected);
 }
 
+/// Header values that are not UTF-8 (obs-text, e.g. Latin-1) reach the function with
+/// U+FFFD in place of each bad byte, as `String::from_utf8_lossy` makes them.
+#[test]
+fn header_values_that_are_not_utf8_are_replaced_lossily() {
+    let latin1 = http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is a valid value");
+    let req = Request::get("/dev")
+        .header("x-name", latin1)
+        .header("x-name", "caf\u{e9}")
+        .body(())
+        .expect("request");
+    let ctx = routed(REST_API, "dev", req);
+    let e = event(&ctx, false, b"");
+    assert_eq!(e["headers"]["x-name"], json!("caf\u{e9}"));
+    assert_eq!(
+        e["multiValueHeaders"]["x-name"],
+        json!(["caf\u{fffd}", "caf\u{e9}"])
+    );
+    let e = event(&ctx, true, b"");
+    assert_eq!(e["headers"]["x-name"], json!("caf\u{fffd},caf\u{e9}"));
+}
+
 #[test]
 fn rest_event_bodies_are_text_or_base64() {
     let with_type = |ct: Option<&str>| {
