@@ -1,6 +1,6 @@
 //! Where an integration URL goes: its authority's pool entry and the origin-form request
-//! target, from the URL's text; each integration keeps the entry of the authority it
-//! last resolved, so that requests to the same one skip the pool's lookup.
+//! target, from the URL's text; each integration keeps the entry of the first authority
+//! it resolved, so that later requests to that one skip the pool's lookup.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock, Weak};
