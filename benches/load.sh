@@ -31,7 +31,8 @@
 # Environment: ONLY (an extended regex: run only the targets whose name matches, e.g.
 # ONLY='plugins-mock|auth-rust|function'; ratios whose targets did not run show n/a),
 # DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (64), ROUNDS (1; the
-# table shows the median of each metric over rounds), WAIT_QUIET (s, 0: how long to wait
+# table shows the median of each metric over rounds; even rounds run the targets in
+# reverse order), WAIT_QUIET (s, 0: how long to wait
 # for an idle machine before measuring), RUST_LOG (warn), KEEP_TMP=1 keeps
 # the temp dir, SKIP_BUILD=1 skips `cargo build`, CAUSEWAY_BIN / BENCH_SERVER_BIN override
 # the binaries. Results go to stdout and benches/results/load-<date>.md (gitignored).
@@ -419,24 +420,40 @@ run() {
     log "$(awk '{ for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } printf "%-15s %9.0f req/s  p50 %5.0f us  p99 %6.0f us\n", $1, v["requests"] / (v["duration_us"] / 1e6), v["p50_us"], v["p99_us"] }' <<<"$name $line")"
 }
 
+# Name, URL, then the pids whose CPU and memory the row reports.
+TARGETS=(
+    "upstream $UPSTREAM_URL $UPSTREAM_PID"
+    "bare-hyper $BARE_URL $BARE_PID"
+    "causeway-mock $MOCK_URL $GW_PID"
+    "causeway-cached $CACHED_URL $GW_PID"
+    "causeway-logged $LOGGED_URL $GW_PID"
+    "nginx-proxy $NGINX_URL $NGINX_WORKERS"
+    "causeway-proxy $PROXY_URL $GW_PID"
+    "plugins-mock $PLUGINS_MOCK_URL $GW_PID"
+    "auth-rust $AUTH_URL/rust $GW_PID"
+    "auth-rust-reuse $AUTH_URL/rust-reuse $GW_PID"
+    "auth-rust-cached $AUTH_URL/rust-cached $GW_PID"
+    "auth-js $AUTH_URL/js $GW_PID"
+    "auth-python $AUTH_URL/python $GW_PID"
+    "function $FUNCTION_URL $GW_PID"
+    "function-reuse $FUNCTION_REUSE_URL $GW_PID"
+)
 for ROUND in $(seq "$ROUNDS"); do
-    log "round $ROUND/$ROUNDS: ${DURATION}s per target (+${WARMUP}s warm-up), $CONNECTIONS connections"
-    run upstream "$UPSTREAM_URL" "$UPSTREAM_PID"
-    run bare-hyper "$BARE_URL" "$BARE_PID"
-    run causeway-mock "$MOCK_URL" "$GW_PID"
-    run causeway-cached "$CACHED_URL" "$GW_PID"
-    run causeway-logged "$LOGGED_URL" "$GW_PID"
-    # shellcheck disable=SC2086 # word splitting of the worker pid list is intended
-    run nginx-proxy "$NGINX_URL" $NGINX_WORKERS
-    run causeway-proxy "$PROXY_URL" "$GW_PID"
-    run plugins-mock "$PLUGINS_MOCK_URL" "$GW_PID"
-    run auth-rust "$AUTH_URL/rust" "$GW_PID"
-    run auth-rust-reuse "$AUTH_URL/rust-reuse" "$GW_PID"
-    run auth-rust-cached "$AUTH_URL/rust-cached" "$GW_PID"
-    run auth-js "$AUTH_URL/js" "$GW_PID"
-    run auth-python "$AUTH_URL/python" "$GW_PID"
-    run function "$FUNCTION_URL" "$GW_PID"
-    run function-reuse "$FUNCTION_REUSE_URL" "$GW_PID"
+    # Even rounds run the targets in reverse order: on a machine whose speed drifts within
+    # a round, each compared pair (bare hyper and MOCK, nginx and PROXY, MOCK and a plugin
+    # row) is then measured once in each order, so the drift does not favour one side.
+    order=("${TARGETS[@]}")
+    if ((ROUND % 2 == 0)); then
+        order=()
+        for ((i = ${#TARGETS[@]} - 1; i >= 0; i--)); do
+            order+=("${TARGETS[i]}")
+        done
+    fi
+    log "round $ROUND/$ROUNDS: ${DURATION}s per target (+${WARMUP}s warm-up), $CONNECTIONS connections$( ((ROUND % 2 == 0)) && echo ', reverse order')"
+    for target in "${order[@]}"; do
+        read -r -a args <<<"$target"
+        run "${args[@]}"
+    done
 done
 GW_HWM_KB=$(status_kb "$GW_PID" VmHWM)
 GW_RSS_END_KB=$(status_kb "$GW_PID" VmRSS)
