@@ -259,7 +259,7 @@ fn payload_2(j: &mut Json, r: &Request<'_>) {
 
 /// Each header name once, with its values (lossily UTF-8) in order. Values are checked
 /// with `str::from_utf8` first (ASCII a word at a time; `from_utf8_lossy` walks them in
-/// chunks and was ≈ 2 % of a FUNCTION request).
+/// chunks: ≈ 0.7 % of the node's samples on the FUNCTION route).
 fn header_groups(
     headers: &HeaderMap,
 ) -> impl Iterator<Item = (&str, impl DoubleEndedIterator<Item = Cow<'_, str>>)> {
