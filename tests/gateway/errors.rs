@@ -36,6 +36,25 @@ fn assert_error(r: &support::Reply, status: u16, message: &str) {
     assert!(r.header("x-amzn-errortype").is_some());
 }
 
+/// Read from `s` until a whole response head has arrived (and whatever came with it),
+/// within `within`.
+async fn read_head(s: &mut (impl tokio::io::AsyncRead + Unpin), within: Duration) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let read = async {
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "closed before the head: {buf:?}");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(within, read)
+        .await
+        .expect("the head in time");
+    buf
+}
+
 #[tokio::test]
 async fn unknown_route_rest_403_http_404() {
     let rest = support::gateway(&[&api("http://127.0.0.1:9", "REST")]).await;
@@ -129,7 +148,7 @@ async fn body_over_10_mb_is_413() {
 /// A chunked body declares no length: the 10 MB limit is counted as it streams.
 #[tokio::test]
 async fn chunked_body_over_10_mb_is_413() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let up = support::upstream().await;
     let gw = support::gateway(&[&api(&up.url(), "REST")]).await;
     let conn = tokio::net::TcpStream::connect(gw.addr)
@@ -149,18 +168,7 @@ async fn chunked_body_over_10_mb_is_413() {
         }
         wr.write_all(b"0\r\n\r\n").await
     });
-    let mut answer = Vec::new();
-    let mut buf = [0_u8; 4096];
-    let read = async {
-        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = rd.read(&mut buf).await.expect("read");
-            assert!(n > 0, "connection closed before a response head");
-            answer.extend_from_slice(&buf[..n]);
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), read)
-        .await
-        .expect("answered within 30 s");
+    let answer = read_head(&mut rd, Duration::from_secs(30)).await;
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
     assert!(
@@ -287,16 +295,7 @@ async fn a_body_that_looks_like_an_error_answer_is_not_patched() {
         .expect("connect");
     let req = format!("GET /prod/up/x HTTP/1.1\r\nhost: {HOST}\r\nconnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
-    let mut buf = Vec::new();
-    let mut chunk = [0_u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk))
-            .await
-            .expect("the head in time")
-            .expect("read");
-        assert!(n > 0, "closed before the head: {buf:?}");
-        buf.extend_from_slice(&chunk[..n]);
-    }
+    let mut buf = read_head(&mut s, Duration::from_secs(5)).await;
     let _ = head_seen.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
     let _ = done.send(());
