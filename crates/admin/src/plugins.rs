@@ -16,6 +16,8 @@ pub struct PluginHost {
     cache_dir: Option<PathBuf>,
     /// Bound of the artifact cache in bytes (`None`: unbounded).
     cache_bound: Option<u64>,
+    /// [`EngineConfig::perf_map`].
+    perf_map: bool,
     engine: OnceLock<Result<PluginEngine, String>>,
     loaded: Mutex<HashMap<String, Arc<Plugin>>>,
 }
@@ -34,6 +36,7 @@ impl PluginHost {
         PluginHost {
             cache_dir,
             cache_bound: None,
+            perf_map: false,
             engine: OnceLock::new(),
             loaded: Mutex::new(HashMap::new()),
         }
@@ -45,11 +48,18 @@ impl PluginHost {
         self
     }
 
+    /// Name guest functions for `perf` ([`EngineConfig::perf_map`]).
+    pub fn with_perf_map(mut self, on: bool) -> PluginHost {
+        self.perf_map = on;
+        self
+    }
+
     fn engine(&self) -> Result<&PluginEngine, String> {
         self.engine
             .get_or_init(|| {
                 let config = EngineConfig {
                     cache_dir: self.cache_dir.clone(),
+                    perf_map: self.perf_map,
                     ..EngineConfig::default()
                 };
                 PluginEngine::new(config)

@@ -81,6 +81,9 @@ impl PluginEngine {
             .memory_init_cow(true)
             .max_wasm_stack(config.max_wasm_stack)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if config.perf_map {
+            wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = wasmtime::Engine::new(&wasm).map_err(|e| fail(format!("{e:?}")))?;
 
         let mut linker = Linker::new(&engine);

@@ -25,6 +25,11 @@ pub struct EngineConfig {
     pub max_table_elements: usize,
     /// Native stack a guest may use before it traps with a stack overflow.
     pub max_wasm_stack: usize,
+    /// Write `/tmp/perf-<pid>.map` as code is loaded, so that `perf report` names the
+    /// guests' functions (`wasm[N]::function[M]` or their names) instead of bare
+    /// addresses. A profiling aid (the node sets it from `CAUSEWAY_PERF_MAP=1`); off by
+    /// default: the file grows with every component loaded.
+    pub perf_map: bool,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +42,7 @@ impl Default for EngineConfig {
             max_memory_bytes: 1 << 30,
             max_table_elements: 100_000,
             max_wasm_stack: 1 << 20,
+            perf_map: false,
         }
     }
 }

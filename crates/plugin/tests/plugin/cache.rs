@@ -121,3 +121,42 @@ async fn check_report_measures_and_recommends() {
     assert!(plugin.metrics().instantiations >= 7);
     let _ = token_request("");
 }
+
+/// With `perf_map` the engine names the code it loads in `/tmp/perf-<pid>.map`, the file
+/// `perf report` reads for JIT code (the node's `CAUSEWAY_PERF_MAP=1`).
+#[tokio::test]
+async fn perf_map_names_loaded_guest_code() {
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{}.map", std::process::id()));
+    let before = std::fs::read_to_string(&map).unwrap_or_default().len();
+    let engine = PluginEngine::new(EngineConfig {
+        perf_map: true,
+        ..EngineConfig::default()
+    })
+    .expect("engine");
+    let plugin = engine
+        .load(
+            "mapped",
+            &support::fixture(env!("CAUSEWAY_FIXTURE_COUNTER_AUTHORIZER")),
+            World::Authorizer,
+            PluginOptions::new(World::Authorizer),
+        )
+        .expect("load");
+    plugin
+        .authorize(&token_request(""))
+        .await
+        .expect("the plugin still runs");
+    let text = std::fs::read_to_string(&map).expect("perf map written");
+    let _ = std::fs::remove_file(&map);
+    let added = text.get(before..).unwrap_or_default();
+    // Lines of `0xSTART SIZE NAME` (hex), one per function, named from the guest's name
+    // section: the guest's export is among them.
+    let line = added
+        .lines()
+        .find(|l| l.contains("authorize"))
+        .unwrap_or_else(|| panic!("the guest's export is not in the perf map: {added:.400}"));
+    let fields: Vec<&str> = line.splitn(3, ' ').collect();
+    assert_eq!(fields.len(), 3, "{line}");
+    let hex = |f: &str| u64::from_str_radix(f.trim_start_matches("0x"), 16);
+    assert!(hex(fields[0]).is_ok_and(|a| a > 0), "{line}");
+    assert!(hex(fields[1]).is_ok_and(|n| n > 0), "{line}");
+}
