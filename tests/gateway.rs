@@ -5,6 +5,8 @@ mod support;
 
 #[path = "gateway/access_log.rs"]
 mod access_log;
+#[path = "gateway/authorizers.rs"]
+mod authorizers;
 #[path = "gateway/caching.rs"]
 mod caching;
 #[path = "gateway/errors.rs"]

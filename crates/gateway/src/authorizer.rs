@@ -2,12 +2,12 @@
 //! cache (per identity, TTL-bounded, and only for the routes a decision covers), and the
 //! mapping of decisions to API Gateway's answers.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use causeway_model::{AuthorizerSpec, AuthorizerType};
 use causeway_plugin::{AuthorizerDecision, AuthorizerKind, Plugin};
+use hashbrown::HashMap;
 
 /// Decisions kept per authorizer at most; beyond that expired ones are dropped first.
 const MAX_CACHED: usize = 10_000;
@@ -54,7 +54,8 @@ pub(crate) struct Authorizer {
     pub(crate) plugin: Arc<Plugin>,
     pub(crate) sources: Vec<IdentitySource>,
     ttl: Duration,
-    cache: Mutex<HashMap<String, Cached>>,
+    /// Keyed by the identity values (client-chosen: a randomly keyed hasher).
+    cache: Mutex<HashMap<String, Cached, ahash::RandomState>>,
 }
 
 impl Authorizer {
@@ -84,7 +85,7 @@ impl Authorizer {
             plugin,
             sources,
             ttl: Duration::from_secs(u64::from(spec.result_ttl_seconds)),
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::default()),
         }
     }
 
@@ -93,16 +94,31 @@ impl Authorizer {
         !self.ttl.is_zero()
     }
 
-    /// A decision cached for these identity values that covers `route_id` and is still
+    /// A decision cached for these identity values that covers `route` and is still
     /// fresh at `now` (the request's arrival).
-    pub(crate) fn cached(&self, identity: &str, route_id: &str, now: Instant) -> Option<Granted> {
+    pub(crate) fn cached(
+        &self,
+        identity: &str,
+        route: &RouteOf<'_>,
+        now: Instant,
+    ) -> Option<Granted> {
         if self.ttl.is_zero() {
             return None;
         }
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let hit = cache.get(identity)?;
-        (hit.expires > now && hit.granted.decision.covers(&hit.asked, route_id))
-            .then(|| hit.granted.clone())
+        if hit.expires <= now {
+            return None;
+        }
+        let decision = &hit.granted.decision;
+        // `covers` without a route id built per request: a decision naming no routes
+        // answers only for the route it was asked for.
+        let covered = if decision.routes.is_empty() {
+            route.is(&hit.asked)
+        } else {
+            decision.covers(&hit.asked, &route.id())
+        };
+        covered.then(|| hit.granted.clone())
     }
 
     /// Remember `decision`, made for `route_id`, for the shorter of the authorizer's TTL and
@@ -130,5 +146,69 @@ impl Authorizer {
                 granted,
             },
         );
+    }
+}
+
+/// The parts of a request's route id ([`causeway_plugin::route_id`]), compared with a
+/// stored id without building the request's own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteOf<'a> {
+    pub(crate) api_id: &'a str,
+    pub(crate) stage: &'a str,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+}
+
+impl RouteOf<'_> {
+    /// The route id, as the authorizer is asked with it.
+    pub(crate) fn id(&self) -> String {
+        causeway_plugin::route_id(self.api_id, self.stage, self.method, self.path)
+    }
+
+    /// Whether `id` is this route's id: `self.id() == id`, without the allocation.
+    pub(crate) fn is(&self, id: &str) -> bool {
+        let path = self.path.strip_prefix('/').unwrap_or(self.path);
+        [self.api_id, self.stage, self.method]
+            .into_iter()
+            .try_fold(id, |rest, part| rest.strip_prefix(part)?.strip_prefix('/'))
+            == Some(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RouteOf;
+
+    #[test]
+    fn route_ids_compare_as_the_built_id_would() {
+        let parts = [
+            "", "a", "a/b", "prod", "GET", "/", "/pets/42", "pets/42", "/x/",
+        ];
+        let mut ids: Vec<String> = Vec::new();
+        for api_id in ["a1", "a1/prod", ""] {
+            for stage in ["prod", "", "prod/GET"] {
+                for path in ["/pets/42", "/", "", "pets", "//x"] {
+                    ids.push(causeway_plugin::route_id(api_id, stage, "GET", path));
+                }
+            }
+        }
+        ids.extend(parts.iter().map(|p| (*p).to_owned()));
+        for api_id in ["a1", "a1/prod", ""] {
+            for stage in ["prod", "", "prod/GET"] {
+                for method in ["GET", "POST", ""] {
+                    for path in ["/pets/42", "/", "", "pets", "//x"] {
+                        let route = RouteOf {
+                            api_id,
+                            stage,
+                            method,
+                            path,
+                        };
+                        for id in &ids {
+                            assert_eq!(route.is(id), route.id() == *id, "{route:?} vs {id:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

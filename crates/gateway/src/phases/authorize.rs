@@ -4,12 +4,13 @@
 //! another it does not name). Deny → 403, failure → 500 `{"message": null}`. Routes with a
 //! built-in JWT authorizer are handed to [`crate::jwt::authorize`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use causeway_plugin::{AuthorizerRequest, Effect};
 use smallvec::SmallVec;
 
-use crate::authorizer::{Authorizer, Granted, IdentitySource};
+use crate::authorizer::{Authorizer, Granted, IdentitySource, RouteOf};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
@@ -122,25 +123,27 @@ impl Phase for Authorize {
         let Some(identity) = identity(ctx, &auth) else {
             return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
         };
-        // The decision cache's key: the values joined by a unit separator (not built for
-        // an authorizer that caches nothing).
-        let key = if auth.caches() {
-            identity.join("\u{1f}")
-        } else {
-            String::new()
+        // The decision cache's key: the values joined by a unit separator (a single value
+        // as it is; not built for an authorizer that caches nothing).
+        let key = match identity.as_slice() {
+            _ if !auth.caches() => Cow::Borrowed(""),
+            [one] => Cow::Borrowed(*one),
+            many => Cow::Owned(many.join("\u{1f}")),
         };
-        let route_id = causeway_plugin::route_id(
-            stage.deployment.api_id(),
-            &stage.stage,
-            ctx.parts.method.as_str(),
-            ctx.route_path(),
-        );
+        let route = RouteOf {
+            api_id: stage.deployment.api_id(),
+            stage: &stage.stage,
+            method: ctx.parts.method.as_str(),
+            path: ctx.route_path(),
+        };
         // A cached decision answers without a plugin call, and without a future.
-        if let Some(hit) = auth.cached(&key, &route_id, ctx.started) {
+        if let Some(hit) = auth.cached(&key, &route, ctx.started) {
             // The values borrow from `ctx`, which the answer changes.
-            drop(identity);
+            drop((identity, key));
             return Step::Now(apply(ctx, &hit));
         }
+        let route_id = route.id();
+        let key = key.into_owned();
         let identity = identity.into_iter().map(str::to_owned).collect();
         Step::Later(Box::pin(self.call(ctx, auth, identity, key, route_id)))
     }
