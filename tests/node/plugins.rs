@@ -246,7 +246,7 @@ fn a_new_plugin_version_deploys_without_restart_and_a_bad_one_is_refused() {
 
 #[test]
 fn plugin_check_reports_exports_costs_and_mismatches() {
-    let check = |file: &str, world: &str| {
+    let check = |file: &str, world: &str, extra: &[&str]| {
         std::process::Command::new(crate::harness::BIN)
             .args([
                 "plugin",
@@ -255,17 +255,60 @@ fn plugin_check_reports_exports_costs_and_mismatches() {
                 "--world",
                 world,
             ])
+            .args(extra)
             .output()
             .expect("run causeway plugin check")
     };
-    let ok = check("hmac_authorizer", "authorizer");
+    let ok = check("hmac_authorizer", "authorizer", &[]);
     assert!(ok.status.success(), "{}", text(&ok));
     let out = text(&ok);
     assert!(
         out.contains("exports:     authorize") && out.contains("recommended: instance ="),
         "{out}"
     );
-    let bad = check("wrong_world", "function");
+    // The default probe's token is not a signed one: the authorizer's shortest path.
+    assert!(out.contains("probe:       unauthorized"), "{out}");
+    // With its config and a signed token, the probe takes the path real requests take.
+    let token = sign("s3cret", &serde_json::json!({ "sub": "probe" }));
+    let signed = check(
+        "hmac_authorizer",
+        "authorizer",
+        &["--config", "secret=s3cret", "--token", &token],
+    );
+    assert!(signed.status.success(), "{}", text(&signed));
+    assert!(
+        text(&signed).contains("probe:       allow"),
+        "{}",
+        text(&signed)
+    );
+    let unsigned = check(
+        "hmac_authorizer",
+        "authorizer",
+        &["--config", "secret=s3cret", "--token", "not-a-token"],
+    );
+    assert!(
+        text(&unsigned).contains("probe:       unauthorized"),
+        "{}",
+        text(&unsigned)
+    );
+    // A function probed with a proxy event of one's own (a POST without items: 400,
+    // where the default probe's GET answers 200).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"version":"2.0","routeKey":"POST /lists/{name}","rawPath":"/lists/weekly","rawQueryString":"","pathParameters":{"name":"weekly"},"headers":{},"requestContext":{"http":{"method":"POST","path":"/lists/weekly"},"requestId":"r"},"isBase64Encoded":false}"#,
+    )
+    .expect("write event");
+    let event = event.to_string_lossy();
+    let fun = check("shopping_list_function", "function", &["--event", &event]);
+    assert!(
+        text(&fun).contains("probe:       statusCode 400"),
+        "{}",
+        text(&fun)
+    );
+
+    let bad = check("wrong_world", "function", &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
         text(&bad).contains("does not export `handle`"),

@@ -42,6 +42,16 @@ pub(crate) enum PluginCommand {
         /// The world it should implement.
         #[arg(long, value_enum)]
         world: WorldArg,
+        /// Probe an authorizer with this token instead of an empty one, so that the
+        /// times are those of the path real requests take.
+        #[arg(long)]
+        token: Option<String>,
+        /// Probe a function with this proxy event JSON file instead of a minimal one.
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+        /// Plugin config values, KEY=VALUE (repeatable), as in the API's `config`.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
     },
     /// Run a component once: a `function` with a proxy event, or an `authorizer` with a
     /// token (`--token`).
@@ -86,15 +96,31 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     match cmd {
-        PluginCommand::Check { file, world } => {
-            let plugin = match load(file, (*world).into(), &[]) {
+        PluginCommand::Check {
+            file,
+            world,
+            token,
+            event,
+            config,
+        } => {
+            let probe = causeway_plugin::Probe {
+                token: token.clone(),
+                event: match event {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("cannot read `{}`", path.display()))?,
+                    ),
+                    None => None,
+                },
+            };
+            let plugin = match load(file, (*world).into(), config) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("{}: not a valid {world:?} plugin: {e:#}", file.display());
                     return Ok(ExitCode::from(crate::EXIT_CONFIG));
                 }
             };
-            let r = rt.block_on(plugin.check_report());
+            let r = rt.block_on(plugin.check_report_with(&probe));
             println!("plugin:      {} ({:?} world)", r.plugin, r.world);
             println!("exports:     {}", r.exports.join(", "));
             println!("imports:     {}", r.imports.join(", "));
@@ -105,6 +131,9 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(d) = r.warm_call {
                 println!("warm call:   {d:?} (reused instance)");
+            }
+            if let Some(answer) = &r.probe_answer {
+                println!("probe:       {answer}");
             }
             if let Some(e) = &r.probe_error {
                 println!("probe call:  failed: {e}");

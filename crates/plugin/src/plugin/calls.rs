@@ -4,10 +4,12 @@
 use wasmtime::component::ComponentExportIndex;
 
 use crate::bindings::{
-    AuthorizerDecision, AuthorizerKind, AuthorizerRequest, HttpRequest, HttpResponse, MappingError,
+    AuthorizerDecision, AuthorizerKind, AuthorizerRequest, Effect, HttpRequest, HttpResponse,
+    MappingError,
 };
 use crate::engine::Exports;
 use crate::error::{PluginError, PluginErrorKind};
+use crate::plugin::check::Probe;
 use crate::plugin::pool::Lease;
 use crate::plugin::{CallError, Plugin, validate};
 
@@ -173,14 +175,19 @@ impl Plugin {
         }
     }
 
-    /// One call with a synthetic, empty input (for [`Plugin::check_report`]); the output
-    /// is dropped.
-    pub(crate) async fn run_probe(&self, lease: &mut Lease) -> Result<(), CallError> {
+    /// One call with the probe's input, or a synthetic, empty one (for
+    /// [`Plugin::check_report_with`]): what it answered, in a word.
+    pub(crate) async fn run_probe(
+        &self,
+        lease: &mut Lease,
+        probe: &Probe,
+    ) -> Result<String, CallError> {
         match &self.exports {
             Exports::Authorizer { authorize } => {
+                let token = probe.token.as_deref().unwrap_or("probe");
                 let request = AuthorizerRequest {
                     kind: AuthorizerKind::Token,
-                    identity_source: vec!["Bearer probe".to_owned()],
+                    identity_source: vec![format!("Bearer {token}")],
                     route_id: "probe/check/GET/".to_owned(),
                     api_id: "probe".to_owned(),
                     stage: "check".to_owned(),
@@ -190,14 +197,18 @@ impl Plugin {
                     path: "/".to_owned(),
                     path_parameters: Vec::new(),
                     query: Vec::new(),
-                    headers: Vec::new(),
+                    headers: vec![("authorization".to_owned(), format!("Bearer {token}"))],
                     stage_variables: Vec::new(),
                     source_ip: "127.0.0.1".to_owned(),
                     request_id: "check-report".to_owned(),
                 };
-                self.run_authorize(lease, authorize, &request)
-                    .await
-                    .map(drop)
+                let decision = self.run_authorize(lease, authorize, &request).await?;
+                Ok(match decision.effect {
+                    Effect::Allow => "allow",
+                    Effect::Deny => "deny",
+                    Effect::Unauthorized => "unauthorized",
+                }
+                .to_owned())
             }
             Exports::Mapper { map_request, .. } => {
                 let request = HttpRequest {
@@ -207,16 +218,18 @@ impl Plugin {
                     headers: Vec::new(),
                     body: Vec::new(),
                 };
-                self.run_map_request(lease, map_request, &request)
-                    .await
-                    .map(drop)
+                let mapped = self.run_map_request(lease, map_request, &request).await?;
+                Ok(if mapped.is_ok() { "mapped" } else { "refused" }.to_owned())
             }
             Exports::Function { handle } => {
-                let event = r#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/"},"requestId":"check-report"},"isBase64Encoded":false}"#;
-                self.run_function(lease, handle, event).await.map(drop)
+                let event = probe.event.as_deref().unwrap_or(
+                    r#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/"},"requestId":"check-report"},"isBase64Encoded":false}"#,
+                );
+                let out = self.run_function(lease, handle, event).await?;
+                Ok(format!("statusCode {}", out.value["statusCode"]))
             }
             // Probing a handler would need a request it understands: instantiation only.
-            Exports::Http(_) => Ok(()),
+            Exports::Http(_) => Ok("not called".to_owned()),
         }
     }
 }

@@ -8,6 +8,16 @@ use crate::error::PluginError;
 use crate::options::{InstancePolicy, ReusePolicy, World};
 use crate::plugin::{CallError, Plugin};
 
+/// The input [`Plugin::check_report_with`] calls the plugin with; `Default`: a synthetic
+/// empty one (a TOKEN request with `Bearer probe`, `GET /`, a minimal 2.0 event).
+#[derive(Debug, Clone, Default)]
+pub struct Probe {
+    /// An authorizer's identity token (TOKEN style, as `causeway plugin invoke --token`).
+    pub token: Option<String>,
+    /// A function's proxy event JSON.
+    pub event: Option<String>,
+}
+
 /// Reusing warm instances is recommended when it saves at least this much per call.
 const REUSE_SAVES: Duration = Duration::from_micros(100);
 
@@ -37,6 +47,10 @@ pub struct CheckReport {
     /// Why the probe failed, if it did (a plugin may well reject an empty input: that
     /// is reported here, and times are still measured when the guest returned).
     pub probe_error: Option<PluginError>,
+    /// What the last probe call answered: an authorizer's effect (`allow`, `deny`,
+    /// `unauthorized`), a function's `statusCode`, a mapper's `mapped` or `refused`.
+    /// The times are those of this path through the guest.
+    pub probe_answer: Option<String>,
     /// The instance policy the measurements suggest.
     pub recommended_policy: InstancePolicy,
     /// Why.
@@ -54,12 +68,20 @@ impl Plugin {
     /// warm one, to measure what each [`InstancePolicy`] costs. The probe runs the guest
     /// for real, under the plugin's limits.
     pub async fn check_report(&self) -> CheckReport {
+        self.check_report_with(&Probe::default()).await
+    }
+
+    /// [`Plugin::check_report`] with a chosen input: an empty token usually takes an
+    /// authorizer's shortest path (`unauthorized` before any signature check), a real
+    /// one the path requests take.
+    pub async fn check_report_with(&self, probe: &Probe) -> CheckReport {
         const ROUNDS: usize = 7;
         let probe_calls = self.world != World::HttpHandler;
         let mut instantiate = Vec::with_capacity(ROUNDS);
         let mut fresh = Vec::with_capacity(ROUNDS);
         let mut warm = Vec::with_capacity(ROUNDS);
         let mut probe_error = None;
+        let mut probe_answer = None;
         let mut last = None;
         for round in 0..2 * ROUNDS {
             // First rounds: a new instance each; then calls on the last one, warm.
@@ -88,8 +110,11 @@ impl Plugin {
                 probe_error = Some(e);
                 break;
             }
-            let failed = match self.run_probe(&mut lease).await {
-                Ok(()) => None,
+            let failed = match self.run_probe(&mut lease, probe).await {
+                Ok(answer) => {
+                    probe_answer = Some(answer);
+                    None
+                }
                 Err(CallError::Function(m)) => {
                     Some(self.error(crate::PluginErrorKind::FunctionError, m))
                 }
@@ -148,6 +173,7 @@ impl Plugin {
             fresh_call,
             warm_call,
             probe_error,
+            probe_answer,
             recommended_policy,
             reason,
         }
