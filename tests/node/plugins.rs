@@ -316,3 +316,51 @@ fn plugin_check_reports_exports_costs_and_mismatches() {
         text(&bad)
     );
 }
+
+/// `causeway plugin invoke`: one call of a component, an authorizer with a token (with or
+/// without `Bearer `) or a function with a proxy event, and what it answered.
+#[test]
+fn plugin_invoke_runs_a_component_once() {
+    let invoke = |file: &str, extra: &[&str]| {
+        let out = std::process::Command::new(crate::harness::BIN)
+            .args(["plugin", "invoke", &format!("{FIXTURES}/{file}.wasm")])
+            .args(extra)
+            .output()
+            .expect("run causeway plugin invoke");
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    let token = sign("s3cret", &serde_json::json!({ "sub": "alice" }));
+    for given in [token.clone(), format!("Bearer {token}")] {
+        let out = invoke(
+            "hmac_authorizer",
+            &["--config", "secret=s3cret", "--token", &given],
+        );
+        assert!(
+            out.contains("Effect::Allow") && out.contains("\"alice\""),
+            "{out}"
+        );
+    }
+    let forged = sign("other", &serde_json::json!({ "sub": "alice" }));
+    let out = invoke(
+        "hmac_authorizer",
+        &["--config", "secret=s3cret", "--token", &forged],
+    );
+    assert!(out.contains("Effect::Deny"), "{out}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"version":"2.0","routeKey":"GET /lists/{name}","rawPath":"/lists/weekly","rawQueryString":"item=milk&item=eggs","queryStringParameters":{"item":"milk,eggs"},"pathParameters":{"name":"weekly"},"headers":{},"requestContext":{"http":{"method":"GET","path":"/lists/weekly"},"requestId":"r"},"isBase64Encoded":false}"#,
+    )
+    .expect("write event");
+    let out = invoke(
+        "shopping_list_function",
+        &["--event", &event.to_string_lossy()],
+    );
+    assert!(
+        out.contains("\"statusCode\":200") && out.contains("milk"),
+        "{out}"
+    );
+}

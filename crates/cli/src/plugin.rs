@@ -61,7 +61,8 @@ pub(crate) enum PluginCommand {
         /// Proxy event JSON file (function world).
         #[arg(long, value_name = "FILE", conflicts_with = "token")]
         event: Option<PathBuf>,
-        /// Identity token (authorizer world, TOKEN style).
+        /// Identity token (authorizer world, TOKEN style), with or without `Bearer `: the
+        /// authorizer sees `Authorization: Bearer TOKEN`.
         #[arg(long)]
         token: Option<String>,
         /// Plugin config values, KEY=VALUE (repeatable).
@@ -104,7 +105,7 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
             config,
         } => {
             let probe = causeway_plugin::Probe {
-                token: token.clone(),
+                token: token.as_deref().map(|t| bare_token(t).to_owned()),
                 event: match event {
                     Some(path) => Some(
                         std::fs::read_to_string(path)
@@ -160,9 +161,12 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
                 eprintln!("took {:?}", started.elapsed());
             } else if let Some(token) = token {
                 let plugin = load(file, World::Authorizer, config)?;
+                // What a TOKEN authorizer gets from `Authorization: Bearer …`: the
+                // header's whole value.
+                let header = format!("Bearer {}", bare_token(token));
                 let req = AuthorizerRequest {
                     kind: AuthorizerKind::Token,
-                    identity_source: vec![token.clone()],
+                    identity_source: vec![header.clone()],
                     route_id: "local/test/GET/".into(),
                     api_id: "local".into(),
                     stage: "test".into(),
@@ -172,7 +176,7 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
                     path: "/".into(),
                     path_parameters: Vec::new(),
                     query: Vec::new(),
-                    headers: vec![("authorization".into(), format!("Bearer {token}"))],
+                    headers: vec![("authorization".into(), header)],
                     stage_variables: Vec::new(),
                     source_ip: "127.0.0.1".into(),
                     request_id: "local-invoke".into(),
@@ -187,6 +191,15 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `token` without a leading `Bearer ` (either is accepted on the command line).
+fn bare_token(token: &str) -> &str {
+    let t = token.trim();
+    match t.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => t[7..].trim_start(),
+        _ => t,
+    }
 }
 
 fn policy_name(p: &causeway_plugin::InstancePolicy) -> &'static str {
