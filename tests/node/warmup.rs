@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -289,4 +290,69 @@ fn the_artifact_cache_keeps_only_what_is_served_under_a_zero_bound() {
         second, first,
         "the new version's artifact replaced the old one"
     );
+}
+
+/// `node.plugin_instances` bounds the instances alive at once: a pool asked to keep three
+/// warm cannot be filled under a bound of two, so the first deployment is refused with the
+/// plugin named and the node does not start; under three it starts and serves.
+#[test]
+fn plugin_instances_bound_what_a_pool_can_hold() {
+    let api = function_api("a.wasm").replace(
+        "world = \"function\"",
+        "world = \"function\"\ninstance = \"reuse\"\npool = { min_idle = 3, max_idle = 3 }",
+    );
+    let cfg = ConfigDir::new(&[("fn", &api)]);
+    std::fs::copy(
+        Path::new(FIXTURES).join("shopping_list_function.wasm"),
+        cfg.path().join("a.wasm"),
+    )
+    .expect("fixture");
+    let node_file = |instances: u32| {
+        std::fs::write(
+            cfg.path().join("causeway.toml"),
+            format!("version = 1\n[node]\ndata_dir = \"data\"\nplugin_instances = {instances}\nworker_threads = 1\n[admin]\ntoken = \"test-token\"\n"),
+        )
+        .expect("node file");
+    };
+
+    node_file(2);
+    let mut serve = std::process::Command::new(crate::harness::BIN)
+        .args(["serve", "--config"])
+        .arg(cfg.path())
+        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run causeway serve");
+    // It must give up on its own; a node that started instead is stopped and fails the test.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while serve.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exited = serve.try_wait().expect("wait").is_some();
+    if !exited {
+        let _ = serve.kill();
+    }
+    let out = serve.wait_with_output().expect("output");
+    assert!(
+        exited,
+        "the node started past its instance bound: {}",
+        text(&out)
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("`f`"),
+        "the plugin is named: {}",
+        text(&out)
+    );
+
+    node_file(3);
+    let node = Node::start(cfg.path());
+    let (status, body) = get(
+        node.addr,
+        "fn.execute-api.localhost",
+        "/prod/lists/weekly?item=milk",
+    )
+    .expect("request");
+    assert_eq!(status, 200, "{body}");
 }

@@ -47,11 +47,13 @@ impl Control {
     }
 
     /// The plugin host a node serving `set` uses: artifacts cached in
-    /// `<data_dir>/artifacts`, bounded by `node.artifact_cache_mb`; with
+    /// `<data_dir>/artifacts`, bounded by `node.artifact_cache_mb`, at most
+    /// `node.plugin_instances` instances alive; with
     /// `CAUSEWAY_PERF_MAP=1` in the environment it writes a perf map for profiling.
     pub fn plugin_host(set: &ConfigSet) -> crate::PluginHost {
         crate::PluginHost::new(Some(data_dir(set).join("artifacts")))
             .with_cache_bound(set.node.node.artifact_cache_mb.saturating_mul(1 << 20))
+            .with_max_instances(set.node.node.plugin_instances)
             .with_perf_map(std::env::var_os("CAUSEWAY_PERF_MAP").is_some_and(|v| v == "1"))
     }
 

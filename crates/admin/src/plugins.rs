@@ -18,6 +18,8 @@ pub struct PluginHost {
     cache_bound: Option<u64>,
     /// [`EngineConfig::perf_map`].
     perf_map: bool,
+    /// [`EngineConfig::max_instances`] (`None`: the engine's default).
+    max_instances: Option<u32>,
     engine: OnceLock<Result<PluginEngine, String>>,
     loaded: Mutex<HashMap<String, Arc<Plugin>>>,
 }
@@ -37,6 +39,7 @@ impl PluginHost {
             cache_dir,
             cache_bound: None,
             perf_map: false,
+            max_instances: None,
             engine: OnceLock::new(),
             loaded: Mutex::new(HashMap::new()),
         }
@@ -54,13 +57,21 @@ impl PluginHost {
         self
     }
 
+    /// Plugin instances alive at once ([`EngineConfig::max_instances`]).
+    pub fn with_max_instances(mut self, instances: u32) -> PluginHost {
+        self.max_instances = Some(instances);
+        self
+    }
+
     fn engine(&self) -> Result<&PluginEngine, String> {
         self.engine
             .get_or_init(|| {
+                let defaults = EngineConfig::default();
                 let config = EngineConfig {
                     cache_dir: self.cache_dir.clone(),
                     perf_map: self.perf_map,
-                    ..EngineConfig::default()
+                    max_instances: self.max_instances.unwrap_or(defaults.max_instances),
+                    ..defaults
                 };
                 PluginEngine::new(config)
                     .map_err(|e| format!("cannot start the WebAssembly engine: {e}"))

@@ -91,6 +91,12 @@ pub struct NodeSection {
     /// the cores pays off when other busy processes (a load generator, a sidecar) share
     /// the machine.
     pub worker_threads: usize,
+    /// Plugin instances alive at once on this node, across plugins (warm pooled ones
+    /// included), 1..=10000 (default 1,000). The engine reserves address space for each
+    /// up front (linear memories with guard regions, tables, stacks), so a small value
+    /// suits constrained hosts and tools such as valgrind; a call beyond it fails with a
+    /// host error (500/502) instead of waiting.
+    pub plugin_instances: u32,
 }
 
 impl Default for NodeSection {
@@ -108,6 +114,7 @@ impl Default for NodeSection {
             artifact_cache_mb: 2048,
             upstream_ca_file: None,
             worker_threads: 0,
+            plugin_instances: 1000,
         }
     }
 }

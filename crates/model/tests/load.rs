@@ -257,6 +257,27 @@ fn worker_threads_are_bounded() {
 }
 
 #[test]
+fn plugin_instances_are_bounded() {
+    let node = |n: u32| format!("version = 1\n[node]\nplugin_instances = {n}\n");
+    let default = causeway_model::parse_node("causeway.toml", "version = 1\n").expect("valid");
+    assert_eq!(default.node.plugin_instances, 1000);
+    for ok in [1, 4, 10_000] {
+        let parsed = causeway_model::parse_node("causeway.toml", &node(ok)).expect("valid");
+        assert_eq!(parsed.node.plugin_instances, ok);
+    }
+    for bad in [0, 10_001] {
+        let errs = causeway_model::parse_node("causeway.toml", &node(bad))
+            .expect_err("out of range")
+            .0;
+        assert!(
+            errs.iter()
+                .any(|e| e.field == "node.plugin_instances" && e.message.contains("1..=10000")),
+            "{bad}: {errs:?}"
+        );
+    }
+}
+
+#[test]
 fn header_read_timeout_is_bounded() {
     let node = |ms: u64| format!("version = 1\n[node]\nheader_read_timeout_ms = {ms}\n");
     let default = causeway_model::parse_node("causeway.toml", "version = 1\n").expect("valid");

@@ -41,6 +41,12 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
             "use 1..=1024 threads, or 0 for one per core",
         );
     }
+    if !(1..=10_000).contains(&node.node.plugin_instances) {
+        r.err(
+            "node.plugin_instances",
+            "use 1..=10000 plugin instances (the default is 1000)",
+        );
+    }
     if node.node.data_dir.is_empty() {
         r.err(
             "node.data_dir",
