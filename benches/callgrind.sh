@@ -11,6 +11,16 @@
 #   cached   GET /cached/cached         stage cache hit (HTTP_PROXY behind the cache)
 #   logged   GET /logged/mock           MOCK on the stage with a file access log
 #   nginx    nginx (one worker, master_process off) proxying to the same upstream
+# and the Rust plugin routes of benches/plugin-api.toml (Host plugins.execute-api.localhost,
+# a signed token; the JavaScript and Python plugins are left out, and the node runs with
+# `plugin_instances = 4`: the engine's address-space reservation for its default 1,000
+# instances does not fit under valgrind):
+#   plugins-mock     GET /bench/mock of the plugins API (their baseline)
+#   auth-rust        ... behind the Rust HMAC authorizer, a fresh instance per call
+#   auth-rust-reuse  ... reused instances
+#   auth-rust-cached ... decision cache on (every request a hit)
+#   function         GET /bench/fn/weekly?item=milk,eggs (Rust shopping-list FUNCTION)
+#   function-reuse   ... with reused instances
 #
 # causeway runs once under `valgrind --tool=callgrind` for all its targets; per target:
 # WARMUP s of wrk, counters zeroed (`callgrind_control -z`), DURATION s of
@@ -43,14 +53,18 @@ for tool in valgrind callgrind_control wrk curl ss; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (apt-get install -y valgrind wrk curl iproute2)"
 done
 want_nginx=0
+want_plugins=0
 for t in "${TARGETS[@]}"; do
     case $t in
         mock | proxy | cached | logged) ;;
+        plugins-mock | auth-rust | auth-rust-reuse | auth-rust-cached | function | function-reuse)
+            want_plugins=1
+            ;;
         nginx)
             want_nginx=1
             command -v nginx >/dev/null 2>&1 || die "nginx is missing (apt-get install -y nginx-light)"
             ;;
-        *) die "unknown target $t (mock proxy cached logged nginx)" ;;
+        *) die "unknown target $t (mock proxy cached logged nginx plugins-mock auth-rust auth-rust-reuse auth-rust-cached function function-reuse)" ;;
     esac
 done
 
@@ -136,6 +150,26 @@ sed -i -e "s|http://127.0.0.1:18081|http://127.0.0.1:$UPSTREAM_PORT|g" \
 CAUSEWAY_BENCH_ADMIN_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CAUSEWAY_BENCH_ADMIN_TOKEN
 
+AUTH_TOKEN=""
+if ((want_plugins)); then
+    # The plugin API without its JavaScript and Python blocks (plugins, authorizers, routes).
+    # The file's head (before the first table) is kept whole: its comments name them too.
+    awk 'function flush() { if (!tables || block !~ /js-authorizer|python-authorizer|"hmac-js"|"hmac-python"|authorizer = "js"|authorizer = "python"/) printf "%s", block; block = "" }
+         /^\[\[/ { flush(); tables = 1 } { block = block $0 "\n" } END { flush() }' \
+        "$ROOT/benches/plugin-api.toml" >"$TMP/config/apis/plugins.toml"
+    for wasm in hmac_authorizer shopping_list_function; do
+        src="$ROOT/plugins/target/wasm32-wasip2/release/$wasm.wasm"
+        [[ -f $src ]] || die "$src not found (built by cargo build, see crates/plugin/build.rs)"
+        cp "$src" "$TMP/config/"
+    done
+    sed -i 's|^\[node\]$|[node]\nplugin_instances = 4|' "$TMP/config/causeway.toml"
+    AUTH_TOKEN=$(python3 -c 'import base64, hashlib, hmac
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+p = b64(b"{\"sub\":\"bench-user\",\"scope\":\"lists:read\"}")
+print((p + b"." + b64(hmac.new(b"bench-secret", p, hashlib.sha256).digest())).decode())') ||
+        die "python3 is needed to sign the authorizer token"
+fi
+
 # Dumps of `callgrind_control -d` are numbered PREFIX.1, PREFIX.2...
 count_dumps() {
     local n=0
@@ -148,9 +182,15 @@ RESULTS="$TMP/results.txt"
 # measure NAME URL PID DUMP_PREFIX: warm-up, zero, measured run, dump; appends to $RESULTS.
 measure() {
     local name=$1 url=$2 pid=$3 prefix=$4 out requests before after dump ir
-    wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" "$url" >/dev/null
+    local headers=(-H "Host: $HOST_HEADER")
+    case $name in
+        plugins-mock | auth-* | function*)
+            headers=(-H "Host: plugins.execute-api.localhost" -H "Authorization: Bearer $AUTH_TOKEN")
+            ;;
+    esac
+    wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${headers[@]}" "$url" >/dev/null
     callgrind_control -z "$pid" >/dev/null 2>&1
-    out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Host: $HOST_HEADER" "$url")
+    out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${headers[@]}" "$url")
     before=$(count_dumps "$prefix")
     callgrind_control -d "$pid" >/dev/null 2>&1
     for _ in $(seq 100); do
@@ -176,6 +216,10 @@ url_of() {
         cached) echo "http://127.0.0.1:$GW_PORT/cached/cached" ;;
         logged) echo "http://127.0.0.1:$GW_PORT/logged/mock" ;;
         nginx) echo "http://127.0.0.1:$NGINX_PORT/bench/proxy/hello" ;;
+        plugins-mock) echo "http://127.0.0.1:$GW_PORT/bench/mock" ;;
+        auth-rust | auth-rust-reuse | auth-rust-cached) echo "http://127.0.0.1:$GW_PORT/bench/auth/${1#auth-}" ;;
+        function) echo "http://127.0.0.1:$GW_PORT/bench/fn/weekly?item=milk,eggs" ;;
+        function-reuse) echo "http://127.0.0.1:$GW_PORT/bench/fn-reuse/weekly?item=milk,eggs" ;;
     esac
 }
 
@@ -187,9 +231,8 @@ if ((${#gw_targets[@]})); then
         --admin-listen "127.0.0.1:$ADMIN_PORT" >"$TMP/causeway.log" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
-    for t in "${gw_targets[@]}"; do
-        wait_ready causeway "$GW_PID" "$(url_of "$t")" "$TMP/causeway.log" 120
-    done
+    # Every API is deployed before the node listens: one route answering is enough.
+    wait_ready causeway "$GW_PID" "$(url_of mock)" "$TMP/causeway.log" 120
     for t in "${gw_targets[@]}"; do measure "$t" "$(url_of "$t")" "$GW_PID" "$TMP/gw.cg"; done
     if [[ -f $TMP/access.log ]]; then
         log "access log: $(wc -l <"$TMP/access.log") lines"
