@@ -227,11 +227,13 @@ fn plugin_versions_swap_under_load_without_a_failed_request() {
         Duration::from_secs(30),
         all_at(3),
     );
+    // The load goes on after the swaps, and is a load: polled rather than hoped for (a
+    // slow machine takes longer to reach the count, it does not fail).
     let before = seen.ok.load(Ordering::Relaxed);
     eventually(
         "load goes on after the swaps",
         Duration::from_secs(30),
-        || seen.ok.load(Ordering::Relaxed) >= before + 100,
+        || seen.ok.load(Ordering::Relaxed) >= (before + 100).max(500),
     );
 
     stop.store(true, Ordering::Relaxed);
