@@ -7,9 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use causeway_plugin::{
-    AuthorizerKind, AuthorizerRequest, EngineConfig, PluginEngine, PluginOptions, World,
-};
+use causeway_plugin::{EngineConfig, PluginEngine, PluginOptions, World};
 use clap::{Subcommand, ValueEnum};
 
 /// Worlds a component can be checked against.
@@ -105,7 +103,7 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
             config,
         } => {
             let probe = causeway_plugin::Probe {
-                token: token.as_deref().map(|t| bare_token(t).to_owned()),
+                token: token.clone(),
                 event: match event {
                     Some(path) => Some(
                         std::fs::read_to_string(path)
@@ -161,26 +159,7 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
                 eprintln!("took {:?}", started.elapsed());
             } else if let Some(token) = token {
                 let plugin = load(file, World::Authorizer, config)?;
-                // What a TOKEN authorizer gets from `Authorization: Bearer …`: the
-                // header's whole value.
-                let header = format!("Bearer {}", bare_token(token));
-                let req = AuthorizerRequest {
-                    kind: AuthorizerKind::Token,
-                    identity_source: vec![header.clone()],
-                    route_id: "local/test/GET/".into(),
-                    api_id: "local".into(),
-                    stage: "test".into(),
-                    http_method: "GET".into(),
-                    route_key: "GET /".into(),
-                    resource_path: "/".into(),
-                    path: "/".into(),
-                    path_parameters: Vec::new(),
-                    query: Vec::new(),
-                    headers: vec![("authorization".into(), header)],
-                    stage_variables: Vec::new(),
-                    source_ip: "127.0.0.1".into(),
-                    request_id: "local-invoke".into(),
-                };
+                let req = causeway_plugin::local_token_request(token);
                 let started = Instant::now();
                 let d = rt.block_on(plugin.authorize(&req))?;
                 println!("{d:#?}");
@@ -191,15 +170,6 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `token` without a leading `Bearer ` (either is accepted on the command line).
-fn bare_token(token: &str) -> &str {
-    let t = token.trim();
-    match t.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => t[7..].trim_start(),
-        _ => t,
-    }
 }
 
 fn policy_name(p: &causeway_plugin::InstancePolicy) -> &'static str {

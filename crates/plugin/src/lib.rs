@@ -69,4 +69,4 @@ pub use error::{PluginError, PluginErrorKind};
 pub use http::HttpBody;
 pub use metrics::{Discards, LATENCY_BUCKETS, LatencyHistogram, PluginMetrics};
 pub use options::{EngineConfig, InstancePolicy, PluginLimits, PluginOptions, ReusePolicy, World};
-pub use plugin::{CheckReport, FunctionOutput, Plugin, Probe};
+pub use plugin::{CheckReport, FunctionOutput, Plugin, Probe, local_token_request};

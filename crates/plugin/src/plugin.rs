@@ -21,7 +21,7 @@ use crate::options::{InstancePolicy, PluginOptions, World};
 use crate::state::{DeadlineExceeded, HostState, Limiter, PluginShared};
 
 pub use calls::FunctionOutput;
-pub use check::{CheckReport, Probe};
+pub use check::{CheckReport, Probe, local_token_request};
 use pool::{Lease, Pool};
 
 /// A loaded plugin. Share it (`Arc<Plugin>`) between tasks: calls may run concurrently,

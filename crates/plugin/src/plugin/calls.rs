@@ -4,12 +4,11 @@
 use wasmtime::component::ComponentExportIndex;
 
 use crate::bindings::{
-    AuthorizerDecision, AuthorizerKind, AuthorizerRequest, Effect, HttpRequest, HttpResponse,
-    MappingError,
+    AuthorizerDecision, AuthorizerRequest, Effect, HttpRequest, HttpResponse, MappingError,
 };
 use crate::engine::Exports;
 use crate::error::{PluginError, PluginErrorKind};
-use crate::plugin::check::Probe;
+use crate::plugin::check::{Probe, local_token_request};
 use crate::plugin::pool::Lease;
 use crate::plugin::{CallError, Plugin, validate};
 
@@ -184,24 +183,7 @@ impl Plugin {
     ) -> Result<String, CallError> {
         match &self.exports {
             Exports::Authorizer { authorize } => {
-                let token = probe.token.as_deref().unwrap_or("probe");
-                let request = AuthorizerRequest {
-                    kind: AuthorizerKind::Token,
-                    identity_source: vec![format!("Bearer {token}")],
-                    route_id: "probe/check/GET/".to_owned(),
-                    api_id: "probe".to_owned(),
-                    stage: "check".to_owned(),
-                    http_method: "GET".to_owned(),
-                    route_key: "GET /".to_owned(),
-                    resource_path: "/".to_owned(),
-                    path: "/".to_owned(),
-                    path_parameters: Vec::new(),
-                    query: Vec::new(),
-                    headers: vec![("authorization".to_owned(), format!("Bearer {token}"))],
-                    stage_variables: Vec::new(),
-                    source_ip: "127.0.0.1".to_owned(),
-                    request_id: "check-report".to_owned(),
-                };
+                let request = local_token_request(probe.token.as_deref().unwrap_or("probe"));
                 let decision = self.run_authorize(lease, authorize, &request).await?;
                 Ok(match decision.effect {
                     Effect::Allow => "allow",

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::bindings::{AuthorizerKind, AuthorizerRequest};
 use crate::cache::ArtifactSource;
 use crate::error::PluginError;
 use crate::options::{InstancePolicy, ReusePolicy, World};
@@ -16,6 +17,36 @@ pub struct Probe {
     pub token: Option<String>,
     /// A function's proxy event JSON.
     pub event: Option<String>,
+}
+
+/// A TOKEN authorizer request for `GET /` of a local `probe` API, as a request with
+/// `Authorization: Bearer <token>` brings it: the identity source is the header's whole
+/// value. `token` may carry the `Bearer ` prefix itself. For `causeway plugin check` and
+/// `causeway plugin invoke`.
+pub fn local_token_request(token: &str) -> AuthorizerRequest {
+    let t = token.trim();
+    let bare = match t.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => t[7..].trim_start(),
+        _ => t,
+    };
+    let header = format!("Bearer {bare}");
+    AuthorizerRequest {
+        kind: AuthorizerKind::Token,
+        identity_source: vec![header.clone()],
+        route_id: "probe/check/GET/".to_owned(),
+        api_id: "probe".to_owned(),
+        stage: "check".to_owned(),
+        http_method: "GET".to_owned(),
+        route_key: "GET /".to_owned(),
+        resource_path: "/".to_owned(),
+        path: "/".to_owned(),
+        path_parameters: Vec::new(),
+        query: Vec::new(),
+        headers: vec![("authorization".to_owned(), header)],
+        stage_variables: Vec::new(),
+        source_ip: "127.0.0.1".to_owned(),
+        request_id: "check-report".to_owned(),
+    }
 }
 
 /// Reusing warm instances is recommended when it saves at least this much per call.
