@@ -15,7 +15,7 @@
 # a signed token; the JavaScript and Python plugins are left out, and the node runs with
 # `plugin_instances = 4`: the engine's address-space reservation for its default 1,000
 # instances does not fit under valgrind):
-#   plugins-mock     GET /bench/mock of the plugins API (their baseline)
+#   plugins-mock     GET /bench/auth/none of the plugins API (MOCK, their baseline)
 #   auth-rust        ... behind the Rust HMAC authorizer, a fresh instance per call
 #   auth-rust-reuse  ... reused instances
 #   auth-rust-cached ... decision cache on (every request a hit)
@@ -216,7 +216,7 @@ url_of() {
         cached) echo "http://127.0.0.1:$GW_PORT/cached/cached" ;;
         logged) echo "http://127.0.0.1:$GW_PORT/logged/mock" ;;
         nginx) echo "http://127.0.0.1:$NGINX_PORT/bench/proxy/hello" ;;
-        plugins-mock) echo "http://127.0.0.1:$GW_PORT/bench/mock" ;;
+        plugins-mock) echo "http://127.0.0.1:$GW_PORT/bench/auth/none" ;;
         auth-rust | auth-rust-reuse | auth-rust-cached) echo "http://127.0.0.1:$GW_PORT/bench/auth/${1#auth-}" ;;
         function) echo "http://127.0.0.1:$GW_PORT/bench/fn/weekly?item=milk,eggs" ;;
         function-reuse) echo "http://127.0.0.1:$GW_PORT/bench/fn-reuse/weekly?item=milk,eggs" ;;

@@ -16,8 +16,8 @@
 #                    metrics are recorded on every stage, always)
 #   nginx-proxy      nginx (2 workers, keep-alive upstream pool) proxying to the upstream
 #   causeway-proxy   GET /bench/proxy/hello on causeway (HTTP_PROXY to the upstream)
-#   plugins-mock     GET /bench/mock of the `plugins` API (benches/plugin-api.toml): the
-#                    baseline of the three authorizer targets
+#   plugins-mock     GET /bench/auth/none of the `plugins` API (benches/plugin-api.toml):
+#                    MOCK, no authorizer, the baseline of the plugin targets
 #   auth-rust        the same MOCK behind the Rust HMAC authorizer (fresh instances)
 #   auth-rust-reuse  ... behind the same Rust authorizer with reused instances
 #   auth-rust-cached ... behind the Rust authorizer (fresh) with the decision cache on
@@ -253,7 +253,7 @@ CACHED_URL="http://127.0.0.1:$GW_PORT/cached/cached"
 LOGGED_URL="http://127.0.0.1:$GW_PORT/logged/mock"
 METRICS_URL="http://127.0.0.1:$ADMIN_PORT/metrics"
 NGINX_URL="http://127.0.0.1:$NGINX_PORT/bench/proxy/hello"
-PLUGINS_MOCK_URL="http://127.0.0.1:$GW_PORT/bench/mock"
+PLUGINS_MOCK_URL="http://127.0.0.1:$GW_PORT/bench/auth/none"
 AUTH_URL="http://127.0.0.1:$GW_PORT/bench/auth"
 FUNCTION_URL="http://127.0.0.1:$GW_PORT/bench/fn/weekly?item=milk,eggs"
 FUNCTION_REUSE_URL="http://127.0.0.1:$GW_PORT/bench/fn-reuse/weekly?item=milk,eggs"
@@ -514,7 +514,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         desc["causeway-logged"] = "causeway MOCK + access log + /metrics scrape `GET /logged/mock`"
         desc["nginx-proxy"] = "nginx proxy to upstream"
         desc["causeway-proxy"] = "causeway HTTP_PROXY `/bench/proxy/hello`"
-        desc["plugins-mock"] = "causeway MOCK, plugins API `GET /bench/mock` (with the token)"
+        desc["plugins-mock"] = "causeway MOCK, plugins API `GET /bench/auth/none` (with the token)"
         desc["auth-rust"] = "MOCK + Rust authorizer (fresh), no decision cache"
         desc["auth-rust-reuse"] = "MOCK + Rust authorizer (reuse), no decision cache"
         desc["auth-rust-cached"] = "MOCK + Rust authorizer (fresh), decision cache on (hits)"

@@ -1,6 +1,8 @@
 //! The decision cache of plugin authorizers over real HTTP, counted by the plugin's own
 //! call metric: a cached decision answers only the routes it covers (the route it was
-//! asked for, or those its `routes` name), never silently another.
+//! asked for, or those its `routes` name), never silently another, and only the identity
+//! it was made for (every source's value); a missing, blank or non-text identity is a 401
+//! without a call.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,6 +29,16 @@ type = "TOKEN"
 plugin = "hmac"
 identity_sources = ["method.request.header.Authorization"]
 result_ttl_seconds = 300
+[[authorizers]]
+name = "tenants"
+type = "REQUEST"
+plugin = "hmac"
+identity_sources = ["method.request.header.Authorization", "method.request.querystring.tenant"]
+result_ttl_seconds = 300
+[[routes]]
+key = "GET /t"
+authorizer = "tenants"
+integration = { type = "MOCK", body = "t $context.authorizer.principalId" }
 [[routes]]
 key = "GET /a"
 authorizer = "tokens"
@@ -116,4 +128,72 @@ async fn a_cached_decision_answers_only_the_routes_it_covers() {
     );
     assert_eq!(get(&gw, &c, "/prod/b", &bob).await, "b bob");
     assert_eq!(plugin_calls(&gw), 6.0, "/b is not among its routes");
+}
+
+/// The status of a request written by hand, so that a header value may hold bytes no HTTP
+/// library would send (obs-text).
+async fn raw_status(gw: &TestGateway, head: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    s.write_all(head).await.expect("write");
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(30), s.read(&mut buf))
+        .await
+        .expect("answered within 30 s")
+        .expect("read");
+    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    line.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {line:?}"))
+}
+
+#[tokio::test]
+async fn a_decision_answers_only_the_identity_it_was_made_for() {
+    let gw = support::gateway_with_plugins(&[API]).await;
+    let c = support::client();
+    let alice = token(&serde_json::json!({ "sub": "alice" }));
+
+    // REQUEST authorizer: the key is every source's value, so another tenant with the same
+    // token is another decision, and the same pair a hit.
+    assert_eq!(get(&gw, &c, "/prod/t?tenant=a", &alice).await, "t alice");
+    assert_eq!(get(&gw, &c, "/prod/t?tenant=b", &alice).await, "t alice");
+    assert_eq!(
+        plugin_calls(&gw),
+        2.0,
+        "tenant b is not tenant a's decision"
+    );
+    assert_eq!(get(&gw, &c, "/prod/t?tenant=a", &alice).await, "t alice");
+    assert_eq!(plugin_calls(&gw), 2.0, "the same token and tenant hit");
+
+    // A missing or blank source: 401 without asking the plugin.
+    for (path, auth) in [
+        ("/prod/t", alice.as_str()),
+        ("/prod/t?tenant=", &alice),
+        ("/prod/a", "   "),
+    ] {
+        let r = support::send(
+            &c,
+            gw.addr,
+            "GET",
+            HOST,
+            path,
+            &[("authorization", auth)],
+            "",
+        )
+        .await;
+        assert_eq!(r.status, 401, "GET {path} with {auth:?}: {}", r.text());
+    }
+    // A header value that is not text (obs-text bytes) is never a cached identity: 401.
+    let mut head =
+        format!("GET /prod/a HTTP/1.1\r\nhost: {HOST}\r\nauthorization: Bearer ").into_bytes();
+    head.extend_from_slice(b"\xe9\xe9\r\nconnection: close\r\n\r\n");
+    assert_eq!(raw_status(&gw, &head).await, 401);
+    assert_eq!(
+        plugin_calls(&gw),
+        2.0,
+        "no call for a missing, blank or non-text identity"
+    );
 }

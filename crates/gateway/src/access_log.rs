@@ -265,7 +265,7 @@ mod tests {
 
         // Values that need escaping come out as the same strings.
         let tricky = "a \"quoted\" \\ back\tslash\u{1}";
-        ctx.principal_id = Some(tricky.to_owned());
+        ctx.principal_id = Some(tricky.into());
         ctx.error = Some(("BAD", format!("line\n{tricky}")));
         let v = line_of(&ctx);
         assert_eq!(v["principalId"], tricky);

@@ -15,7 +15,9 @@ const MAX_CACHED: usize = 10_000;
 /// Where an identity value comes from.
 #[derive(Debug, Clone)]
 pub(crate) enum IdentitySource {
-    Header(String),
+    /// Parsed once here, so a request looks it up without parsing the name again (the
+    /// model refuses names that are not header names).
+    Header(http::HeaderName),
     Query(String),
     StageVariable(String),
 }
@@ -27,20 +29,24 @@ struct Cached {
     granted: Granted,
 }
 
-/// A decision as the request path uses it: its context already shared, so that a cached
-/// allow costs a reference count per request rather than a copy of every entry.
+/// A decision as the request path uses it: what a request takes from it already shared,
+/// so that a cached allow costs reference counts per request rather than copies.
 #[derive(Debug, Clone)]
 pub(crate) struct Granted {
     pub(crate) decision: Arc<AuthorizerDecision>,
     pub(crate) context: Arc<[(String, String)]>,
+    pub(crate) principal_id: Arc<str>,
+    pub(crate) usage_key: Option<Arc<str>>,
 }
 
 impl Granted {
-    /// The context entries are moved out of `decision` (its own `context` is left empty:
-    /// read [`Granted::context`]).
+    /// The context entries, principal and usage key are moved out of `decision` (left
+    /// empty there: read them here).
     pub(crate) fn new(mut decision: AuthorizerDecision) -> Granted {
         Granted {
             context: std::mem::take(&mut decision.context).into(),
+            principal_id: std::mem::take(&mut decision.principal_id).into(),
+            usage_key: decision.usage_identifier_key.take().map(Into::into),
             decision: Arc::new(decision),
         }
     }
@@ -54,8 +60,8 @@ pub(crate) struct Authorizer {
     pub(crate) plugin: Arc<Plugin>,
     pub(crate) sources: Vec<IdentitySource>,
     ttl: Duration,
-    /// Keyed by the identity values (client-chosen: a randomly keyed hasher).
-    cache: Mutex<HashMap<String, Cached, ahash::RandomState>>,
+    /// Keyed by the identity values' bytes (client-chosen: a randomly keyed hasher).
+    cache: Mutex<HashMap<Box<[u8]>, Cached, ahash::RandomState>>,
 }
 
 impl Authorizer {
@@ -65,7 +71,9 @@ impl Authorizer {
             .iter()
             .filter_map(|s| {
                 if let Some(n) = s.strip_prefix("method.request.header.") {
-                    Some(IdentitySource::Header(n.to_ascii_lowercase()))
+                    http::HeaderName::from_bytes(n.as_bytes())
+                        .ok()
+                        .map(IdentitySource::Header)
                 } else if let Some(n) = s.strip_prefix("method.request.querystring.") {
                     Some(IdentitySource::Query(n.to_owned()))
                 } else {
@@ -98,7 +106,7 @@ impl Authorizer {
     /// fresh at `now` (the request's arrival).
     pub(crate) fn cached(
         &self,
-        identity: &str,
+        identity: &[u8],
         route: &RouteOf<'_>,
         now: Instant,
     ) -> Option<Granted> {
@@ -123,7 +131,7 @@ impl Authorizer {
 
     /// Remember `decision`, made for `route_id`, for the shorter of the authorizer's TTL and
     /// the decision's own.
-    pub(crate) fn remember(&self, identity: String, route_id: String, granted: Granted) {
+    pub(crate) fn remember(&self, identity: Vec<u8>, route_id: String, granted: Granted) {
         let ttl = self.ttl.min(Duration::from_secs(u64::from(
             granted.decision.ttl_seconds.min(3600),
         )));
@@ -139,7 +147,7 @@ impl Authorizer {
             }
         }
         cache.insert(
-            identity,
+            identity.into_boxed_slice(),
             Cached {
                 expires: now + ttl,
                 asked: route_id,

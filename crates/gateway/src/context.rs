@@ -55,12 +55,12 @@ pub struct RequestCtx {
     /// API Gateway error type and message, when the request failed.
     pub error: Option<(&'static str, String)>,
     /// Principal an authorizer established.
-    pub principal_id: Option<String>,
+    pub principal_id: Option<Arc<str>>,
     /// The authorizer's context (`$context.authorizer.KEY`), shared with the decision
     /// cache (a cached allow hands it on without copying); see [`Self::authorizer_context`].
     pub authorizer_context: Option<Arc<[(String, String)]>>,
     /// The API key an authorizer named for usage plans (`usageIdentifierKey`).
-    pub usage_key: Option<String>,
+    pub usage_key: Option<Arc<str>>,
     /// The claims and scopes a JWT authorizer verified (the proxy event's
     /// `requestContext.authorizer.jwt`).
     pub jwt: Option<Arc<crate::jwt::JwtIdentity>>,

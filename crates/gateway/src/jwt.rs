@@ -364,7 +364,7 @@ pub(crate) async fn authorize(ctx: &mut RequestCtx, route: &RouteJwt) -> Flow {
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(claims::claim_string(v))))
                 .collect();
-            ctx.principal_id = v.claims.get("sub").map(claims::claim_string);
+            ctx.principal_id = v.claims.get("sub").map(|s| claims::claim_string(s).into());
             ctx.authorizer_context = Some(
                 claims
                     .iter()

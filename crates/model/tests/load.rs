@@ -98,6 +98,11 @@ name = "bad"
 type = "TOKEN"
 plugin = "nope"
 identity_sources = ["a", "b"]
+[[authorizers]]
+name = "spaced"
+type = "REQUEST"
+plugin = "auth"
+identity_sources = ["method.request.header.X-Api-Key", "method.request.header.X Key"]
 [[routes]]
 key = "GET /a"
 authorizer = "tokens"
@@ -110,10 +115,23 @@ integration = { type = "MOCK" }
     std::fs::write(dir.path().join("apis/p.toml"), api).expect("write");
     let errs = causeway_model::load_dir(dir.path()).expect_err("invalid").0;
     let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert!(
+        !fields.contains(&"authorizers[2].identity_sources[0]"),
+        "a valid header name is accepted: {errs:#?}"
+    );
+    let spaced = errs
+        .iter()
+        .find(|e| e.field == "authorizers[2].identity_sources[1]")
+        .expect("the header name with a space is refused");
+    assert!(
+        spaced.message.contains("`X Key` is not a header name"),
+        "{spaced:?}"
+    );
     for f in [
         "authorizers[1].plugin",
         "authorizers[1].identity_sources",
         "authorizers[1].identity_sources[0]",
+        "authorizers[2].identity_sources[1]",
         "routes[0].integration.plugin",
         "routes[1].authorizer",
     ] {
@@ -123,6 +141,7 @@ integration = { type = "MOCK" }
     let good = api
         .replace("[[plugins]]\nname = \"gone\"\nfile = \"missing.wasm\"\nworld = \"function\"\n", "")
         .replace("[[authorizers]]\nname = \"bad\"\ntype = \"TOKEN\"\nplugin = \"nope\"\nidentity_sources = [\"a\", \"b\"]\n", "")
+        .replace(", \"method.request.header.X Key\"", "")
         .replace("integration = { type = \"FUNCTION\", plugin = \"auth\" }", "integration = { type = \"MOCK\" }")
         .replace("authorizer = \"ghost\"\n", "");
     std::fs::write(dir.path().join("apis/p.toml"), &good).expect("write");

@@ -20,24 +20,60 @@ pub(crate) struct Authorize {
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
+/// One identity value as the request carries it. A header's value is checked to be text
+/// only when the plugin is called: a cache hit compares its bytes with keys that were text
+/// when they were stored, so a value that is not text never hits and then gets a 401.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Header(&'a http::HeaderValue),
+    Text(&'a str),
+}
+
+impl<'a> Value<'a> {
+    fn bytes(self) -> &'a [u8] {
+        match self {
+            Value::Header(v) => v.as_bytes(),
+            Value::Text(t) => t.as_bytes(),
+        }
+    }
+
+    /// The value as the plugin gets it (`None`: a header value that is not visible ASCII,
+    /// a 401 as if it were missing).
+    fn text(self) -> Option<&'a str> {
+        match self {
+            Value::Header(v) => v.to_str().ok(),
+            Value::Text(t) => Some(t),
+        }
+    }
+}
+
 /// The identity source values, in the authorizer's order (`None`: one is missing or
 /// blank, a 401 without calling the plugin).
-fn identity<'a>(ctx: &'a RequestCtx, auth: &Authorizer) -> Option<SmallVec<[&'a str; 2]>> {
-    auth.sources
-        .iter()
-        .map(|s| {
-            let v = match s {
-                IdentitySource::Header(n) => ctx
-                    .parts
-                    .headers
-                    .get(n.as_str())
-                    .and_then(|v| v.to_str().ok()),
-                IdentitySource::Query(n) => ctx.query_param(n),
-                IdentitySource::StageVariable(n) => ctx.stage_variable(n),
-            };
-            v.filter(|v| !v.trim().is_empty())
-        })
-        .collect()
+fn identity<'a>(ctx: &'a RequestCtx, auth: &Authorizer) -> Option<SmallVec<[Value<'a>; 2]>> {
+    match auth.sources.as_slice() {
+        // A TOKEN authorizer's single source, without collecting through `Option`.
+        [one] => source(ctx, one).map(|v| smallvec::smallvec![v]),
+        many => many.iter().map(|s| source(ctx, s)).collect(),
+    }
+}
+
+fn source<'a>(ctx: &'a RequestCtx, source: &IdentitySource) -> Option<Value<'a>> {
+    match source {
+        IdentitySource::Header(n) => ctx
+            .parts
+            .headers
+            .get(n)
+            .filter(|v| !v.as_bytes().trim_ascii().is_empty())
+            .map(Value::Header),
+        IdentitySource::Query(n) => ctx
+            .query_param(n)
+            .filter(|v| !v.trim().is_empty())
+            .map(Value::Text),
+        IdentitySource::StageVariable(n) => ctx
+            .stage_variable(n)
+            .filter(|v| !v.trim().is_empty())
+            .map(Value::Text),
+    }
 }
 
 fn pairs<'a>(it: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
@@ -123,12 +159,17 @@ impl Phase for Authorize {
         let Some(identity) = identity(ctx, &auth) else {
             return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
         };
-        // The decision cache's key: the values joined by a unit separator (a single value
-        // as it is; not built for an authorizer that caches nothing).
-        let key = match identity.as_slice() {
-            _ if !auth.caches() => Cow::Borrowed(""),
-            [one] => Cow::Borrowed(*one),
-            many => Cow::Owned(many.join("\u{1f}")),
+        // The decision cache's key: the values' bytes joined by a unit separator (a single
+        // value as it is; not built for an authorizer that caches nothing).
+        let key: Cow<'_, [u8]> = match identity.as_slice() {
+            _ if !auth.caches() => Cow::Borrowed(b""),
+            [one] => Cow::Borrowed(one.bytes()),
+            many => Cow::Owned(
+                many.iter()
+                    .map(|v| v.bytes())
+                    .collect::<Vec<_>>()
+                    .join(&0x1f),
+            ),
         };
         let route = RouteOf {
             api_id: stage.deployment.api_id(),
@@ -144,7 +185,13 @@ impl Phase for Authorize {
         }
         let route_id = route.id();
         let key = key.into_owned();
-        let identity = identity.into_iter().map(str::to_owned).collect();
+        let Some(identity) = identity
+            .into_iter()
+            .map(|v| v.text().map(str::to_owned))
+            .collect()
+        else {
+            return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
+        };
         Step::Later(Box::pin(self.call(ctx, auth, identity, key, route_id)))
     }
 }
@@ -162,9 +209,9 @@ fn apply(ctx: &mut RequestCtx, granted: &Granted) -> Flow {
     };
     match decision.effect {
         Effect::Allow => {
-            ctx.principal_id = Some(decision.principal_id.clone());
+            ctx.principal_id = Some(granted.principal_id.clone());
             ctx.authorizer_context = Some(granted.context.clone());
-            ctx.usage_key = decision.usage_identifier_key.clone();
+            ctx.usage_key = granted.usage_key.clone();
             Flow::Continue
         }
         Effect::Deny => fail(ErrorKind::AccessDenied),
@@ -179,7 +226,7 @@ impl Authorize {
         ctx: &mut RequestCtx,
         auth: Arc<Authorizer>,
         identity: Vec<String>,
-        key: String,
+        key: Vec<u8>,
         route_id: String,
     ) -> Flow {
         let mut req = request(ctx, &auth, identity, route_id);

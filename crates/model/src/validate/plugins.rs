@@ -103,6 +103,15 @@ pub(super) fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
             );
         }
         for (j, src) in a.identity_sources.iter().enumerate() {
+            if let Some(("header", name)) = parse_param_ref(src, "method.request.")
+                && !name.bytes().all(is_tchar)
+            {
+                r.err(
+                    format!("{at}.identity_sources[{j}]"),
+                    format!("`{src}`: `{name}` is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)"),
+                );
+                continue;
+            }
             let ok = parse_param_ref(src, "method.request.").is_some_and(|(loc, _)| loc != "path")
                 || src
                     .strip_prefix("stageVariables.")
@@ -207,4 +216,9 @@ fn wasi_http_plugin(r: &mut Report<'_>, at: &str, p: &crate::PluginSpec) {
             );
         }
     }
+}
+
+/// A byte of an HTTP token (RFC 9110 `tchar`), what a header name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
