@@ -2,15 +2,15 @@
 //! cache (per identity, TTL-bounded, and only for the routes a decision covers), and the
 //! mapping of decisions to API Gateway's answers.
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use causeway_model::{AuthorizerSpec, AuthorizerType};
-use causeway_plugin::{AuthorizerDecision, AuthorizerKind, Plugin};
-use hashbrown::HashMap;
+use causeway_plugin::{AuthorizerKind, Plugin};
 
-/// Decisions kept per authorizer at most; beyond that expired ones are dropped first.
-const MAX_CACHED: usize = 10_000;
+mod cache;
+
+pub(crate) use cache::{Decision, DecisionCache, Granted};
 
 /// Where an identity value comes from.
 #[derive(Debug, Clone)]
@@ -22,36 +22,6 @@ pub(crate) enum IdentitySource {
     StageVariable(String),
 }
 
-#[derive(Debug)]
-struct Cached {
-    expires: Instant,
-    asked: String,
-    granted: Granted,
-}
-
-/// A decision as the request path uses it: what a request takes from it already shared,
-/// so that a cached allow costs reference counts per request rather than copies.
-#[derive(Debug, Clone)]
-pub(crate) struct Granted {
-    pub(crate) decision: Arc<AuthorizerDecision>,
-    pub(crate) context: Arc<[(String, String)]>,
-    pub(crate) principal_id: Arc<str>,
-    pub(crate) usage_key: Option<Arc<str>>,
-}
-
-impl Granted {
-    /// The context entries, principal and usage key are moved out of `decision` (left
-    /// empty there: read them here).
-    pub(crate) fn new(mut decision: AuthorizerDecision) -> Granted {
-        Granted {
-            context: std::mem::take(&mut decision.context).into(),
-            principal_id: std::mem::take(&mut decision.principal_id).into(),
-            usage_key: decision.usage_identifier_key.take().map(Into::into),
-            decision: Arc::new(decision),
-        }
-    }
-}
-
 /// One compiled authorizer.
 #[derive(Debug)]
 pub(crate) struct Authorizer {
@@ -59,9 +29,7 @@ pub(crate) struct Authorizer {
     pub(crate) kind: AuthorizerKind,
     pub(crate) plugin: Arc<Plugin>,
     pub(crate) sources: Vec<IdentitySource>,
-    ttl: Duration,
-    /// Keyed by the identity values' bytes (client-chosen: a randomly keyed hasher).
-    cache: Mutex<HashMap<Box<[u8]>, Cached, ahash::RandomState>>,
+    pub(crate) cache: DecisionCache,
 }
 
 impl Authorizer {
@@ -92,68 +60,8 @@ impl Authorizer {
             kind,
             plugin,
             sources,
-            ttl: Duration::from_secs(u64::from(spec.result_ttl_seconds)),
-            cache: Mutex::new(HashMap::default()),
+            cache: DecisionCache::new(Duration::from_secs(u64::from(spec.result_ttl_seconds))),
         }
-    }
-
-    /// Whether decisions are cached at all (`result_ttl_seconds` > 0).
-    pub(crate) fn caches(&self) -> bool {
-        !self.ttl.is_zero()
-    }
-
-    /// A decision cached for these identity values that covers `route` and is still
-    /// fresh at `now` (the request's arrival).
-    pub(crate) fn cached(
-        &self,
-        identity: &[u8],
-        route: &RouteOf<'_>,
-        now: Instant,
-    ) -> Option<Granted> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        let hit = cache.get(identity)?;
-        if hit.expires <= now {
-            return None;
-        }
-        let decision = &hit.granted.decision;
-        // `covers` without a route id built per request: a decision naming no routes
-        // answers only for the route it was asked for.
-        let covered = if decision.routes.is_empty() {
-            route.is(&hit.asked)
-        } else {
-            decision.covers(&hit.asked, &route.id())
-        };
-        covered.then(|| hit.granted.clone())
-    }
-
-    /// Remember `decision`, made for `route_id`, for the shorter of the authorizer's TTL and
-    /// the decision's own.
-    pub(crate) fn remember(&self, identity: Vec<u8>, route_id: String, granted: Granted) {
-        let ttl = self.ttl.min(Duration::from_secs(u64::from(
-            granted.decision.ttl_seconds.min(3600),
-        )));
-        if ttl.is_zero() {
-            return;
-        }
-        let now = Instant::now();
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= MAX_CACHED {
-            cache.retain(|_, c| c.expires > now);
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-        }
-        cache.insert(
-            identity.into_boxed_slice(),
-            Cached {
-                expires: now + ttl,
-                asked: route_id,
-                granted,
-            },
-        );
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use causeway_plugin::{AuthorizerRequest, Effect};
 use smallvec::SmallVec;
 
-use crate::authorizer::{Authorizer, Granted, IdentitySource, RouteOf};
+use crate::authorizer::{Authorizer, Decision, Granted, IdentitySource, RouteOf};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
@@ -162,7 +162,7 @@ impl Phase for Authorize {
         // The decision cache's key: the values' bytes joined by a unit separator (a single
         // value as it is; not built for an authorizer that caches nothing).
         let key: Cow<'_, [u8]> = match identity.as_slice() {
-            _ if !auth.caches() => Cow::Borrowed(b""),
+            _ if !auth.cache.enabled() => Cow::Borrowed(b""),
             [one] => Cow::Borrowed(one.bytes()),
             many => Cow::Owned(
                 many.iter()
@@ -178,7 +178,7 @@ impl Phase for Authorize {
             path: ctx.route_path(),
         };
         // A cached decision answers without a plugin call, and without a future.
-        if let Some(hit) = auth.cached(&key, &route, ctx.started) {
+        if let Some(hit) = auth.cache.get(&key, &route, ctx.started) {
             // The values borrow from `ctx`, which the answer changes.
             drop((identity, key));
             return Step::Now(apply(ctx, &hit));
@@ -199,15 +199,14 @@ impl Phase for Authorize {
 /// Hand an allow's principal, context and usage key to the request; a deny or an
 /// unauthorized answers with the authorizer's message.
 fn apply(ctx: &mut RequestCtx, granted: &Granted) -> Flow {
-    let decision = &granted.decision;
     let fail = |kind| {
         let e = GatewayError::new(kind);
-        Flow::Fail(match &decision.message {
-            Some(m) => e.with_message(m.clone()),
+        Flow::Fail(match &granted.message {
+            Some(m) => e.with_message(m.to_string()),
             None => e,
         })
     };
-    match decision.effect {
+    match granted.effect {
         Effect::Allow => {
             ctx.principal_id = Some(granted.principal_id.clone());
             ctx.authorizer_context = Some(granted.context.clone());
@@ -229,15 +228,16 @@ impl Authorize {
         key: Vec<u8>,
         route_id: String,
     ) -> Flow {
-        let mut req = request(ctx, &auth, identity, route_id);
+        let req = request(ctx, &auth, identity, route_id);
         match auth.plugin.authorize(&req).await {
             Ok(d) => {
-                let granted = Granted::new(d);
-                if granted.decision.effect != Effect::Unauthorized && auth.caches() {
-                    // The route the decision was asked for (the request is done with it).
-                    auth.remember(key, std::mem::take(&mut req.route_id), granted.clone());
+                let decision = Decision::new(d);
+                let flow = apply(ctx, &decision.granted);
+                if decision.granted.effect != Effect::Unauthorized && auth.cache.enabled() {
+                    // Made for the route it was asked for.
+                    auth.cache.put(key, &req.route_id, decision);
                 }
-                apply(ctx, &granted)
+                flow
             }
             Err(e) => {
                 crate::phases::integrate::count_plugin_error(
