@@ -90,14 +90,14 @@ fn payload_1(j: &mut Json, r: &Request<'_>) {
     j.object_or_null(headers.is_empty(), |j| {
         for (name, mut values) in header_groups(headers) {
             if let Some(last) = values.next_back() {
-                j.field(name, &last);
+                j.entry(name, &last);
             }
         }
     });
     j.key("multiValueHeaders");
     j.object_or_null(headers.is_empty(), |j| {
         for (name, values) in header_groups(headers) {
-            j.key(name);
+            j.name(name);
             j.strs(values);
         }
     });
@@ -105,21 +105,21 @@ fn payload_1(j: &mut Json, r: &Request<'_>) {
     j.object_or_null(r.query.is_empty(), |j| {
         for (name, mut values) in query_groups(&r.query) {
             if let Some(last) = values.next_back() {
-                j.field(name, last);
+                j.entry(name, last);
             }
         }
     });
     j.key("multiValueQueryStringParameters");
     j.object_or_null(r.query.is_empty(), |j| {
         for (name, values) in query_groups(&r.query) {
-            j.key(name);
+            j.name(name);
             j.strs(values);
         }
     });
     j.key("pathParameters");
     j.object_or_null(r.params.is_empty(), |j| {
         for (name, value) in &r.params {
-            j.field(name, value);
+            j.entry(name, value);
         }
     });
     j.key("stageVariables");
@@ -191,7 +191,7 @@ fn payload_2(j: &mut Json, r: &Request<'_>) {
     j.key("headers");
     j.begin('{');
     for (name, values) in header_groups(headers) {
-        j.key(name);
+        j.name(name);
         j.joined(values);
     }
     j.end('}');
@@ -199,7 +199,7 @@ fn payload_2(j: &mut Json, r: &Request<'_>) {
         j.key("queryStringParameters");
         j.begin('{');
         for (name, values) in query_groups(&r.query) {
-            j.key(name);
+            j.name(name);
             j.joined(values);
         }
         j.end('}');
@@ -290,7 +290,7 @@ fn jwt_authorizer(j: &mut Json, jwt: &JwtIdentity) {
     j.key("claims");
     j.begin('{');
     for (k, v) in &jwt.claims {
-        j.key(k);
+        j.name(k);
         j.value(v);
     }
     j.end('}');
@@ -310,7 +310,7 @@ fn lambda_authorizer(j: &mut Json, ctx: &RequestCtx, principal: &str) {
     for (i, (k, v)) in entries.iter().enumerate() {
         let overridden = k == "principalId" || entries.iter().skip(i + 1).any(|(l, _)| l == k);
         if !overridden {
-            j.field(k, v);
+            j.entry(k, v);
         }
     }
     j.field("principalId", principal);
@@ -320,7 +320,7 @@ fn lambda_authorizer(j: &mut Json, ctx: &RequestCtx, principal: &str) {
 /// The event's own kinds of values.
 impl Json {
     /// `"k":"$context.var"`.
-    fn var(&mut self, ctx: &RequestCtx, k: &str, var: V) {
+    fn var(&mut self, ctx: &RequestCtx, k: &'static str, var: V) {
         self.key(k);
         self.str_with(|s| ctx.push_var(var, s));
     }

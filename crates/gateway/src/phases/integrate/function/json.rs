@@ -44,7 +44,18 @@ impl Json {
         self.out.push(c);
     }
 
-    pub(super) fn key(&mut self, k: &str) {
+    /// A member name of the event's own (a literal: nothing to escape, written as it is).
+    pub(super) fn key(&mut self, k: &'static str) {
+        debug_assert!(!crate::json::needs_escaping(k.as_bytes()), "{k}");
+        self.sep();
+        self.out.push('"');
+        self.out.push_str(k);
+        self.out.push_str("\":");
+    }
+
+    /// A member name from the request or the configuration (a header, a parameter, a
+    /// claim), escaped.
+    pub(super) fn name(&mut self, k: &str) {
         self.sep();
         quoted(&mut self.out, k);
         self.out.push(':');
@@ -106,9 +117,15 @@ impl Json {
         let _ = write!(self.out, "{v}");
     }
 
-    /// `"k":"v"`.
-    pub(super) fn field(&mut self, k: &str, v: &str) {
+    /// `"k":"v"`, `k` a literal.
+    pub(super) fn field(&mut self, k: &'static str, v: &str) {
         self.key(k);
+        self.str(v);
+    }
+
+    /// `"k":"v"`, `k` from the request or the configuration.
+    pub(super) fn entry(&mut self, k: &str, v: &str) {
+        self.name(k);
         self.str(v);
     }
 
@@ -129,7 +146,7 @@ impl Json {
     {
         self.begin('{');
         for (k, v) in entries {
-            self.field(k.as_ref(), v.as_ref());
+            self.entry(k.as_ref(), v.as_ref());
         }
         self.end('}');
     }
@@ -155,6 +172,9 @@ mod tests {
         j.end(']');
         j.joined(["x", "y\""].into_iter());
         j.end(']');
+        j.name("a\"b");
+        j.u64(2);
+        j.entry("c\n", "d");
         j.field("b", "c");
         j.key("d");
         j.value(&json!({ "e": [1.5, true] }));
@@ -171,7 +191,7 @@ mod tests {
         j.end('}');
         assert_eq!(
             j.finish(),
-            r#"{"a":[1,null,{},[],"x,y\""],"b":"c","d":{"e":[1.5,true]},"f":{"g":"h","i":"j"},"k":"aGk=","l":"m\n","n":false,"o":["p","q"]}"#
+            r#"{"a":[1,null,{},[],"x,y\""],"a\"b":2,"c\n":"d","b":"c","d":{"e":[1.5,true]},"f":{"g":"h","i":"j"},"k":"aGk=","l":"m\n","n":false,"o":["p","q"]}"#
         );
     }
 }
