@@ -223,8 +223,11 @@ url_of() {
     esac
 }
 
+# Reuse targets last: their warm pools keep instances, and with 4 in all a fresh target
+# measured after them would be refused instances ("maximum concurrent limit").
 gw_targets=()
-for t in "${TARGETS[@]}"; do [[ $t == nginx ]] || gw_targets+=("$t"); done
+for t in "${TARGETS[@]}"; do [[ $t == nginx || $t == *-reuse ]] || gw_targets+=("$t"); done
+for t in "${TARGETS[@]}"; do if [[ $t == *-reuse ]]; then gw_targets+=("$t"); fi; done
 if ((${#gw_targets[@]})); then
     valgrind --tool=callgrind --callgrind-out-file="$TMP/gw.cg" \
         "$CAUSEWAY_BIN" serve --config "$TMP/config" --listen "127.0.0.1:$GW_PORT" \
