@@ -154,14 +154,14 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
                 let ev = std::fs::read_to_string(event)
                     .with_context(|| format!("cannot read `{}`", event.display()))?;
                 let started = Instant::now();
-                let out = rt.block_on(plugin.invoke_function(&ev))?;
+                let out = rt.block_on(plugin.invoke_function(ev))?;
                 println!("{out}");
                 eprintln!("took {:?}", started.elapsed());
             } else if let Some(token) = token {
                 let plugin = load(file, World::Authorizer, config)?;
                 let req = causeway_plugin::local_token_request(token);
                 let started = Instant::now();
-                let d = rt.block_on(plugin.authorize(&req))?;
+                let d = rt.block_on(plugin.authorize(req))?;
                 println!("{d:#?}");
                 eprintln!("took {:?}", started.elapsed());
             } else {

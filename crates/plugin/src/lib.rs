@@ -42,7 +42,7 @@
 //! let engine = PluginEngine::new(EngineConfig::default())?;
 //! let options = PluginOptions::new(World::Authorizer).with_config("secret", "s3cr3t");
 //! let plugin = engine.load("hmac", wasm, World::Authorizer, options)?;
-//! let decision = plugin.authorize(&request).await?;
+//! let decision = plugin.authorize(request).await?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]

@@ -360,6 +360,7 @@ impl Plugin {
                 uses: 1,
                 born: now,
                 started: now,
+                exports: pool::TypedExports::default(),
             }),
             Err(e) => {
                 let err = self.wasm_error(&e, &store);

@@ -228,14 +228,21 @@ impl Authorize {
         key: Vec<u8>,
         route_id: String,
     ) -> Flow {
+        // The route the decision is asked for, kept for the cache (the request is moved
+        // into the call).
+        let asked = if auth.cache.enabled() {
+            route_id.clone()
+        } else {
+            String::new()
+        };
         let req = request(ctx, &auth, identity, route_id);
-        match auth.plugin.authorize(&req).await {
+        match auth.plugin.authorize(req).await {
             Ok(d) => {
                 let decision = Decision::new(d);
                 let flow = apply(ctx, &decision.granted);
                 if decision.granted.effect != Effect::Unauthorized && auth.cache.enabled() {
                     // Made for the route it was asked for.
-                    auth.cache.put(key, &req.route_id, decision);
+                    auth.cache.put(key, &asked, decision);
                 }
                 flow
             }

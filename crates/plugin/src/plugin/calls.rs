@@ -48,7 +48,7 @@ impl Plugin {
     /// sees the plugin's config, then `request.stage_variables`.
     pub async fn authorize(
         &self,
-        request: &AuthorizerRequest,
+        request: AuthorizerRequest,
     ) -> Result<AuthorizerDecision, PluginError> {
         let Exports::Authorizer { authorize } = &self.exports else {
             return Err(self.wrong_world("authorize"));
@@ -91,12 +91,17 @@ impl Plugin {
     /// 2.0) and return its proxy response JSON, checked to be JSON of the proxy
     /// response shape (and parsed once, for the caller). A function's own
     /// `err(message)` is [`PluginErrorKind::FunctionError`].
-    pub async fn invoke_function(&self, event_json: &str) -> Result<FunctionOutput, PluginError> {
+    pub async fn invoke_function(
+        &self,
+        event_json: impl Into<String>,
+    ) -> Result<FunctionOutput, PluginError> {
         let Exports::Function { handle } = &self.exports else {
             return Err(self.wrong_world("invoke_function"));
         };
         let mut lease = self.acquire(&[]).await?;
-        let outcome = self.run_function(&mut lease, handle, event_json).await;
+        let outcome = self
+            .run_function(&mut lease, handle, event_json.into())
+            .await;
         self.finish(lease, outcome)
     }
 
@@ -104,14 +109,15 @@ impl Plugin {
         &self,
         lease: &mut Lease,
         index: &ComponentExportIndex,
-        request: &AuthorizerRequest,
+        request: AuthorizerRequest,
     ) -> Result<AuthorizerDecision, CallError> {
-        let func = lease
-            .instance
-            .get_typed_func::<(&AuthorizerRequest,), (AuthorizerDecision,)>(
-                &mut lease.store,
-                index,
-            )?;
+        let func = match lease.exports.authorize {
+            Some(func) => func,
+            None => *lease
+                .exports
+                .authorize
+                .insert(lease.instance.get_typed_func(&mut lease.store, index)?),
+        };
         let (decision,) = func.call_async(&mut lease.store, (request,)).await?;
         validate::decision(decision, self.options.limits.max_output_bytes)
             .map_err(CallError::BadOutput)
@@ -155,11 +161,15 @@ impl Plugin {
         &self,
         lease: &mut Lease,
         index: &ComponentExportIndex,
-        event_json: &str,
+        event_json: String,
     ) -> Result<FunctionOutput, CallError> {
-        let func = lease
-            .instance
-            .get_typed_func::<(&str,), (Result<String, String>,)>(&mut lease.store, index)?;
+        let func = match lease.exports.handle {
+            Some(func) => func,
+            None => *lease
+                .exports
+                .handle
+                .insert(lease.instance.get_typed_func(&mut lease.store, index)?),
+        };
         let (result,) = func.call_async(&mut lease.store, (event_json,)).await?;
         let max = self.options.limits.max_output_bytes;
         match result {
@@ -184,7 +194,7 @@ impl Plugin {
         match &self.exports {
             Exports::Authorizer { authorize } => {
                 let request = local_token_request(probe.token.as_deref().unwrap_or("probe"));
-                let decision = self.run_authorize(lease, authorize, &request).await?;
+                let decision = self.run_authorize(lease, authorize, request).await?;
                 Ok(match decision.effect {
                     Effect::Allow => "allow",
                     Effect::Deny => "deny",
@@ -207,7 +217,7 @@ impl Plugin {
                 let event = probe.event.as_deref().unwrap_or(
                     r#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/"},"requestId":"check-report"},"isBase64Encoded":false}"#,
                 );
-                let out = self.run_function(lease, handle, event).await?;
+                let out = self.run_function(lease, handle, event.to_owned()).await?;
                 Ok(format!("statusCode {}", out.value["statusCode"]))
             }
             // Probing a handler would need a request it understands: instantiation only.

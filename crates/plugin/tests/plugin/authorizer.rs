@@ -15,7 +15,7 @@ pub async fn contract(plugin: &Plugin) {
                 "routes": ["shop1/prod/GET/lists/*"], "ctx": {"tier": "gold"}}),
     );
     let d = plugin
-        .authorize(&token_request(&format!("Bearer {token}")))
+        .authorize(token_request(&format!("Bearer {token}")))
         .await
         .expect("allow call");
     assert_eq!(d.effect, Effect::Allow, "{d:?}");
@@ -33,7 +33,7 @@ pub async fn contract(plugin: &Plugin) {
     // No routes: only the route asked for.
     let token = sign(SECRET, &json!({"sub": "user-2"}));
     let d = plugin
-        .authorize(&token_request(&format!("Bearer {token}")))
+        .authorize(token_request(&format!("Bearer {token}")))
         .await
         .expect("allow call");
     assert_eq!(d.effect, Effect::Allow, "{d:?}");
@@ -45,7 +45,7 @@ pub async fn contract(plugin: &Plugin) {
     // Wrong secret: deny with a message.
     let forged = sign("not-the-secret", &json!({"sub": "mallory"}));
     let d = plugin
-        .authorize(&token_request(&format!("Bearer {forged}")))
+        .authorize(token_request(&format!("Bearer {forged}")))
         .await
         .expect("deny call");
     assert_eq!(d.effect, Effect::Deny, "{d:?}");
@@ -54,7 +54,7 @@ pub async fn contract(plugin: &Plugin) {
     // Expired: deny.
     let expired = sign(SECRET, &json!({"sub": "user-1", "exp": 1_000_000_000u64}));
     let d = plugin
-        .authorize(&token_request(&format!("Bearer {expired}")))
+        .authorize(token_request(&format!("Bearer {expired}")))
         .await
         .expect("expired call");
     assert_eq!(d.effect, Effect::Deny, "{d:?}");
@@ -63,7 +63,7 @@ pub async fn contract(plugin: &Plugin) {
     // No or malformed token: unauthorized (401).
     for token in ["", "Basic dXNlcjpwdw==", "Bearer no-dot-here"] {
         let d = plugin
-            .authorize(&token_request(token))
+            .authorize(token_request(token))
             .await
             .expect("unauthorized call");
         assert_eq!(d.effect, Effect::Unauthorized, "token {token:?}: {d:?}");
@@ -99,7 +99,7 @@ async fn secret_can_come_from_stage_variables_and_ttl_is_capped() {
     req.kind = causeway_plugin::AuthorizerKind::Request;
     req.identity_source.clear();
     req.stage_variables = vec![("secret".to_owned(), "stage-secret".to_owned())];
-    let d = plugin.authorize(&req).await.expect("call");
+    let d = plugin.authorize(req.clone()).await.expect("call");
     assert_eq!(d.effect, Effect::Allow, "{d:?}");
     assert_eq!(
         d.ttl_seconds, 3600,
@@ -108,7 +108,7 @@ async fn secret_can_come_from_stage_variables_and_ttl_is_capped() {
 
     // Without the stage variable there is no secret: deny.
     req.stage_variables.clear();
-    let d = plugin.authorize(&req).await.expect("call");
+    let d = plugin.authorize(req).await.expect("call");
     assert_eq!(d.effect, Effect::Deny, "{d:?}");
 }
 
@@ -125,7 +125,7 @@ async fn concurrent_calls_each_get_an_instance() {
     for _ in 0..16 {
         let plugin = plugin.clone();
         let req = token_request(&token);
-        tasks.push(tokio::spawn(async move { plugin.authorize(&req).await }));
+        tasks.push(tokio::spawn(async move { plugin.authorize(req).await }));
     }
     for task in tasks {
         let d = task.await.expect("join").expect("call");

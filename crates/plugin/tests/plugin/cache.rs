@@ -142,7 +142,7 @@ async fn perf_map_names_loaded_guest_code() {
         )
         .expect("load");
     plugin
-        .authorize(&token_request(""))
+        .authorize(token_request(""))
         .await
         .expect("the plugin still runs");
     let text = std::fs::read_to_string(&map).expect("perf map written");

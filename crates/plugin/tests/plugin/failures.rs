@@ -25,14 +25,14 @@ async fn trap_is_contained() {
         PluginOptions::new(World::Authorizer),
     );
     let err = plugin
-        .authorize(&with_header(token_request(""), "x-fail", "trap"))
+        .authorize(with_header(token_request(""), "x-fail", "trap"))
         .await
         .expect_err("must trap");
     assert_eq!(err.kind, PluginErrorKind::Trap, "{err}");
     assert_eq!(err.plugin, "trap");
     assert!(err.message.contains("unreachable"), "{err}");
     let d = plugin
-        .authorize(&token_request(""))
+        .authorize(token_request(""))
         .await
         .expect("next call");
     assert_eq!(d.principal_id, "survivor");
@@ -50,7 +50,7 @@ async fn infinite_loop_times_out_within_the_deadline() {
     );
     let started = Instant::now();
     let err = plugin
-        .authorize(&with_header(token_request(""), "x-loop", "1"))
+        .authorize(with_header(token_request(""), "x-loop", "1"))
         .await
         .expect_err("must time out");
     let took = started.elapsed();
@@ -62,7 +62,7 @@ async fn infinite_loop_times_out_within_the_deadline() {
         "stopped late: {took:?}"
     );
     let d = plugin
-        .authorize(&token_request(""))
+        .authorize(token_request(""))
         .await
         .expect("next call");
     assert_eq!(d.principal_id, "survivor");
@@ -79,7 +79,7 @@ async fn default_authorizer_deadline_is_one_second() {
     );
     let started = Instant::now();
     let err = plugin
-        .authorize(&with_header(token_request(""), "x-loop", "1"))
+        .authorize(with_header(token_request(""), "x-loop", "1"))
         .await
         .expect_err("must time out");
     assert_eq!(err.kind, PluginErrorKind::Timeout, "{err}");
@@ -109,7 +109,7 @@ async fn a_spinning_guest_does_not_block_its_worker() {
         }
     });
     let err = plugin
-        .authorize(&with_header(token_request(""), "x-loop", "1"))
+        .authorize(with_header(token_request(""), "x-loop", "1"))
         .await
         .expect_err("must time out");
     ticker.abort();
@@ -130,7 +130,7 @@ async fn memory_bomb_hits_the_memory_limit() {
         PluginOptions::new(World::Authorizer),
     );
     let err = plugin
-        .authorize(&with_header(token_request(""), "x-bomb", "1"))
+        .authorize(with_header(token_request(""), "x-bomb", "1"))
         .await
         .expect_err("must hit the limit");
     assert_eq!(err.kind, PluginErrorKind::MemoryLimit, "{err}");
@@ -139,7 +139,7 @@ async fn memory_bomb_hits_the_memory_limit() {
         "names the 64 MiB limit: {err}"
     );
     let d = plugin
-        .authorize(&token_request(""))
+        .authorize(token_request(""))
         .await
         .expect("next call");
     assert_eq!(d.principal_id, "survivor");
@@ -162,12 +162,12 @@ async fn fuel_limits_a_spinning_guest() {
         .load("spin-fuel", &bytes, World::Authorizer, options.clone())
         .expect("load");
     let err = plugin
-        .authorize(&with_header(token_request(""), "x-loop", "1"))
+        .authorize(with_header(token_request(""), "x-loop", "1"))
         .await
         .expect_err("must run out of fuel");
     assert_eq!(err.kind, PluginErrorKind::FuelExhausted, "{err}");
     let d = plugin
-        .authorize(&token_request(""))
+        .authorize(token_request(""))
         .await
         .expect("next call");
     assert_eq!(d.principal_id, "survivor");

@@ -35,7 +35,7 @@ async fn payload_v2_event_is_aggregated() {
         "isBase64Encoded": false
     });
     let raw = plugin()
-        .invoke_function(&event.to_string())
+        .invoke_function(event.to_string())
         .await
         .expect("call");
     let (resp, body) = response(&raw);
@@ -69,7 +69,7 @@ async fn payload_v1_event_with_base64_body() {
         "isBase64Encoded": true
     });
     let raw = plugin()
-        .invoke_function(&event.to_string())
+        .invoke_function(event.to_string())
         .await
         .expect("call");
     let (resp, body) = response(&raw);
@@ -85,7 +85,7 @@ async fn empty_post_is_a_400_and_fail_is_a_function_error() {
     let event = json!({"httpMethod": "POST", "path": "/lists/x", "body": null});
     let (resp, body) = response(
         &plugin
-            .invoke_function(&event.to_string())
+            .invoke_function(event.to_string())
             .await
             .expect("call"),
     );
@@ -94,7 +94,7 @@ async fn empty_post_is_a_400_and_fail_is_a_function_error() {
 
     let event = json!({"httpMethod": "GET", "path": "/lists/fail"});
     let err = plugin
-        .invoke_function(&event.to_string())
+        .invoke_function(event.to_string())
         .await
         .expect_err("function error");
     assert_eq!(err.kind, PluginErrorKind::FunctionError, "{err}");

@@ -152,7 +152,7 @@ async fn load_checks_for_wasi_http() {
     // A handler is not an authorizer.
     let plugin = handler(PluginOptions::new(World::HttpHandler));
     let err = plugin
-        .authorize(&support::token_request(""))
+        .authorize(support::token_request(""))
         .await
         .expect_err("wrong world");
     assert_eq!(err.kind, PluginErrorKind::Config);

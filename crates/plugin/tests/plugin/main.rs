@@ -37,7 +37,7 @@ fn call_futures_are_send() {
         headers: Vec::new(),
         body: Vec::new(),
     };
-    send(plugin.authorize(&request));
+    send(plugin.authorize(request));
     send(plugin.map_request(&http_request));
     send(plugin.map_response(&response));
     send(plugin.invoke_function("{}"));

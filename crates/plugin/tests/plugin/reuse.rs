@@ -37,7 +37,7 @@ async fn a_trap_retires_the_reused_instance() {
     assert_eq!(count(&plugin).await, "1");
     assert_eq!(count(&plugin).await, "2");
     let err = plugin
-        .authorize(&with_header(token_request(""), "x-trap", "1"))
+        .authorize(with_header(token_request(""), "x-trap", "1"))
         .await
         .expect_err("trap");
     assert_eq!(err.kind, PluginErrorKind::Trap, "{err}");

@@ -141,6 +141,6 @@ pub fn counter(name: &str, policy: InstancePolicy) -> Arc<causeway_plugin::Plugi
 
 /// One call of a [`counter`]: the count its instance has reached.
 pub async fn count(plugin: &causeway_plugin::Plugin) -> String {
-    let d = plugin.authorize(&token_request("")).await.expect("call");
+    let d = plugin.authorize(token_request("")).await.expect("call");
     ctx(&d, "count").expect("count").to_owned()
 }

@@ -104,7 +104,7 @@ async fn every_call_is_counted_in_the_latency_histogram() {
         count(&plugin).await;
     }
     let trap = support::with_header(token_request(""), "x-trap", "1");
-    plugin.authorize(&trap).await.expect_err("trap");
+    plugin.authorize(trap).await.expect_err("trap");
     let h = plugin.metrics().latency;
     assert_eq!(h.count(), 6, "{h:?}");
     assert!(h.sum > Duration::ZERO);
@@ -139,7 +139,7 @@ async fn a_javascript_plugin_warmed_at_load_serves_its_first_call_warm() {
         &serde_json::json!({ "sub": "alice", "exp": support::LATER }),
     );
     let decision = plugin
-        .authorize(&token_request(&format!("Bearer {token}")))
+        .authorize(token_request(&format!("Bearer {token}")))
         .await
         .expect("call");
     assert_eq!(decision.principal_id, "alice");
