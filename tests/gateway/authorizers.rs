@@ -73,9 +73,9 @@ fn plugin_calls(gw: &TestGateway) -> f64 {
         .unwrap_or_else(|| panic!("no `{prefix}` in:\n{text}"))
 }
 
-/// `GET path` with `auth`: the body, which must come with a 200.
-async fn get(gw: &TestGateway, c: &support::TestClient, path: &str, auth: &str) -> String {
-    let r = support::send(
+/// `GET path` with `Authorization: auth`.
+async fn send(gw: &TestGateway, c: &support::TestClient, path: &str, auth: &str) -> support::Reply {
+    support::send(
         c,
         gw.addr,
         "GET",
@@ -84,7 +84,12 @@ async fn get(gw: &TestGateway, c: &support::TestClient, path: &str, auth: &str) 
         &[("authorization", auth)],
         "",
     )
-    .await;
+    .await
+}
+
+/// `GET path` with `auth`: the body, which must come with a 200.
+async fn get(gw: &TestGateway, c: &support::TestClient, path: &str, auth: &str) -> String {
+    let r = send(gw, c, path, auth).await;
     assert_eq!(r.status, 200, "GET {path}: {}", r.text());
     r.text()
 }
@@ -174,16 +179,7 @@ async fn a_decision_answers_only_the_identity_it_was_made_for() {
         ("/prod/t?tenant=", &alice),
         ("/prod/a", "   "),
     ] {
-        let r = support::send(
-            &c,
-            gw.addr,
-            "GET",
-            HOST,
-            path,
-            &[("authorization", auth)],
-            "",
-        )
-        .await;
+        let r = send(&gw, &c, path, auth).await;
         assert_eq!(r.status, 401, "GET {path} with {auth:?}: {}", r.text());
     }
     // A header value that is not text (obs-text bytes) is never a cached identity: 401.

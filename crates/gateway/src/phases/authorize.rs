@@ -164,12 +164,17 @@ impl Phase for Authorize {
         let key: Cow<'_, [u8]> = match identity.as_slice() {
             _ if !auth.cache.enabled() => Cow::Borrowed(b""),
             [one] => Cow::Borrowed(one.bytes()),
-            many => Cow::Owned(
-                many.iter()
-                    .map(|v| v.bytes())
-                    .collect::<Vec<_>>()
-                    .join(&0x1f),
-            ),
+            many => {
+                let len = many.iter().map(|v| v.bytes().len() + 1).sum();
+                let mut joined = Vec::with_capacity(len);
+                for (i, v) in many.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(0x1f);
+                    }
+                    joined.extend_from_slice(v.bytes());
+                }
+                Cow::Owned(joined)
+            }
         };
         let route = RouteOf {
             api_id: stage.deployment.api_id(),

@@ -111,13 +111,7 @@ impl Plugin {
         index: &ComponentExportIndex,
         request: AuthorizerRequest,
     ) -> Result<AuthorizerDecision, CallError> {
-        let func = match lease.exports.authorize {
-            Some(func) => func,
-            None => *lease
-                .exports
-                .authorize
-                .insert(lease.instance.get_typed_func(&mut lease.store, index)?),
-        };
+        let func = lease.export(|e| &mut e.authorize, index)?;
         let (decision,) = func.call_async(&mut lease.store, (request,)).await?;
         validate::decision(decision, self.options.limits.max_output_bytes)
             .map_err(CallError::BadOutput)
@@ -163,13 +157,7 @@ impl Plugin {
         index: &ComponentExportIndex,
         event_json: String,
     ) -> Result<FunctionOutput, CallError> {
-        let func = match lease.exports.handle {
-            Some(func) => func,
-            None => *lease
-                .exports
-                .handle
-                .insert(lease.instance.get_typed_func(&mut lease.store, index)?),
-        };
+        let func = lease.export(|e| &mut e.handle, index)?;
         let (result,) = func.call_async(&mut lease.store, (event_json,)).await?;
         let max = self.options.limits.max_output_bytes;
         match result {

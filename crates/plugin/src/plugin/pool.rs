@@ -4,7 +4,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use wasmtime::Store;
-use wasmtime::component::{Instance, TypedFunc};
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, TypedFunc,
+};
 
 use crate::bindings::{AuthorizerDecision, AuthorizerRequest};
 use crate::metrics::Counters;
@@ -21,6 +23,27 @@ pub(crate) struct Lease {
     /// When the current call started (its instance acquisition included).
     pub(crate) started: Instant,
     pub(crate) exports: TypedExports,
+}
+
+impl Lease {
+    /// The export at `index` with its types checked: kept in `slot` of the instance's
+    /// [`TypedExports`] after the first call, so a reused instance checks it once.
+    pub(crate) fn export<P, R>(
+        &mut self,
+        slot: fn(&mut TypedExports) -> &mut Option<TypedFunc<P, R>>,
+        index: &ComponentExportIndex,
+    ) -> wasmtime::Result<TypedFunc<P, R>>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        if let Some(func) = *slot(&mut self.exports) {
+            return Ok(func);
+        }
+        let func = self.instance.get_typed_func(&mut self.store, index)?;
+        *slot(&mut self.exports) = Some(func);
+        Ok(func)
+    }
 }
 
 /// An instance's exports, type-checked on their first call and kept for the instance's
