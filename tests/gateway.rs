@@ -11,6 +11,8 @@ mod authorizers;
 mod caching;
 #[path = "gateway/errors.rs"]
 mod errors;
+#[path = "gateway/http1.rs"]
+mod http1;
 #[path = "gateway/https.rs"]
 mod https;
 #[path = "gateway/integrations.rs"]

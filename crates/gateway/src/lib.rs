@@ -214,7 +214,20 @@ impl Gateway {
     ) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let host = host_of(&parts);
-        let mut ctx = RequestCtx::new(parts, Body::Stream(body), client, host);
+        self.handle_parts(parts, Body::Stream(body), client, host)
+            .await
+    }
+
+    /// Serve one request read by the listener's own HTTP/1.1 path; `host` is
+    /// [`host_of`] `parts`.
+    pub(crate) async fn handle_parts(
+        &self,
+        parts: http::request::Parts,
+        body: Body,
+        client: &Peer,
+        host: Arc<str>,
+    ) -> Response<Body> {
+        let mut ctx = RequestCtx::new(parts, body, client, host);
         self.inner.pipeline.run(&mut ctx).await
     }
 
@@ -261,7 +274,7 @@ fn live_plugins(
 /// The last answer is kept per thread with the bytes it came from: a node serves a few
 /// hosts, and a request whose `Host` is byte for byte the previous one's on this thread
 /// shares its text instead of lowercasing a copy.
-fn host_of(parts: &http::request::Parts) -> Arc<str> {
+pub(crate) fn host_of(parts: &http::request::Parts) -> Arc<str> {
     // h2 clients send `:authority` (the URI's); HTTP/1.1 clients send `Host`.
     let raw = match parts.headers.get(http::header::HOST) {
         Some(h) => h.as_bytes(),

@@ -1,16 +1,18 @@
-//! The listener: accept, serve HTTP/1.1 or h2 per connection, drain on shutdown.
+//! The listener: accept, serve each connection in its own task (HTTP/1.1 by the fast path
+//! in [`conn`], h2 and what the fast path does not take by hyper), drain on shutdown.
 
-use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::Gateway;
 
 mod canned;
+mod conn;
 mod drain;
+mod h1;
 mod header_timeout;
 
 pub(crate) async fn serve(
@@ -19,10 +21,8 @@ pub(crate) async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = gw.inner.header_read_timeout;
-    let tick = header_timeout::tick_for(header_timeout);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let mut http1 = http1::Builder::new();
+    http1
         // Slow-header clients and idle keep-alive connections: see `header_timeout`.
         .timer(header_timeout::HeaderTimer)
         .header_read_timeout(header_timeout)
@@ -31,13 +31,21 @@ pub(crate) async fn serve(
         // read buffer) a fresh 8 KiB buffer per request. A client that goes away is seen
         // when the response is written instead, and, as in API Gateway, an integration
         // already called runs to completion (bounded by the integration timeout). A
-        // client that half-closes after its request now gets the answer too.
+        // client that half-closes after its request now gets the answer too. The fast
+        // path does the same.
         .half_close(true)
-        .max_buf_size(64 * 1024);
-    builder
-        .http2()
+        .max_buf_size(h1::MAX_HEAD);
+    let mut http2 = http2::Builder::new(TokioExecutor::new());
+    http2
         .timer(TokioTimer::new())
         .max_header_list_size(64 * 1024);
+    let shared = Arc::new(conn::Listener {
+        gw: gw.clone(),
+        http1,
+        http2,
+        header_timeout,
+        tick: header_timeout::tick_for(header_timeout),
+    });
     let drain = drain::Drain::default();
     tokio::pin!(shutdown);
     loop {
@@ -54,29 +62,13 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        // One reference count per request for the gateway and the peer together.
-        let shared = std::sync::Arc::new((gw.clone(), crate::context::Peer::new(peer)));
-        let svc = service_fn(move |req| {
-            let shared = shared.clone();
-            async move {
-                let (gw, client) = &*shared;
-                Ok::<_, Infallible>(gw.handle(req, client).await)
-            }
-        });
-        let conn = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(canned::WithRequestIds::new(header_timeout::Ticking::new(
-                    stream, tick,
-                ))),
-                svc,
-            )
-            .into_owned();
-        let conn = drain.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
+        let conn = conn::serve(
+            shared.clone(),
+            stream,
+            crate::context::Peer::new(peer),
+            drain.signal(),
+        );
+        tokio::spawn(drain.watch(conn));
     }
     drop(listener);
     if tokio::time::timeout(Duration::from_secs(10), drain.drained())

@@ -54,19 +54,27 @@ impl Route {
         }
         // The declared length, as hyper read it from `content-length` (h1 or h2): the
         // body's size hint (no second header lookup and parse). A body of known length
-        // within the limit needs no counting wrapper; a chunked one does.
-        if let Some(Body::Stream(inc)) = ctx.body.take() {
-            let hint = http_body::Body::size_hint(&inc);
-            if hint.lower() > self.limits.max_body_bytes {
+        // within the limit needs no counting wrapper; a chunked one does. A body the
+        // listener read whole (`server::h1`, small ones) is checked by its length.
+        match ctx.body.take() {
+            Some(Body::Stream(inc)) => {
+                let hint = http_body::Body::size_hint(&inc);
+                if hint.lower() > self.limits.max_body_bytes {
+                    return Flow::Fail(GatewayError::new(ErrorKind::PayloadTooLarge));
+                }
+                ctx.body = Some(match hint.upper() {
+                    Some(n) if n <= self.limits.max_body_bytes => Body::Stream(inc),
+                    _ => {
+                        let limit =
+                            usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
+                        Body::Limited(http_body_util::Limited::new(inc, limit))
+                    }
+                });
+            }
+            Some(Body::Full(Some(b))) if b.len() as u64 > self.limits.max_body_bytes => {
                 return Flow::Fail(GatewayError::new(ErrorKind::PayloadTooLarge));
             }
-            ctx.body = Some(match hint.upper() {
-                Some(n) if n <= self.limits.max_body_bytes => Body::Stream(inc),
-                _ => {
-                    let limit = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
-                    Body::Limited(http_body_util::Limited::new(inc, limit))
-                }
-            });
+            body => ctx.body = body,
         }
 
         let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());

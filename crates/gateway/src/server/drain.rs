@@ -3,11 +3,11 @@
 //! hyper-util's `GracefulShutdown` wraps each connection in a future that polls a
 //! `tokio::sync::watch` receiver every time the connection's task wakes (≈ 350
 //! instructions per proxied request, several wake-ups each). Here a connection checks one
-//! atomic flag per poll and hands its task's waker over once: on shutdown the flag is set
-//! and every registered waker is woken, so idle keep-alive connections notice at once.
-//! Each connection is then shut down gracefully (an in-flight request finishes, HTTP/1
-//! stops keep-alive, h2 sends GOAWAY), and [`Drain::drained`] resolves when the last one
-//! has ended.
+//! atomic flag ([`Signal`]) when polled and hands its task's waker over once: on shutdown
+//! the flag is set and every registered waker is woken, so idle keep-alive connections
+//! notice at once. Each connection then winds down gracefully (an in-flight request
+//! finishes, HTTP/1 stops keep-alive, h2 sends GOAWAY), and [`Drain::drained`] resolves
+//! when the last one has ended.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,15 +42,20 @@ impl Shared {
 }
 
 impl Drain {
-    /// `conn`, shut down gracefully once [`Self::drained`] is called.
-    pub(crate) fn watch<C: GracefulConnection>(&self, conn: C) -> Watched<C> {
+    /// What a connection checks to know the drain has started.
+    pub(crate) fn signal(&self) -> Signal {
+        Signal(self.shared.clone())
+    }
+
+    /// `conn`, counted as live until it ends, its task woken when draining starts (the
+    /// connection checks its [`Signal`] and winds down by itself).
+    pub(crate) fn watch<C: Future<Output = ()>>(&self, conn: C) -> Watched<C> {
         self.shared.live.fetch_add(1, Ordering::SeqCst);
         Watched {
             conn: Box::pin(conn),
             shared: self.shared.clone(),
             id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
             waker: None,
-            shutting_down: false,
         }
     }
 
@@ -70,39 +75,58 @@ impl Drain {
     }
 }
 
-/// A connection that shuts down gracefully when its [`Drain`] starts draining.
+/// A connection's view of its [`Drain`].
+#[derive(Debug, Clone)]
+pub(crate) struct Signal(Arc<Shared>);
+
+impl Signal {
+    /// Draining has started: finish the request in flight, take no new one.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// Drive hyper's `conn`, shutting it down gracefully once `signal` says so (an in-flight
+/// request finishes, HTTP/1 stops keep-alive, h2 sends GOAWAY).
+pub(crate) async fn graceful<C: GracefulConnection>(
+    conn: C,
+    signal: &Signal,
+) -> Result<(), C::Error> {
+    let mut conn = std::pin::pin!(conn);
+    let mut shutting_down = false;
+    std::future::poll_fn(|cx| {
+        if !shutting_down && signal.is_draining() {
+            shutting_down = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        conn.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// A connection whose task is woken when its [`Drain`] starts draining.
 pub(crate) struct Watched<C> {
     conn: Pin<Box<C>>,
     shared: Arc<Shared>,
     id: u64,
     /// The waker handed to `shared` (a task's waker does not change between polls).
     waker: Option<Waker>,
-    shutting_down: bool,
 }
 
-impl<C> Future for Watched<C>
-where
-    C: GracefulConnection,
-{
-    type Output = Result<(), C::Error>;
+impl<C: Future<Output = ()>> Future for Watched<C> {
+    type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let me = &mut *self;
-        if !me.shutting_down {
-            if !me.shared.draining.load(Ordering::SeqCst)
-                && !me.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                let waker = cx.waker().clone();
-                me.shared.wakers().insert(me.id, waker.clone());
-                me.waker = Some(waker);
-            }
-            // Checked after registering: a drain that started before the waker was in the
-            // map (and so did not wake it) is seen here.
-            if me.shared.draining.load(Ordering::SeqCst) {
-                me.shutting_down = true;
-                me.conn.as_mut().graceful_shutdown();
-            }
+        if !me.shared.draining.load(Ordering::SeqCst)
+            && !me.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            let waker = cx.waker().clone();
+            me.shared.wakers().insert(me.id, waker.clone());
+            me.waker = Some(waker);
         }
+        // A drain that started before the waker was in the map (and so did not wake it)
+        // is seen by the connection itself, which checks its signal when polled.
         me.conn.as_mut().poll(cx)
     }
 }

@@ -1,0 +1,341 @@
+//! One client connection, served in its own task: HTTP/1.1 requests by the fast path here,
+//! everything else by hyper.
+//!
+//! The fast path (Pingora's lesson) reads a request head into the connection's buffer,
+//! parses it in place ([`super::h1`]), runs the pipeline in this same task and writes the
+//! answer's head and as much of its body as is ready in one write. hyper's server
+//! connection would do the same work through its dispatcher, a service call and a
+//! per-request body channel; the bare-hyper benchmark is the bar this path is measured
+//! against.
+//!
+//! A connection starting with the h2 preface is hyper's h2 from the first byte. Any
+//! request the fast path does not take (see [`super::h1`]: HTTP/1.0, chunked or large
+//! bodies, upgrades, anything malformed) hands the connection, with the bytes read so
+//! far, to hyper's HTTP/1 server, which then serves it to the end, answering malformed
+//! input as it always has.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Response};
+use http_body::Body as _;
+use hyper::server::conn::{http1, http2};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::drain::{Signal, graceful};
+use super::h1::{self, Framing, Parsed};
+use super::header_timeout::Ticking;
+use crate::body::Body;
+use crate::context::Peer;
+use crate::{Gateway, host_of};
+
+/// Read buffer per connection (grown for larger heads and bodies).
+const READ_BUF: usize = 8 * 1024;
+/// Answer bytes gathered before they are written.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// What every connection of a listener shares.
+pub(super) struct Listener {
+    pub(super) gw: Gateway,
+    pub(super) http1: http1::Builder,
+    pub(super) http2: http2::Builder<TokioExecutor>,
+    pub(super) header_timeout: Duration,
+    pub(super) tick: Duration,
+}
+
+/// Why the connection stopped reading requests.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made and matched once per request, never stored: boxing would cost an allocation"
+)]
+enum Next {
+    Request(h1::Request),
+    Hyper(&'static str),
+    H2,
+    Close,
+}
+
+/// Serve the connection `stream` from `peer` until it closes.
+pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer, drain: Signal) {
+    let mut io = Ticking::new(stream, listener.tick);
+    let mut buf = BytesMut::with_capacity(READ_BUF);
+    let mut out = Vec::with_capacity(1024);
+    let mut first = true;
+    loop {
+        let next = next_request(&mut io, &mut buf, &listener, &drain, first).await;
+        first = false;
+        let req = match next {
+            Next::Request(req) => req,
+            Next::Close => break,
+            Next::Hyper(why) => {
+                tracing::trace!(peer = %peer.addr, why, "HTTP/1 connection served by hyper");
+                return with_hyper(&listener, io, buf.freeze(), peer, &drain, false).await;
+            }
+            Next::H2 => return with_hyper(&listener, io, buf.freeze(), peer, &drain, true).await,
+        };
+        let body = if req.body == 0 {
+            Body::Empty
+        } else {
+            if !read_at_least(&mut io, &mut buf, req.body).await {
+                break;
+            }
+            Body::Full(Some(buf.split_to(req.body).freeze()))
+        };
+        let head_request = req.parts.method == Method::HEAD;
+        let host = host_of(&req.parts);
+        let res = listener.gw.handle_parts(req.parts, body, &peer, host).await;
+        let close = req.close || drain.is_draining();
+        if let Err(e) = write_response(&mut io, &mut out, res, head_request, close).await {
+            tracing::debug!(peer = %peer.addr, error = %e, "answer not written in full");
+            return;
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = io.shutdown().await;
+}
+
+/// Wait for the next request head (or what decides the connection goes elsewhere).
+async fn next_request(
+    io: &mut Ticking<TcpStream>,
+    buf: &mut BytesMut,
+    listener: &Listener,
+    drain: &Signal,
+    first: bool,
+) -> Next {
+    // When the first read found nothing: the header-read timeout counts from there.
+    let mut waiting: Option<Instant> = None;
+    loop {
+        if !buf.is_empty() {
+            let preface = h1::H2_PREFACE;
+            if first && buf.starts_with(preface) {
+                return Next::H2;
+            }
+            if !(first && preface.starts_with(buf)) {
+                match h1::parse_request(buf) {
+                    Parsed::Request(req) => return Next::Request(req),
+                    Parsed::Hyper(why) => return Next::Hyper(why),
+                    Parsed::Partial => {}
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(READ_BUF);
+        }
+        let read = poll_fn(|cx| match poll_read(io, cx, buf) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending => {
+                if buf.is_empty() && drain.is_draining() {
+                    return Poll::Ready(None);
+                }
+                // Woken by a new byte, the connection's tick or the drain.
+                let now = Instant::now();
+                let since = *waiting.get_or_insert(now);
+                if now.duration_since(since) >= listener.header_timeout {
+                    tracing::debug!("no request head within the header-read timeout: closing");
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            }
+        })
+        .await;
+        match read {
+            Some(Ok(0) | Err(_)) | None => return Next::Close,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+fn poll_read(
+    io: &mut Ticking<TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    tokio_util::io::poll_read_buf(Pin::new(io), cx, buf)
+}
+
+/// Read until `buf` holds `n` bytes; false if the client went away first.
+async fn read_at_least(io: &mut Ticking<TcpStream>, buf: &mut BytesMut, n: usize) -> bool {
+    while buf.len() < n {
+        buf.reserve(n - buf.len());
+        match poll_fn(|cx| poll_read(io, cx, buf)).await {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+    true
+}
+
+/// Write `res`: the head and every body frame that is ready in one write, then the rest
+/// as it comes. An error leaves the connection unusable (the client sees it close).
+async fn write_response(
+    io: &mut Ticking<TcpStream>,
+    out: &mut Vec<u8>,
+    res: Response<Body>,
+    head_request: bool,
+    close: bool,
+) -> io::Result<()> {
+    let (parts, mut body) = res.into_parts();
+    let framing = h1::framing(
+        head_request,
+        parts.status,
+        &parts.headers,
+        body.size_hint().exact(),
+    );
+    out.clear();
+    h1::write_head(out, parts.status, &parts.headers, framing, close);
+    drop(parts);
+    let mut left = match framing {
+        Framing::None => return io.write_all(out).await,
+        Framing::Length(n) => Some(n),
+        Framing::Chunked => None,
+    };
+    loop {
+        let frame = match poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                // Nothing more ready: what is gathered goes out while the body waits.
+                io.write_all(out).await?;
+                out.clear();
+                poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+            }
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(io::Error::other)?;
+        let Ok(data) = frame.into_data() else {
+            // Trailers are not passed on over HTTP/1.1.
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        push_data(out, &data, &mut left)?;
+        if out.len() >= WRITE_BATCH {
+            io.write_all(out).await?;
+            out.clear();
+        }
+    }
+    match left {
+        Some(0) => {}
+        Some(_) => return Err(io::Error::other("the body ended before its content-length")),
+        None => out.extend_from_slice(h1::LAST_CHUNK),
+    }
+    io.write_all(out).await
+}
+
+/// Append `data` to the answer, framed; `left` is what a `content-length` still allows.
+fn push_data(out: &mut Vec<u8>, data: &Bytes, left: &mut Option<u64>) -> io::Result<()> {
+    match left {
+        Some(n) => {
+            let len = data.len() as u64;
+            if len > *n {
+                return Err(io::Error::other(
+                    "the body is longer than its content-length",
+                ));
+            }
+            *n -= len;
+            out.extend_from_slice(data);
+        }
+        None => {
+            h1::encode_chunk_head(data.len(), out);
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    Ok(())
+}
+
+/// Serve the rest of the connection with hyper, `read` (bytes already read) first.
+async fn with_hyper(
+    listener: &Listener,
+    io: Ticking<TcpStream>,
+    read: Bytes,
+    peer: Peer,
+    drain: &Signal,
+    h2: bool,
+) {
+    let addr = peer.addr;
+    let shared = Arc::new((listener.gw.clone(), peer));
+    let svc = service_fn(move |req| {
+        let shared = shared.clone();
+        async move {
+            let (gw, client) = &*shared;
+            Ok::<_, std::convert::Infallible>(gw.handle(req, client).await)
+        }
+    });
+    let io = TokioIo::new(super::canned::WithRequestIds::new(Rewind {
+        read,
+        inner: io,
+    }));
+    let ended = if h2 {
+        graceful(listener.http2.serve_connection(io, svc), drain).await
+    } else {
+        // No upgrades: no integration answers 101 (HTTP integrations refuse to pass one on).
+        graceful(listener.http1.serve_connection(io, svc), drain).await
+    };
+    if let Err(e) = ended {
+        tracing::debug!(peer = %addr, error = %e, "connection ended with an error");
+    }
+}
+
+/// A stream whose first reads return bytes read before.
+#[derive(Debug)]
+struct Rewind<S> {
+    read: Bytes,
+    inner: S,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        if me.read.is_empty() {
+            return Pin::new(&mut me.inner).poll_read(cx, buf);
+        }
+        let n = me.read.len().min(buf.remaining());
+        buf.put_slice(&me.read.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}

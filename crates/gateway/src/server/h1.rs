@@ -1,0 +1,265 @@
+//! HTTP/1.1 requests and responses on the wire for the listener's fast path, without I/O:
+//! a request head parsed from the front of a buffer (httparse), a response head written
+//! into one.
+//!
+//! Only what the fast path serves is parsed here: HTTP/1.1 requests with no body or a
+//! `content-length` body of at most [`MAX_FAST_BODY`] bytes, not asking for an upgrade or
+//! `100-continue`. Anything else (HTTP/1.0, chunked or large bodies, upgrades, heads
+//! httparse rejects or that are too large) is [`Parsed::Hyper`]: the connection, those
+//! bytes included, is handed to hyper, which serves it from there on with its own
+//! answers for malformed input. So this code never has to answer a malformed request.
+
+use std::mem::MaybeUninit;
+
+use bytes::BytesMut;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Uri, Version};
+
+mod date;
+mod names;
+
+/// Bound on a request head buffered before hyper takes over (hyper's own bound is the
+/// listener's `max_buf_size`, 64 KiB, beyond which it answers 431).
+pub(super) const MAX_HEAD: usize = 64 * 1024;
+/// Bound on a request body read whole before the pipeline runs.
+pub(super) const MAX_FAST_BODY: usize = 64 * 1024;
+/// Header fields per request (hyper's default is 100).
+const MAX_HEADERS: usize = 100;
+
+/// What the front of the read buffer holds.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made and matched once per request, never stored: boxing would cost an allocation"
+)]
+pub(super) enum Parsed {
+    /// A request head (consumed from the buffer); `body` bytes of body follow it.
+    Request(Request),
+    /// Not a complete head yet.
+    Partial,
+    /// Not for the fast path (the reason, for the debug log): hyper serves the
+    /// connection from these bytes on.
+    Hyper(&'static str),
+}
+
+/// A request head the fast path serves.
+#[derive(Debug)]
+pub(super) struct Request {
+    pub(super) parts: http::request::Parts,
+    /// The `content-length`.
+    pub(super) body: usize,
+    /// The client asked for the connection to close after this answer.
+    pub(super) close: bool,
+}
+
+/// Parse a request head from the front of `buf`, consuming it when complete.
+pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match httparse::ParserConfig::default()
+        .parse_request_with_uninit_headers(&mut req, buf, &mut slots)
+    {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Parsed::Hyper("large head");
+        }
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(_) => return Parsed::Hyper("head httparse rejects"),
+    };
+    if req.version != Some(1) {
+        return Parsed::Hyper("HTTP/1.0");
+    }
+    let method = match req.method.unwrap_or_default().as_bytes() {
+        b"GET" => Method::GET,
+        b"POST" => Method::POST,
+        b"PUT" => Method::PUT,
+        b"DELETE" => Method::DELETE,
+        b"HEAD" => Method::HEAD,
+        b"PATCH" => Method::PATCH,
+        b"OPTIONS" => Method::OPTIONS,
+        b"CONNECT" => return Parsed::Hyper("CONNECT"),
+        other => match Method::from_bytes(other) {
+            Ok(m) => m,
+            Err(_) => return Parsed::Hyper("method"),
+        },
+    };
+    let base = buf.as_ptr() as usize;
+    let path = req.path.unwrap_or_default();
+    let path_at = path.as_ptr() as usize - base;
+    let path_range = path_at..path_at + path.len();
+    let mut fields = Vec::with_capacity(req.headers.len());
+    let mut body = None;
+    let mut close = false;
+    for h in req.headers.iter() {
+        let value = h.value;
+        let name = match names::common_name(h.name.as_bytes()) {
+            Some(name) => name,
+            None => match HeaderName::from_bytes(h.name.as_bytes()) {
+                Ok(name) => name,
+                Err(_) => return Parsed::Hyper("header name"),
+            },
+        };
+        if name == header::CONTENT_LENGTH {
+            let Some(n) = parse_length(value) else {
+                return Parsed::Hyper("content-length");
+            };
+            if body.is_some_and(|b| b != n) {
+                return Parsed::Hyper("conflicting content-length");
+            }
+            body = Some(n);
+        } else if name == header::CONNECTION {
+            for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case(b"upgrade") {
+                    return Parsed::Hyper("upgrade");
+                }
+            }
+        } else if name == header::TRANSFER_ENCODING
+            || name == header::EXPECT
+            || name == header::UPGRADE
+        {
+            return Parsed::Hyper("transfer-encoding, expect or upgrade");
+        }
+        let start = value.as_ptr() as usize - base;
+        fields.push((name, start, start + value.len()));
+    }
+    let body = body.unwrap_or(0);
+    if body > MAX_FAST_BODY {
+        return Parsed::Hyper("large body");
+    }
+    let head = buf.split_to(len).freeze();
+    let Ok(uri) = Uri::from_maybe_shared(head.slice(path_range)) else {
+        // hyper answers 400 for it.
+        return Parsed::Hyper("request target");
+    };
+    let mut headers = HeaderMap::with_capacity(fields.len());
+    for (name, start, end) in fields {
+        let Ok(value) = HeaderValue::from_maybe_shared(head.slice(start..end)) else {
+            return Parsed::Hyper("header value");
+        };
+        headers.append(name, value);
+    }
+    let mut parts = http::Request::new(()).into_parts().0;
+    parts.method = method;
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    parts.headers = headers;
+    Parsed::Request(Request { parts, body, close })
+}
+
+fn parse_length(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0_usize, |n, &d| {
+        d.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(usize::from(d - b'0')))
+            .flatten()
+    })
+}
+
+/// How a response body goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Framing {
+    /// No body bytes follow the head (HEAD, 204, 304, 1xx); the head's
+    /// `content-length`, if any, is the handler's.
+    None,
+    /// `content-length: n`.
+    Length(u64),
+    /// `transfer-encoding: chunked`.
+    Chunked,
+}
+
+/// The framing of an answer to a `head_request` with `status`, fields `headers` and a
+/// body whose exact length, if known, is `exact`.
+pub(super) fn framing(
+    head_request: bool,
+    status: StatusCode,
+    headers: &HeaderMap,
+    exact: Option<u64>,
+) -> Framing {
+    if head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Framing::None;
+    }
+    if let Some(n) = exact {
+        return Framing::Length(n);
+    }
+    // A streamed body of a stated length (as hyper: the handler's field is trusted).
+    match headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| parse_length(v.as_bytes()))
+    {
+        Some(n) => Framing::Length(n as u64),
+        None => Framing::Chunked,
+    }
+}
+
+/// Write a response head into `out`: the status line, the handler's fields (its framing
+/// fields replaced by `framing`'s), `date` unless present, and `connection: close` when
+/// the connection closes after this answer.
+pub(super) fn write_head(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    framing: Framing,
+    close: bool,
+) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let mut has_date = false;
+    for (name, value) in headers {
+        if framing != Framing::None
+            && (*name == header::CONTENT_LENGTH || *name == header::TRANSFER_ENCODING)
+        {
+            continue;
+        }
+        if *name == header::CONNECTION && close {
+            continue;
+        }
+        has_date |= *name == header::DATE;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        Framing::None => {}
+        Framing::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    if !has_date {
+        out.extend_from_slice(b"date: ");
+        date::with_now(|d| out.extend_from_slice(d));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Append one chunk of a chunked body (nothing for an empty one, which would end it).
+pub(super) fn encode_chunk_head(len: usize, out: &mut Vec<u8>) {
+    let _ = std::io::Write::write_fmt(out, format_args!("{len:x}\r\n"));
+}
+
+/// The end of a chunked body.
+pub(super) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// The start of an h2 connection (RFC 9113 §3.4).
+pub(super) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+#[cfg(test)]
+mod tests;

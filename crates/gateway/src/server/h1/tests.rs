@@ -1,0 +1,197 @@
+use bytes::BytesMut;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+
+use super::*;
+
+fn parse(text: &str) -> (Parsed, BytesMut) {
+    let mut buf = BytesMut::from(text);
+    let parsed = parse_request(&mut buf);
+    (parsed, buf)
+}
+
+fn request(text: &str) -> (Request, BytesMut) {
+    match parse(text) {
+        (Parsed::Request(req), rest) => (req, rest),
+        (other, _) => panic!("{text:?}: {other:?}"),
+    }
+}
+
+fn hyper_reason(text: &str) -> &'static str {
+    match parse(text).0 {
+        Parsed::Hyper(why) => why,
+        other => panic!("{text:?} stayed on the fast path: {other:?}"),
+    }
+}
+
+#[test]
+fn a_head_is_consumed_and_what_follows_stays() {
+    let (req, rest) = request(
+        "POST /dev/pets?x=1 HTTP/1.1\r\nHost: A.example\r\nX-Api-Key: k\r\nX-Custom: v\r\ncontent-length: 4\r\n\r\nbodyGET",
+    );
+    assert_eq!(req.parts.method, Method::POST);
+    assert_eq!(req.parts.uri.path(), "/dev/pets");
+    assert_eq!(req.parts.uri.query(), Some("x=1"));
+    assert_eq!(req.parts.headers["host"], "A.example");
+    assert_eq!(req.parts.headers["x-api-key"], "k");
+    assert_eq!(req.parts.headers["x-custom"], "v");
+    assert_eq!(req.body, 4);
+    assert!(!req.close);
+    assert_eq!(&rest[..], b"bodyGET");
+}
+
+#[test]
+fn partial_heads_wait_for_more() {
+    for cut in [
+        "",
+        "GET",
+        "GET / HTTP/1.1\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\n",
+    ] {
+        assert!(matches!(parse(cut).0, Parsed::Partial), "{cut:?}");
+    }
+    let long = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(MAX_HEAD));
+    assert_eq!(hyper_reason(&long), "large head");
+}
+
+#[test]
+fn what_the_fast_path_does_not_serve_goes_to_hyper() {
+    for text in [
+        "GET / HTTP/1.0\r\n\r\n",
+        "CONNECT a:443 HTTP/1.1\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nExpect: 100-continue\r\ncontent-length: 1\r\n\r\n",
+        "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n",
+        "POST / HTTP/1.1\r\ncontent-length: 65537\r\n\r\n",
+        "POST / HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+        "POST / HTTP/1.1\r\ncontent-length: -1\r\n\r\n",
+        "POST / HTTP/1.1\r\ncontent-length: 99999999999999999999\r\n\r\n",
+        "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+        "GET /\x01 HTTP/1.1\r\n\r\n",
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    ] {
+        hyper_reason(text);
+    }
+    // Equal repeated lengths are one length.
+    let (req, _) = request("POST / HTTP/1.1\r\ncontent-length: 2\r\nContent-Length: 2\r\n\r\nab");
+    assert_eq!(req.body, 2);
+}
+
+#[test]
+fn connection_close_is_noted() {
+    let (req, _) = request("GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n");
+    assert!(req.close);
+}
+
+#[test]
+fn common_names_match_in_any_case_and_only_themselves() {
+    for name in [
+        "host",
+        "accept",
+        "cookie",
+        "origin",
+        "referer",
+        "x-api-key",
+        "connection",
+        "user-agent",
+        "content-type",
+        "x-request-id",
+        "authorization",
+        "cache-control",
+        "if-none-match",
+        "content-length",
+        "accept-encoding",
+        "accept-language",
+        "x-forwarded-for",
+        "x-amzn-trace-id",
+        "if-modified-since",
+        "x-forwarded-proto",
+    ] {
+        let upper = name.to_ascii_uppercase();
+        for given in [name, upper.as_str()] {
+            let made = names::common_name(given.as_bytes()).expect(name);
+            assert_eq!(made.as_str(), name);
+        }
+    }
+    for other in [
+        "hosts",
+        "hist",
+        "x-api-kex",
+        "accept-encodinx",
+        "x-forwarded-fox",
+        "",
+    ] {
+        assert!(names::common_name(other.as_bytes()).is_none(), "{other}");
+    }
+}
+
+fn head(status: StatusCode, headers: &HeaderMap, framing: Framing, close: bool) -> String {
+    let mut out = Vec::new();
+    write_head(&mut out, status, headers, framing, close);
+    String::from_utf8(out).expect("text")
+}
+
+#[test]
+fn heads_carry_the_framing_date_and_close() {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("99"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    let text = head(StatusCode::OK, &headers, Framing::Length(5), true);
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("\r\ncontent-length: 5\r\n"), "{text}");
+    assert!(!text.contains("99"), "{text}");
+    assert!(!text.contains("keep-alive"), "{text}");
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    let date = text
+        .split("\r\ndate: ")
+        .nth(1)
+        .expect("date")
+        .split("\r\n")
+        .next();
+    assert_eq!(date.map(str::len), Some(29), "{text}");
+    assert!(text.ends_with("\r\n\r\n"));
+
+    let chunked = head(
+        StatusCode::NOT_FOUND,
+        &HeaderMap::new(),
+        Framing::Chunked,
+        false,
+    );
+    assert!(chunked.starts_with("HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n"));
+    // A HEAD answer keeps the handler's length.
+    let head_only = head(StatusCode::OK, &headers, Framing::None, false);
+    assert!(head_only.contains("content-length: 99\r\n"), "{head_only}");
+}
+
+#[test]
+fn framing_follows_the_status_method_and_body() {
+    let none = HeaderMap::new();
+    let mut stated = HeaderMap::new();
+    stated.insert(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
+    assert_eq!(framing(true, StatusCode::OK, &none, Some(3)), Framing::None);
+    assert_eq!(
+        framing(false, StatusCode::NO_CONTENT, &none, Some(3)),
+        Framing::None
+    );
+    assert_eq!(
+        framing(false, StatusCode::NOT_MODIFIED, &none, None),
+        Framing::None
+    );
+    assert_eq!(
+        framing(false, StatusCode::OK, &stated, Some(3)),
+        Framing::Length(3)
+    );
+    assert_eq!(
+        framing(false, StatusCode::OK, &stated, None),
+        Framing::Length(12)
+    );
+    assert_eq!(
+        framing(false, StatusCode::OK, &none, None),
+        Framing::Chunked
+    );
+}

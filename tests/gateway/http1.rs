@@ -1,0 +1,182 @@
+//! The listener's HTTP/1.1, spoken raw over TCP: pipelining, framing, `connection:
+//! close`, HEAD, requests split into pieces, and the requests the listener's fast path
+//! hands to hyper (HTTP/1.0, chunked bodies) on a connection it started serving.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{self, TestGateway};
+
+const HOST: &str = "wire.execute-api.localhost";
+
+fn api(upstream: &str) -> String {
+    format!(
+        r#"
+version = 1
+id = "wire"
+name = "Wire"
+type = "REST"
+[[stages]]
+name = "prod"
+[[routes]]
+key = "GET /a"
+integration = {{ type = "MOCK", status = 200, body = "first" }}
+[[routes]]
+key = "GET /b"
+integration = {{ type = "MOCK", status = 201, body = "second!" }}
+[[routes]]
+key = "ANY /up/{{proxy+}}"
+integration = {{ type = "HTTP_PROXY", uri = "{upstream}/{{proxy}}" }}
+"#
+    )
+}
+
+async fn wire(node: Option<causeway_model::NodeConfig>) -> (TestGateway, support::Upstream) {
+    let up = support::upstream().await;
+    let api = api(&up.url());
+    let gw = match node {
+        Some(node) => support::gateway_with(node, &[&api]).await,
+        None => support::gateway(&[&api]).await,
+    };
+    (gw, up)
+}
+
+/// Send `pieces` (with `pause` between them) on one connection and read until it closes.
+async fn exchange(gw: &TestGateway, pieces: &[&[u8]], pause: Duration) -> String {
+    let mut s = TcpStream::connect(gw.addr).await.expect("connect");
+    for piece in pieces {
+        s.write_all(piece).await.expect("write");
+        tokio::time::sleep(pause).await;
+    }
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .expect("the connection closes after `connection: close`")
+        .expect("read");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The answers in `text`, each as (head, body), split by their `content-length`.
+fn answers(mut text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while !text.is_empty() {
+        let (head, rest) = text.split_once("\r\n\r\n").expect("a whole head");
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .map_or(0, |n| n.parse().expect("length"));
+        out.push((head.to_owned(), rest[..len].to_owned()));
+        text = &rest[len..];
+    }
+    out
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order_and_close_ends_the_connection() {
+    let (gw, _up) = wire(None).await;
+    let requests = format!(
+        "GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+         POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 5\r\n\r\nhello\
+         GET /prod/b HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    let got = answers(&text);
+    assert_eq!(got.len(), 3, "{text}");
+    assert!(got[0].0.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert_eq!(got[0].1, "first");
+    assert!(got[1].0.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    let echo: serde_json::Value = serde_json::from_str(&got[1].1).expect("echo");
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["body"], "hello");
+    assert!(got[2].0.starts_with("HTTP/1.1 201 Created\r\n"), "{text}");
+    assert!(got[2].0.contains("\r\nconnection: close"), "{text}");
+    assert_eq!(got[2].1, "second!");
+    for (head, _) in &got {
+        assert!(head.contains("\r\nx-amzn-requestid: "), "{head}");
+        assert!(head.contains("\r\ndate: "), "{head}");
+        assert_eq!(head.matches("content-length").count(), 1, "{head}");
+    }
+}
+
+#[tokio::test]
+async fn a_head_sent_a_few_bytes_at_a_time_is_served() {
+    let (gw, _up) = wire(None).await;
+    let request = format!("GET /prod/b HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
+    let pieces: Vec<&[u8]> = request.as_bytes().chunks(7).collect();
+    let text = exchange(&gw, &pieces, Duration::from_millis(5)).await;
+    assert!(text.starts_with("HTTP/1.1 201 Created\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nsecond!"), "{text}");
+}
+
+#[tokio::test]
+async fn head_answers_keep_the_length_and_send_no_body() {
+    let (gw, _up) = wire(None).await;
+    let requests = format!(
+        "HEAD /prod/up/anything HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+         GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    let (head, rest) = text.split_once("\r\n\r\n").expect("a head");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "));
+    assert!(length.is_some_and(|n| n != "0"), "the GET's length: {text}");
+    // The answer to the next request follows the HEAD answer's head directly.
+    assert!(rest.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(rest.ends_with("\r\n\r\nfirst"), "{text}");
+}
+
+#[tokio::test]
+async fn http_1_0_and_chunked_requests_are_served_after_fast_ones_on_one_connection() {
+    let (gw, _up) = wire(None).await;
+    // A fast-path request, then a chunked body (hyper takes the connection over), then
+    // another request that hyper serves.
+    let requests = format!(
+        "GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+         POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nTransfer-Encoding: chunked\r\n\r\n\
+         3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n\
+         GET /prod/b HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    let got = answers(&text);
+    assert_eq!(got.len(), 3, "{text}");
+    assert_eq!(got[0].1, "first");
+    let echo: serde_json::Value = serde_json::from_str(&got[1].1).expect("echo");
+    assert_eq!(echo["body"], "abcde");
+    assert!(got[2].0.starts_with("HTTP/1.1 201 Created\r\n"), "{text}");
+    assert_eq!(got[2].1, "second!");
+
+    // HTTP/1.0 (no keep-alive asked for): answered, then closed.
+    let text = exchange(
+        &gw,
+        &[format!("GET /prod/b HTTP/1.0\r\nHost: {HOST}\r\n\r\n").as_bytes()],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(text.starts_with("HTTP/1.0 201 Created\r\n"), "{text}");
+    assert!(text.ends_with("second!"), "{text}");
+}
+
+#[tokio::test]
+async fn a_small_body_over_the_node_limit_is_413() {
+    let mut node = causeway_model::NodeConfig::default();
+    node.node.max_body_bytes = 8;
+    let (gw, up) = wire(Some(node)).await;
+    let requests = format!(
+        "POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 9\r\n\r\n123456789\
+         POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 8\r\nConnection: close\r\n\r\n12345678"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    let got = answers(&text);
+    assert_eq!(got.len(), 2, "{text}");
+    assert!(got[0].0.starts_with("HTTP/1.1 413 "), "{text}");
+    assert!(got[1].0.starts_with("HTTP/1.1 200 "), "{text}");
+    assert_eq!(
+        up.hits.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the refused body never reached the upstream"
+    );
+}
