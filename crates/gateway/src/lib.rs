@@ -214,21 +214,26 @@ impl Gateway {
     ) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let host = host_of(&parts);
-        self.handle_parts(parts, Body::Stream(body), client, host)
-            .await
+        let (mut resp, id) = self
+            .handle_parts(parts, Body::Stream(body), client, host)
+            .await;
+        resp.headers_mut()
+            .insert(&pipeline::REQUEST_ID, id.header_value());
+        resp
     }
 
-    /// Serve one request read by the listener's own HTTP/1.1 path; `host` is
-    /// [`host_of`] `parts`.
+    /// Serve one request; `host` is [`host_of`] `parts`. The answer's request id header
+    /// is the caller's to add (the listener's HTTP/1.1 path writes it with the head).
     pub(crate) async fn handle_parts(
         &self,
         parts: http::request::Parts,
         body: Body,
         client: &Peer,
         host: Arc<str>,
-    ) -> Response<Body> {
+    ) -> (Response<Body>, context::RequestId) {
         let mut ctx = RequestCtx::new(parts, body, client, host);
-        self.inner.pipeline.run(&mut ctx).await
+        let resp = self.inner.pipeline.run(&mut ctx).await;
+        (resp, ctx.request_id)
     }
 
     /// Accept connections on `listener` until `shutdown` resolves, then drain.

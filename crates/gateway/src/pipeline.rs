@@ -16,7 +16,8 @@ use crate::context::RequestCtx;
 use crate::error::GatewayError;
 use crate::trace::Tracing;
 
-/// API Gateway's request id header.
+/// API Gateway's request id header. Every answer carries it; the listener adds it (the
+/// HTTP/1.1 fast path writes it straight into the answer's head).
 pub(crate) static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
 
 /// What a phase decided.
@@ -151,8 +152,6 @@ impl Pipeline {
         for phase in self.phases[..ran].iter().rev() {
             phase.response(ctx, &mut resp);
         }
-        resp.headers_mut()
-            .insert(&REQUEST_ID, ctx.request_id.header_value());
         if let Some(rc) = &request_cx {
             let mut attrs = vec![
                 KeyValue::new("http.request.method", ctx.parts.method.to_string()),

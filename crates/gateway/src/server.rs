@@ -21,6 +21,7 @@ pub(crate) async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = gw.inner.header_read_timeout;
+    let tick = header_timeout::tick_for(header_timeout);
     let mut http1 = http1::Builder::new();
     http1
         // Slow-header clients and idle keep-alive connections: see `header_timeout`.
@@ -43,8 +44,12 @@ pub(crate) async fn serve(
         gw: gw.clone(),
         http1,
         http2,
-        header_timeout,
-        tick: header_timeout::tick_for(header_timeout),
+        tick,
+        timeout_ticks: header_timeout
+            .as_nanos()
+            .div_ceil(tick.as_nanos())
+            .try_into()
+            .unwrap_or(u32::MAX),
     });
     let drain = drain::Drain::default();
     tokio::pin!(shutdown);

@@ -19,7 +19,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{Method, Response};
@@ -34,7 +34,7 @@ use super::drain::{Signal, graceful};
 use super::h1::{self, Framing, Parsed};
 use super::header_timeout::Ticking;
 use crate::body::Body;
-use crate::context::Peer;
+use crate::context::{Peer, RequestId};
 use crate::{Gateway, host_of};
 
 /// Read buffer per connection (grown for larger heads and bodies).
@@ -47,8 +47,9 @@ pub(super) struct Listener {
     pub(super) gw: Gateway,
     pub(super) http1: http1::Builder,
     pub(super) http2: http2::Builder<TokioExecutor>,
-    pub(super) header_timeout: Duration,
     pub(super) tick: Duration,
+    /// The header-read timeout in ticks, rounded up.
+    pub(super) timeout_ticks: u32,
 }
 
 /// Why the connection stopped reading requests.
@@ -91,9 +92,14 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
         };
         let head_request = req.parts.method == Method::HEAD;
         let host = host_of(&req.parts);
-        let res = listener.gw.handle_parts(req.parts, body, &peer, host).await;
+        let (res, id) = listener.gw.handle_parts(req.parts, body, &peer, host).await;
         let close = req.close || drain.is_draining();
-        if let Err(e) = write_response(&mut io, &mut out, res, head_request, close).await {
+        let answer = Answer {
+            id,
+            head_request,
+            close,
+        };
+        if let Err(e) = write_response(&mut io, &mut out, res, answer).await {
             tracing::debug!(peer = %peer.addr, error = %e, "answer not written in full");
             return;
         }
@@ -112,8 +118,9 @@ async fn next_request(
     drain: &Signal,
     first: bool,
 ) -> Next {
-    // When the first read found nothing: the header-read timeout counts from there.
-    let mut waiting: Option<Instant> = None;
+    // The tick count when the first read found nothing: the header-read timeout counts
+    // from there.
+    let mut waiting: Option<u32> = None;
     loop {
         if !buf.is_empty() {
             let preface = h1::H2_PREFACE;
@@ -137,10 +144,12 @@ async fn next_request(
                 if buf.is_empty() && drain.is_draining() {
                     return Poll::Ready(None);
                 }
-                // Woken by a new byte, the connection's tick or the drain.
-                let now = Instant::now();
+                // Woken by a new byte, the connection's tick or the drain. The wait is
+                // measured in ticks: more than `timeout_ticks` of them is at least the
+                // timeout (the first may have been running before the wait began).
+                let now = io.ticks();
                 let since = *waiting.get_or_insert(now);
-                if now.duration_since(since) >= listener.header_timeout {
+                if now.wrapping_sub(since) > listener.timeout_ticks {
                     tracing::debug!("no request head within the header-read timeout: closing");
                     return Poll::Ready(None);
                 }
@@ -175,24 +184,37 @@ async fn read_at_least(io: &mut Ticking<TcpStream>, buf: &mut BytesMut, n: usize
     true
 }
 
+/// How an answer goes out, besides what the response says.
+struct Answer {
+    id: RequestId,
+    head_request: bool,
+    close: bool,
+}
+
 /// Write `res`: the head and every body frame that is ready in one write, then the rest
 /// as it comes. An error leaves the connection unusable (the client sees it close).
 async fn write_response(
     io: &mut Ticking<TcpStream>,
     out: &mut Vec<u8>,
     res: Response<Body>,
-    head_request: bool,
-    close: bool,
+    answer: Answer,
 ) -> io::Result<()> {
     let (parts, mut body) = res.into_parts();
     let framing = h1::framing(
-        head_request,
+        answer.head_request,
         parts.status,
         &parts.headers,
         body.size_hint().exact(),
     );
     out.clear();
-    h1::write_head(out, parts.status, &parts.headers, framing, close);
+    let head = h1::Head {
+        status: parts.status,
+        headers: &parts.headers,
+        request_id: answer.id.as_bytes(),
+        framing,
+        close: answer.close,
+    };
+    head.write(out);
     drop(parts);
     let mut left = match framing {
         Framing::None => return io.write_all(out).await,

@@ -15,6 +15,8 @@ use bytes::BytesMut;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Uri, Version};
 
+use crate::pipeline::REQUEST_ID;
+
 mod date;
 mod names;
 
@@ -87,7 +89,9 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     let path = req.path.unwrap_or_default();
     let path_at = path.as_ptr() as usize - base;
     let path_range = path_at..path_at + path.len();
-    let mut fields = Vec::with_capacity(req.headers.len());
+    // Names made once, values kept as ranges into the head until it is split off.
+    let mut fields: smallvec::SmallVec<[(HeaderName, usize, usize); 16]> =
+        smallvec::SmallVec::new();
     let mut body = None;
     let mut close = false;
     for h in req.headers.iter() {
@@ -199,55 +203,68 @@ pub(super) fn framing(
     }
 }
 
-/// Write a response head into `out`: the status line, the handler's fields (its framing
-/// fields replaced by `framing`'s), `date` unless present, and `connection: close` when
-/// the connection closes after this answer.
-pub(super) fn write_head(
-    out: &mut Vec<u8>,
-    status: StatusCode,
-    headers: &HeaderMap,
-    framing: Framing,
-    close: bool,
-) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    let mut has_date = false;
-    for (name, value) in headers {
-        if framing != Framing::None
-            && (*name == header::CONTENT_LENGTH || *name == header::TRANSFER_ENCODING)
-        {
-            continue;
-        }
-        if *name == header::CONNECTION && close {
-            continue;
-        }
-        has_date |= *name == header::DATE;
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+/// An answer's head as the fast path writes it.
+#[derive(Debug)]
+pub(super) struct Head<'a> {
+    pub(super) status: StatusCode,
+    /// The handler's fields: its framing fields are replaced by `framing`'s, its request
+    /// id (if any) by `request_id`.
+    pub(super) headers: &'a HeaderMap,
+    pub(super) request_id: &'a [u8],
+    pub(super) framing: Framing,
+    /// The connection closes after this answer: `connection: close` is sent.
+    pub(super) close: bool,
+}
+
+impl Head<'_> {
+    /// Write the head into `out`: the status line, the request id, the handler's fields,
+    /// the framing, `date` unless the handler gave one, and `connection: close` when the
+    /// connection closes after this answer.
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(self.status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.status.canonical_reason().unwrap_or("").as_bytes());
         out.extend_from_slice(b"\r\n");
-    }
-    match framing {
-        Framing::None => {}
-        Framing::Length(n) => {
-            out.extend_from_slice(b"content-length: ");
-            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        out.extend_from_slice(REQUEST_ID.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(self.request_id);
+        out.extend_from_slice(b"\r\n");
+        let mut has_date = false;
+        for (name, value) in self.headers {
+            if self.framing != Framing::None
+                && (*name == header::CONTENT_LENGTH || *name == header::TRANSFER_ENCODING)
+            {
+                continue;
+            }
+            if (*name == header::CONNECTION && self.close) || *name == REQUEST_ID {
+                continue;
+            }
+            has_date |= *name == header::DATE;
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-    }
-    if close {
-        out.extend_from_slice(b"connection: close\r\n");
-    }
-    if !has_date {
-        out.extend_from_slice(b"date: ");
-        date::with_now(|d| out.extend_from_slice(d));
+        match self.framing {
+            Framing::None => {}
+            Framing::Length(n) => {
+                out.extend_from_slice(b"content-length: ");
+                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        }
+        if self.close {
+            out.extend_from_slice(b"connection: close\r\n");
+        }
+        if !has_date {
+            out.extend_from_slice(b"date: ");
+            date::with_now(|d| out.extend_from_slice(d));
+            out.extend_from_slice(b"\r\n");
+        }
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Append one chunk of a chunked body (nothing for an empty one, which would end it).

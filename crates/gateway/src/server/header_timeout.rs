@@ -75,6 +75,8 @@ pub(crate) struct Ticking<S> {
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The waker the armed sleep holds: while it is the task's, nothing to do.
     waker: Option<std::task::Waker>,
+    /// Ticks seen to have fired (counted when a waiting read re-arms the sleep).
+    fired: u32,
 }
 
 impl<S> Ticking<S> {
@@ -84,7 +86,14 @@ impl<S> Ticking<S> {
             tick,
             sleep: None,
             waker: None,
+            fired: 0,
         }
+    }
+
+    /// Ticks that have fired while reads waited, so far: a clock for the connection's
+    /// own header-read timeout that costs no clock read per request.
+    pub(crate) fn ticks(&self) -> u32 {
+        self.fired
     }
 
     /// Make sure the task is woken within a tick.
@@ -103,10 +112,12 @@ impl<S> Ticking<S> {
         }
         if sleep.is_elapsed() {
             sleep.as_mut().reset(tokio::time::Instant::now() + tick);
+            self.fired = self.fired.wrapping_add(1);
         }
         if sleep.as_mut().poll(cx).is_ready() {
             // Fired just now: the next tick.
             sleep.as_mut().reset(tokio::time::Instant::now() + tick);
+            self.fired = self.fired.wrapping_add(1);
             let _ = sleep.as_mut().poll(cx);
         }
     }

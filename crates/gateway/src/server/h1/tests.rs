@@ -128,7 +128,14 @@ fn common_names_match_in_any_case_and_only_themselves() {
 
 fn head(status: StatusCode, headers: &HeaderMap, framing: Framing, close: bool) -> String {
     let mut out = Vec::new();
-    write_head(&mut out, status, headers, framing, close);
+    let head = Head {
+        status,
+        headers,
+        request_id: b"c0ffee00-1234-4abc-8def-0123456789ab",
+        framing,
+        close,
+    };
+    head.write(&mut out);
     String::from_utf8(out).expect("text")
 }
 
@@ -138,11 +145,16 @@ fn heads_carry_the_framing_date_and_close() {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("99"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    // A request id in the handler's fields (a MOCK answer's empty slot) is replaced.
+    headers.insert("x-amzn-requestid", HeaderValue::from_static(""));
     let text = head(StatusCode::OK, &headers, Framing::Length(5), true);
     assert!(
-        text.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"),
+        text.starts_with(
+            "HTTP/1.1 200 OK\r\nx-amzn-requestid: c0ffee00-1234-4abc-8def-0123456789ab\r\ncontent-type: text/plain\r\n"
+        ),
         "{text}"
     );
+    assert_eq!(text.matches("x-amzn-requestid").count(), 1, "{text}");
     assert!(text.contains("\r\ncontent-length: 5\r\n"), "{text}");
     assert!(!text.contains("99"), "{text}");
     assert!(!text.contains("keep-alive"), "{text}");
@@ -162,7 +174,14 @@ fn heads_carry_the_framing_date_and_close() {
         Framing::Chunked,
         false,
     );
-    assert!(chunked.starts_with("HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n"));
+    assert!(
+        chunked.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{chunked}"
+    );
+    assert!(
+        chunked.contains("\r\ntransfer-encoding: chunked\r\n"),
+        "{chunked}"
+    );
     // A HEAD answer keeps the handler's length.
     let head_only = head(StatusCode::OK, &headers, Framing::None, false);
     assert!(head_only.contains("content-length: 99\r\n"), "{head_only}");
