@@ -27,7 +27,7 @@ use http_body::Body as _;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::drain::{Signal, graceful};
@@ -294,10 +294,7 @@ async fn with_hyper(
             Ok::<_, std::convert::Infallible>(gw.handle(req, client).await)
         }
     });
-    let io = TokioIo::new(super::canned::WithRequestIds::new(Rewind {
-        read,
-        inner: io,
-    }));
+    let io = TokioIo::new(super::canned::WithRequestIds::new(io.rewind(read)));
     let ended = if h2 {
         graceful(listener.http2.serve_connection(io, svc), drain).await
     } else {
@@ -306,58 +303,5 @@ async fn with_hyper(
     };
     if let Err(e) = ended {
         tracing::debug!(peer = %addr, error = %e, "connection ended with an error");
-    }
-}
-
-/// A stream whose first reads return bytes read before.
-#[derive(Debug)]
-struct Rewind<S> {
-    read: Bytes,
-    inner: S,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let me = self.get_mut();
-        if me.read.is_empty() {
-            return Pin::new(&mut me.inner).poll_read(cx, buf);
-        }
-        let n = me.read.len().min(buf.remaining());
-        buf.put_slice(&me.read.split_to(n));
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }

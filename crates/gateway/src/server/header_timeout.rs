@@ -11,7 +11,9 @@
 //! read finds nothing to read, a per-connection tokio sleep is armed if it is not already,
 //! and it fires every `tick` while the connection waits. So a connection's timer is
 //! registered once per tick at most instead of once per request, and a head that is late
-//! is noticed at most one tick after its deadline.
+//! is noticed at most one tick after its deadline. The listener's own HTTP/1.1 path counts
+//! the same ticks ([`Ticking::ticks`]) for its header-read timeout, and hands a connection
+//! to hyper with the bytes it already read put back in front ([`Ticking::rewind`]).
 
 use std::future::Future;
 use std::io;
@@ -77,6 +79,8 @@ pub(crate) struct Ticking<S> {
     waker: Option<std::task::Waker>,
     /// Ticks seen to have fired (counted when a waiting read re-arms the sleep).
     fired: u32,
+    /// Bytes read before, returned by the next reads (see [`Ticking::rewind`]).
+    read: bytes::Bytes,
 }
 
 impl<S> Ticking<S> {
@@ -87,7 +91,15 @@ impl<S> Ticking<S> {
             sleep: None,
             waker: None,
             fired: 0,
+            read: bytes::Bytes::new(),
         }
+    }
+
+    /// The stream, with `read` (bytes already taken from it) returned by the next reads:
+    /// how a connection the listener started reading is handed to hyper.
+    pub(crate) fn rewind(mut self, read: bytes::Bytes) -> Self {
+        self.read = read;
+        self
     }
 
     /// Ticks that have fired while reads waited, so far: a clock for the connection's
@@ -130,6 +142,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Ticking<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let me = self.get_mut();
+        if !me.read.is_empty() {
+            let n = me.read.len().min(buf.remaining());
+            buf.put_slice(&me.read.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
         let polled = Pin::new(&mut me.inner).poll_read(cx, buf);
         if polled.is_pending() {
             me.arm(cx);
