@@ -41,6 +41,8 @@ use crate::{Gateway, host_of};
 const READ_BUF: usize = 8 * 1024;
 /// Answer bytes gathered before they are written.
 const WRITE_BATCH: usize = 64 * 1024;
+/// Buffer capacity a connection keeps between requests.
+const KEEP_BUF: usize = 16 * 1024;
 
 /// What every connection of a listener shares.
 pub(super) struct Listener {
@@ -105,6 +107,13 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
         }
         if close {
             break;
+        }
+        // A large body grew the buffers: an idle keep-alive connection does not keep that.
+        if out.capacity() > KEEP_BUF {
+            out = Vec::with_capacity(1024);
+        }
+        if buf.is_empty() && buf.capacity() > KEEP_BUF {
+            buf = BytesMut::with_capacity(READ_BUF);
         }
     }
     let _ = io.shutdown().await;
