@@ -38,11 +38,12 @@ impl Authorizer for HmacAuthorizer {
         let Some((payload, signature)) = token.split_once('.') else {
             return Decision::unauthorized();
         };
-        let Some(secret) = authorizer::config("secret") else {
+        let keyed = keyed();
+        let Some(mac) = &keyed.mac else {
             authorizer::error("no `secret` configured: denying everything");
             return Decision::deny("", "authorizer is not configured");
         };
-        if !signature_ok(secret.as_bytes(), payload, signature) {
+        if !signature_ok(mac.clone(), payload, signature) {
             authorizer::log(
                 Level::Warn,
                 "bad token signature",
@@ -63,9 +64,7 @@ impl Authorizer for HmacAuthorizer {
         {
             return Decision::deny(claims.sub, "token expired");
         }
-        let ttl = authorizer::config("ttl")
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(300);
+        let ttl = keyed.ttl;
         let mut decision = Decision::allow(&claims.sub)
             .with_context("sub", &claims.sub)
             .with_context("authorizer", "hmac")
@@ -81,11 +80,28 @@ impl Authorizer for HmacAuthorizer {
     }
 }
 
-fn signature_ok(secret: &[u8], payload: &str, signature: &str) -> bool {
+/// What the plugin's config says, read once per instance: the MAC keyed with the secret
+/// (its padded-key state: two of the four SHA-256 blocks a check hashes) and the TTL. The
+/// config is fixed for an instance's life (a new config is a new deployment, with new
+/// instances), so an instance the node reuses pays for this once.
+struct Keyed {
+    mac: Option<Hmac<Sha256>>,
+    ttl: u32,
+}
+
+fn keyed() -> &'static Keyed {
+    static KEYED: std::sync::OnceLock<Keyed> = std::sync::OnceLock::new();
+    KEYED.get_or_init(|| Keyed {
+        mac: authorizer::config("secret")
+            .and_then(|secret| Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()),
+        ttl: authorizer::config("ttl")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(300),
+    })
+}
+
+fn signature_ok(mut mac: Hmac<Sha256>, payload: &str, signature: &str) -> bool {
     let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
         return false;
     };
     mac.update(payload.as_bytes());
