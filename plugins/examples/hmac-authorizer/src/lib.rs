@@ -38,12 +38,14 @@ impl Authorizer for HmacAuthorizer {
         let Some((payload, signature)) = token.split_once('.') else {
             return Decision::unauthorized();
         };
-        let keyed = keyed();
-        let Some(mac) = &keyed.mac else {
+        let Some(secret) = authorizer::config("secret") else {
             authorizer::error("no `secret` configured: denying everything");
             return Decision::deny("", "authorizer is not configured");
         };
-        if !signature_ok(mac.clone(), payload, signature) {
+        let Some(mac) = keyed_mac(&secret) else {
+            return Decision::deny("", "authorizer is not configured");
+        };
+        if !signature_ok(mac, payload, signature) {
             authorizer::log(
                 Level::Warn,
                 "bad token signature",
@@ -64,7 +66,9 @@ impl Authorizer for HmacAuthorizer {
         {
             return Decision::deny(claims.sub, "token expired");
         }
-        let ttl = keyed.ttl;
+        let ttl = authorizer::config("ttl")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(300);
         let mut decision = Decision::allow(&claims.sub)
             .with_context("sub", &claims.sub)
             .with_context("authorizer", "hmac")
@@ -80,23 +84,24 @@ impl Authorizer for HmacAuthorizer {
     }
 }
 
-/// What the plugin's config says, read once per instance: the MAC keyed with the secret
-/// (its padded-key state: two of the four SHA-256 blocks a check hashes) and the TTL. The
-/// config is fixed for an instance's life (a new config is a new deployment, with new
-/// instances), so an instance the node reuses pays for this once.
-struct Keyed {
-    mac: Option<Hmac<Sha256>>,
-    ttl: u32,
-}
-
-fn keyed() -> &'static Keyed {
-    static KEYED: std::sync::OnceLock<Keyed> = std::sync::OnceLock::new();
-    KEYED.get_or_init(|| Keyed {
-        mac: authorizer::config("secret")
-            .and_then(|secret| Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()),
-        ttl: authorizer::config("ttl")
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(300),
+/// The MAC keyed with `secret`: its padded-key state (two of the four SHA-256 blocks a
+/// check hashes) is kept for the next call on a reused instance, and rebuilt when the
+/// secret differs (`config` falls back to the calling stage's variables, which may differ
+/// between stages sharing a deployment).
+fn keyed_mac(secret: &str) -> Option<Hmac<Sha256>> {
+    thread_local! {
+        static KEYED: std::cell::RefCell<Option<(String, Hmac<Sha256>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    KEYED.with_borrow_mut(|keyed| {
+        if let Some((kept, mac)) = keyed.as_ref()
+            && kept == secret
+        {
+            return Some(mac.clone());
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+        *keyed = Some((secret.to_owned(), mac.clone()));
+        Some(mac)
     })
 }
 
