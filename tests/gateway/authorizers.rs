@@ -56,8 +56,12 @@ integration = { type = "MOCK", body = "c $context.authorizer.principalId" }
 const HOST: &str = "az.execute-api.localhost";
 
 fn token(claims: &serde_json::Value) -> String {
+    signed(b"s3cret", claims)
+}
+
+fn signed(secret: &[u8], claims: &serde_json::Value) -> String {
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").expect("any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     mac.update(payload.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("Bearer {payload}.{signature}")
@@ -192,4 +196,70 @@ async fn a_decision_answers_only_the_identity_it_was_made_for() {
         2.0,
         "no call for a missing, blank or non-text identity"
     );
+}
+
+/// One reused instance serves two stages whose variables hold different secrets (the
+/// plugin's `config("secret")` falls back to them): what the instance keeps between calls
+/// (the HMAC example keeps its keyed MAC) never answers for the other stage's secret.
+#[tokio::test]
+async fn a_reused_instance_checks_each_stage_with_its_own_secret() {
+    let api = r#"
+version = 1
+id = "two"
+name = "Two secrets"
+type = "REST"
+[[stages]]
+name = "a"
+variables = { secret = "alpha" }
+[[stages]]
+name = "b"
+variables = { secret = "beta" }
+[[plugins]]
+name = "hmac"
+file = "hmac_authorizer.wasm"
+world = "authorizer"
+instance = "reuse"
+pool = { min_idle = 1, max_idle = 1 }
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "hmac"
+identity_sources = ["method.request.header.Authorization"]
+result_ttl_seconds = 0
+[[routes]]
+key = "GET /who"
+authorizer = "tokens"
+integration = { type = "MOCK", body = "$context.authorizer.principalId" }
+"#;
+    let gw = support::gateway_with_plugins(&[api]).await;
+    let c = support::client();
+    let alpha = signed(b"alpha", &serde_json::json!({ "sub": "ann" }));
+    let beta = signed(b"beta", &serde_json::json!({ "sub": "ben" }));
+    for _ in 0..3 {
+        for (stage, auth, status) in [
+            ("a", &alpha, 200),
+            ("b", &alpha, 403),
+            ("b", &beta, 200),
+            ("a", &beta, 403),
+        ] {
+            let r = support::send(
+                &c,
+                gw.addr,
+                "GET",
+                "two.execute-api.localhost",
+                &format!("/{stage}/who"),
+                &[("authorization", auth)],
+                "",
+            )
+            .await;
+            assert_eq!(r.status, status, "stage {stage}: {}", r.text());
+        }
+    }
+    let text = gw.gateway.metrics().encode();
+    let reused = text
+        .lines()
+        .find(|l| l.starts_with("causeway_PluginReuseCount_total{api=\"two\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no reuse count in:\n{text}"));
+    assert!(reused >= 10.0, "one warm instance served the calls: {reused}");
 }
