@@ -261,5 +261,8 @@ integration = { type = "MOCK", body = "$context.authorizer.principalId" }
         .find(|l| l.starts_with("causeway_PluginReuseCount_total{api=\"two\""))
         .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no reuse count in:\n{text}"));
-    assert!(reused >= 10.0, "one warm instance served the calls: {reused}");
+    assert!(
+        reused >= 10.0,
+        "one warm instance served the calls: {reused}"
+    );
 }
