@@ -27,11 +27,18 @@ integration = {{ type = "MOCK", status = 200, body = "first" }}
 key = "GET /b"
 integration = {{ type = "MOCK", status = 201, body = "second!" }}
 [[routes]]
+key = "GET /large"
+integration = {{ type = "MOCK", status = 200, body = "{large}" }}
+[[routes]]
 key = "ANY /up/{{proxy+}}"
 integration = {{ type = "HTTP_PROXY", uri = "{upstream}/{{proxy}}" }}
-"#
+"#,
+        large = "y".repeat(LARGE)
     )
 }
+
+/// A MOCK body longer than what the listener gathers before writing (64 KiB).
+const LARGE: usize = 70_000;
 
 async fn wire(node: Option<causeway_model::NodeConfig>) -> (TestGateway, support::Upstream) {
     let up = support::upstream().await;
@@ -179,4 +186,25 @@ async fn a_small_body_over_the_node_limit_is_413() {
         1,
         "the refused body never reached the upstream"
     );
+}
+
+#[tokio::test]
+async fn a_large_answer_keeps_its_framing_for_the_next_one() {
+    let (gw, _up) = wire(None).await;
+    // A streamed upstream answer, then one written whole from a single large piece.
+    let requests = format!(
+        "GET /prod/up/big?bytes=300000 HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+         GET /prod/large HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+         GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    let got = answers(&text);
+    assert_eq!(got.len(), 3, "{}", &text[..200.min(text.len())]);
+    assert!(got[0].0.starts_with("HTTP/1.1 200 OK\r\n"), "{}", got[0].0);
+    assert_eq!(got[0].1.len(), 300_000);
+    assert!(got[0].1.bytes().all(|b| b == b'x'));
+    assert!(got[1].0.starts_with("HTTP/1.1 200 OK\r\n"), "{}", got[1].0);
+    assert_eq!(got[1].1.len(), LARGE);
+    assert!(got[1].1.bytes().all(|b| b == b'y'));
+    assert_eq!(got[2].1, "first");
 }
