@@ -11,6 +11,7 @@
 #   cached   GET /cached/cached         stage cache hit (HTTP_PROXY behind the cache)
 #   logged   GET /logged/mock           MOCK on the stage with a file access log
 #   nginx    nginx (one worker, master_process off) proxying to the same upstream
+#   bare-hyper  a second causeway-bench-server answering MOCK's bytes (the MOCK baseline)
 # and the Rust plugin routes of benches/plugin-api.toml (Host plugins.execute-api.localhost,
 # a signed token; the JavaScript and Python plugins are left out, and the node runs with
 # `plugin_instances = 4`: the engine's address-space reservation for its default 1,000
@@ -53,6 +54,7 @@ for tool in valgrind callgrind_control wrk curl ss; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (apt-get install -y valgrind wrk curl iproute2)"
 done
 want_nginx=0
+want_bare=0
 want_plugins=0
 for t in "${TARGETS[@]}"; do
     case $t in
@@ -60,11 +62,12 @@ for t in "${TARGETS[@]}"; do
         plugins-mock | auth-rust | auth-rust-reuse | auth-rust-cached | function | function-reuse)
             want_plugins=1
             ;;
+        bare-hyper) want_bare=1 ;;
         nginx)
             want_nginx=1
             command -v nginx >/dev/null 2>&1 || die "nginx is missing (apt-get install -y nginx-light)"
             ;;
-        *) die "unknown target $t (mock proxy cached logged nginx plugins-mock auth-rust auth-rust-reuse auth-rust-cached function function-reuse)" ;;
+        *) die "unknown target $t (mock proxy cached logged nginx bare-hyper plugins-mock auth-rust auth-rust-reuse auth-rust-cached function function-reuse)" ;;
     esac
 done
 
@@ -136,6 +139,7 @@ free_port UPSTREAM_PORT
 free_port GW_PORT
 free_port ADMIN_PORT
 free_port NGINX_PORT
+free_port BARE_PORT
 
 "$BENCH_SERVER_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" >"$TMP/upstream.log" 2>&1 &
 UPSTREAM_PID=$!
@@ -216,6 +220,7 @@ url_of() {
         cached) echo "http://127.0.0.1:$GW_PORT/cached/cached" ;;
         logged) echo "http://127.0.0.1:$GW_PORT/logged/mock" ;;
         nginx) echo "http://127.0.0.1:$NGINX_PORT/bench/proxy/hello" ;;
+        bare-hyper) echo "http://127.0.0.1:$BARE_PORT/bench/mock" ;;
         plugins-mock) echo "http://127.0.0.1:$GW_PORT/bench/auth/none" ;;
         auth-rust | auth-rust-reuse | auth-rust-cached) echo "http://127.0.0.1:$GW_PORT/bench/auth/${1#auth-}" ;;
         function) echo "http://127.0.0.1:$GW_PORT/bench/fn/weekly?item=milk,eggs" ;;
@@ -226,7 +231,7 @@ url_of() {
 # Reuse targets last: their warm pools keep instances, and with 4 in all a fresh target
 # measured after them would be refused instances ("maximum concurrent limit").
 gw_targets=()
-for t in "${TARGETS[@]}"; do [[ $t == nginx || $t == *-reuse ]] || gw_targets+=("$t"); done
+for t in "${TARGETS[@]}"; do [[ $t == nginx || $t == bare-hyper || $t == *-reuse ]] || gw_targets+=("$t"); done
 for t in "${TARGETS[@]}"; do if [[ $t == *-reuse ]]; then gw_targets+=("$t"); fi; done
 if ((${#gw_targets[@]})); then
     valgrind --tool=callgrind --callgrind-out-file="$TMP/gw.cg" \
@@ -240,6 +245,15 @@ if ((${#gw_targets[@]})); then
     if [[ -f $TMP/access.log ]]; then
         log "access log: $(wc -l <"$TMP/access.log") lines"
     fi
+fi
+
+if ((want_bare)); then
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/bare.cg" \
+        "$BENCH_SERVER_BIN" --listen "127.0.0.1:$BARE_PORT" >"$TMP/bare.log" 2>&1 &
+    BARE_PID=$!
+    PIDS+=("$BARE_PID")
+    wait_ready bare-hyper "$BARE_PID" "$(url_of bare-hyper)" "$TMP/bare.log" 60
+    measure bare-hyper "$(url_of bare-hyper)" "$BARE_PID" "$TMP/bare.cg"
 fi
 
 if ((want_nginx)); then
