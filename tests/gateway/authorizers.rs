@@ -69,8 +69,15 @@ fn signed(secret: &[u8], claims: &serde_json::Value) -> String {
 
 /// Calls the authorizer plugin has answered so far.
 fn plugin_calls(gw: &TestGateway) -> f64 {
+    metric(
+        gw,
+        "causeway_PluginCallCount_total{api=\"az\",plugin=\"hmac\",",
+    )
+}
+
+/// The value of the first metric line starting with `prefix`.
+fn metric(gw: &TestGateway, prefix: &str) -> f64 {
     let text = gw.gateway.metrics().encode();
-    let prefix = "causeway_PluginCallCount_total{api=\"az\",plugin=\"hmac\",";
     text.lines()
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
@@ -255,12 +262,7 @@ integration = { type = "MOCK", body = "$context.authorizer.principalId" }
             assert_eq!(r.status, status, "stage {stage}: {}", r.text());
         }
     }
-    let text = gw.gateway.metrics().encode();
-    let reused = text
-        .lines()
-        .find(|l| l.starts_with("causeway_PluginReuseCount_total{api=\"two\""))
-        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no reuse count in:\n{text}"));
+    let reused = metric(&gw, "causeway_PluginReuseCount_total{api=\"two\"");
     assert!(
         reused >= 10.0,
         "one warm instance served the calls: {reused}"
