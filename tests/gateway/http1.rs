@@ -27,6 +27,9 @@ integration = {{ type = "MOCK", status = 200, body = "first" }}
 key = "GET /b"
 integration = {{ type = "MOCK", status = 201, body = "second!" }}
 [[routes]]
+key = "GET /bye"
+integration = {{ type = "MOCK", status = 200, body = "bye", headers = {{ "connection" = "close" }} }}
+[[routes]]
 key = "GET /large"
 integration = {{ type = "MOCK", status = 200, body = "{large}" }}
 [[routes]]
@@ -207,4 +210,20 @@ async fn a_large_answer_keeps_its_framing_for_the_next_one() {
     assert_eq!(got[1].1.len(), LARGE);
     assert!(got[1].1.bytes().all(|b| b == b'y'));
     assert_eq!(got[2].1, "first");
+}
+
+#[tokio::test]
+async fn an_answer_saying_connection_close_ends_the_connection() {
+    let (gw, _up) = wire(None).await;
+    // No `connection: close` from the client: the answer's own field closes it, and the
+    // request after it is never answered.
+    let requests = format!(
+        "GET /prod/bye HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+         GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    let got = answers(&text);
+    assert_eq!(got.len(), 1, "{text}");
+    assert!(got[0].0.contains("\r\nconnection: close\r\n"), "{text}");
+    assert_eq!(got[0].1, "bye");
 }

@@ -101,12 +101,13 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
             head_request,
             close,
         };
-        if let Err(e) = write_response(&mut io, &mut out, res, answer).await {
-            tracing::debug!(peer = %peer.addr, error = %e, "answer not written in full");
-            return;
-        }
-        if close {
-            break;
+        match write_response(&mut io, &mut out, res, answer).await {
+            Err(e) => {
+                tracing::debug!(peer = %peer.addr, error = %e, "answer not written in full");
+                return;
+            }
+            Ok(handler_close) if close || handler_close => break,
+            Ok(_) => {}
         }
         // A large body grew the buffers: an idle keep-alive connection does not keep that.
         if out.capacity() > KEEP_BUF {
@@ -201,13 +202,14 @@ struct Answer {
 }
 
 /// Write `res`: the head and every body frame that is ready in one write, then the rest
-/// as it comes. An error leaves the connection unusable (the client sees it close).
+/// as it comes; true when the answer's own fields say `connection: close`. An error
+/// leaves the connection unusable (the client sees it close).
 async fn write_response(
     io: &mut Ticking<TcpStream>,
     out: &mut Vec<u8>,
     res: Response<Body>,
     answer: Answer,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     let (parts, mut body) = res.into_parts();
     let framing = h1::framing(
         answer.head_request,
@@ -223,10 +225,10 @@ async fn write_response(
         framing,
         close: answer.close,
     };
-    head.write(out);
+    let handler_close = head.write(out);
     drop(parts);
     let mut left = match framing {
-        Framing::None => return io.write_all(out).await,
+        Framing::None => return io.write_all(out).await.map(|()| handler_close),
         Framing::Length(n) => Some(n),
         Framing::Chunked => None,
     };
@@ -267,7 +269,7 @@ async fn write_response(
         Some(_) => return Err(io::Error::other("the body ended before its content-length")),
         None => out.extend_from_slice(h1::LAST_CHUNK),
     }
-    io.write_all(out).await
+    io.write_all(out).await.map(|()| handler_close)
 }
 
 /// Append `data` to the answer, framed (with a `content-length`, `by_caller` leaves the

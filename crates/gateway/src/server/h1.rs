@@ -219,8 +219,9 @@ pub(super) struct Head<'a> {
 impl Head<'_> {
     /// Write the head into `out`: the status line, the request id, the handler's fields,
     /// the framing, `date` unless the handler gave one, and `connection: close` when the
-    /// connection closes after this answer.
-    pub(super) fn write(&self, out: &mut Vec<u8>) {
+    /// connection closes after this answer. True when the handler's own fields said
+    /// `connection: close` (the connection then closes after this answer too).
+    pub(super) fn write(&self, out: &mut Vec<u8>) -> bool {
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(self.status.as_str().as_bytes());
         out.push(b' ');
@@ -231,13 +232,23 @@ impl Head<'_> {
         out.extend_from_slice(self.request_id);
         out.extend_from_slice(b"\r\n");
         let mut has_date = false;
+        let mut handler_close = false;
         for (name, value) in self.headers {
             if self.framing != Framing::None
                 && (*name == header::CONTENT_LENGTH || *name == header::TRANSFER_ENCODING)
             {
                 continue;
             }
-            if (*name == header::CONNECTION && self.close) || *name == REQUEST_ID {
+            if *name == header::CONNECTION {
+                if self.close {
+                    continue;
+                }
+                handler_close |= value
+                    .as_bytes()
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            }
+            if *name == REQUEST_ID {
                 continue;
             }
             has_date |= *name == header::DATE;
@@ -264,6 +275,7 @@ impl Head<'_> {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
+        handler_close
     }
 }
 

@@ -135,7 +135,7 @@ fn head(status: StatusCode, headers: &HeaderMap, framing: Framing, close: bool) 
         framing,
         close,
     };
-    head.write(&mut out);
+    let _ = head.write(&mut out);
     String::from_utf8(out).expect("text")
 }
 
@@ -263,4 +263,22 @@ fn mangled_input_is_taken_handed_over_or_waited_for_never_a_panic() {
         taken > 1_000,
         "mutations left few parseable requests: {taken}"
     );
+}
+
+#[test]
+fn a_handler_field_saying_close_is_reported() {
+    let mut out = Vec::new();
+    let mut headers = HeaderMap::new();
+    for (value, says_close) in [("keep-alive", false), ("foo, Close", true)] {
+        headers.insert(header::CONNECTION, HeaderValue::from_static(value));
+        let head = Head {
+            status: StatusCode::OK,
+            headers: &headers,
+            request_id: b"id",
+            framing: Framing::Length(0),
+            close: false,
+        };
+        out.clear();
+        assert_eq!(head.write(&mut out), says_close, "{value}");
+    }
 }
