@@ -227,3 +227,32 @@ async fn an_answer_saying_connection_close_ends_the_connection() {
     assert!(got[0].0.contains("\r\nconnection: close\r\n"), "{text}");
     assert_eq!(got[0].1, "bye");
 }
+
+/// A body that stops coming does not hold the connection: after the header-read timeout
+/// without a byte the connection closes unanswered; a body sent in pieces with shorter
+/// pauses is answered.
+#[tokio::test]
+async fn a_stalled_body_is_dropped_and_a_slow_one_is_served() {
+    let mut node = causeway_model::NodeConfig::default();
+    node.node.header_read_timeout_ms = 400;
+    let (gw, up) = wire(Some(node)).await;
+    let head = format!("POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 9\r\n\r\n");
+
+    let started = std::time::Instant::now();
+    let text = exchange(&gw, &[head.as_bytes(), b"123"], Duration::ZERO).await;
+    let waited = started.elapsed();
+    assert!(text.is_empty(), "a stalled body is not answered: {text}");
+    assert!(
+        waited >= Duration::from_millis(400),
+        "closed after {waited:?}"
+    );
+    assert_eq!(up.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    let head = head.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+    let pieces: [&[u8]; 4] = [head.as_bytes(), b"123", b"456", b"789"];
+    let text = exchange(&gw, &pieces, Duration::from_millis(150)).await;
+    let got = answers(&text);
+    assert_eq!(got.len(), 1, "{text}");
+    let echo: serde_json::Value = serde_json::from_str(&got[0].1).expect("echo");
+    assert_eq!(echo["body"], "123456789");
+}

@@ -87,7 +87,8 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
         let body = if req.body == 0 {
             Body::Empty
         } else {
-            if !read_at_least(&mut io, &mut buf, req.body).await {
+            if !read_at_least(&mut io, &mut buf, req.body, listener.timeout_ticks).await {
+                tracing::debug!(peer = %peer.addr, "request body not sent in time: closing");
                 break;
             }
             Body::Full(Some(buf.split_to(req.body).freeze()))
@@ -148,25 +149,8 @@ async fn next_request(
         if buf.capacity() - buf.len() < 1024 {
             buf.reserve(READ_BUF);
         }
-        let read = poll_fn(|cx| match poll_read(io, cx, buf) {
-            Poll::Ready(r) => Poll::Ready(Some(r)),
-            Poll::Pending => {
-                if buf.is_empty() && drain.is_draining() {
-                    return Poll::Ready(None);
-                }
-                // Woken by a new byte, the connection's tick or the drain. The wait is
-                // measured in ticks: more than `timeout_ticks` of them is at least the
-                // timeout (the first may have been running before the wait began).
-                let now = io.ticks();
-                let since = *waiting.get_or_insert(now);
-                if now.wrapping_sub(since) > listener.timeout_ticks {
-                    tracing::debug!("no request head within the header-read timeout: closing");
-                    return Poll::Ready(None);
-                }
-                Poll::Pending
-            }
-        })
-        .await;
+        let give_up = |buf: &BytesMut| buf.is_empty() && drain.is_draining();
+        let read = read_within(io, buf, &mut waiting, listener.timeout_ticks, give_up).await;
         match read {
             Some(Ok(0) | Err(_)) | None => return Next::Close,
             Some(Ok(_)) => {}
@@ -182,13 +166,47 @@ fn poll_read(
     tokio_util::io::poll_read_buf(Pin::new(io), cx, buf)
 }
 
-/// Read until `buf` holds `n` bytes; false if the client went away first.
-async fn read_at_least(io: &mut Ticking<TcpStream>, buf: &mut BytesMut, n: usize) -> bool {
+/// One read into `buf`: the bytes read (0: the client closed), or `None` when, while
+/// waiting, `give_up(buf)` says so or more than `timeout_ticks` of the connection's ticks
+/// have passed since `waiting` was set (set at the first wait; the first tick may have
+/// been running before it, so more than the timeout's ticks is at least the timeout).
+async fn read_within(
+    io: &mut Ticking<TcpStream>,
+    buf: &mut BytesMut,
+    waiting: &mut Option<u32>,
+    timeout_ticks: u32,
+    give_up: impl Fn(&BytesMut) -> bool,
+) -> Option<io::Result<usize>> {
+    poll_fn(|cx| match poll_read(io, cx, buf) {
+        Poll::Ready(r) => Poll::Ready(Some(r)),
+        // Woken by a new byte, the connection's tick or the drain.
+        Poll::Pending => {
+            let now = io.ticks();
+            let since = *waiting.get_or_insert(now);
+            if give_up(buf) || now.wrapping_sub(since) > timeout_ticks {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// Read until `buf` holds `n` bytes; false if the client went away first, or sent
+/// nothing for longer than the header-read timeout (`timeout_ticks`) between two reads:
+/// a stalled body does not hold the connection forever.
+async fn read_at_least(
+    io: &mut Ticking<TcpStream>,
+    buf: &mut BytesMut,
+    n: usize,
+    timeout_ticks: u32,
+) -> bool {
     while buf.len() < n {
         buf.reserve(n - buf.len());
-        match poll_fn(|cx| poll_read(io, cx, buf)).await {
-            Ok(0) | Err(_) => return false,
-            Ok(_) => {}
+        match read_within(io, buf, &mut None, timeout_ticks, |_| false).await {
+            Some(Ok(0) | Err(_)) | None => return false,
+            Some(Ok(_)) => {}
         }
     }
     true
