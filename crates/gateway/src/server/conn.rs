@@ -88,7 +88,7 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
             Body::Empty
         } else {
             if !read_at_least(&mut io, &mut buf, req.body, listener.timeout_ticks).await {
-                tracing::debug!(peer = %peer.addr, "request body not sent in time: closing");
+                tracing::debug!(peer = %peer.addr, "request body cut short (client gone, or stalled past the header-read timeout): closing");
                 break;
             }
             Body::Full(Some(buf.split_to(req.body).freeze()))
