@@ -27,6 +27,7 @@ mod table;
 mod throttle;
 mod tls;
 mod trace;
+mod wire;
 
 use std::sync::Arc;
 

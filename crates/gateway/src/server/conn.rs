@@ -285,7 +285,7 @@ async fn write_response(
     match left {
         Some(0) => {}
         Some(_) => return Err(io::Error::other("the body ended before its content-length")),
-        None => out.extend_from_slice(h1::LAST_CHUNK),
+        None => out.extend_from_slice(crate::wire::LAST_CHUNK),
     }
     io.write_all(out).await.map(|()| handler_close)
 }
@@ -312,7 +312,7 @@ fn push_data(
             }
         }
         None => {
-            h1::encode_chunk_head(data.len(), out);
+            crate::wire::chunk_head(data.len(), out);
             out.extend_from_slice(data);
             out.extend_from_slice(b"\r\n");
         }

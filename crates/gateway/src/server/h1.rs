@@ -16,6 +16,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Uri, Version};
 
 use crate::pipeline::REQUEST_ID;
+use crate::wire;
 
 mod date;
 mod names;
@@ -104,7 +105,7 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
             },
         };
         if name == header::CONTENT_LENGTH {
-            let Some(n) = parse_length(value) else {
+            let Some(n) = wire::parse_length(value).and_then(|n| usize::try_from(n).ok()) else {
                 return Parsed::Hyper("content-length");
             };
             if body.is_some_and(|b| b != n) {
@@ -112,7 +113,7 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
             }
             body = Some(n);
         } else if name == header::CONNECTION {
-            for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+            for token in wire::tokens(value) {
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
                 } else if token.eq_ignore_ascii_case(b"upgrade") {
@@ -152,17 +153,6 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     Parsed::Request(Request { parts, body, close })
 }
 
-fn parse_length(digits: &[u8]) -> Option<usize> {
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    digits.iter().try_fold(0_usize, |n, &d| {
-        d.is_ascii_digit()
-            .then(|| n.checked_mul(10)?.checked_add(usize::from(d - b'0')))
-            .flatten()
-    })
-}
-
 /// How a response body goes on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Framing {
@@ -196,9 +186,9 @@ pub(super) fn framing(
     // A streamed body of a stated length (as hyper: the handler's field is trusted).
     match headers
         .get(header::CONTENT_LENGTH)
-        .and_then(|v| parse_length(v.as_bytes()))
+        .and_then(|v| wire::parse_length(v.as_bytes()))
     {
-        Some(n) => Framing::Length(n as u64),
+        Some(n) => Framing::Length(n),
         None => Framing::Chunked,
     }
 }
@@ -243,10 +233,7 @@ impl Head<'_> {
                 if self.close {
                     continue;
                 }
-                handler_close |= value
-                    .as_bytes()
-                    .split(|&b| b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+                handler_close |= wire::has_token(value.as_bytes(), b"close");
             }
             if *name == REQUEST_ID {
                 continue;
@@ -278,14 +265,6 @@ impl Head<'_> {
         handler_close
     }
 }
-
-/// Append one chunk of a chunked body (nothing for an empty one, which would end it).
-pub(super) fn encode_chunk_head(len: usize, out: &mut Vec<u8>) {
-    let _ = std::io::Write::write_fmt(out, format_args!("{len:x}\r\n"));
-}
-
-/// The end of a chunked body.
-pub(super) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// The start of an h2 connection (RFC 9113 §3.4).
 pub(super) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -30,9 +30,8 @@ pub(super) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent
 pub(super) fn connection_listed(h: &HeaderMap) -> SmallVec<[HeaderName; 4]> {
     h.get_all(header::CONNECTION)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .flat_map(|v| crate::wire::tokens(v.as_bytes()))
+        .filter_map(|n| HeaderName::from_bytes(n).ok())
         .collect()
 }
 

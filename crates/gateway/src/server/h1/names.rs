@@ -10,9 +10,8 @@ static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-prot
 static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The name for `name` when it is a common one, case-insensitively. `name` is a token
-/// (httparse checked): for a token byte `b`, `b | 0x20` is a given lowercase letter only
-/// when `b` is that letter in either case, and `-` only when `b` is `-`.
+/// The name for `name` when it is a common one, in any case (compared with
+/// [`crate::wire::token_is`]).
 pub(super) fn common_name(name: &[u8]) -> Option<HeaderName> {
     let lower = |i: usize| name.get(i).map_or(0, |b| b | 0x20);
     let (text, known): (&[u8], &HeaderName) = match (name.len(), lower(0)) {
@@ -38,8 +37,5 @@ pub(super) fn common_name(name: &[u8]) -> Option<HeaderName> {
         (17, b'x') => (b"x-forwarded-proto", &X_FORWARDED_PROTO),
         _ => return None,
     };
-    name.iter()
-        .zip(text)
-        .all(|(&b, &t)| b | 0x20 == t)
-        .then(|| known.clone())
+    crate::wire::token_is(name, text).then(|| known.clone())
 }

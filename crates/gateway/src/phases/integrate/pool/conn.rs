@@ -243,7 +243,7 @@ impl Conn {
                 }
                 None => {
                     if sending.chunked {
-                        self.wbuf.extend_from_slice(h1::LAST_CHUNK);
+                        self.wbuf.extend_from_slice(crate::wire::LAST_CHUNK);
                     }
                     self.sending = None;
                 }

@@ -15,6 +15,8 @@ mod names;
 
 use names::{common_name, is_hop_by_hop};
 
+use crate::wire;
+
 /// Bound on a response head (status line and headers).
 pub(super) const MAX_HEAD: usize = 64 * 1024;
 /// Bound on the headers of one response head.
@@ -138,13 +140,10 @@ pub(super) fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
     if data.is_empty() {
         return;
     }
-    let _ = std::io::Write::write_fmt(out, format_args!("{:x}\r\n", data.len()));
+    wire::chunk_head(data.len(), out);
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }
-
-/// The end of a chunked request body.
-pub(super) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// A parsed response head.
 #[derive(Debug)]
@@ -248,13 +247,12 @@ struct Facts {
 
 impl Facts {
     fn note(&mut self, name: &HeaderName, value: &[u8]) {
-        let tokens = || value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
         if *name == header::TRANSFER_ENCODING {
-            let last = tokens().next_back();
+            let last = wire::tokens(value).next_back();
             self.chunked = Some(last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")));
         } else if *name == header::CONTENT_LENGTH {
-            for part in tokens() {
-                let n = parse_length(part).ok_or(());
+            for part in wire::tokens(value) {
+                let n = wire::parse_length(part).ok_or(());
                 self.length = match (self.length, n) {
                     (None, n) => Some(n),
                     (Some(Ok(l)), Ok(n)) if l == n => Some(Ok(n)),
@@ -262,7 +260,7 @@ impl Facts {
                 };
             }
         } else if *name == header::CONNECTION {
-            self.close |= tokens().any(|t| t.eq_ignore_ascii_case(b"close"));
+            self.close |= wire::has_token(value, b"close");
         }
     }
 
@@ -296,15 +294,6 @@ impl Facts {
             None => Ok((Decoder::Close, false)),
         }
     }
-}
-
-fn parse_length(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    digits.iter().try_fold(0_u64, |n, &d| {
-        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
-    })
 }
 
 /// What the body decoder made of the buffered bytes.
