@@ -426,3 +426,11 @@ pub async fn gateway_with_plugins(apis: &[&str]) -> TestGateway {
     gw.gateway.publish(all, &[]);
     gw
 }
+
+/// The value of the first metrics sample line in `text` starting with `prefix`.
+pub fn sample(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no sample `{prefix}` in:\n{text}"))
+}

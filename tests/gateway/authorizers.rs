@@ -69,19 +69,10 @@ fn signed(secret: &[u8], claims: &serde_json::Value) -> String {
 
 /// Calls the authorizer plugin has answered so far.
 fn plugin_calls(gw: &TestGateway) -> f64 {
-    metric(
-        gw,
+    support::sample(
+        &gw.gateway.metrics().encode(),
         "causeway_PluginCallCount_total{api=\"az\",plugin=\"hmac\",",
     )
-}
-
-/// The value of the first metric line starting with `prefix`.
-fn metric(gw: &TestGateway, prefix: &str) -> f64 {
-    let text = gw.gateway.metrics().encode();
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no `{prefix}` in:\n{text}"))
 }
 
 /// `GET path` with `Authorization: auth`.
@@ -262,7 +253,10 @@ integration = { type = "MOCK", body = "$context.authorizer.principalId" }
             assert_eq!(r.status, status, "stage {stage}: {}", r.text());
         }
     }
-    let reused = metric(&gw, "causeway_PluginReuseCount_total{api=\"two\"");
+    let reused = support::sample(
+        &gw.gateway.metrics().encode(),
+        "causeway_PluginReuseCount_total{api=\"two\"",
+    );
     assert!(
         reused >= 10.0,
         "one warm instance served the calls: {reused}"

@@ -1,6 +1,6 @@
 //! API Gateway metric names and values after a scripted request mix.
 
-use crate::support::{self, get};
+use crate::support::{self, get, sample};
 
 const API: &str = r#"
 version = 1
@@ -19,14 +19,6 @@ integration = { type = "MOCK", status = 503 }
 key = "GET /pets/{id}"
 integration = { type = "MOCK", status = 404 }
 "#;
-
-/// The value of the sample line starting with `prefix`.
-fn sample(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no sample `{prefix}` in:\n{text}"))
-}
 
 #[tokio::test]
 async fn counts_errors_and_latency_by_route() {
@@ -102,15 +94,10 @@ async fn plugin_metrics_come_from_the_plugins_counters() {
     let c = support::client();
     let h = "pm.execute-api.localhost";
     let counter = |text: &str, family: &str| {
-        let sha_prefix = format!("causeway_{family}{{api=\"pm\",plugin=\"counter\",sha256=\"");
-        let line = text
-            .lines()
-            .find(|l| l.starts_with(&sha_prefix))
-            .unwrap_or_else(|| panic!("no `{sha_prefix}` in:\n{text}"));
-        line.rsplit(' ')
-            .next()
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("bad sample {line}"))
+        sample(
+            text,
+            &format!("causeway_{family}{{api=\"pm\",plugin=\"counter\",sha256=\""),
+        )
     };
 
     // Loaded and warmed, nothing called yet.
