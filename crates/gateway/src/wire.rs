@@ -32,6 +32,13 @@ pub(crate) fn token_is(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).all(|(&b, &t)| b | 0x20 == t)
 }
 
+/// Append a `content-length: n` field.
+pub(crate) fn content_length(n: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"content-length: ");
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Append the size line of a chunk of `len` (non-zero) bytes.
 pub(crate) fn chunk_head(len: usize, out: &mut Vec<u8>) {
     let _ = std::io::Write::write_fmt(out, format_args!("{len:x}\r\n"));

@@ -246,11 +246,7 @@ impl Head<'_> {
         }
         match self.framing {
             Framing::None => {}
-            Framing::Length(n) => {
-                out.extend_from_slice(b"content-length: ");
-                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
+            Framing::Length(n) => wire::content_length(n, out),
             Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         }
         if self.close {

@@ -124,11 +124,7 @@ impl RequestHead {
                 out.extend_from_slice(b"content-length: 0\r\n");
             }
             Send::Empty => {}
-            Send::Length(n) => {
-                out.extend_from_slice(b"content-length: ");
-                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
+            Send::Length(n) => wire::content_length(n, out),
             Send::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         }
         out.extend_from_slice(b"\r\n");
