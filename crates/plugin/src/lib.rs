@@ -56,6 +56,7 @@ mod http;
 mod metrics;
 mod options;
 mod plugin;
+pub mod proxy_response;
 mod state;
 
 pub use bindings::{
@@ -70,3 +71,4 @@ pub use http::HttpBody;
 pub use metrics::{Discards, LATENCY_BUCKETS, LatencyHistogram, PluginMetrics};
 pub use options::{EngineConfig, InstancePolicy, PluginLimits, PluginOptions, ReusePolicy, World};
 pub use plugin::{CheckReport, FunctionOutput, Plugin, Probe, local_token_request};
+pub use proxy_response::{ProxyAnswer, ProxyResponse};

@@ -11,15 +11,16 @@ use crate::error::{PluginError, PluginErrorKind};
 use crate::plugin::check::{Probe, local_token_request};
 use crate::plugin::pool::Lease;
 use crate::plugin::{CallError, Plugin, validate};
+use crate::proxy_response::ProxyAnswer;
 
-/// What a `function` returned: its proxy response JSON and the value parsed from it when
-/// it was checked. Reads as the JSON text (`Deref<Target = str>`, `Display`).
-#[derive(Debug, Clone, PartialEq)]
+/// What a `function` returned: its proxy response JSON and what was read from it when it
+/// was checked. Reads as the JSON text (`Deref<Target = str>`, `Display`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionOutput {
     /// The JSON text as the function wrote it.
     pub json: String,
-    /// `json`, parsed.
-    pub value: serde_json::Value,
+    /// `json`, read.
+    pub answer: ProxyAnswer,
 }
 
 impl std::ops::Deref for FunctionOutput {
@@ -162,8 +163,8 @@ impl Plugin {
         let max = self.options.limits.max_output_bytes;
         match result {
             Ok(json) => {
-                let value = validate::proxy_response(&json, max).map_err(CallError::BadOutput)?;
-                Ok(FunctionOutput { json, value })
+                let answer = validate::proxy_response(&json, max).map_err(CallError::BadOutput)?;
+                Ok(FunctionOutput { json, answer })
             }
             Err(mut message) => {
                 validate::cap(&mut message, max);
@@ -206,7 +207,10 @@ impl Plugin {
                     r#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/"},"requestId":"check-report"},"isBase64Encoded":false}"#,
                 );
                 let out = self.run_function(lease, handle, event.to_owned()).await?;
-                Ok(format!("statusCode {}", out.value["statusCode"]))
+                Ok(match out.answer {
+                    ProxyAnswer::Response(r) => format!("statusCode {}", r.status_code),
+                    ProxyAnswer::Other => "JSON without statusCode".to_owned(),
+                })
             }
             // Probing a handler would need a request it understands: instantiation only.
             Exports::Http(_) => Ok("not called".to_owned()),

@@ -1,9 +1,8 @@
 //! What the host accepts from a guest. Every check is on sizes and shapes the gateway
 //! relies on later; a failure is [`BadOutput`](crate::PluginErrorKind::BadOutput).
 
-use serde_json::Value;
-
 use crate::bindings::{AuthorizerDecision, Effect, HttpRequest, HttpResponse, MappingError};
+use crate::proxy_response::ProxyAnswer;
 
 /// API Gateway caches authorizer results for at most an hour.
 pub(crate) const MAX_TTL_SECONDS: u32 = 3600;
@@ -135,72 +134,8 @@ pub(crate) fn mapped_response(
 /// proxy-response fields must have their types (API Gateway answers 502 "Malformed
 /// Lambda proxy response" otherwise). Payload 2.0 lets other JSON stand for a 200 body.
 ///
-/// Returns the parsed value, so that the caller does not parse the JSON again.
-pub(crate) fn proxy_response(json: &str, max: usize) -> Result<Value, String> {
+/// Returns what was read, so that the caller does not parse the JSON again.
+pub(crate) fn proxy_response(json: &str, max: usize) -> Result<ProxyAnswer, String> {
     within("the function response", json.len(), max)?;
-    let value: Value = serde_json::from_str(json)
-        .map_err(|e| format!("malformed proxy response: not JSON ({e})"))?;
-    let Value::Object(map) = &value else {
-        return Ok(value);
-    };
-    let Some(status) = map.get("statusCode") else {
-        return Ok(value);
-    };
-    // An integer, as the gateway reads it (a string such as "200" is refused here rather
-    // than passed on to fail there).
-    let status_ok = match status {
-        Value::Number(n) => n.as_u64().is_some_and(|s| (100..=599).contains(&s)),
-        _ => false,
-    };
-    if !status_ok {
-        return Err(format!("malformed proxy response: statusCode {status}"));
-    }
-    let bad = |field: &str| {
-        Err(format!(
-            "malformed proxy response: `{field}` has the wrong type"
-        ))
-    };
-    match map.get("headers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(h)) if h.values().all(|v| !v.is_object() && !v.is_array()) => {}
-        Some(_) => return bad("headers"),
-    }
-    match map.get("multiValueHeaders") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(h)) if h.values().all(Value::is_array) => {}
-        Some(_) => return bad("multiValueHeaders"),
-    }
-    match map.get("body") {
-        None | Some(Value::Null | Value::String(_)) => {}
-        Some(_) => return bad("body"),
-    }
-    match map.get("isBase64Encoded") {
-        None | Some(Value::Null | Value::Bool(_)) => {}
-        Some(_) => return bad("isBase64Encoded"),
-    }
-    Ok(value)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn proxy_response_status_codes_are_integers_in_range() {
-        for ok in [
-            r#"{"statusCode":200}"#,
-            r#"{"statusCode":599,"body":"x"}"#,
-            "[1]",
-            r#"{"a":1}"#,
-        ] {
-            assert!(super::proxy_response(ok, 1 << 20).is_ok(), "{ok}");
-        }
-        for bad in [
-            r#"{"statusCode":"200"}"#,
-            r#"{"statusCode":99}"#,
-            r#"{"statusCode":200.5}"#,
-            r#"{"statusCode":null}"#,
-        ] {
-            let err = super::proxy_response(bad, 1 << 20).expect_err(bad);
-            assert!(err.contains("statusCode"), "{bad}: {err}");
-        }
-    }
+    crate::proxy_response::parse(json)
 }

@@ -8,10 +8,9 @@ mod json;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use causeway_plugin::FunctionOutput;
+use causeway_plugin::{FunctionOutput, ProxyAnswer};
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
-use serde_json::{Map, Value};
 
 use crate::body::Body;
 use crate::compile::FunctionTarget;
@@ -26,65 +25,55 @@ fn failure(message: impl Into<String>) -> GatewayError {
     e
 }
 
-/// Turn a proxy response into an HTTP response.
-///
-/// The plugin host parsed the output into a `serde_json::Value` when it checked it (this
-/// crate does not depend on `serde` itself, so no typed struct); its parts are moved, not
-/// copied, into the response.
+/// Turn a proxy response into an HTTP response. The plugin host read and checked it
+/// ([`causeway_plugin::proxy_response`]); its parts are moved, not copied, into the
+/// response. Headers whose name or value is not valid HTTP are left out.
 fn response(out: FunctionOutput, v2: bool) -> Result<Response<Body>, GatewayError> {
-    let FunctionOutput {
-        json: out,
-        value: parsed,
-    } = out;
-    if v2 && parsed.get("statusCode").is_none() {
-        // Payload 2.0: a bare value (anything but an object with `statusCode`) is a 200
-        // JSON body, sent as the function wrote it.
-        let mut resp = Response::new(Body::from(out));
-        resp.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        return Ok(resp);
-    }
-    let no_status = || failure("function response has no valid statusCode");
-    let Value::Object(mut fields) = parsed else {
-        return Err(no_status());
+    let r = match out.answer {
+        ProxyAnswer::Response(r) => r,
+        ProxyAnswer::Other if v2 => {
+            // Payload 2.0: a bare value (anything but an object with `statusCode`) is a
+            // 200 JSON body, sent as the function wrote it.
+            let mut resp = Response::new(Body::from(out.json));
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return Ok(resp);
+        }
+        ProxyAnswer::Other => return Err(failure("function response has no statusCode")),
     };
-    let status = fields
-        .get("statusCode")
-        .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .ok_or_else(no_status)?;
-    let base64 = fields.get("isBase64Encoded") == Some(&Value::Bool(true));
-    let body = match fields.remove("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if base64 => base64::engine::general_purpose::STANDARD
+    let status = StatusCode::from_u16(r.status_code)
+        .map_err(|_| failure("function response has no valid statusCode"))?;
+    let body = match r.body {
+        None => Bytes::new(),
+        Some(s) if r.is_base64_encoded => base64::engine::general_purpose::STANDARD
             .decode(s)
             .map(Bytes::from)
             .map_err(|e| failure(format!("body is not base64: {e}")))?,
-        Some(Value::String(s)) => Bytes::from(s),
-        Some(other) => Bytes::from(other.to_string()),
+        Some(s) => Bytes::from(s),
     };
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    // Headers whose name or value is not valid HTTP are left out.
-    if let Some(Value::Object(single)) = fields.remove("headers") {
-        for (name, value) in single {
-            if let Ok(name) = HeaderName::from_bytes(name.as_bytes())
-                && let Some(value) = header_value(value)
-            {
-                h.insert(name, value);
+    for (name, value) in r.headers {
+        if let Some((name, value)) = header(&name, value) {
+            h.insert(name, value);
+        }
+    }
+    for (name, list) in r.multi_value_headers {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for value in list {
+            if let Ok(value) = HeaderValue::try_from(value) {
+                h.append(&name, value);
             }
         }
     }
-    if let Some(Value::Object(multi)) = fields.remove("multiValueHeaders") {
-        append_all(h, multi);
-    }
-    if v2 && let Some(Value::Array(cookies)) = fields.remove("cookies") {
-        for c in cookies {
-            if let Some(value) = header_value(c) {
+    if v2 {
+        for c in r.cookies {
+            if let Ok(value) = HeaderValue::try_from(c) {
                 h.append(http::header::SET_COOKIE, value);
             }
         }
@@ -92,27 +81,11 @@ fn response(out: FunctionOutput, v2: bool) -> Result<Response<Body>, GatewayErro
     Ok(resp)
 }
 
-/// `multiValueHeaders`: each name's list appended (a name without a list is ignored).
-fn append_all(h: &mut http::HeaderMap, multi: Map<String, Value>) {
-    for (name, list) in multi {
-        let (Ok(name), Value::Array(list)) = (HeaderName::from_bytes(name.as_bytes()), list) else {
-            continue;
-        };
-        for value in list {
-            if let Some(value) = header_value(value) {
-                h.append(&name, value);
-            }
-        }
-    }
-}
-
-/// A header value: a string as it is, any other JSON value as its JSON text.
-fn header_value(v: Value) -> Option<HeaderValue> {
-    let text = match v {
-        Value::String(s) => s,
-        other => other.to_string(),
-    };
-    HeaderValue::try_from(text).ok()
+fn header(name: &str, value: String) -> Option<(HeaderName, HeaderValue)> {
+    Some((
+        HeaderName::from_bytes(name.as_bytes()).ok()?,
+        HeaderValue::try_from(value).ok()?,
+    ))
 }
 
 pub(super) async fn call(
