@@ -256,3 +256,29 @@ async fn a_stalled_body_is_dropped_and_a_slow_one_is_served() {
     let echo: serde_json::Value = serde_json::from_str(&got[0].1).expect("echo");
     assert_eq!(echo["body"], "123456789");
 }
+
+/// Connections spread over two per-core workers (the default), and over one work-stealing
+/// pool (`node.work_stealing`), are all served, proxied requests included.
+#[tokio::test]
+async fn connections_are_served_by_workers_and_by_a_work_stealing_pool() {
+    for work_stealing in [false, true] {
+        let mut node = causeway_model::NodeConfig::default();
+        node.node.worker_threads = 2;
+        node.node.work_stealing = work_stealing;
+        let (gw, up) = wire(Some(node)).await;
+        let requests = format!(
+            "GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+             GET /prod/up/one HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
+             GET /prod/up/two HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+        );
+        let pieces = [requests.as_bytes()];
+        let clients = (0..6).map(|_| exchange(&gw, &pieces, Duration::ZERO));
+        for text in futures_util::future::join_all(clients).await {
+            let got = answers(&text);
+            assert_eq!(got.len(), 3, "work_stealing = {work_stealing}: {text}");
+            assert_eq!(got[0].1, "first");
+            assert!(got[2].1.contains("\"/two\""), "{text}");
+        }
+        assert_eq!(up.hits.load(std::sync::atomic::Ordering::SeqCst), 12);
+    }
+}

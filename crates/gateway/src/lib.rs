@@ -67,6 +67,9 @@ struct Inner {
     caches: cache::Caches,
     /// Time a client has to send a request head (and an idle keep-alive limit).
     header_read_timeout: std::time::Duration,
+    /// Connection workers (`node.worker_threads`, 0: one per core); none with
+    /// `node.work_stealing` (connections are spawned on the caller's runtime).
+    workers: usize,
 }
 
 impl Gateway {
@@ -133,6 +136,11 @@ impl Gateway {
                 header_read_timeout: std::time::Duration::from_millis(
                     node.node.header_read_timeout_ms,
                 ),
+                workers: match node.node.worker_threads {
+                    _ if node.node.work_stealing => 0,
+                    0 => std::thread::available_parallelism().map_or(1, usize::from),
+                    n => n,
+                },
             }),
         }
     }

@@ -1,5 +1,6 @@
-//! The listener: accept, serve each connection in its own task (HTTP/1.1 by the fast path
-//! in [`conn`], h2 and what the fast path does not take by hyper), drain on shutdown.
+//! The listener: accept, serve each connection in its own task on one of the [`workers`]
+//! (HTTP/1.1 by the fast path in [`conn`], h2 and what the fast path does not take by
+//! hyper), drain on shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,12 +9,15 @@ use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::Gateway;
+use crate::context::Peer;
 
 mod canned;
 mod conn;
 mod drain;
 mod h1;
 mod header_timeout;
+mod linger;
+pub(crate) mod workers;
 
 pub(crate) async fn serve(
     gw: Gateway,
@@ -52,6 +56,7 @@ pub(crate) async fn serve(
             .unwrap_or(u32::MAX),
     });
     let drain = drain::Drain::default();
+    let workers = workers::Workers::start(gw.inner.workers)?;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -67,13 +72,20 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn = conn::serve(
-            shared.clone(),
-            stream,
-            crate::context::Peer::new(peer),
-            drain.signal(),
-        );
-        tokio::spawn(drain.watch(conn));
+        let (shared, signal, peer) = (shared.clone(), drain.signal(), Peer::new(peer));
+        if workers.is_empty() {
+            tokio::spawn(drain.watch(conn::serve(shared, stream, peer, signal)));
+            continue;
+        }
+        // The socket leaves this runtime's reactor and joins the worker's.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        workers.spawn(drain.watch(async move {
+            if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
+                conn::serve(shared, stream, peer, signal).await;
+            }
+        }));
     }
     drop(listener);
     if tokio::time::timeout(Duration::from_secs(10), drain.drained())
@@ -82,6 +94,7 @@ pub(crate) async fn serve(
     {
         tracing::warn!("connections still open after 10 s of draining; closing them");
     }
+    drop(workers);
     gw.flush_traces();
     Ok(())
 }

@@ -86,11 +86,18 @@ pub struct NodeSection {
     /// public web PKI's roots (relative to the config directory), e.g. a private CA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_ca_file: Option<String>,
-    /// Threads serving requests (tokio workers), 1..=1024; 0 (the default) = one per
-    /// core, as nginx's `worker_processes auto` and Envoy's `--concurrency`. Fewer than
-    /// the cores pays off when other busy processes (a load generator, a sidecar) share
-    /// the machine.
+    /// Threads serving requests, 1..=1024; 0 (the default) = one per core, as nginx's
+    /// `worker_processes auto` and Envoy's `--concurrency`. Fewer than the cores pays off
+    /// when other busy processes (a load generator, a sidecar) share the machine.
     pub worker_threads: usize,
+    /// `false` (the default): each connection stays on one worker thread, with its own
+    /// event loop, timers and upstream connections (nginx's and Envoy's workers,
+    /// Pingora's no-steal runtime): no cross-thread wake-ups, ≈ 15 % less CPU per proxied
+    /// request. `true`: one work-stealing pool serves every connection (tokio's
+    /// multi-thread runtime, Pingora's default): when other busy processes share the
+    /// cores, a connection never waits for its own thread to be scheduled again, so tail
+    /// latency holds up better, at that CPU cost.
+    pub work_stealing: bool,
     /// Plugin instances alive at once on this node, across plugins (warm pooled ones
     /// included), 1..=10000 (default 1,000). The engine reserves address space for each
     /// up front (linear memories with guard regions, tables, stacks), so a small value
@@ -114,6 +121,7 @@ impl Default for NodeSection {
             artifact_cache_mb: 2048,
             upstream_ca_file: None,
             worker_threads: 0,
+            work_stealing: false,
             plugin_instances: 1000,
         }
     }

@@ -276,6 +276,26 @@ fn worker_threads_are_bounded() {
 }
 
 #[test]
+fn connections_stay_on_their_worker_unless_work_stealing_is_on() {
+    let parse = |text: &str| causeway_model::parse_node("causeway.toml", text).expect("valid");
+    assert!(!parse("version = 1\n").node.work_stealing);
+    assert!(
+        parse("version = 1\n[node]\nwork_stealing = true\n")
+            .node
+            .work_stealing
+    );
+    let errs =
+        causeway_model::parse_node("causeway.toml", "version = 1\n[node]\nwork_stealing = 1\n")
+            .expect_err("not a boolean")
+            .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.line == Some(3) && e.message.contains("expected a boolean")),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn plugin_instances_are_bounded() {
     let node = |n: u32| format!("version = 1\n[node]\nplugin_instances = {n}\n");
     let default = causeway_model::parse_node("causeway.toml", "version = 1\n").expect("valid");

@@ -33,6 +33,7 @@ use tokio::net::TcpStream;
 use super::drain::{Signal, graceful};
 use super::h1::{self, Framing, Parsed};
 use super::header_timeout::Ticking;
+use super::linger::{Handback, linger};
 use crate::body::Body;
 use crate::context::{Peer, RequestId};
 use crate::{Gateway, host_of};
@@ -338,7 +339,8 @@ async fn with_hyper(
             Ok::<_, std::convert::Infallible>(gw.handle(req, client).await)
         }
     });
-    let io = TokioIo::new(super::canned::WithRequestIds::new(io.rewind(read)));
+    let (io, slot) = Handback::new(io.rewind(read));
+    let io = TokioIo::new(super::canned::WithRequestIds::new(io));
     let ended = if h2 {
         graceful(listener.http2.serve_connection(io, svc), drain).await
     } else {
@@ -347,5 +349,11 @@ async fn with_hyper(
     };
     if let Err(e) = ended {
         tracing::debug!(peer = %addr, error = %e, "connection ended with an error");
+    }
+    let io = slot.lock().map(|mut s| s.take()).unwrap_or_default();
+    if let Some(mut io) = io
+        && !h2
+    {
+        linger(&mut io).await;
     }
 }

@@ -167,6 +167,9 @@ pub(crate) struct Host {
 struct Idle {
     conn: Box<Conn>,
     since: Instant,
+    /// The connection worker whose runtime drives its socket
+    /// ([`crate::server::workers`]).
+    worker: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -346,16 +349,21 @@ impl Host {
         &self.host_header
     }
 
-    /// The most recently used idle connection that has not expired.
+    /// The most recently used idle connection that has not expired, preferably one the
+    /// calling worker drives (its readiness events then wake no other thread).
     fn checkout(&self) -> Option<Box<Conn>> {
+        let worker = crate::server::workers::current();
         let mut idle = lock(&self.idle);
-        let entry = idle.pop()?;
-        if entry.since.elapsed() >= self.config.idle_timeout {
-            // The newest is expired, so are the older ones.
-            idle.clear();
+        let at = idle
+            .iter()
+            .rposition(|e| e.worker == worker)
+            .or_else(|| idle.len().checked_sub(1))?;
+        if idle[at].since.elapsed() >= self.config.idle_timeout {
+            // Older ones are expired too.
+            idle.drain(..=at);
             return None;
         }
-        Some(entry.conn)
+        Some(idle.remove(at).conn)
     }
 
     /// Return a connection whose exchange finished.
@@ -366,6 +374,7 @@ impl Host {
         let mut idle = lock(&self.idle);
         if idle.len() < self.config.max_idle_per_host {
             idle.push(Idle {
+                worker: conn.worker,
                 conn,
                 since: Instant::now(),
             });

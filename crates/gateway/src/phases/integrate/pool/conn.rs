@@ -78,6 +78,8 @@ pub(crate) struct Conn {
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
     /// False once the connection has ended (closed by either side, or broken).
     open: bool,
+    /// The connection worker whose runtime drives the socket (where it was opened).
+    pub(super) worker: usize,
 }
 
 impl Conn {
@@ -93,6 +95,7 @@ impl Conn {
             sending: None,
             timer: None,
             open: true,
+            worker: crate::server::workers::current(),
         })
     }
 
