@@ -20,6 +20,9 @@ thread_local! {
     static WORKER: Cell<usize> = const { Cell::new(NOT_A_WORKER) };
 }
 
+/// Worker ids are unique in the process (two listeners' workers never share one).
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
 /// [`current`] on a thread that is not a worker.
 pub(crate) const NOT_A_WORKER: usize = usize::MAX;
 
@@ -45,7 +48,8 @@ impl Workers {
             stops: Vec::new(),
             next: AtomicUsize::new(0),
         };
-        for id in 0..n {
+        for _ in 0..n {
+            let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
