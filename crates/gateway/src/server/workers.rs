@@ -31,6 +31,12 @@ pub(crate) fn current() -> usize {
     WORKER.with(Cell::get)
 }
 
+/// Make the calling thread worker `id` (tests of what depends on [`current`]).
+#[cfg(test)]
+pub(crate) fn pretend_to_be(id: usize) {
+    WORKER.with(|w| w.set(id));
+}
+
 /// The running workers; dropping this stops them (the listener drops it once its
 /// connections were drained), without waiting for their threads to end.
 pub(super) struct Workers {
