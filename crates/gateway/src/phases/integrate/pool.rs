@@ -167,9 +167,6 @@ pub(crate) struct Host {
 struct Idle {
     conn: Box<Conn>,
     since: Instant,
-    /// The connection worker whose runtime drives its socket
-    /// ([`crate::server::workers`]).
-    worker: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -356,7 +353,7 @@ impl Host {
         let mut idle = lock(&self.idle);
         let at = idle
             .iter()
-            .rposition(|e| e.worker == worker)
+            .rposition(|e| e.conn.worker == worker)
             .or_else(|| idle.len().checked_sub(1))?;
         if idle[at].since.elapsed() >= self.config.idle_timeout {
             // Older ones are expired too.
@@ -374,7 +371,6 @@ impl Host {
         let mut idle = lock(&self.idle);
         if idle.len() < self.config.max_idle_per_host {
             idle.push(Idle {
-                worker: conn.worker,
                 conn,
                 since: Instant::now(),
             });
