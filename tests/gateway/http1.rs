@@ -228,6 +228,33 @@ async fn an_answer_saying_connection_close_ends_the_connection() {
     assert_eq!(got[0].1, "bye");
 }
 
+/// An answer that closes the connection is not lost to a reset when the client sent
+/// more than the gateway read, even for a client that reads only once it has written
+/// everything (as HTTP clients that send a whole body first do): the rest is read and
+/// dropped before the socket closes.
+#[tokio::test]
+async fn a_closing_answer_survives_requests_the_gateway_never_read() {
+    let (gw, _up) = wire(None).await;
+    let mut s = TcpStream::connect(gw.addr).await.expect("connect");
+    let bye = format!("GET /prod/bye HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    let more = format!("GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\n\r\n").repeat(400_000);
+    s.write_all(bye.as_bytes()).await.expect("write");
+    tokio::time::timeout(Duration::from_secs(10), s.write_all(more.as_bytes()))
+        .await
+        .expect("the gateway keeps reading")
+        .expect("written in full, not reset");
+    s.shutdown().await.expect("shutdown");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .expect("the connection closes");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(read.is_ok(), "{read:?} after {text:?}");
+    let got = answers(&text);
+    assert_eq!(got.len(), 1, "{text}");
+    assert_eq!(got[0].1, "bye");
+}
+
 /// A body that stops coming does not hold the connection: after the header-read timeout
 /// without a byte the connection closes unanswered; a body sent in pieces with shorter
 /// pauses is answered.

@@ -119,7 +119,11 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
             buf = BytesMut::with_capacity(READ_BUF);
         }
     }
-    let _ = io.shutdown().await;
+    // FIN, then what the client still sends is read and dropped: closing with unread
+    // bytes would reset the connection, and the last answer could be lost with it.
+    if io.shutdown().await.is_ok() {
+        linger(&mut io).await;
+    }
 }
 
 /// Wait for the next request head (or what decides the connection goes elsewhere).

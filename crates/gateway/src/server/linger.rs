@@ -1,13 +1,13 @@
-//! Lingering close (nginx's `lingering_close`) for connections hyper serves.
+//! Lingering close (nginx's `lingering_close`).
 //!
-//! When the gateway answers before reading a request's body (413 for a body over the
-//! limit, an error while a large upload is still coming) and then closes, the kernel
-//! resets the connection if unread bytes are waiting, and a client still sending may
-//! lose the answer it was already sent. So the socket is not closed at once: hyper's
-//! connection hands it back when it is done ([`Handback`]), having sent its FIN
-//! (shutdown of the write side), and [`linger`] reads and discards what the client still
-//! sends until it closes its side, for at most [`LINGER_FOR`] ([`LINGER_IDLE`] without
-//! a byte).
+//! When the gateway answers before reading all the client sent (413 for a body over the
+//! limit, an answer saying `connection: close` with more requests pipelined behind it)
+//! and then closes, the kernel resets the connection if unread bytes are waiting, and a
+//! client still sending may lose the answer it was already sent. So a connection is not
+//! closed at once: its write side is shut (FIN) and [`linger`] reads and discards what
+//! the client still sends until it closes its side, for at most [`LINGER_FOR`]
+//! ([`LINGER_IDLE`] without a byte). The fast path does this itself; a connection hyper
+//! serves is handed back when hyper is done with it ([`Handback`]).
 
 use std::io;
 use std::pin::Pin;
