@@ -255,6 +255,42 @@ async fn a_closing_answer_survives_requests_the_gateway_never_read() {
     assert_eq!(got[0].1, "bye");
 }
 
+/// Lingering is bounded: a client that keeps sending after a closing answer still gets
+/// that answer, and the connection is closed under it within the lingering time (5 s).
+#[tokio::test]
+async fn a_client_that_never_stops_sending_is_cut_off_after_lingering() {
+    let (gw, _up) = wire(None).await;
+    let s = TcpStream::connect(gw.addr).await.expect("connect");
+    let (mut r, mut w) = s.into_split();
+    let bye = format!("GET /prod/bye HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    w.write_all(bye.as_bytes()).await.expect("write");
+    let trickle = tokio::spawn(async move {
+        // Until the gateway closes (a write then fails) or far past the lingering time.
+        for _ in 0..300 {
+            if w.write_all(b"x").await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    });
+    // The answer, then the gateway's FIN (it shuts its side at once, then lingers).
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), r.read_to_end(&mut buf))
+        .await
+        .expect("the answer and a FIN")
+        .expect("read");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nbye"), "{text}");
+    // A write fails once the gateway has closed the socket; 30 s of trickling without a
+    // failure would mean it lingers without bound.
+    assert!(
+        trickle.await.expect("trickle"),
+        "still lingering after 30 s"
+    );
+}
+
 /// A body that stops coming does not hold the connection: after the header-read timeout
 /// without a byte the connection closes unanswered; a body sent in pieces with shorter
 /// pauses is answered.
