@@ -35,7 +35,9 @@
 # reverse order), WAIT_QUIET (s, 0: how long to wait
 # for an idle machine before measuring), RUST_LOG (warn), KEEP_TMP=1 keeps
 # the temp dir, SKIP_BUILD=1 skips `cargo build`, CAUSEWAY_BIN / BENCH_SERVER_BIN override
-# the binaries. Results go to stdout and benches/results/load-<date>.md (gitignored).
+# the binaries, NODE_SETTINGS adds `[node]` lines to causeway's config (e.g.
+# NODE_SETTINGS='work_stealing = true'). Results go to stdout and
+# benches/results/load-<date>.md (gitignored).
 set -euo pipefail
 
 DURATION=${DURATION:-10}
@@ -176,6 +178,13 @@ rewrite() { # file, from, to: replace a literal that must be present
 rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18080"' "\"127.0.0.1:$GW_PORT\""
 rewrite "$TMP/config/causeway.toml" '"127.0.0.1:18090"' "\"127.0.0.1:$ADMIN_PORT\""
 rewrite "$TMP/config/causeway.toml" 'data_dir = "data"' "data_dir = \"$TMP/data\""
+# NODE_SETTINGS: extra `[node]` lines, e.g. 'work_stealing = true' or 'worker_threads = 1'.
+if [[ -n ${NODE_SETTINGS:-} ]]; then
+    grep -qx '\[node\]' "$TMP/config/causeway.toml" || die "benches/config/causeway.toml has no [node] line"
+    awk -v extra="$NODE_SETTINGS" '{ print } $0 == "[node]" { print extra }' \
+        "$TMP/config/causeway.toml" >"$TMP/causeway.toml.new"
+    mv "$TMP/causeway.toml.new" "$TMP/config/causeway.toml"
+fi
 rewrite "$TMP/config/apis/bench.toml" 'http://127.0.0.1:18081' "http://127.0.0.1:$UPSTREAM_PORT"
 # The plugin API and its components (files are relative to the config directory).
 cp "$ROOT/benches/plugin-api.toml" "$TMP/config/apis/plugins.toml"
@@ -467,7 +476,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "# causeway load benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "- machine: $(nproc) cores ($cpu_model), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
-    echo "- causeway $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (dirty tree)'), $(rustc --version 2>/dev/null || echo 'rustc ?'), release profile; $GW_THREADS threads at idle; RUST_LOG=$RUST_LOG"
+    echo "- causeway $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (dirty tree)'), $(rustc --version 2>/dev/null || echo 'rustc ?'), release profile; $GW_THREADS threads at idle; RUST_LOG=$RUST_LOG${NODE_SETTINGS:+; node settings: $NODE_SETTINGS}"
     echo "- $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), 2 workers, keepalive 64 upstream pool; $(wrk -v 2>&1 | head -n1 | awk '{ print $1, $2 }')"
     echo "- background CPU load just before the run: ${BUSY_BEFORE}% of all cores$( ((BUSY_BEFORE > 15)) && echo ' (**busy machine: numbers are noisy**)')"
     echo "- load: wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, $ROUNDS round(s) (median shown); wrk, the servers and the upstream share the same $(nproc) cores"
