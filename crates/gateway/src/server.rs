@@ -73,19 +73,19 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let (shared, signal, peer) = (shared.clone(), drain.signal(), Peer::new(peer));
-        if workers.is_empty() {
+        let Some(worker) = workers.next() else {
             tokio::spawn(drain.watch(conn::serve(shared, stream, peer, signal)));
             continue;
-        }
+        };
         // The socket leaves this runtime's reactor and joins the worker's.
         let Ok(stream) = stream.into_std() else {
             continue;
         };
-        workers.spawn(drain.watch(async move {
+        drop(worker.spawn(drain.watch(async move {
             if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
                 conn::serve(shared, stream, peer, signal).await;
             }
-        }));
+        })));
     }
     drop(listener);
     if tokio::time::timeout(Duration::from_secs(10), drain.drained())

@@ -354,8 +354,8 @@ async fn with_hyper(
     if let Err(e) = ended {
         tracing::debug!(peer = %addr, error = %e, "connection ended with an error");
     }
-    let io = slot.lock().map(|mut s| s.take()).unwrap_or_default();
-    if let Some(mut io) = io
+    // hyper shut the write side; h2 ends with GOAWAY and needs no lingering.
+    if let Some(mut io) = slot.take()
         && !h2
     {
         linger(&mut io).await;

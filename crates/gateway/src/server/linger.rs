@@ -23,7 +23,18 @@ pub(super) const LINGER_FOR: Duration = Duration::from_secs(5);
 pub(super) const LINGER_IDLE: Duration = Duration::from_secs(1);
 
 /// Where a [`Handback`] leaves its stream when dropped.
-pub(super) type Slot<S> = Arc<Mutex<Option<S>>>;
+pub(super) struct Slot<S>(Arc<Mutex<Option<S>>>);
+
+impl<S> Slot<S> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<S>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The stream, once its [`Handback`] was dropped.
+    pub(super) fn take(&self) -> Option<S> {
+        self.lock().take()
+    }
+}
 
 /// An I/O stream that, when dropped, goes back into its [`Slot`] instead of closing.
 pub(super) struct Handback<S> {
@@ -33,12 +44,12 @@ pub(super) struct Handback<S> {
 
 impl<S> Handback<S> {
     pub(super) fn new(io: S) -> (Handback<S>, Slot<S>) {
-        let slot = Slot::default();
+        let slot = Arc::new(Mutex::new(None));
         let io = Handback {
             io: Some(io),
-            slot: slot.clone(),
+            slot: Slot(slot.clone()),
         };
-        (io, slot)
+        (io, Slot(slot))
     }
 
     /// `f` on the stream (there until the `Handback` is dropped).
@@ -58,8 +69,7 @@ impl<S> Handback<S> {
 
 impl<S> Drop for Handback<S> {
     fn drop(&mut self) {
-        let io = self.io.take();
-        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = io;
+        *self.slot.lock() = self.io.take();
     }
 }
 

@@ -10,7 +10,6 @@
 //! opened first ([`current`]).
 
 use std::cell::Cell;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::runtime::Handle;
@@ -37,66 +36,47 @@ pub(crate) fn pretend_to_be(id: usize) {
     WORKER.with(|w| w.set(id));
 }
 
-/// The running workers; dropping this stops them (the listener drops it once its
-/// connections were drained), without waiting for their threads to end.
+/// The running workers; dropping this stops them (their stop channels close), without
+/// waiting for their threads to end. The listener drops it once its connections were
+/// drained.
 pub(super) struct Workers {
     handles: Vec<Handle>,
-    stops: Vec<oneshot::Sender<()>>,
+    _stops: Vec<oneshot::Sender<()>>,
     next: AtomicUsize,
 }
 
 impl Workers {
-    /// Start `n` workers; with none, connections are spawned on the calling runtime
+    /// Start `n` workers; with none, connections stay on the listener's runtime
     /// (`node.work_stealing`).
     pub(super) fn start(n: usize) -> std::io::Result<Workers> {
-        let mut workers = Workers {
-            handles: Vec::new(),
-            stops: Vec::new(),
-            next: AtomicUsize::new(0),
-        };
+        let mut handles = Vec::with_capacity(n);
+        let mut stops = Vec::with_capacity(n);
         for _ in 0..n {
             let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             let (stop, stopped) = oneshot::channel::<()>();
-            workers.handles.push(runtime.handle().clone());
-            workers.stops.push(stop);
+            handles.push(runtime.handle().clone());
+            stops.push(stop);
             std::thread::Builder::new()
                 .name(format!("causeway-worker-{id}"))
                 .spawn(move || {
                     WORKER.with(|w| w.set(id));
+                    // Ends when the sender is dropped.
                     let _ = runtime.block_on(stopped);
                 })?;
         }
-        Ok(workers)
+        Ok(Workers {
+            handles,
+            _stops: stops,
+            next: AtomicUsize::new(0),
+        })
     }
 
-    /// No workers: connections are served on the listener's runtime.
-    pub(super) fn is_empty(&self) -> bool {
-        self.handles.is_empty()
-    }
-
-    /// Run `task` on the next worker (or on the calling runtime, with no workers).
-    pub(super) fn spawn<F>(&self, task: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let next = self.next.fetch_add(1, Ordering::Relaxed);
-        match self
-            .handles
-            .get(next.checked_rem(self.handles.len()).unwrap_or(0))
-        {
-            Some(worker) => drop(worker.spawn(task)),
-            None => drop(tokio::spawn(task)),
-        }
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for stop in self.stops.drain(..) {
-            let _ = stop.send(());
-        }
+    /// The worker to take the next connection, in turn; `None` without workers.
+    pub(super) fn next(&self) -> Option<&Handle> {
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        self.handles.get(turn.checked_rem(self.handles.len())?)
     }
 }
