@@ -324,10 +324,11 @@ async fn a_stalled_body_is_dropped_and_a_slow_one_is_served() {
 /// pool (`node.work_stealing`), are all served, proxied requests included.
 #[tokio::test]
 async fn connections_are_served_by_workers_and_by_a_work_stealing_pool() {
-    for work_stealing in [false, true] {
+    for (work_stealing, yield_when_idle) in [(false, false), (false, true), (true, false)] {
         let mut node = causeway_model::NodeConfig::default();
         node.node.worker_threads = 2;
         node.node.work_stealing = work_stealing;
+        node.node.yield_when_idle = yield_when_idle;
         let (gw, up) = wire(Some(node)).await;
         let requests = format!(
             "GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\n\r\n\
@@ -338,7 +339,11 @@ async fn connections_are_served_by_workers_and_by_a_work_stealing_pool() {
         let clients = (0..6).map(|_| exchange(&gw, &pieces, Duration::ZERO));
         for text in futures_util::future::join_all(clients).await {
             let got = answers(&text);
-            assert_eq!(got.len(), 3, "work_stealing = {work_stealing}: {text}");
+            assert_eq!(
+                got.len(),
+                3,
+                "work_stealing = {work_stealing}, yield_when_idle = {yield_when_idle}: {text}"
+            );
             assert_eq!(got[0].1, "first");
             assert!(got[2].1.contains("\"/two\""), "{text}");
         }

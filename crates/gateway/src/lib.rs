@@ -70,6 +70,8 @@ struct Inner {
     /// Connection workers (`node.worker_threads`, 0: one per core); none with
     /// `node.work_stealing` (connections are spawned on the caller's runtime).
     workers: usize,
+    /// `node.yield_when_idle`.
+    yield_when_idle: bool,
 }
 
 impl Gateway {
@@ -141,6 +143,7 @@ impl Gateway {
                     0 => std::thread::available_parallelism().map_or(1, usize::from),
                     n => n,
                 },
+                yield_when_idle: node.node.yield_when_idle,
             }),
         }
     }

@@ -56,7 +56,7 @@ pub(crate) async fn serve(
             .unwrap_or(u32::MAX),
     });
     let drain = drain::Drain::default();
-    let workers = workers::Workers::start(gw.inner.workers)?;
+    let workers = workers::Workers::start(gw.inner.workers, gw.inner.yield_when_idle)?;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {

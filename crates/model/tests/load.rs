@@ -296,6 +296,26 @@ fn connections_stay_on_their_worker_unless_work_stealing_is_on() {
 }
 
 #[test]
+fn workers_yield_when_idle_unless_told_not_to() {
+    let parse = |text: &str| causeway_model::parse_node("causeway.toml", text).expect("valid");
+    assert!(parse("version = 1\n").node.yield_when_idle);
+    assert!(
+        !parse("version = 1\n[node]\nyield_when_idle = false\n")
+            .node
+            .yield_when_idle
+    );
+    let errs =
+        causeway_model::parse_node("causeway.toml", "version = 1\n[node]\nyield_when_idle = \"yes\"\n")
+            .expect_err("not a boolean")
+            .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.line == Some(3) && e.message.contains("expected a boolean")),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn plugin_instances_are_bounded() {
     let node = |n: u32| format!("version = 1\n[node]\nplugin_instances = {n}\n");
     let default = causeway_model::parse_node("causeway.toml", "version = 1\n").expect("valid");

@@ -47,15 +47,19 @@ pub(super) struct Workers {
 
 impl Workers {
     /// Start `n` workers; with none, connections stay on the listener's runtime
-    /// (`node.work_stealing`).
-    pub(super) fn start(n: usize) -> std::io::Result<Workers> {
+    /// (`node.work_stealing`). `yield_when_idle`: see `node.yield_when_idle`.
+    pub(super) fn start(n: usize, yield_when_idle: bool) -> std::io::Result<Workers> {
         let mut handles = Vec::with_capacity(n);
         let mut stops = Vec::with_capacity(n);
         for _ in 0..n {
             let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            builder.enable_all();
+            if yield_when_idle {
+                // Called each time the worker is about to block in the event driver.
+                builder.on_thread_park(std::thread::yield_now);
+            }
+            let runtime = builder.build()?;
             let (stop, stopped) = oneshot::channel::<()>();
             handles.push(runtime.handle().clone());
             stops.push(stop);
