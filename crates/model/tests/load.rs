@@ -304,10 +304,12 @@ fn workers_yield_when_idle_unless_told_not_to() {
             .node
             .yield_when_idle
     );
-    let errs =
-        causeway_model::parse_node("causeway.toml", "version = 1\n[node]\nyield_when_idle = \"yes\"\n")
-            .expect_err("not a boolean")
-            .0;
+    let errs = causeway_model::parse_node(
+        "causeway.toml",
+        "version = 1\n[node]\nyield_when_idle = \"yes\"\n",
+    )
+    .expect_err("not a boolean")
+    .0;
     assert!(
         errs.iter()
             .any(|e| e.line == Some(3) && e.message.contains("expected a boolean")),

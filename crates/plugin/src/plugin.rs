@@ -361,6 +361,7 @@ impl Plugin {
                 born: now,
                 started: now,
                 exports: pool::TypedExports::default(),
+                home: pool::NO_HOME,
             }),
             Err(e) => {
                 let err = self.wasm_error(&e, &store);
@@ -387,7 +388,8 @@ impl Plugin {
 
     /// Settle a call: keep the instance (pool) after a clean result or a function error,
     /// throw it away after anything else.
-    fn finish<T>(&self, lease: Lease, outcome: Result<T, CallError>) -> Result<T, PluginError> {
+    fn finish<T>(&self, mut lease: Lease, outcome: Result<T, CallError>) -> Result<T, PluginError> {
+        lease.home = pool::here();
         let now = Instant::now();
         self.counters
             .observe(now.saturating_duration_since(lease.started));

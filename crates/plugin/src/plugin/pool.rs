@@ -1,5 +1,6 @@
 //! The warm-instance pool of [`InstancePolicy::Reuse`](crate::InstancePolicy::Reuse).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
@@ -23,6 +24,23 @@ pub(crate) struct Lease {
     /// When the current call started (its instance acquisition included).
     pub(crate) started: Instant,
     pub(crate) exports: TypedExports,
+    /// The thread whose call used the instance last ([`here`]), [`NO_HOME`] for an
+    /// instance no call has used yet.
+    pub(crate) home: usize,
+}
+
+/// [`Lease::home`] of an instance warmed ahead of calls.
+pub(crate) const NO_HOME: usize = usize::MAX;
+
+static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static HOME: usize = NEXT_HOME.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The calling thread's id for [`Lease::home`] (unique in the process, never [`NO_HOME`]).
+pub(crate) fn here() -> usize {
+    HOME.with(|h| *h)
 }
 
 impl Lease {
@@ -77,12 +95,26 @@ impl Pool {
         lease.uses >= self.policy.max_uses || now.duration_since(lease.born) >= self.policy.max_age
     }
 
-    /// The most recently used idle instance that is still young enough. Expired ones
-    /// are retired (dropped outside the lock). `now`: when the call started.
+    /// An idle instance that is still young enough, for a call on the calling thread: the
+    /// one this thread used last if there is one (its linear memory and store are likely
+    /// still in this core's caches, where another thread's would have to be fetched from
+    /// that thread's core), else the newest not yet used by a call, else the newest.
+    /// Expired ones met on the way are retired (dropped outside the lock). `now`: when the
+    /// call started.
     pub(crate) fn take(&self, counters: &Counters, now: Instant) -> Option<Lease> {
+        let here = here();
         let mut retired = Vec::new();
         let found = {
             let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            let pick = idle
+                .iter()
+                .rposition(|l| l.home == here)
+                .or_else(|| idle.iter().rposition(|l| l.home == NO_HOME));
+            match pick.map(|i| idle.remove(i)) {
+                Some(lease) if self.expired(&lease, now) => retired.push(lease),
+                Some(lease) => return Some(lease),
+                None => {}
+            }
             loop {
                 match idle.pop() {
                     Some(lease) if self.expired(&lease, now) => retired.push(lease),

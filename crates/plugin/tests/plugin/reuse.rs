@@ -96,3 +96,49 @@ async fn concurrent_calls_get_separate_instances_and_the_pool_stays_bounded() {
     assert!(m.pool_idle <= 2, "{m:?}");
     assert_eq!(m.instantiations + m.reuses, 8, "{m:?}");
 }
+
+/// A thread's call gets back the instance that thread used last (its memory is likely
+/// still in that core's caches), not the one another thread just returned: two threads
+/// taking turns on a pool of two warm instances each see their own counter climb.
+#[test]
+fn a_thread_gets_back_the_instance_it_used_last() {
+    let plugin = counter(InstancePolicy::Reuse(ReusePolicy {
+        min_idle: 2,
+        max_idle: 2,
+        ..ReusePolicy::default()
+    }));
+    assert_eq!(plugin.prewarm_blocking().expect("prewarm"), 2);
+    // Two callers, each a thread with its own runtime (as the gateway's workers are).
+    let callers: Vec<_> = (0..2)
+        .map(|_| {
+            let (ask, asked) = std::sync::mpsc::channel::<()>();
+            let (tell, told) = std::sync::mpsc::channel::<String>();
+            let plugin = plugin.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                while asked.recv().is_ok() {
+                    tell.send(rt.block_on(count(&plugin))).expect("send");
+                }
+            });
+            (ask, told)
+        })
+        .collect();
+    for round in 1..=3 {
+        for (ask, told) in &callers {
+            ask.send(()).expect("ask");
+            let seen = told
+                .recv_timeout(Duration::from_secs(30))
+                .expect("an answer");
+            assert_eq!(seen, round.to_string(), "round {round}");
+        }
+    }
+    let m = plugin.metrics();
+    assert_eq!(
+        (m.instantiations, m.reuses, m.pool_idle),
+        (0, 6, 2),
+        "{m:?}"
+    );
+}
