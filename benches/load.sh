@@ -36,7 +36,8 @@
 # for an idle machine before measuring), RUST_LOG (warn), KEEP_TMP=1 keeps
 # the temp dir, SKIP_BUILD=1 skips `cargo build`, CAUSEWAY_BIN / BENCH_SERVER_BIN override
 # the binaries, NODE_SETTINGS adds `[node]` lines to causeway's config (e.g.
-# NODE_SETTINGS='work_stealing = true'). Results go to stdout and
+# NODE_SETTINGS='work_stealing = true'), PERF_STAT=1 counts the servers' system calls and
+# context switches per request (perf stat). Results go to stdout and
 # benches/results/load-<date>.md (gitignored).
 set -euo pipefail
 
@@ -396,10 +397,23 @@ run() {
     kids0=$(children_ticks)
     busy0=$(machine_busy_ticks)
     before_measure "$name"
+    # PERF_STAT=1: count the server's system calls and context switches during the run.
+    local perf_pid="" perf_out="$TMP/perf-$name-$ROUND.csv"
+    if [[ -n ${PERF_STAT:-} ]]; then
+        perf stat -x, -e raw_syscalls:sys_enter,context-switches -o "$perf_out" \
+            -p "$(IFS=,; echo "${pids[*]}")" &
+        perf_pid=$!
+    fi
     cpu0=$(cpu_ticks "${pids[@]}")
     out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$TMP/report.lua" \
         "${headers[@]}" "$url")
     cpu1=$(cpu_ticks "${pids[@]}")
+    local counted=""
+    if [[ -n $perf_pid ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        counted=$(awk -F, '$3 ~ /sys_enter/ { s = $1 } $3 ~ /context-switches/ { c = $1 } END { printf " syscalls=%d ctxsw=%d", s, c }' "$perf_out")
+    fi
     busy1=$(machine_busy_ticks)
     kids1=$(children_ticks)
     # shellcheck disable=SC2046
@@ -415,7 +429,7 @@ run() {
     hwm=$(sum_status_kb VmHWM "${pids[@]}")
     rss=$(sum_status_kb VmRSS "${pids[@]}")
     extra=$(after_measure "$name")
-    echo "$name round=$ROUND ${line#RESULT } cpu_ticks=$((cpu1 - cpu0)) hwm_kb=$hwm rss_kb=$rss foreign_pct=$foreign$extra" >>"$RESULTS"
+    echo "$name round=$ROUND ${line#RESULT } cpu_ticks=$((cpu1 - cpu0)) hwm_kb=$hwm rss_kb=$rss foreign_pct=$foreign$extra$counted" >>"$RESULTS"
     local non2xx errs
     non2xx=$(sed -n 's/.* non2xx=\([0-9]*\).*/\1/p' <<<"$line")
     errs=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /_err=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' <<<"$line")
@@ -514,6 +528,11 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         val[name, r, "rps"] = val[name, r, "requests"] / (val[name, r, "duration_us"] / 1e6)
         val[name, r, "cpu_us"] = val[name, r, "cpu_ticks"] / tck * 1e6 / val[name, r, "requests"]
         if ((name, r, "log_lines") in val) val[name, r, "log_ratio"] = val[name, r, "log_lines"] / val[name, r, "requests"]
+        if ((name, r, "syscalls") in val) {
+            val[name, r, "sys_req"] = val[name, r, "syscalls"] / val[name, r, "requests"]
+            val[name, r, "cs_req"] = val[name, r, "ctxsw"] / val[name, r, "requests"]
+            counted = 1
+        }
     }
     END {
         desc["upstream"] = "upstream (bench server, direct)"
@@ -571,6 +590,15 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
             if (spread == "") continue
             if (!header) { print ""; print "| requests/s ratio, round by round | rounds |"; print "| --- | ---: |"; header = 1 }
             printf "| %s / %s | %s |\n", ab[1], ab[2], spread
+        }
+        if (counted) {
+            print ""
+            print "| target (PERF_STAT=1, medians) | system calls / request | context switches / request |"
+            print "| --- | ---: | ---: |"
+            for (k = 1; k <= names; k++) {
+                n = order[k]
+                printf "| %s | %.2f | %.3f |\n", n, median(n, "sys_req"), median(n, "cs_req")
+            }
         }
         print ""
         # VmHWM is reset before every target: the peak of the run is the highest of the
