@@ -275,46 +275,32 @@ fn worker_threads_are_bounded() {
     );
 }
 
-#[test]
-fn connections_stay_on_their_worker_unless_work_stealing_is_on() {
-    let parse = |text: &str| causeway_model::parse_node("causeway.toml", text).expect("valid");
-    assert!(!parse("version = 1\n").node.work_stealing);
-    assert!(
-        parse("version = 1\n[node]\nwork_stealing = true\n")
-            .node
-            .work_stealing
-    );
-    let errs =
-        causeway_model::parse_node("causeway.toml", "version = 1\n[node]\nwork_stealing = 1\n")
-            .expect_err("not a boolean")
-            .0;
+/// A boolean `[node]` setting: its default, the opposite value set in the file, and a
+/// value that is not a boolean refused at its line.
+fn boolean_node_setting(key: &str, default: bool, get: fn(&causeway_model::NodeSection) -> bool) {
+    let parse = |text: &str| causeway_model::parse_node("causeway.toml", text);
+    let node = parse("version = 1\n").expect("valid");
+    assert_eq!(get(&node.node), default, "default of {key}");
+    let flipped = parse(&format!("version = 1\n[node]\n{key} = {}\n", !default)).expect("valid");
+    assert_eq!(get(&flipped.node), !default, "{key} = {}", !default);
+    let errs = parse(&format!("version = 1\n[node]\n{key} = \"yes\"\n"))
+        .expect_err("not a boolean")
+        .0;
     assert!(
         errs.iter()
             .any(|e| e.line == Some(3) && e.message.contains("expected a boolean")),
-        "{errs:?}"
+        "{key}: {errs:?}"
     );
 }
 
 #[test]
+fn connections_stay_on_their_worker_unless_work_stealing_is_on() {
+    boolean_node_setting("work_stealing", false, |n| n.work_stealing);
+}
+
+#[test]
 fn workers_yield_when_idle_unless_told_not_to() {
-    let parse = |text: &str| causeway_model::parse_node("causeway.toml", text).expect("valid");
-    assert!(parse("version = 1\n").node.yield_when_idle);
-    assert!(
-        !parse("version = 1\n[node]\nyield_when_idle = false\n")
-            .node
-            .yield_when_idle
-    );
-    let errs = causeway_model::parse_node(
-        "causeway.toml",
-        "version = 1\n[node]\nyield_when_idle = \"yes\"\n",
-    )
-    .expect_err("not a boolean")
-    .0;
-    assert!(
-        errs.iter()
-            .any(|e| e.line == Some(3) && e.message.contains("expected a boolean")),
-        "{errs:?}"
-    );
+    boolean_node_setting("yield_when_idle", true, |n| n.yield_when_idle);
 }
 
 #[test]
