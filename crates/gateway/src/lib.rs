@@ -19,6 +19,8 @@ mod json;
 pub mod jwt;
 mod keys;
 mod metrics;
+#[cfg(test)]
+mod mutate;
 mod phases;
 mod pipeline;
 mod plugins;

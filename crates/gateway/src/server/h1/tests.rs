@@ -224,33 +224,10 @@ fn mangled_input_is_taken_handed_over_or_waited_for_never_a_panic() {
         b"POST /p HTTP/1.1\r\nhost: b\r\ncontent-length: 3\r\nconnection: close\r\n\r\nabc",
         b"DELETE http://h/x HTTP/1.1\r\nContent-Length: 0\r\nAccept: */*\r\n\r\nGET / HTTP/1.1\r\n\r\n",
     ];
-    // SplitMix64: deterministic, no dependency.
-    let mut state = 0x5eed_u64;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    let mut rng = crate::mutate::SplitMix::new(0x5eed);
     let mut taken = 0;
-    for round in 0..30_000_u32 {
-        let seed = seeds[round as usize % seeds.len()];
-        let mut bytes = seed.to_vec();
-        for _ in 0..=(next() % 4) {
-            if bytes.is_empty() {
-                break;
-            }
-            let at = (next() % bytes.len() as u64) as usize;
-            match next() % 4 {
-                0 => bytes[at] = next() as u8,
-                1 => bytes.insert(at, b"\r\n: \x00\x7f\xff,"[(next() % 8) as usize]),
-                2 => {
-                    bytes.remove(at);
-                }
-                _ => bytes.truncate(at.max(1)),
-            }
-        }
+    for round in 0..30_000_usize {
+        let bytes = crate::mutate::mutate(seeds[round % seeds.len()], &mut rng);
         let mut buf = BytesMut::from(&bytes[..]);
         if let Parsed::Request(req) = parse_request(&mut buf) {
             taken += 1;

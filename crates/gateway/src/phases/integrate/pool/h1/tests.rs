@@ -342,3 +342,43 @@ fn common_names_agree_with_header_name_parsing() {
     let names: Vec<&str> = head.parts.headers.keys().map(HeaderName::as_str).collect();
     assert_eq!(names, ["date", "content-type", "x-other", "content-length"]);
 }
+
+/// Mutated and cut upstream answers never panic the codec: a head is parsed, refused or
+/// waited for; its body then decodes to no more than the bytes that followed it (with
+/// what it did not take left in place) or fails.
+#[test]
+fn mangled_answers_are_parsed_refused_or_waited_for_never_a_panic() {
+    let seeds: [&[u8]; 3] = [
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nhelloNEXT",
+        b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\nt: 1\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\ngone",
+    ];
+    let mut rng = crate::mutate::SplitMix::new(0xface);
+    let (mut heads, mut bodies) = (0, 0);
+    for round in 0..30_000_usize {
+        let bytes = crate::mutate::mutate(seeds[round % seeds.len()], &mut rng);
+        let mut buf = BytesMut::from(&bytes[..]);
+        let Ok(Some(head)) = parse_response(&mut buf, round % 7 == 0) else {
+            continue;
+        };
+        heads += 1;
+        assert!(bytes.ends_with(&buf), "{bytes:?}");
+        let after_head = buf.to_vec();
+        let step = 1 + rng.below(after_head.len().max(1));
+        let chunked = matches!(head.body, Decoder::Chunked(_));
+        if let Ok((data, rest)) = decode(head.body, &after_head, step) {
+            bodies += 1;
+            assert!(data.len() + rest.len() <= after_head.len(), "{bytes:?}");
+            if !chunked {
+                // Unframed bytes: the body is what followed the head, the rest what
+                // followed the body (as far as it was read).
+                assert!(after_head.starts_with(&data), "{bytes:?}");
+                assert!(after_head[data.len()..].starts_with(&rest), "{bytes:?}");
+            }
+        }
+    }
+    assert!(
+        heads > 1_000 && bodies > 1_000,
+        "mutations left few parseable answers: {heads} heads, {bodies} bodies"
+    );
+}
