@@ -169,3 +169,43 @@ fn null_and_missing_fields_are_empty_and_odd_cookies_ignored() {
     assert_eq!(response(r#"{"statusCode":204,"cookies":"a=b"}"#), empty);
     assert_eq!(response(r#"{"statusCode":204,"cookies":{"a":"b"}}"#), empty);
 }
+
+/// A function's answer is untrusted: every answer one byte away from a valid one (each byte
+/// replaced by each of a few JSON-significant bytes, and every cut) is read or refused,
+/// never a panic; whatever is read has a status in range, whatever is refused says why.
+#[test]
+fn answers_one_byte_off_are_read_or_refused_never_a_panic() {
+    let seeds = [
+        r#"{"statusCode":201,"headers":{"a":"1","n":2,"t":true},"multiValueHeaders":{"x":["p","q"]},"body":"{\"k\":\"v\\u00e9\"}","isBase64Encoded":false,"cookies":["c=1"]}"#,
+        r#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true}"#,
+    ];
+    let (mut read, mut refused) = (0, 0);
+    let mut check = |json: &str| match parse(json) {
+        Ok(ProxyAnswer::Response(r)) => {
+            read += 1;
+            assert!((100..=599).contains(&r.status_code), "{json}");
+        }
+        Ok(ProxyAnswer::Other) => read += 1,
+        Err(e) => {
+            refused += 1;
+            assert!(e.starts_with("malformed proxy response: "), "{json}: {e}");
+        }
+    };
+    for seed in seeds {
+        for at in 0..seed.len() {
+            check(&seed[..at]);
+            for b in ['"', '\\', '{', '}', '[', ',', ':', '1', '-', 'e', ' ', 'é'] {
+                let mut json = seed.as_bytes()[..at].to_vec();
+                json.extend_from_slice(b.encode_utf8(&mut [0; 4]).as_bytes());
+                json.extend_from_slice(&seed.as_bytes()[at + 1..]);
+                if let Ok(json) = String::from_utf8(json) {
+                    check(&json);
+                }
+            }
+        }
+    }
+    assert!(
+        read > 100 && refused > 1_000,
+        "{read} read, {refused} refused"
+    );
+}
