@@ -31,6 +31,8 @@ use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::metrics::Metrics;
 use crate::pipeline::Flow;
 
+use super::upstream::is_length_limit;
+
 /// The largest integration response a mapper is given (API Gateway's payload limit); a
 /// larger one answers 502. Also the mapper's output limit.
 pub(crate) const MAX_MAPPED_BODY_BYTES: usize = 10 << 20;
@@ -73,17 +75,6 @@ fn header_map(fields: &[(String, String)]) -> Result<HeaderMap, String> {
     h.remove(header::CONTENT_LENGTH);
     h.remove(header::TRANSFER_ENCODING);
     Ok(h)
-}
-
-fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
 }
 
 /// What a mapper's refusal answers: its status, `{"message": …}`.

@@ -157,7 +157,8 @@ fn write_headers(ctx: &RequestCtx, u: &Upstream, head: &mut RequestHead) {
     }
 }
 
-fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+/// `e`, or an error it was caused by, is a body over its `Limited` bound.
+pub(super) fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if err.is::<http_body_util::LengthLimitError>() {
