@@ -299,8 +299,8 @@ fn connections_stay_on_their_worker_unless_work_stealing_is_on() {
 }
 
 #[test]
-fn workers_yield_when_idle_unless_told_not_to() {
-    boolean_node_setting("yield_when_idle", true, |n| n.yield_when_idle);
+fn workers_yield_when_idle_only_when_asked() {
+    boolean_node_setting("yield_when_idle", false, |n| n.yield_when_idle);
 }
 
 #[test]
