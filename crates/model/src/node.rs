@@ -102,8 +102,8 @@ pub struct NodeSection {
     /// (`sched_yield`) before it sleeps in `epoll_wait`. When the node shares its cores
     /// with busy processes (a load generator, a sidecar, an upstream on the same host),
     /// the next request often arrives during that yield, so the worker finds it waiting:
-    /// a shorter tail (proxied p99 ≈ 0.6× of nginx's instead of ≈ 0.9–1.0× on the 2-core
-    /// benchmark machine), at ≈ 10–15 % more CPU per proxied request (the core given away
+    /// a shorter tail (proxied p99 ≈ 0.6× of nginx's instead of ≈ 0.7–1.0× on the 2-core
+    /// benchmark machine), at ≈ 13–17 % more CPU per proxied request (the core given away
     /// is partly the proxy's own). `false` (the default): sleep at once, as nginx's workers
     /// do. On cores of its own the node sees no difference. No effect with
     /// `work_stealing`.
