@@ -78,12 +78,19 @@ pub(crate) async fn serve(
             continue;
         };
         // The socket leaves this runtime's reactor and joins the worker's.
-        let Ok(stream) = stream.into_std() else {
-            continue;
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot hand a connection to a worker; closing it");
+                continue;
+            }
         };
         drop(worker.spawn(drain.watch(async move {
-            if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
-                conn::serve(shared, stream, peer, signal).await;
+            match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => conn::serve(shared, stream, peer, signal).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a worker cannot take a connection; closing it")
+                }
             }
         })));
     }

@@ -105,8 +105,8 @@ pub struct NodeSection {
     /// a shorter tail (proxied p99 ≈ 0.6× of nginx's instead of ≈ 0.7–1.0× on the 2-core
     /// benchmark machine), at ≈ 13–17 % more CPU per proxied request (the core given away
     /// is partly the proxy's own). `false` (the default): sleep at once, as nginx's workers
-    /// do. On cores of its own the node sees no difference. No effect with
-    /// `work_stealing`.
+    /// do. On cores of its own a worker seldom has anyone to yield to (not measured: the
+    /// benchmark machine has no spare core). No effect with `work_stealing`.
     pub yield_when_idle: bool,
     /// Plugin instances alive at once on this node, across plugins (warm pooled ones
     /// included), 1..=10000 (default 1,000). The engine reserves address space for each
