@@ -156,9 +156,10 @@ export CAUSEWAY_BENCH_ADMIN_TOKEN
 
 AUTH_TOKEN=""
 if ((want_plugins)); then
-    # The plugin API without its JavaScript and Python blocks (plugins, authorizers, routes).
+    # The plugin API without its JavaScript, Python and floor blocks (plugins, authorizers,
+    # routes): the floor's warm instance would take one of the 4 the fresh targets need.
     # The file's head (before the first table) is kept whole: its comments name them too.
-    awk 'function flush() { if (!tables || block !~ /js-authorizer|python-authorizer|"hmac-js"|"hmac-python"|authorizer = "js"|authorizer = "python"/) printf "%s", block; block = "" }
+    awk 'function flush() { if (!tables || block !~ /js-authorizer|python-authorizer|counter_authorizer|"hmac-js"|"hmac-python"|"floor"|authorizer = "js"|authorizer = "python"/) printf "%s", block; block = "" }
          /^\[\[/ { flush(); tables = 1 } { block = block $0 "\n" } END { flush() }' \
         "$ROOT/benches/plugin-api.toml" >"$TMP/config/apis/plugins.toml"
     for wasm in hmac_authorizer shopping_list_function; do

@@ -21,6 +21,8 @@
 #   auth-rust        the same MOCK behind the Rust HMAC authorizer (fresh instances)
 #   auth-rust-reuse  ... behind the same Rust authorizer with reused instances
 #   auth-rust-cached ... behind the Rust authorizer (fresh) with the decision cache on
+#   auth-floor       ... behind a Rust authorizer that only counts and allows (reused
+#                    instances; the counter-authorizer fixture): the host's floor
 #   auth-js          ... behind the JavaScript HMAC authorizer (reused instances)
 #   auth-python      ... behind the Python HMAC authorizer (reused instances)
 #                    (decision cache off but for auth-rust-cached: every request calls
@@ -189,7 +191,7 @@ fi
 rewrite "$TMP/config/apis/bench.toml" 'http://127.0.0.1:18081' "http://127.0.0.1:$UPSTREAM_PORT"
 # The plugin API and its components (files are relative to the config directory).
 cp "$ROOT/benches/plugin-api.toml" "$TMP/config/apis/plugins.toml"
-for wasm in "$ROOT"/plugins/target/wasm32-wasip2/release/{hmac_authorizer,shopping_list_function}.wasm \
+for wasm in "$ROOT"/plugins/target/wasm32-wasip2/release/{hmac_authorizer,counter_authorizer,shopping_list_function}.wasm \
     "$ROOT"/plugins/target/polyglot/{js,python}-authorizer.wasm; do
     [[ -f $wasm ]] || die "$wasm not found (built by cargo build / plugins/build-polyglot.sh)"
     cp "$wasm" "$TMP/config/"
@@ -456,6 +458,7 @@ TARGETS=(
     "auth-rust $AUTH_URL/rust $GW_PID"
     "auth-rust-reuse $AUTH_URL/rust-reuse $GW_PID"
     "auth-rust-cached $AUTH_URL/rust-cached $GW_PID"
+    "auth-floor $AUTH_URL/floor $GW_PID"
     "auth-js $AUTH_URL/js $GW_PID"
     "auth-python $AUTH_URL/python $GW_PID"
     "function $FUNCTION_URL $GW_PID"
@@ -546,6 +549,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         desc["auth-rust"] = "MOCK + Rust authorizer (fresh), no decision cache"
         desc["auth-rust-reuse"] = "MOCK + Rust authorizer (reuse), no decision cache"
         desc["auth-rust-cached"] = "MOCK + Rust authorizer (fresh), decision cache on (hits)"
+        desc["auth-floor"] = "MOCK + Rust authorizer that only allows (reuse): the host floor"
         desc["auth-js"] = "MOCK + JavaScript authorizer (reuse), no decision cache"
         desc["auth-python"] = "MOCK + Python authorizer (reuse), no decision cache"
         desc["function"] = "causeway FUNCTION (Rust shopping-list, fresh) `GET /bench/fn/weekly`"
@@ -577,12 +581,13 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         judge("Rust authorizer (fresh) requests/s: auth-rust / plugins-mock", ratio("auth-rust", "plugins-mock", "rps"), ">=", 0.7)
         judge("Rust authorizer (reuse) requests/s: auth-rust-reuse / plugins-mock", ratio("auth-rust-reuse", "plugins-mock", "rps"), ">=", 0.7)
         judge("Rust authorizer, decision cache on: auth-rust-cached / plugins-mock", ratio("auth-rust-cached", "plugins-mock", "rps"), ">=", 0.95)
+        judge("floor authorizer (reuse) requests/s: auth-floor / plugins-mock", ratio("auth-floor", "plugins-mock", "rps"))
         judge("JavaScript authorizer requests/s: auth-js / plugins-mock", ratio("auth-js", "plugins-mock", "rps"), ">=", 0.5)
         judge("Python authorizer requests/s: auth-python / plugins-mock", ratio("auth-python", "plugins-mock", "rps"), ">=", 0.5)
         judge("FUNCTION (fresh) requests/s: function / plugins-mock", ratio("function", "plugins-mock", "rps"), ">=", 0.5)
         judge("FUNCTION (reuse) requests/s: function-reuse / plugins-mock", ratio("function-reuse", "plugins-mock", "rps"), ">=", 0.5)
         # The same requests/s ratios round by round: how much of a verdict is the machine.
-        split("causeway-mock:bare-hyper causeway-cached:causeway-mock causeway-logged:causeway-mock causeway-proxy:nginx-proxy auth-rust:plugins-mock auth-rust-reuse:plugins-mock auth-rust-cached:plugins-mock auth-js:plugins-mock auth-python:plugins-mock function:plugins-mock function-reuse:plugins-mock", pairs, " ")
+        split("causeway-mock:bare-hyper causeway-cached:causeway-mock causeway-logged:causeway-mock causeway-proxy:nginx-proxy auth-rust:plugins-mock auth-rust-reuse:plugins-mock auth-rust-cached:plugins-mock auth-floor:plugins-mock auth-js:plugins-mock auth-python:plugins-mock function:plugins-mock function-reuse:plugins-mock", pairs, " ")
         header = 0
         for (p = 1; p in pairs; p++) {
             split(pairs[p], ab, ":")

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-wit="$here/../wit/causeway-plugin-0.1.0"
+wit="$here/../wit/causeway-plugin-0.2.0"
 out="$here/target/polyglot"
 componentize_py_version="0.25.1"
 mkdir -p "$out"

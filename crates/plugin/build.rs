@@ -16,6 +16,8 @@ const GUESTS: &[&str] = &[
     "wasi-http-handler",
     "spin-hello",
     "counter-authorizer",
+    "echo-authorizer",
+    "echo-authorizer-v0-1",
     "trap",
     "infinite-loop",
     "memory-bomb",

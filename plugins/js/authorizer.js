@@ -7,11 +7,13 @@
 // Missing/malformed token → unauthorized; bad signature or expired → deny; else allow,
 // cacheable for config("ttl") seconds (default 300).
 //
-// Built by build.mjs (componentize-js) against wit/causeway-plugin-0.1.0, world
-// `authorizer`. Records arrive as objects with camelCase fields, enums as strings,
-// tuples as arrays.
+// Built by build.mjs (componentize-js) against wit/causeway-plugin-0.2.0, world
+// `authorizer`. The request is a resource: each method (`identitySource()`,
+// `header(name)`, `requestId()`, ...) copies one field into the guest when called, so
+// the authorizer pays only for what it reads. Records arrive as objects with camelCase
+// fields, enums as strings, tuples as arrays.
 
-import { log, nowMs, config } from 'causeway:plugin/host@0.1.0';
+import { log, nowMs, config } from 'causeway:plugin/host@0.2.0';
 
 // --- HMAC-SHA256 and base64url, on the runtime's native code --------------------------
 // StarlingMonkey interprets JavaScript (no JIT): a loop iteration costs ~0.1 µs, so a
@@ -113,11 +115,9 @@ function decision(effect, principalId, message) {
 const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
 
 function bearerToken(request) {
-  let token = request.identitySource.length > 0 ? request.identitySource[0] : '';
-  if (!token) {
-    const header = request.headers.find(([k]) => k.toLowerCase() === 'authorization');
-    token = header ? header[1] : '';
-  }
+  const sources = request.identitySource();
+  let token = sources.length > 0 ? sources[0] : '';
+  if (!token) token = request.header('authorization') ?? '';
   const match = BEARER.exec(token);
   return match ? match[1] : null;
 }
@@ -136,7 +136,7 @@ export async function authorize(request) {
   }
   const mac = await keyFor(secret).sign(payload);
   if (!sameMac(mac, base64url(token.slice(dot + 1)))) {
-    log('warn', 'bad token signature', [['request-id', request.requestId]]);
+    log('warn', 'bad token signature', [['request-id', request.requestId()]]);
     return decision('deny', '', 'invalid token signature');
   }
   let claims;

@@ -9,7 +9,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = process.argv[2] ?? join(here, '..', 'target', 'polyglot', 'js-authorizer.wasm');
 const { component } = await componentize({
   sourcePath: join(here, 'authorizer.js'),
-  witPath: join(here, '..', '..', 'wit', 'causeway-plugin-0.1.0'),
+  witPath: join(here, '..', '..', 'wit', 'causeway-plugin-0.2.0'),
   worldName: 'authorizer',
   // No wasi:http (not offered to authorizers), no console output.
   disableFeatures: ['http', 'fetch-event', 'stdio'],

@@ -40,7 +40,7 @@ pub struct PluginSpec {
     pub allowed_outbound_hosts: Vec<String>,
 }
 
-/// The WIT worlds of `causeway:plugin@0.1.0`.
+/// The WIT worlds of `causeway:plugin` (any published version: see `wit/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginWorld {

@@ -44,7 +44,7 @@ fn token() -> String {
 
 fn request() -> AuthorizerRequest {
     let token = token();
-    AuthorizerRequest {
+    let mut request = AuthorizerRequest {
         kind: AuthorizerKind::Token,
         identity_source: vec![token.clone()],
         route_id: "shop1/prod/GET/lists/weekly".to_owned(),
@@ -63,8 +63,51 @@ fn request() -> AuthorizerRequest {
         stage_variables: Vec::new(),
         source_ip: "203.0.113.7".to_owned(),
         request_id: "c0ffee00-0000-4000-8000-000000000001".to_owned(),
+    };
+    if std::env::var_os("CAUSEWAY_BENCH_BROWSER").is_some_and(|v| v == "1") {
+        request.headers.extend(
+            BROWSER_HEADERS
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
     }
+    request
 }
+
+/// `CAUSEWAY_BENCH_BROWSER=1`: the request also carries what a browser sends (14 more
+/// headers, ≈ 900 bytes), which a 0.1.0 authorizer is handed whole and a 0.2.0 one only
+/// when it asks.
+const BROWSER_HEADERS: &[(&str, &str)] = &[
+    ("host", "shop1.execute-api.example.com"),
+    (
+        "accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    ),
+    ("accept-language", "en-GB,en;q=0.9,fr;q=0.8"),
+    ("accept-encoding", "gzip, deflate, br, zstd"),
+    (
+        "cookie",
+        "session=4f2a9c1e7b3d8a6f; theme=dark; consent=analytics%3Dfalse%26ads%3Dfalse; _ga=GA1.2.1234567890.1700000000",
+    ),
+    (
+        "referer",
+        "https://shop.example.com/lists/weekly?sort=recent",
+    ),
+    (
+        "sec-ch-ua",
+        "\"Chromium\";v=\"130\", \"Not?A_Brand\";v=\"99\"",
+    ),
+    ("sec-ch-ua-mobile", "?0"),
+    ("sec-ch-ua-platform", "\"Linux\""),
+    ("sec-fetch-dest", "empty"),
+    ("sec-fetch-mode", "cors"),
+    ("sec-fetch-site", "same-site"),
+    ("x-forwarded-for", "198.51.100.23, 203.0.113.7"),
+    (
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    ),
+];
 
 fn polyglot(file: &str) -> Vec<u8> {
     let script = env!("CAUSEWAY_POLYGLOT_SCRIPT");
@@ -132,6 +175,8 @@ fn bench(c: &mut Criterion) {
         // A few instances at once are all a benchmark needs. Under valgrind, which cannot
         // reserve the address space of many, 4 (and no interpreters, see `under_valgrind`).
         max_instances: if under_valgrind() { 4 } else { 16 },
+        // `CAUSEWAY_PERF_MAP=1`, as for the node: `perf report` then names guest functions.
+        perf_map: std::env::var_os("CAUSEWAY_PERF_MAP").is_some_and(|v| v == "1"),
         ..EngineConfig::default()
     })
     .expect("engine");

@@ -18,7 +18,7 @@ use crate::options::{EngineConfig, InstancePolicy, PluginOptions, World};
 use crate::plugin::Plugin;
 use crate::state::HostState;
 
-pub(crate) use world::{Exports, Prepared};
+pub(crate) use world::{AuthorizerAbi, Exports, Prepared};
 
 /// Compiles and runs plugins. Cheap to clone; plugins keep the engine (and its ticker
 /// thread) alive.
@@ -91,6 +91,17 @@ impl PluginEngine {
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
             .and_then(|()| {
                 crate::bindings::add_host_to_linker::<HostState, wasmtime::component::HasSelf<_>>(
+                    &mut linker,
+                    |s| s,
+                )
+            })
+            .and_then(|()| {
+                use crate::bindings::v0_2;
+                v0_2::add_host_to_linker::<HostState, wasmtime::component::HasSelf<_>>(
+                    &mut linker,
+                    |s| s,
+                )?;
+                v0_2::add_types_to_linker::<HostState, wasmtime::component::HasSelf<_>>(
                     &mut linker,
                     |s| s,
                 )

@@ -1,5 +1,5 @@
 //! `causeway-plugin` owns Causeway's WebAssembly plugin host: it loads components that
-//! implement the `causeway:plugin@0.1.0` worlds (see `wit/`) — Lambda-style
+//! implement the `causeway:plugin` worlds (see `wit/`; 0.1.0 and 0.2.0) — Lambda-style
 //! **authorizers**, request/response **mappers** and **function** integrations — and
 //! runs them in isolation under memory, time and output limits, returning typed
 //! results or a typed [`PluginError`], never a panic.
@@ -18,7 +18,9 @@
 //!   directories, no environment, no network addresses, stdio discarded).
 //! - [`PluginEngine::load`] compiles once (or loads the checksummed artifact), checks
 //!   the component's exports against its [`World`] and its imports against the linker,
-//!   and returns an `Arc<`[`Plugin`]`>`.
+//!   and returns an `Arc<`[`Plugin`]`>`. An authorizer built against 0.2.0 (it imports
+//!   0.2.0's `types`) gets the request as an `authorizer-request` resource it reads field
+//!   by field; one built against 0.1.0 gets the whole record. Callers see no difference.
 //! - Each call gets an instance per the plugin's [`InstancePolicy`]: `Fresh` (a new
 //!   store per call) or `Reuse` (a bounded pool of warm instances, one call at a time
 //!   each, retired after N uses or T seconds and discarded after any failure).

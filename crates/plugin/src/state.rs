@@ -12,8 +12,10 @@ use crate::bindings::{Host, LogLevel};
 use crate::error::truncate;
 use crate::http::OutboundPolicy;
 
+mod facts;
 mod stderr;
 
+pub use facts::RequestFacts;
 pub(crate) use stderr::StderrTail;
 
 /// Returned by the epoch callback when a call is past its deadline.
@@ -196,7 +198,33 @@ impl WasiHttpView for HostState {
 const MAX_LOG_MESSAGE: usize = 4096;
 
 impl Host for HostState {
-    fn log(&mut self, level: LogLevel, message: String, fields: Vec<(String, String)>) {
+    fn log(
+        &mut self,
+        level: LogLevel,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
+        self.guest_log(level, message, &fields);
+        Ok(())
+    }
+
+    fn now_ms(&mut self) -> wasmtime::Result<u64> {
+        Ok(now_ms())
+    }
+
+    fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.config_value(&key))
+    }
+}
+
+impl HostState {
+    /// `host.log`: a line into the gateway's tracing, within the call's budget.
+    pub(crate) fn guest_log(
+        &mut self,
+        level: LogLevel,
+        message: String,
+        fields: &[(String, String)],
+    ) {
         if self.call.logs_left == 0 {
             return;
         }
@@ -204,7 +232,7 @@ impl Host for HostState {
         let mut message = message;
         truncate(&mut message, MAX_LOG_MESSAGE);
         let mut rendered = String::new();
-        for (k, v) in &fields {
+        for (k, v) in fields {
             if rendered.len() > MAX_LOG_MESSAGE {
                 break;
             }
@@ -237,18 +265,20 @@ impl Host for HostState {
         }
     }
 
-    fn now_ms(&mut self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    fn config(&mut self, key: String) -> Option<String> {
+    /// `host.config`: the plugin's own config first, then the call's stage variables.
+    pub(crate) fn config_value(&self, key: &str) -> Option<String> {
         self.plugin
             .config
             .iter()
             .chain(self.call.stage_variables.iter())
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
     }
+}
+
+/// `host.now-ms`: wall-clock milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

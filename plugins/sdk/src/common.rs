@@ -48,3 +48,76 @@ macro_rules! world_common {
         }
     };
 }
+
+/// Expands, inside an authorizer module whose `Decision` and `Effect` are in scope, to
+/// `Decision`'s builder methods (the same in every version of the world).
+macro_rules! decision_helpers {
+    () => {
+        impl Decision {
+            fn new(effect: Effect, principal_id: String) -> Decision {
+                Decision {
+                    effect,
+                    principal_id,
+                    context: Vec::new(),
+                    usage_identifier_key: None,
+                    ttl_seconds: 0,
+                    routes: Vec::new(),
+                    message: None,
+                }
+            }
+
+            /// Allow the request as `principal_id`.
+            pub fn allow(principal_id: impl Into<String>) -> Decision {
+                Decision::new(Effect::Allow, principal_id.into())
+            }
+
+            /// Deny (403) with `message` for the client.
+            pub fn deny(principal_id: impl Into<String>, message: impl Into<String>) -> Decision {
+                Decision::new(Effect::Deny, principal_id.into()).with_message(message)
+            }
+
+            /// Missing or invalid credentials (401 `Unauthorized`).
+            pub fn unauthorized() -> Decision {
+                Decision::new(Effect::Unauthorized, String::new())
+            }
+
+            /// Add a `$context.authorizer.KEY` entry.
+            pub fn with_context(
+                mut self,
+                key: impl Into<String>,
+                value: impl Into<String>,
+            ) -> Decision {
+                self.context.push((key.into(), value.into()));
+                self
+            }
+
+            /// Let the gateway cache this decision for `seconds` (at most 3600).
+            pub fn with_ttl(mut self, seconds: u32) -> Decision {
+                self.ttl_seconds = seconds;
+                self
+            }
+
+            /// Route-id patterns (`*` and `?` wildcards) this decision covers.
+            pub fn with_routes<I, S>(mut self, routes: I) -> Decision
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                self.routes.extend(routes.into_iter().map(Into::into));
+                self
+            }
+
+            /// The API key used for usage plans.
+            pub fn with_usage_identifier_key(mut self, key: impl Into<String>) -> Decision {
+                self.usage_identifier_key = Some(key.into());
+                self
+            }
+
+            /// The client-facing message.
+            pub fn with_message(mut self, message: impl Into<String>) -> Decision {
+                self.message = Some(message.into());
+                self
+            }
+        }
+    };
+}

@@ -1,16 +1,20 @@
 //! `causeway-plugin-sdk`: write Causeway gateway plugins in Rust.
 //!
-//! A thin layer over `wit-bindgen` for the `causeway:plugin@0.1.0` worlds (the WIT lives in
-//! the repository's `wit/causeway-plugin-0.1.0`): typed requests and responses with small
-//! helpers, the host imports (`log`, `now_ms`, `config`) and one export macro per world.
+//! A thin layer over `wit-bindgen` for the `causeway:plugin` worlds (the WIT lives in the
+//! repository's `wit/`): typed requests and responses with small helpers, the host
+//! imports (`log`, `now_ms`, `config`) and one export macro per world. The authorizer
+//! uses `causeway:plugin@0.2.0` (its request is read field by field);
+//! [`authorizer_v0_1`] keeps 0.1.0's for plugins written against it. The mapper and the
+//! function are the same in both versions and use 0.1.0.
 //! It owns no policy of its own and must not grow runtime dependencies beyond
 //! `wit-bindgen`: every byte here ends up in each plugin.
 //!
 //! # Worlds
-//! One module per world: [`authorizer`], [`mapper`], [`function`]. A plugin implements the
-//! module's trait and invokes its export macro once ([`export_authorizer!`],
-//! [`export_mapper!`], [`export_function!`]); only the invoked macro embeds a world with
-//! exports, so the component exports exactly that world.
+//! One module per world: [`authorizer`], [`mapper`], [`function`] (and
+//! [`authorizer_v0_1`]). A plugin implements the module's trait and invokes its export
+//! macro once ([`export_authorizer!`], [`export_mapper!`], [`export_function!`],
+//! [`export_authorizer_v0_1!`]); only the invoked macro embeds a world with exports, so
+//! the component exports exactly that world.
 //!
 //! ```ignore
 //! use causeway_plugin_sdk::authorizer::{Authorizer, AuthorizerRequest, Decision};
@@ -18,7 +22,7 @@
 //! struct AllowAll;
 //! impl Authorizer for AllowAll {
 //!     fn authorize(req: AuthorizerRequest) -> Decision {
-//!         Decision::allow("anonymous").with_context("route", &req.route_key)
+//!         Decision::allow("anonymous").with_context("route", req.route_key())
 //!     }
 //! }
 //! causeway_plugin_sdk::export_authorizer!(AllowAll);
@@ -35,6 +39,7 @@ extern crate self as causeway_plugin_sdk;
 mod common;
 
 pub mod authorizer;
+pub mod authorizer_v0_1;
 pub mod function;
 pub mod mapper;
 

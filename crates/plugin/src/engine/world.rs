@@ -1,7 +1,7 @@
 //! Checking a component against the world it is loaded as, before it ever runs.
 
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Resource};
 
 use crate::bindings::{
     AuthorizerDecision, AuthorizerRequest, HttpRequest, HttpResponse, MappingError,
@@ -10,12 +10,13 @@ use crate::engine::PluginEngine;
 use crate::error::{PluginErrorKind, chain};
 use crate::http::HttpHandler;
 use crate::options::World;
-use crate::state::HostState;
+use crate::state::{HostState, RequestFacts};
 
 /// Where a world's functions are in the component.
 pub(crate) enum Exports {
     Authorizer {
         authorize: ComponentExportIndex,
+        abi: AuthorizerAbi,
     },
     Mapper {
         map_request: ComponentExportIndex,
@@ -25,6 +26,15 @@ pub(crate) enum Exports {
         handle: ComponentExportIndex,
     },
     Http(HttpHandler),
+}
+
+/// How an authorizer takes its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthorizerAbi {
+    /// `causeway:plugin@0.1.0`: the whole request as a record.
+    Record,
+    /// `causeway:plugin@0.2.0`: an `authorizer-request` resource the guest reads from.
+    Resource,
 }
 
 /// A component ready to instantiate.
@@ -130,8 +140,18 @@ fn typecheck(
         }};
     }
     Ok(match world {
+        // 0.2.0 if the component uses 0.2.0's `types` (where the request is a resource).
+        World::Authorizer if imports_v0_2(pre) => Exports::Authorizer {
+            authorize: check!(
+                "authorize",
+                (Resource<RequestFacts>,),
+                (AuthorizerDecision,)
+            ),
+            abi: AuthorizerAbi::Resource,
+        },
         World::Authorizer => Exports::Authorizer {
             authorize: check!("authorize", (&AuthorizerRequest,), (AuthorizerDecision,)),
+            abi: AuthorizerAbi::Record,
         },
         World::Mapper => Exports::Mapper {
             map_request: check!(
@@ -159,6 +179,15 @@ fn typecheck(
             )
         })?),
     })
+}
+
+/// Whether the component imports `causeway:plugin/types@0.2.0`.
+fn imports_v0_2(pre: &InstancePre<HostState>) -> bool {
+    let engine = pre.engine();
+    pre.component()
+        .component_type()
+        .imports(engine)
+        .any(|(name, _)| name == "causeway:plugin/types@0.2.0")
 }
 
 fn list(names: &[String]) -> String {

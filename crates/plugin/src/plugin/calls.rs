@@ -6,7 +6,7 @@ use wasmtime::component::ComponentExportIndex;
 use crate::bindings::{
     AuthorizerDecision, AuthorizerRequest, Effect, HttpRequest, HttpResponse, MappingError,
 };
-use crate::engine::Exports;
+use crate::engine::{AuthorizerAbi, Exports};
 use crate::error::{PluginError, PluginErrorKind};
 use crate::plugin::check::{Probe, local_token_request};
 use crate::plugin::pool::Lease;
@@ -51,11 +51,13 @@ impl Plugin {
         &self,
         request: AuthorizerRequest,
     ) -> Result<AuthorizerDecision, PluginError> {
-        let Exports::Authorizer { authorize } = &self.exports else {
+        let Exports::Authorizer { authorize, abi } = &self.exports else {
             return Err(self.wrong_world("authorize"));
         };
         let mut lease = self.acquire(&request.stage_variables).await?;
-        let outcome = self.run_authorize(&mut lease, authorize, request).await;
+        let outcome = self
+            .run_authorize(&mut lease, authorize, *abi, request)
+            .await;
         self.finish(lease, outcome)
     }
 
@@ -110,10 +112,23 @@ impl Plugin {
         &self,
         lease: &mut Lease,
         index: &ComponentExportIndex,
+        abi: AuthorizerAbi,
         request: AuthorizerRequest,
     ) -> Result<AuthorizerDecision, CallError> {
-        let func = lease.export(|e| &mut e.authorize, index)?;
-        let (decision,) = func.call_async(&mut lease.store, (request,)).await?;
+        let (decision,) = match abi {
+            AuthorizerAbi::Record => {
+                let func = lease.export(|e| &mut e.authorize, index)?;
+                func.call_async(&mut lease.store, (request,)).await?
+            }
+            AuthorizerAbi::Resource => {
+                let func = lease.export(|e| &mut e.authorize_v0_2, index)?;
+                let facts = lease.store.data_mut().request_facts(request)?;
+                let rep = facts.rep();
+                let answer = func.call_async(&mut lease.store, (facts,)).await;
+                lease.store.data_mut().request_done(rep);
+                answer?
+            }
+        };
         validate::decision(decision, self.options.limits.max_output_bytes)
             .map_err(CallError::BadOutput)
     }
@@ -181,9 +196,9 @@ impl Plugin {
         probe: &Probe,
     ) -> Result<String, CallError> {
         match &self.exports {
-            Exports::Authorizer { authorize } => {
+            Exports::Authorizer { authorize, abi } => {
                 let request = local_token_request(probe.token.as_deref().unwrap_or("probe"));
-                let decision = self.run_authorize(lease, authorize, request).await?;
+                let decision = self.run_authorize(lease, authorize, *abi, request).await?;
                 Ok(match decision.effect {
                     Effect::Allow => "allow",
                     Effect::Deny => "deny",

@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use wasmtime::Store;
 use wasmtime::component::{
-    ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, TypedFunc,
+    ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, Resource, TypedFunc,
 };
 
 use crate::bindings::{AuthorizerDecision, AuthorizerRequest};
 use crate::metrics::Counters;
 use crate::options::ReusePolicy;
-use crate::state::HostState;
+use crate::state::{HostState, RequestFacts};
 
 /// An instance with its store, leased to one call at a time.
 pub(crate) struct Lease {
@@ -69,11 +69,14 @@ impl Lease {
 #[derive(Default)]
 pub(crate) struct TypedExports {
     pub(crate) authorize: Option<AuthorizeFn>,
+    pub(crate) authorize_v0_2: Option<AuthorizeResourceFn>,
     pub(crate) handle: Option<HandleFn>,
 }
 
 /// `authorizer`'s `authorize`.
 pub(crate) type AuthorizeFn = TypedFunc<(AuthorizerRequest,), (AuthorizerDecision,)>;
+/// `authorizer`'s `authorize` in `causeway:plugin@0.2.0`: the request as a resource.
+pub(crate) type AuthorizeResourceFn = TypedFunc<(Resource<RequestFacts>,), (AuthorizerDecision,)>;
 /// `function`'s `handle`: the event JSON in, the proxy response JSON or an error out.
 pub(crate) type HandleFn = TypedFunc<(String,), (Result<String, String>,)>;
 

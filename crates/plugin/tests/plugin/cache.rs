@@ -104,7 +104,16 @@ async fn check_report_measures_and_recommends() {
         report
             .imports
             .iter()
-            .any(|i| i.starts_with("causeway:plugin/host@0.1.0")),
+            .any(|i| i.starts_with("causeway:plugin/host@0.2.0")),
+        "{:?}",
+        report.imports
+    );
+    // The SDK's authorizer is 0.2.0's: the request is a resource of 0.2.0's `types`.
+    assert!(
+        report
+            .imports
+            .iter()
+            .any(|i| i == "causeway:plugin/types@0.2.0"),
         "{:?}",
         report.imports
     );

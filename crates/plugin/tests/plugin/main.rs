@@ -12,6 +12,7 @@ mod http;
 mod mapper;
 mod polyglot;
 mod reuse;
+mod versions;
 mod warmup;
 
 /// Every call future can move between tokio worker threads.

@@ -49,7 +49,7 @@ impl Authorizer for HmacAuthorizer {
             authorizer::log(
                 Level::Warn,
                 "bad token signature",
-                &[("request-id", &req.request_id)],
+                &[("request-id", &req.request_id())],
             );
             return Decision::deny("", "invalid token signature");
         }
