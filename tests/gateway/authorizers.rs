@@ -262,3 +262,50 @@ integration = { type = "MOCK", body = "$context.authorizer.principalId" }
         "one warm instance served the calls: {reused}"
     );
 }
+
+/// A REQUEST authorizer gets query and path parameters decoded, as a Lambda authorizer's
+/// `queryStringParameters` and `pathParameters` are (the echo fixture copies every field
+/// it reads into its context, which the MOCK answer shows); its query identity source too.
+#[tokio::test]
+async fn a_request_authorizer_gets_parameters_decoded() {
+    let api = r#"
+version = 1
+id = "echo"
+name = "Echo"
+type = "REST"
+[[stages]]
+name = "prod"
+variables = { env = "prod" }
+[[plugins]]
+name = "echo"
+file = "echo_authorizer.wasm"
+world = "authorizer"
+[[authorizers]]
+name = "echo"
+type = "REQUEST"
+plugin = "echo"
+identity_sources = ["method.request.querystring.tenant"]
+result_ttl_seconds = 0
+[[routes]]
+key = "GET /items/{id}"
+authorizer = "echo"
+integration = { type = "MOCK", body = "$context.authorizer.identity|$context.authorizer.query|$context.authorizer.path-parameters|$context.authorizer.lookups" }
+"#;
+    let gw = support::gateway_with_plugins(&[api]).await;
+    let c = support::client();
+    let r = support::send(
+        &c,
+        gw.addr,
+        "GET",
+        "echo.execute-api.localhost",
+        "/prod/items/caf%C3%A9?tenant=acme+corp&q=a%20b%2Bc",
+        &[("x-echo", "hi")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        "acme corp|tenant=acme corp&q=a b+c|id=café|hi,a b+c,café,prod"
+    );
+}

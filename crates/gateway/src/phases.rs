@@ -8,6 +8,7 @@ pub(crate) mod api_key;
 pub(crate) mod authorize;
 pub(crate) mod cache;
 pub(crate) mod cors;
+pub(crate) mod decode;
 pub(crate) mod integrate;
 pub(crate) mod observe;
 pub(crate) mod params;

@@ -13,6 +13,7 @@ use smallvec::SmallVec;
 use crate::authorizer::{Authorizer, Decision, Granted, IdentitySource, RouteOf};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
+use crate::phases::decode;
 use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) struct Authorize {
@@ -26,6 +27,9 @@ pub(crate) struct Authorize {
 #[derive(Clone, Copy)]
 enum Value<'a> {
     Header(&'a http::HeaderValue),
+    /// A query parameter's raw value (the plugin gets it decoded; the decision cache is
+    /// keyed by the raw bytes).
+    Query(&'a str),
     Text(&'a str),
 }
 
@@ -33,16 +37,17 @@ impl<'a> Value<'a> {
     fn bytes(self) -> &'a [u8] {
         match self {
             Value::Header(v) => v.as_bytes(),
-            Value::Text(t) => t.as_bytes(),
+            Value::Query(t) | Value::Text(t) => t.as_bytes(),
         }
     }
 
     /// The value as the plugin gets it (`None`: a header value that is not visible ASCII,
     /// a 401 as if it were missing).
-    fn text(self) -> Option<&'a str> {
+    fn text(self) -> Option<Cow<'a, str>> {
         match self {
-            Value::Header(v) => v.to_str().ok(),
-            Value::Text(t) => Some(t),
+            Value::Header(v) => v.to_str().ok().map(Cow::Borrowed),
+            Value::Query(q) => Some(decode::query(q)),
+            Value::Text(t) => Some(Cow::Borrowed(t)),
         }
     }
 }
@@ -67,8 +72,8 @@ fn source<'a>(ctx: &'a RequestCtx, source: &IdentitySource) -> Option<Value<'a>>
             .map(Value::Header),
         IdentitySource::Query(n) => ctx
             .query_param(n)
-            .filter(|v| !v.trim().is_empty())
-            .map(Value::Text),
+            .filter(|v| !decode::query(v).trim().is_empty())
+            .map(Value::Query),
         IdentitySource::StageVariable(n) => ctx
             .stage_variable(n)
             .filter(|v| !v.trim().is_empty())
@@ -103,23 +108,20 @@ fn request(
         route_key: value("routeKey"),
         resource_path: value("resourcePath"),
         path: ctx.parts.uri.path().to_owned(),
+        // Decoded, as a Lambda authorizer's `pathParameters` and `queryStringParameters`.
         path_parameters: route
             .map(|r| {
                 r.param_names
                     .iter()
-                    .filter_map(|n| Some((n.clone(), ctx.path_param(n)?.to_owned())))
+                    .filter_map(|n| {
+                        Some((n.clone(), decode::path(ctx.path_param(n)?).into_owned()))
+                    })
                     .collect()
             })
             .unwrap_or_default(),
-        query: pairs(
-            ctx.parts
-                .uri
-                .query()
-                .unwrap_or("")
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| p.split_once('=').unwrap_or((p, ""))),
-        ),
+        query: decode::query_pairs(ctx.parts.uri.query())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
         headers: pairs(
             ctx.parts
                 .headers
@@ -192,7 +194,7 @@ impl Phase for Authorize {
         let key = key.into_owned();
         let Some(identity) = identity
             .into_iter()
-            .map(|v| v.text().map(str::to_owned))
+            .map(|v| v.text().map(Cow::into_owned))
             .collect()
         else {
             return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));

@@ -21,32 +21,8 @@ pub(crate) use mock::add_content_type as add_mock_content_type;
 pub(crate) use pool::{Config as PoolConfig, KnownOrigin, Pool, PoolError, UpstreamBody};
 pub(crate) use upstream::{HttpClient, new_client};
 
-/// Decoded query-string pairs (`+` as a space, then percent-decoded, lossily), in request
-/// order; borrowed where there is nothing to decode. What mappers and proxy events see.
-fn query_pairs(
-    raw: Option<&str>,
-) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
-    raw.unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_query(k), decode_query(v))
-        })
-}
-
-fn decode_query(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains('+') {
-        let spaced = s.replace('+', " ");
-        std::borrow::Cow::Owned(
-            percent_encoding::percent_decode_str(&spaced)
-                .decode_utf8_lossy()
-                .into_owned(),
-        )
-    } else {
-        percent_encoding::percent_decode_str(s).decode_utf8_lossy()
-    }
-}
+// Decoded query-string pairs: what mappers and proxy events see.
+use super::decode::query_pairs;
 
 /// Count a failed plugin call in `PluginErrorCount`, under the request's API and stage.
 pub(crate) fn count_plugin_error(

@@ -52,7 +52,7 @@ pub(super) fn event(ctx: &RequestCtx, v2: bool, body: &[u8]) -> String {
             route
                 .param_names
                 .iter()
-                .filter_map(|n| Some((n.as_str(), decode_path(ctx.path_param(n)?))))
+                .filter_map(|n| Some((n.as_str(), crate::phases::decode::path(ctx.path_param(n)?))))
                 .collect()
         })
         .unwrap_or_default();
@@ -373,12 +373,6 @@ fn query(raw: Option<&str>) -> Query<'_> {
     let mut pairs: Query<'_> = super::super::query_pairs(raw).collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     pairs
-}
-
-/// A path segment, percent-decoded (lossily); a `+` stays a `+` in a path, as API Gateway
-/// hands it over. Borrowed when there is nothing to decode.
-fn decode_path(s: &str) -> Cow<'_, str> {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
 /// Whether a body of this content type is sent as text (else base64). No type: text.
