@@ -266,6 +266,16 @@ fn plugin_check_reports_exports_costs_and_mismatches() {
         out.contains("exports:     authorize") && out.contains("recommended: instance ="),
         "{out}"
     );
+    assert!(
+        out.contains("contract:    causeway:plugin@0.2.0 (authorizer request read field by field)"),
+        "{out}"
+    );
+    let old = check("echo_authorizer_v0_1", "authorizer", &[]);
+    assert!(
+        text(&old).contains("contract:    causeway:plugin@0.1.0 (authorizer request as a record)"),
+        "{}",
+        text(&old)
+    );
     // The default probe's token is not a signed one: the authorizer's shortest path.
     assert!(out.contains("probe:       unauthorized"), "{out}");
     // With its config and a signed token, the probe takes the path real requests take.

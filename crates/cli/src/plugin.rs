@@ -121,6 +121,7 @@ pub(crate) fn run(cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
             };
             let r = rt.block_on(plugin.check_report_with(&probe));
             println!("plugin:      {} ({:?} world)", r.plugin, r.world);
+            println!("contract:    {}", r.contract);
             println!("exports:     {}", r.exports.join(", "));
             println!("imports:     {}", r.imports.join(", "));
             println!("compile:     {:?} ({:?})", r.load_time, r.artifact);

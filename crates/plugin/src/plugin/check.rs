@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::bindings::{AuthorizerKind, AuthorizerRequest};
 use crate::cache::ArtifactSource;
+use crate::engine::{AuthorizerAbi, Exports};
 use crate::error::PluginError;
 use crate::options::{InstancePolicy, ReusePolicy, World};
 use crate::plugin::{CallError, Plugin};
@@ -59,6 +60,9 @@ pub struct CheckReport {
     pub plugin: String,
     /// The world it was loaded as.
     pub world: World,
+    /// The contract the component was built against, e.g. `causeway:plugin@0.2.0
+    /// (authorizer request read field by field)`.
+    pub contract: &'static str,
     /// The component's export names.
     pub exports: Vec<String>,
     /// The component's import names.
@@ -94,6 +98,24 @@ fn median(mut samples: Vec<Duration>) -> Option<Duration> {
 }
 
 impl Plugin {
+    /// Which published contract the component implements, as far as it tells.
+    pub fn contract(&self) -> &'static str {
+        match &self.exports {
+            Exports::Authorizer {
+                abi: AuthorizerAbi::Resource,
+                ..
+            } => "causeway:plugin@0.2.0 (authorizer request read field by field)",
+            Exports::Authorizer {
+                abi: AuthorizerAbi::Record,
+                ..
+            } => "causeway:plugin@0.1.0 (authorizer request as a record)",
+            Exports::Mapper { .. } | Exports::Function { .. } => {
+                "causeway:plugin@0.1.0 or later (the same in every version)"
+            }
+            Exports::Http(_) => "wasi:http/proxy@0.2",
+        }
+    }
+
     /// Instantiate the plugin a few times and call it with a synthetic empty input
     /// (an empty TOKEN request, `GET /`, a minimal 2.0 event), on new instances and on a
     /// warm one, to measure what each [`InstancePolicy`] costs. The probe runs the guest
@@ -196,6 +218,7 @@ impl Plugin {
         CheckReport {
             plugin: self.name().to_owned(),
             world: self.world,
+            contract: self.contract(),
             exports: self.export_names.clone(),
             imports: self.import_names.clone(),
             artifact: self.artifact.clone(),

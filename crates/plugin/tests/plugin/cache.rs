@@ -108,6 +108,11 @@ async fn check_report_measures_and_recommends() {
         "{:?}",
         report.imports
     );
+    assert!(
+        report.contract.starts_with("causeway:plugin@0.2.0"),
+        "{}",
+        report.contract
+    );
     // The SDK's authorizer is 0.2.0's: the request is a resource of 0.2.0's `types`.
     assert!(
         report
