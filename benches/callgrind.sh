@@ -20,6 +20,7 @@
 #   auth-rust        ... behind the Rust HMAC authorizer, a fresh instance per call
 #   auth-rust-reuse  ... reused instances
 #   auth-rust-cached ... decision cache on (every request a hit)
+#   auth-floor       ... behind the counter fixture (reused): an authorizer that only allows
 #   function         GET /bench/fn/weekly?item=milk,eggs (Rust shopping-list FUNCTION)
 #   function-reuse   ... with reused instances
 #
@@ -56,18 +57,20 @@ done
 want_nginx=0
 want_bare=0
 want_plugins=0
+want_floor=0
 for t in "${TARGETS[@]}"; do
     case $t in
         mock | proxy | cached | logged) ;;
         plugins-mock | auth-rust | auth-rust-reuse | auth-rust-cached | function | function-reuse)
             want_plugins=1
             ;;
+        auth-floor) want_plugins=1 want_floor=1 ;;
         bare-hyper) want_bare=1 ;;
         nginx)
             want_nginx=1
             command -v nginx >/dev/null 2>&1 || die "nginx is missing (apt-get install -y nginx-light)"
             ;;
-        *) die "unknown target $t (mock proxy cached logged nginx bare-hyper plugins-mock auth-rust auth-rust-reuse auth-rust-cached function function-reuse)" ;;
+        *) die "unknown target $t (mock proxy cached logged nginx bare-hyper plugins-mock auth-rust auth-rust-reuse auth-rust-cached auth-floor function function-reuse)" ;;
     esac
 done
 
@@ -156,13 +159,16 @@ export CAUSEWAY_BENCH_ADMIN_TOKEN
 
 AUTH_TOKEN=""
 if ((want_plugins)); then
-    # The plugin API without its JavaScript, Python and floor blocks (plugins, authorizers,
-    # routes): the floor's warm instance would take one of the 4 the fresh targets need.
-    # The file's head (before the first table) is kept whole: its comments name them too.
-    awk 'function flush() { if (!tables || block !~ /js-authorizer|python-authorizer|counter_authorizer|"hmac-js"|"hmac-python"|"floor"|authorizer = "js"|authorizer = "python"/) printf "%s", block; block = "" }
+    # The plugin API without its JavaScript and Python blocks (plugins, authorizers,
+    # routes), and without the floor's unless asked for (its warm instance would take one
+    # of the 4 the fresh targets need). The file's head (before the first table) is kept
+    # whole: its comments name them too.
+    drop='js-authorizer|python-authorizer|"hmac-js"|"hmac-python"|authorizer = "js"|authorizer = "python"'
+    ((want_floor)) || drop="$drop"'|counter_authorizer|"floor"'
+    awk -v drop="$drop" 'function flush() { if (!tables || block !~ drop) printf "%s", block; block = "" }
          /^\[\[/ { flush(); tables = 1 } { block = block $0 "\n" } END { flush() }' \
         "$ROOT/benches/plugin-api.toml" >"$TMP/config/apis/plugins.toml"
-    for wasm in hmac_authorizer shopping_list_function; do
+    for wasm in hmac_authorizer counter_authorizer shopping_list_function; do
         src="$ROOT/plugins/target/wasm32-wasip2/release/$wasm.wasm"
         [[ -f $src ]] || die "$src not found (built by cargo build, see crates/plugin/build.rs)"
         cp "$src" "$TMP/config/"
@@ -223,7 +229,7 @@ url_of() {
         nginx) echo "http://127.0.0.1:$NGINX_PORT/bench/proxy/hello" ;;
         bare-hyper) echo "http://127.0.0.1:$BARE_PORT/bench/mock" ;;
         plugins-mock) echo "http://127.0.0.1:$GW_PORT/bench/auth/none" ;;
-        auth-rust | auth-rust-reuse | auth-rust-cached) echo "http://127.0.0.1:$GW_PORT/bench/auth/${1#auth-}" ;;
+        auth-rust | auth-rust-reuse | auth-rust-cached | auth-floor) echo "http://127.0.0.1:$GW_PORT/bench/auth/${1#auth-}" ;;
         function) echo "http://127.0.0.1:$GW_PORT/bench/fn/weekly?item=milk,eggs" ;;
         function-reuse) echo "http://127.0.0.1:$GW_PORT/bench/fn-reuse/weekly?item=milk,eggs" ;;
     esac
@@ -232,8 +238,8 @@ url_of() {
 # Reuse targets last: their warm pools keep instances, and with 4 in all a fresh target
 # measured after them would be refused instances ("maximum concurrent limit").
 gw_targets=()
-for t in "${TARGETS[@]}"; do [[ $t == nginx || $t == bare-hyper || $t == *-reuse ]] || gw_targets+=("$t"); done
-for t in "${TARGETS[@]}"; do if [[ $t == *-reuse ]]; then gw_targets+=("$t"); fi; done
+for t in "${TARGETS[@]}"; do [[ $t == nginx || $t == bare-hyper || $t == *-reuse || $t == auth-floor ]] || gw_targets+=("$t"); done
+for t in "${TARGETS[@]}"; do if [[ $t == *-reuse || $t == auth-floor ]]; then gw_targets+=("$t"); fi; done
 if ((${#gw_targets[@]})); then
     valgrind --tool=callgrind --callgrind-out-file="$TMP/gw.cg" \
         "$CAUSEWAY_BIN" serve --config "$TMP/config" --listen "127.0.0.1:$GW_PORT" \

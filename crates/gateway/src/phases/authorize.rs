@@ -11,7 +11,7 @@ use causeway_plugin::{AuthorizerRequest, Effect};
 use smallvec::SmallVec;
 
 use crate::authorizer::{Authorizer, Decision, Granted, IdentitySource, RouteOf};
-use crate::context::RequestCtx;
+use crate::context::{ContextVar, RequestCtx};
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::phases::decode;
 use crate::pipeline::{Flow, Phase, Step};
@@ -91,22 +91,21 @@ fn request(
     identity: Vec<String>,
     route_id: String,
 ) -> AuthorizerRequest {
-    let mut scratch = String::new();
-    let mut value = |name: &str| {
-        scratch.clear();
-        ctx.context_value(name, &mut scratch);
-        scratch.clone()
+    let value = |var: ContextVar| {
+        let mut out = String::new();
+        ctx.push_var(var, &mut out);
+        out
     };
     let route = ctx.compiled_route();
     AuthorizerRequest {
         kind: auth.kind,
         identity_source: identity,
         route_id,
-        api_id: value("apiId"),
-        stage: value("stage"),
+        api_id: value(ContextVar::ApiId),
+        stage: value(ContextVar::Stage),
         http_method: ctx.parts.method.as_str().to_owned(),
-        route_key: value("routeKey"),
-        resource_path: value("resourcePath"),
+        route_key: value(ContextVar::RouteKey),
+        resource_path: value(ContextVar::ResourcePath),
         path: ctx.parts.uri.path().to_owned(),
         // Decoded, as a Lambda authorizer's `pathParameters` and `queryStringParameters`.
         path_parameters: route
@@ -133,7 +132,7 @@ fn request(
             .as_ref()
             .map(|s| pairs(s.variables.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
             .unwrap_or_default(),
-        source_ip: value("identity.sourceIp"),
+        source_ip: value(ContextVar::SourceIp),
         request_id: ctx.request_id.to_string(),
     }
 }
