@@ -309,3 +309,29 @@ integration = { type = "MOCK", body = "$context.authorizer.identity|$context.aut
         "acme corp|tenant=acme corp&q=a b+c|id=café|hi,a b+c,café,prod"
     );
 }
+
+/// A TOKEN authorizer's `identity_validation_expression`: a token it does not match is a
+/// 401 without a plugin call (and without caching anything); one it matches is asked.
+#[tokio::test]
+async fn a_token_the_validation_expression_refuses_never_reaches_the_plugin() {
+    let api = API.replace(
+        "identity_sources = [\"method.request.header.Authorization\"]\nresult_ttl_seconds = 300\n[[authorizers]]\nname = \"tenants\"",
+        "identity_sources = [\"method.request.header.Authorization\"]\nidentity_validation_expression = \"Bearer [-0-9A-Za-z_]+\\\\.[-0-9A-Za-z_]+\"\nresult_ttl_seconds = 300\n[[authorizers]]\nname = \"tenants\"",
+    );
+    assert_ne!(api, API, "the expression was added");
+    let gw = support::gateway_with_plugins(&[&api]).await;
+    let c = support::client();
+    for bad in [
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-token",
+        "Bearer a.b extra",
+    ] {
+        let r = send(&gw, &c, "/prod/a", bad).await;
+        assert_eq!(r.status, 401, "{bad}: {}", r.text());
+        assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+    }
+    assert_eq!(plugin_calls(&gw), 0.0, "refused before the plugin");
+    let good = token(&serde_json::json!({ "sub": "ann" }));
+    assert_eq!(get(&gw, &c, "/prod/a", &good).await, "a ann");
+    assert_eq!(plugin_calls(&gw), 1.0);
+}

@@ -29,6 +29,9 @@ pub(crate) struct Authorizer {
     pub(crate) kind: AuthorizerKind,
     pub(crate) plugin: Arc<Plugin>,
     pub(crate) sources: Vec<IdentitySource>,
+    /// A TOKEN authorizer's `identity_validation_expression`, matched against the whole
+    /// token before anything else (validated by the model, so never refused here).
+    pub(crate) token_pattern: Option<regex::Regex>,
     pub(crate) cache: DecisionCache,
 }
 
@@ -55,11 +58,17 @@ impl Authorizer {
             // JWT authorizers are compiled by `crate::jwt`, never into a plugin authorizer.
             AuthorizerType::Request | AuthorizerType::Jwt => AuthorizerKind::Request,
         };
+        let token_pattern = spec
+            .identity_validation_expression
+            .as_deref()
+            .filter(|_| kind == AuthorizerKind::Token)
+            .and_then(|e| causeway_model::plugin::token_pattern(e).ok());
         Authorizer {
             name: spec.name.clone(),
             kind,
             plugin,
             sources,
+            token_pattern,
             cache: DecisionCache::new(Duration::from_secs(u64::from(spec.result_ttl_seconds))),
         }
     }

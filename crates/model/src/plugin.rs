@@ -153,6 +153,11 @@ pub struct AuthorizerSpec {
     /// without a `Bearer ` prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_source: Option<String>,
+    /// TOKEN authorizers: a regular expression the whole token must match (API Gateway's
+    /// `identityValidationExpression`), e.g. `^Bearer [-0-9A-Za-z_.]+$`. A token that does
+    /// not is a 401 without a plugin call or a cache lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_validation_expression: Option<String>,
     /// How long a plugin's decision is cached per identity (0..=3600 s, default 300). A
     /// JWT authorizer verifies every request (its keys are cached, not its decisions).
     #[serde(default = "default_ttl")]
@@ -206,4 +211,10 @@ pub struct WasiHttpIntegration {
     /// Integration timeout, 50..=29000 ms.
     #[serde(default = "default_fn_timeout")]
     pub timeout_ms: u64,
+}
+
+/// A TOKEN authorizer's `identity_validation_expression`, compiled to match whole tokens
+/// (as Java's `String.matches`, which API Gateway's expressions follow).
+pub fn token_pattern(expr: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{expr})$"))
 }

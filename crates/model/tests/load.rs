@@ -161,6 +161,81 @@ integration = { type = "MOCK" }
     );
 }
 
+/// `identity_validation_expression` (API Gateway's `identityValidationExpression`): a
+/// TOKEN authorizer's only, and a valid regular expression, each refused with its place.
+#[test]
+fn token_validation_expressions_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("apis")).expect("mkdir");
+    std::fs::write(dir.path().join("auth.wasm"), b"component bytes").expect("write");
+    let api = |token_expr: &str, request_expr: &str| {
+        format!(
+            r#"version = 1
+id = "v"
+name = "v"
+type = "REST"
+[[plugins]]
+name = "auth"
+file = "auth.wasm"
+world = "authorizer"
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "auth"
+identity_sources = ["method.request.header.Authorization"]
+{token_expr}
+[[authorizers]]
+name = "requests"
+type = "REQUEST"
+plugin = "auth"
+identity_sources = ["method.request.header.X-Key"]
+{request_expr}
+[[routes]]
+key = "GET /a"
+authorizer = "tokens"
+integration = {{ type = "MOCK" }}
+"#
+        )
+    };
+    let write = |text: String| std::fs::write(dir.path().join("apis/v.toml"), text).expect("write");
+    write(api(
+        r#"identity_validation_expression = "^Bearer [(+$""#,
+        r#"identity_validation_expression = ".+""#,
+    ));
+    let errs = causeway_model::load_dir(dir.path()).expect_err("invalid").0;
+    let at = |f: &str| {
+        errs.iter()
+            .find(|e| e.field == f)
+            .unwrap_or_else(|| panic!("no error for {f}: {errs:#?}"))
+    };
+    assert!(
+        at("authorizers[0].identity_validation_expression")
+            .message
+            .contains("is not a valid regular expression"),
+        "{errs:#?}"
+    );
+    assert!(
+        at("authorizers[1].identity_validation_expression")
+            .message
+            .contains("TOKEN authorizers only"),
+        "{errs:#?}"
+    );
+    write(api(
+        r#"identity_validation_expression = "Bearer [-0-9A-Za-z_.]+""#,
+        "",
+    ));
+    let set = causeway_model::load_dir(dir.path()).expect("valid");
+    let expr = set.api("v").expect("api").authorizers[0]
+        .identity_validation_expression
+        .clone()
+        .expect("kept");
+    // The whole token must match, as in API Gateway.
+    let pattern = causeway_model::plugin::token_pattern(&expr).expect("compiles");
+    assert!(pattern.is_match("Bearer abc.def"));
+    assert!(!pattern.is_match("xBearer abc"));
+    assert!(!pattern.is_match("Bearer abc def"));
+}
+
 #[test]
 fn reuse_pools_are_sized_in_range() {
     let text = r#"version = 1

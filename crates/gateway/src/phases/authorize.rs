@@ -160,6 +160,15 @@ impl Phase for Authorize {
         let Some(identity) = identity(ctx, &auth) else {
             return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
         };
+        // A TOKEN authorizer's validation expression: a token it does not match is a 401
+        // before the cache and the plugin (a value that is not text matches nothing).
+        if let Some(pattern) = &auth.token_pattern
+            && !identity
+                .iter()
+                .all(|v| v.text().is_some_and(|t| pattern.is_match(&t)))
+        {
+            return Step::Now(Flow::Fail(GatewayError::new(ErrorKind::Unauthorized)));
+        }
         // The decision cache's key: the values' bytes joined by a unit separator (a single
         // value as it is; not built for an authorizer that caches nothing).
         let key: Cow<'_, [u8]> = match identity.as_slice() {

@@ -84,6 +84,20 @@ pub(super) fn plugins_and_authorizers(r: &mut Report<'_>, api: &ApiSpec) {
         for (field, msg) in crate::jwt::check_authorizer(api.kind, &at, a) {
             r.err(field, msg);
         }
+        if let Some(expr) = &a.identity_validation_expression {
+            let field = format!("{at}.identity_validation_expression");
+            if a.kind != AuthorizerType::Token {
+                r.err(
+                    field,
+                    "applies to TOKEN authorizers only (as API Gateway's identityValidationExpression); remove it",
+                );
+            } else if let Err(e) = crate::plugin::token_pattern(expr) {
+                r.err(
+                    field,
+                    format!("`{expr}` is not a valid regular expression: {e}"),
+                );
+            }
+        }
         if a.kind == AuthorizerType::Jwt {
             continue;
         }
