@@ -25,6 +25,8 @@ pub struct CompiledDeployment {
     pub(crate) router: Router,
     pub(crate) routes: Vec<CompiledRoute>,
     pub(crate) cors: Option<CompiledCors>,
+    /// Its customized gateway responses (REST APIs).
+    pub(crate) gateway_responses: crate::gateway_responses::GatewayResponses,
     /// Its loaded plugins, by the name the API gives them.
     plugins: Vec<(String, Arc<causeway_plugin::Plugin>)>,
 }
@@ -314,6 +316,9 @@ pub fn compile(
             router,
             routes,
             cors,
+            gateway_responses: crate::gateway_responses::GatewayResponses::new(
+                &api.gateway_responses,
+            ),
             plugins: api
                 .plugins
                 .iter()

@@ -28,6 +28,9 @@ pub enum ErrorKind {
     IntegrationFailure,
     /// Access denied.
     Forbidden,
+    /// No API key, or one that is disabled or not in a usage plan of this stage (403
+    /// `Forbidden`, API Gateway's `INVALID_API_KEY` response).
+    InvalidApiKey,
     /// Missing or invalid credentials (401).
     Unauthorized,
     /// An authorizer denied the request (403).
@@ -91,7 +94,9 @@ impl GatewayError {
                 (ErrorSource::Upstream, true, "Endpoint request timed out")
             }
             ErrorKind::IntegrationFailure => (ErrorSource::Upstream, true, "Internal server error"),
-            ErrorKind::Forbidden => (ErrorSource::Client, false, "Forbidden"),
+            ErrorKind::Forbidden | ErrorKind::InvalidApiKey => {
+                (ErrorSource::Client, false, "Forbidden")
+            }
             ErrorKind::Unauthorized => (ErrorSource::Client, false, "Unauthorized"),
             ErrorKind::AccessDenied => (
                 ErrorSource::Client,
@@ -133,6 +138,7 @@ impl GatewayError {
         match self.kind {
             ErrorKind::MissingAuthenticationToken
             | ErrorKind::Forbidden
+            | ErrorKind::InvalidApiKey
             | ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
             ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorKind::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
@@ -157,13 +163,35 @@ impl GatewayError {
             ErrorKind::HeadersTooLarge => "RequestHeaderFieldsTooLargeException",
             ErrorKind::IntegrationTimeout => "IntegrationTimeout",
             ErrorKind::IntegrationFailure => "IntegrationFailure",
-            ErrorKind::Forbidden => "ForbiddenException",
+            ErrorKind::Forbidden | ErrorKind::InvalidApiKey => "ForbiddenException",
             ErrorKind::Unauthorized => "UnauthorizedException",
             ErrorKind::AccessDenied => "AccessDeniedException",
             ErrorKind::AuthorizerFailure => "AuthorizerConfigurationException",
             ErrorKind::Throttled => "ThrottlingException",
             ErrorKind::QuotaExceeded => "LimitExceededException",
             ErrorKind::Internal => "InternalServerErrorException",
+        }
+    }
+
+    /// API Gateway's gateway response type (`$context.error.responseType`, and the
+    /// `type` a customized gateway response names); `DEFAULT_4XX` / `DEFAULT_5XX` where
+    /// API Gateway has none more specific.
+    pub fn response_type(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            ErrorKind::NotFound => "RESOURCE_NOT_FOUND",
+            ErrorKind::BadRequest => "BAD_REQUEST_PARAMETERS",
+            ErrorKind::PayloadTooLarge | ErrorKind::HeadersTooLarge => "REQUEST_TOO_LARGE",
+            ErrorKind::IntegrationTimeout => "INTEGRATION_TIMEOUT",
+            ErrorKind::IntegrationFailure => "INTEGRATION_FAILURE",
+            ErrorKind::Forbidden => "DEFAULT_4XX",
+            ErrorKind::InvalidApiKey => "INVALID_API_KEY",
+            ErrorKind::Unauthorized => "UNAUTHORIZED",
+            ErrorKind::AccessDenied => "ACCESS_DENIED",
+            ErrorKind::AuthorizerFailure => "AUTHORIZER_FAILURE",
+            ErrorKind::Throttled => "THROTTLED",
+            ErrorKind::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorKind::Internal => "DEFAULT_5XX",
         }
     }
 

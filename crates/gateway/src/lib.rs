@@ -15,6 +15,7 @@ mod cache;
 mod compile;
 mod context;
 mod error;
+mod gateway_responses;
 mod json;
 pub mod jwt;
 mod keys;

@@ -136,8 +136,8 @@ impl Pipeline {
                 }
                 Flow::Fail(e) => {
                     log_error(ctx, phase.name(), &e);
-                    ctx.error = Some((e.error_type(), e.message.to_string()));
-                    resp = Some(e.to_response());
+                    ctx.error = Some((e.response_type(), e.message.to_string()));
+                    resp = Some(crate::gateway_responses::respond(ctx, &e));
                     break;
                 }
             }

@@ -42,6 +42,10 @@ pub struct ApiSpec {
     /// Routes (HTTP APIs) or resource methods (REST APIs), as route keys.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+    /// Gateway responses (REST APIs): how the gateway's own errors are answered, per
+    /// response type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateway_responses: Vec<crate::GatewayResponseSpec>,
 }
 
 /// The two request/response API flavours.

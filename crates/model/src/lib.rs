@@ -10,6 +10,7 @@
 pub mod api;
 pub mod deployment;
 pub mod error;
+pub mod gateway_response;
 pub mod jwt;
 pub mod load;
 pub mod node;
@@ -24,6 +25,7 @@ pub use api::{
 };
 pub use deployment::{Deployment, DeploymentId};
 pub use error::{ConfigError, ConfigErrors};
+pub use gateway_response::GatewayResponseSpec;
 pub use jwt::{JwtSpec, resolve_jwks};
 pub use load::{
     ConfigSet, ExtraChecks, load_dir, load_dir_with, parse_api, parse_api_with, parse_node,

@@ -100,6 +100,7 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
         );
     }
     plugins_and_authorizers(&mut r, api);
+    gateway_responses(&mut r, api);
     if api.cors.is_some() && api.kind == ApiType::Rest {
         r.err("cors", "the `cors` block is for HTTP APIs; on a REST API add an `OPTIONS` route with a MOCK integration");
     }
@@ -397,6 +398,56 @@ fn upstream(
             });
         if !ok {
             r.err(field, format!("`{v}` is not a source: use `method.request.{{path|querystring|header}}.NAME`, `stageVariables.NAME`, `context.NAME` (`context.authorizer.KEY` for the authorizer's context) or a quoted `'value'`"));
+        }
+    }
+}
+
+/// Known types, once each, on REST APIs; statuses in range; header names and templates
+/// that parse.
+fn gateway_responses(r: &mut Report<'_>, api: &ApiSpec) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, g) in api.gateway_responses.iter().enumerate() {
+        let at = format!("gateway_responses[{i}]");
+        if api.kind != ApiType::Rest {
+            r.err(
+                &at,
+                "gateway responses are a REST API feature (as in API Gateway)",
+            );
+            continue;
+        }
+        if !crate::gateway_response::RESPONSE_TYPES.contains(&g.kind.as_str()) {
+            r.err(
+                format!("{at}.type"),
+                format!(
+                    "`{}` is not a response type; use one of {}",
+                    g.kind,
+                    crate::gateway_response::RESPONSE_TYPES.join(", ")
+                ),
+            );
+        } else if !seen.insert(g.kind.as_str()) {
+            r.err(
+                format!("{at}.type"),
+                format!("`{}` is customized twice", g.kind),
+            );
+        }
+        if g.status.is_some_and(|s| !(100..=599).contains(&s)) {
+            r.err(format!("{at}.status"), "use 100..=599");
+        }
+        for (name, value) in &g.headers {
+            if http_token(name).is_err() {
+                r.err(
+                    format!("{at}.headers.{name}"),
+                    "not a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                );
+            }
+            if let Err(e) = Template::parse(value, false) {
+                r.err(format!("{at}.headers.{name}"), e);
+            }
+        }
+        if let Some(body) = &g.body
+            && let Err(e) = Template::parse(body, false)
+        {
+            r.err(format!("{at}.body"), e);
         }
     }
 }

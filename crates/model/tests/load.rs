@@ -420,3 +420,67 @@ fn header_read_timeout_is_bounded() {
         );
     }
 }
+
+/// Gateway responses: known types, once each, statuses in range, header names, templates;
+/// REST APIs only. Every problem reported with its place.
+#[test]
+fn gateway_responses_are_checked() {
+    let api = |kind: &str, responses: &str| {
+        format!(
+            r#"version = 1
+id = "g"
+name = "g"
+type = "{kind}"
+[[routes]]
+key = "GET /a"
+integration = {{ type = "MOCK" }}
+{responses}
+"#
+        )
+    };
+    let bad = r#"
+[[gateway_responses]]
+type = "UNAUTHORISED"
+[[gateway_responses]]
+type = "DEFAULT_4XX"
+status = 700
+headers = { "bad name" = "x", "x-ok" = "${stageVariables" }
+[[gateway_responses]]
+type = "DEFAULT_4XX"
+body = "$context.nope"
+"#;
+    let errs = causeway_model::parse_api("g.toml", &api("REST", bad))
+        .expect_err("invalid")
+        .0;
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    for f in [
+        "gateway_responses[0].type",
+        "gateway_responses[1].status",
+        "gateway_responses[1].headers.bad name",
+        "gateway_responses[1].headers.x-ok",
+        "gateway_responses[2].type",
+        "gateway_responses[2].body",
+    ] {
+        assert!(fields.contains(&f), "missing error for {f}: {errs:#?}");
+    }
+    assert!(
+        errs[0].message.contains("use one of DEFAULT_4XX"),
+        "{errs:#?}"
+    );
+    let good = r#"
+[[gateway_responses]]
+type = "UNAUTHORIZED"
+status = 401
+headers = { "www-authenticate" = "Bearer" }
+body = '{"error": "$context.error.message"}'
+"#;
+    causeway_model::parse_api("g.toml", &api("REST", good)).expect("valid");
+    let errs = causeway_model::parse_api("g.toml", &api("HTTP", good))
+        .expect_err("REST only")
+        .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "gateway_responses[0]" && e.message.contains("REST API")),
+        "{errs:#?}"
+    );
+}

@@ -46,10 +46,10 @@ impl ApiKey {
         let table = self.keys.load();
         let found = value.and_then(|v| table.find(v)).filter(|k| k.enabled);
         let Some(key) = found else {
-            return Flow::Fail(GatewayError::new(ErrorKind::Forbidden));
+            return Flow::Fail(GatewayError::new(ErrorKind::InvalidApiKey));
         };
         let Some(plan) = key.plan_for(stage.deployment.api_id(), &stage.stage) else {
-            return Flow::Fail(GatewayError::new(ErrorKind::Forbidden));
+            return Flow::Fail(GatewayError::new(ErrorKind::InvalidApiKey));
         };
         ctx.api_key = Some((key.clone(), plan.clone()));
         Flow::Continue
