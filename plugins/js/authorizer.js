@@ -125,6 +125,17 @@ function bearerToken(request) {
 // Async: componentize-js runs the event loop until the returned promise settles (the
 // digests resolve promises), and the export stays a plain synchronous component function.
 export async function authorize(request) {
+  try {
+    return await decide(request);
+  } finally {
+    // Hand the request handle back now: the bindings would otherwise keep it until the
+    // object is collected, and a reused instance would hold one per call.
+    const dispose = Symbol.dispose ?? Symbol.for('dispose');
+    if (typeof request[dispose] === 'function') request[dispose]();
+  }
+}
+
+async function decide(request) {
   const token = bearerToken(request);
   const dot = token ? token.indexOf('.') : -1;
   if (dot < 0) return decision('unauthorized', '');
