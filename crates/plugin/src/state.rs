@@ -44,6 +44,9 @@ pub(crate) struct PluginShared {
 pub(crate) struct CallState {
     pub(crate) deadline: Instant,
     pub(crate) stage_variables: Vec<(String, String)>,
+    /// The request the call is for, when the caller says (authorizers): attached to the
+    /// guest's log lines.
+    pub(crate) request_id: String,
     pub(crate) logs_left: u32,
 }
 
@@ -144,6 +147,7 @@ impl HostState {
             call: CallState {
                 deadline: now,
                 stage_variables: Vec::new(),
+                request_id: String::new(),
                 logs_left: 0,
             },
             stderr,
@@ -164,6 +168,7 @@ impl HostState {
         self.call
             .stage_variables
             .extend(stage_variables.iter().cloned());
+        self.call.request_id.clear();
         self.call.logs_left = logs;
         self.stderr.take();
     }
@@ -245,22 +250,23 @@ impl HostState {
         }
         truncate(&mut rendered, MAX_LOG_MESSAGE);
         let plugin = self.plugin.name.as_str();
+        let request_id = self.call.request_id.as_str();
         let fields = rendered.as_str();
         match level {
             LogLevel::Trace => {
-                tracing::trace!(target: "causeway_plugin::guest", plugin, fields, "{message}")
+                tracing::trace!(target: "causeway_plugin::guest", plugin, request_id, fields, "{message}")
             }
             LogLevel::Debug => {
-                tracing::debug!(target: "causeway_plugin::guest", plugin, fields, "{message}")
+                tracing::debug!(target: "causeway_plugin::guest", plugin, request_id, fields, "{message}")
             }
             LogLevel::Info => {
-                tracing::info!(target: "causeway_plugin::guest", plugin, fields, "{message}")
+                tracing::info!(target: "causeway_plugin::guest", plugin, request_id, fields, "{message}")
             }
             LogLevel::Warn => {
-                tracing::warn!(target: "causeway_plugin::guest", plugin, fields, "{message}")
+                tracing::warn!(target: "causeway_plugin::guest", plugin, request_id, fields, "{message}")
             }
             LogLevel::Error => {
-                tracing::error!(target: "causeway_plugin::guest", plugin, fields, "{message}")
+                tracing::error!(target: "causeway_plugin::guest", plugin, request_id, fields, "{message}")
             }
         }
     }

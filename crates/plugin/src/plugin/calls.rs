@@ -55,6 +55,13 @@ impl Plugin {
             return Err(self.wrong_world("authorize"));
         };
         let mut lease = self.acquire(&request.stage_variables).await?;
+        // The guest's log lines name the request.
+        lease
+            .store
+            .data_mut()
+            .call
+            .request_id
+            .push_str(&request.request_id);
         let outcome = self
             .run_authorize(&mut lease, authorize, *abi, request)
             .await;

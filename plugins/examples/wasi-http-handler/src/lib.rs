@@ -121,7 +121,10 @@ fn stream(out: ResponseOutparam, n: u64, ms: u64, trap: bool) {
         if i > 1 {
             wasip2::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
         }
-        if stream.blocking_write_and_flush(format!("chunk {i}\n").as_bytes()).is_err() {
+        if stream
+            .blocking_write_and_flush(format!("chunk {i}\n").as_bytes())
+            .is_err()
+        {
             return;
         }
     }
