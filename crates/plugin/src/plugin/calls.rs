@@ -55,13 +55,7 @@ impl Plugin {
             return Err(self.wrong_world("authorize"));
         };
         let mut lease = self.acquire(&request.stage_variables).await?;
-        // The guest's log lines name the request.
-        lease
-            .store
-            .data_mut()
-            .call
-            .request_id
-            .push_str(&request.request_id);
+        lease.for_request(&request.request_id);
         let outcome = self
             .run_authorize(&mut lease, authorize, *abi, request)
             .await;
@@ -74,10 +68,21 @@ impl Plugin {
         &self,
         request: &HttpRequest,
     ) -> Result<Result<HttpRequest, MappingError>, PluginError> {
+        self.map_request_for(request, "").await
+    }
+
+    /// [`map_request`](Self::map_request) for request `request_id` (named in the guest's
+    /// log lines).
+    pub async fn map_request_for(
+        &self,
+        request: &HttpRequest,
+        request_id: &str,
+    ) -> Result<Result<HttpRequest, MappingError>, PluginError> {
         let Exports::Mapper { map_request, .. } = &self.exports else {
             return Err(self.wrong_world("map_request"));
         };
         let mut lease = self.acquire(&[]).await?;
+        lease.for_request(request_id);
         let outcome = self.run_map_request(&mut lease, map_request, request).await;
         self.finish(lease, outcome)
     }
@@ -87,10 +92,20 @@ impl Plugin {
         &self,
         response: &HttpResponse,
     ) -> Result<Result<HttpResponse, MappingError>, PluginError> {
+        self.map_response_for(response, "").await
+    }
+
+    /// [`map_response`](Self::map_response) for request `request_id`.
+    pub async fn map_response_for(
+        &self,
+        response: &HttpResponse,
+        request_id: &str,
+    ) -> Result<Result<HttpResponse, MappingError>, PluginError> {
         let Exports::Mapper { map_response, .. } = &self.exports else {
             return Err(self.wrong_world("map_response"));
         };
         let mut lease = self.acquire(&[]).await?;
+        lease.for_request(request_id);
         let outcome = self
             .run_map_response(&mut lease, map_response, response)
             .await;
@@ -105,10 +120,20 @@ impl Plugin {
         &self,
         event_json: impl Into<String>,
     ) -> Result<FunctionOutput, PluginError> {
+        self.invoke_function_for(event_json, "").await
+    }
+
+    /// [`invoke_function`](Self::invoke_function) for request `request_id`.
+    pub async fn invoke_function_for(
+        &self,
+        event_json: impl Into<String>,
+        request_id: &str,
+    ) -> Result<FunctionOutput, PluginError> {
         let Exports::Function { handle } = &self.exports else {
             return Err(self.wrong_world("invoke_function"));
         };
         let mut lease = self.acquire(&[]).await?;
+        lease.for_request(request_id);
         let outcome = self
             .run_function(&mut lease, handle, event_json.into())
             .await;

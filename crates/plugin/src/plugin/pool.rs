@@ -44,6 +44,11 @@ pub(crate) fn here() -> usize {
 }
 
 impl Lease {
+    /// Name the request this call is for in the guest's log lines.
+    pub(crate) fn for_request(&mut self, request_id: &str) {
+        self.store.data_mut().call.request_id.push_str(request_id);
+    }
+
     /// The export at `index` with its types checked: kept in `slot` of the instance's
     /// [`TypedExports`] after the first call, so a reused instance checks it once.
     pub(crate) fn export<P, R>(

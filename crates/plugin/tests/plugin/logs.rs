@@ -88,3 +88,32 @@ fn guest_lines_reach_tracing_named_and_bounded() {
         message.len()
     );
 }
+
+/// A function's lines name the request the gateway says the call is for.
+#[test]
+fn function_lines_name_their_request() {
+    let lines = guest_lines(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let plugin = support::load(
+                "shop-logs",
+                env!("CAUSEWAY_FIXTURE_SHOPPING_LIST_FUNCTION"),
+                World::Function,
+                PluginOptions::new(World::Function),
+            );
+            let event = r#"{"httpMethod": "GET", "path": "/lists/fail"}"#;
+            plugin
+                .invoke_function_for(event, "req-42")
+                .await
+                .expect_err("the function fails on purpose");
+        });
+    });
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["fields"]["message"], "failing on purpose");
+    assert_eq!(lines[0]["fields"]["plugin"], "shop-logs");
+    assert_eq!(lines[0]["fields"]["request_id"], "req-42");
+}

@@ -103,7 +103,8 @@ pub(super) async fn call(
     };
     let ev = event(ctx, f.v2, &body);
     let started = std::time::Instant::now();
-    let result = tokio::time::timeout(f.timeout, f.plugin.invoke_function(ev)).await;
+    let result =
+        tokio::time::timeout(f.timeout, f.plugin.invoke_function_for(ev, &ctx.request_id)).await;
     ctx.integration_latency = Some(started.elapsed());
     let count = |ctx: &RequestCtx, kind: &str| {
         super::count_plugin_error(ctx, metrics, f.plugin.name(), "handle", kind);

@@ -137,7 +137,7 @@ pub(super) async fn map_request(ctx: &mut RequestCtx, plugin: &Plugin, metrics: 
         headers: header_pairs(&ctx.parts.headers),
         body: body.into(),
     };
-    let mapped = match plugin.map_request(&request).await {
+    let mapped = match plugin.map_request_for(&request, &ctx.request_id).await {
         Ok(Ok(mapped)) => mapped,
         Ok(Err(refused)) => return Flow::Respond(Box::new(refusal(&refused))),
         Err(e) => return Flow::Fail(failure(ctx, metrics, plugin, "map_request", e)),
@@ -229,7 +229,7 @@ pub(super) async fn map_response(
         headers: header_pairs(&parts.headers),
         body: body.into(),
     };
-    let mapped = match plugin.map_response(&response).await {
+    let mapped = match plugin.map_response_for(&response, &ctx.request_id).await {
         Ok(Ok(mapped)) => mapped,
         Ok(Err(refused)) => return Ok(refusal(&refused)),
         Err(e) => return Err(failure(ctx, metrics, plugin, "map_response", e)),
