@@ -33,7 +33,7 @@ headers = {{ "access-control-allow-origin" = "*", "x-why" = "$context.error.resp
 body = '{{"error":"$context.error.message","path":"$context.path","id":"$context.requestId"}}'
 [[gateway_responses]]
 type = "DEFAULT_5XX"
-body = '{{"error":"upstream trouble: $context.error.message"}}'
+body = '{{"error":$context.error.messageString}}'
 "#
     )
 }
@@ -75,10 +75,7 @@ async fn errors_take_the_api_s_customized_answers() {
     // A 5XX takes DEFAULT_5XX: its body, the error's own status.
     let r = get(&c, gw.addr, HOST, "/prod/slow").await;
     assert_eq!(r.status, 504, "{}", r.text());
-    assert_eq!(
-        r.json()["error"],
-        "upstream trouble: Endpoint request timed out"
-    );
+    assert_eq!(r.json()["error"], "Endpoint request timed out");
     assert_eq!(r.header("access-control-allow-origin"), None);
 
     // Answers that are not errors are untouched.

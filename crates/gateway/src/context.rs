@@ -211,6 +211,9 @@ impl RequestCtx {
             V::IntegrationStatus => push_opt(out, self.integration_status),
             V::PrincipalId => out.push_str(self.principal_id.as_deref().unwrap_or("")),
             V::ErrorMessage => out.push_str(self.error.as_ref().map_or("", |e| e.1.as_str())),
+            V::ErrorMessageString => {
+                crate::json::quoted(out, self.error.as_ref().map_or("", |e| e.1.as_str()));
+            }
             V::ErrorResponseType => out.push_str(self.error.as_ref().map_or("", |e| e.0)),
         }
     }
@@ -247,6 +250,8 @@ pub(crate) enum ContextVar {
     PrincipalId,
     /// `error.message`.
     ErrorMessage,
+    /// `error.messageString`: the message as a JSON string, quoted and escaped.
+    ErrorMessageString,
     /// `error.responseType`.
     ErrorResponseType,
 }
@@ -279,6 +284,7 @@ impl ContextVar {
             "authorizer.principalId" => V::PrincipalId,
             "error.message" => V::ErrorMessage,
             "error.responseType" => V::ErrorResponseType,
+            "error.messageString" => V::ErrorMessageString,
             _ => return None,
         })
     }
@@ -386,6 +392,29 @@ fn format_clf_time(out: &mut String, secs: u64) {
 
 #[cfg(test)]
 mod tests {
+    /// `$context.error.messageString` is the message as a JSON string: a message with
+    /// quotes or a line break still makes a valid JSON body where `error.message` would not.
+    #[test]
+    fn error_message_string_is_a_json_string() {
+        let (parts, ()) = http::Request::get("/p")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let peer = super::Peer::new("127.0.0.1:4000".parse().expect("addr"));
+        let mut ctx = super::RequestCtx::new(parts, crate::body::Body::Empty, &peer, "h".into());
+        let message = "say \"no\"\nthen stop";
+        ctx.error = Some(("ACCESS_DENIED", message.to_owned()));
+        let mut out = String::new();
+        ctx.context_value("error.messageString", &mut out);
+        assert_eq!(
+            serde_json::from_str::<String>(&out).expect("a JSON string"),
+            message
+        );
+        out.clear();
+        ctx.context_value("error.message", &mut out);
+        assert_eq!(out, message);
+    }
+
     #[test]
     fn clf_time_is_utc_common_log_format() {
         let mut s = String::new();

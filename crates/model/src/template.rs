@@ -49,6 +49,7 @@ pub const CONTEXT_VARIABLES: &[&str] = &[
     "integrationStatus",
     "authorizer.principalId",
     "error.message",
+    "error.messageString",
     "error.responseType",
 ];
 
