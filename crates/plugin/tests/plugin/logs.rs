@@ -26,8 +26,9 @@ impl Write for Captured {
     }
 }
 
-/// The guest log lines (JSON objects) written while `f` ran.
-fn guest_lines(f: impl FnOnce()) -> Vec<serde_json::Value> {
+/// The guest log lines (JSON objects) written while `calls` ran on a runtime of this
+/// thread (where the capturing subscriber is the default).
+fn guest_lines(calls: impl std::future::Future<Output = ()>) -> Vec<serde_json::Value> {
     let out = Captured::default();
     let writer = out.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -35,7 +36,13 @@ fn guest_lines(f: impl FnOnce()) -> Vec<serde_json::Value> {
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())
         .finish();
-    tracing::subscriber::with_default(subscriber, f);
+    tracing::subscriber::with_default(subscriber, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(calls);
+    });
     let bytes = out.0.lock().expect("buffer").clone();
     String::from_utf8(bytes)
         .expect("utf-8")
@@ -47,23 +54,17 @@ fn guest_lines(f: impl FnOnce()) -> Vec<serde_json::Value> {
 
 #[test]
 fn guest_lines_reach_tracing_named_and_bounded() {
-    let lines = guest_lines(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let plugin = support::load(
-                "echo-logs",
-                env!("CAUSEWAY_FIXTURE_ECHO_AUTHORIZER"),
-                World::Authorizer,
-                PluginOptions::new(World::Authorizer),
-            );
-            let many = support::with_header(support::token_request("t"), "x-log", "100");
-            plugin.authorize(many).await.expect("call");
-            let long = support::with_header(support::token_request("t"), "x-log-long", "1");
-            plugin.authorize(long).await.expect("call");
-        });
+    let lines = guest_lines(async {
+        let plugin = support::load(
+            "echo-logs",
+            env!("CAUSEWAY_FIXTURE_ECHO_AUTHORIZER"),
+            World::Authorizer,
+            PluginOptions::new(World::Authorizer),
+        );
+        let many = support::with_header(support::token_request("t"), "x-log", "100");
+        plugin.authorize(many).await.expect("call");
+        let long = support::with_header(support::token_request("t"), "x-log-long", "1");
+        plugin.authorize(long).await.expect("call");
     });
     let (numbered, long): (Vec<_>, Vec<_>) = lines.iter().partition(|l| {
         l["fields"]["message"]
@@ -92,24 +93,18 @@ fn guest_lines_reach_tracing_named_and_bounded() {
 /// A function's lines name the request the gateway says the call is for.
 #[test]
 fn function_lines_name_their_request() {
-    let lines = guest_lines(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let plugin = support::load(
-                "shop-logs",
-                env!("CAUSEWAY_FIXTURE_SHOPPING_LIST_FUNCTION"),
-                World::Function,
-                PluginOptions::new(World::Function),
-            );
-            let event = r#"{"httpMethod": "GET", "path": "/lists/fail"}"#;
-            plugin
-                .invoke_function_for(event, "req-42")
-                .await
-                .expect_err("the function fails on purpose");
-        });
+    let lines = guest_lines(async {
+        let plugin = support::load(
+            "shop-logs",
+            env!("CAUSEWAY_FIXTURE_SHOPPING_LIST_FUNCTION"),
+            World::Function,
+            PluginOptions::new(World::Function),
+        );
+        let event = r#"{"httpMethod": "GET", "path": "/lists/fail"}"#;
+        plugin
+            .invoke_function_for(event, "req-42")
+            .await
+            .expect_err("the function fails on purpose");
     });
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["level"], "ERROR");
