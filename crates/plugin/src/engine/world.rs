@@ -181,13 +181,14 @@ fn typecheck(
     })
 }
 
-/// Whether the component imports `causeway:plugin/types@0.2.0`.
+/// Whether the component imports 0.2's `types` (`causeway:plugin/types@0.2.x`: the
+/// linker serves any 0.2 patch version with 0.2.0's definitions).
 fn imports_v0_2(pre: &InstancePre<HostState>) -> bool {
     let engine = pre.engine();
     pre.component()
         .component_type()
         .imports(engine)
-        .any(|(name, _)| name == "causeway:plugin/types@0.2.0")
+        .any(|(name, _)| name.starts_with("causeway:plugin/types@0.2."))
 }
 
 fn list(names: &[String]) -> String {
