@@ -39,7 +39,8 @@
 # the temp dir, SKIP_BUILD=1 skips `cargo build`, CAUSEWAY_BIN / BENCH_SERVER_BIN override
 # the binaries, NODE_SETTINGS adds `[node]` lines to causeway's config (e.g.
 # NODE_SETTINGS='work_stealing = true'), PERF_STAT=1 counts the servers' system calls and
-# context switches per request (perf stat). Results go to stdout and
+# context switches per request (perf stat), BROWSER_HEADERS=1 makes the plugin targets'
+# requests carry a browser's 14 headers too. Results go to stdout and
 # benches/results/load-<date>.md (gitignored).
 set -euo pipefail
 
@@ -380,6 +381,23 @@ after_measure() { # name: prints extra key=value fields for the results line
     sleep 1 # let the writer thread flush its queue
     echo " log_lines=$(wc -l <"$ACCESS_LOG")"
 }
+BROWSER=(
+    -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    -H "Accept-Language: en-GB,en;q=0.9,fr;q=0.8"
+    -H "Accept-Encoding: gzip, deflate, br, zstd"
+    -H "Cookie: session=4f2a9c1e7b3d8a6f; theme=dark; consent=analytics%3Dfalse%26ads%3Dfalse; _ga=GA1.2.1234567890.1700000000"
+    -H "Referer: https://shop.example.com/lists/weekly?sort=recent"
+    -H 'Sec-Ch-Ua: "Chromium";v="130", "Not?A_Brand";v="99"'
+    -H "Sec-Ch-Ua-Mobile: ?0"
+    -H 'Sec-Ch-Ua-Platform: "Linux"'
+    -H "Sec-Fetch-Dest: empty"
+    -H "Sec-Fetch-Mode: cors"
+    -H "Sec-Fetch-Site: same-site"
+    -H "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+    -H "X-Forwarded-For: 198.51.100.23"
+    -H "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+)
+
 # run NAME URL PIDS...: warm-up, then the measured run; appends one line to $RESULTS.
 run() {
     local name=$1 url=$2
@@ -389,7 +407,11 @@ run() {
     # The plugin API's targets: its own Host, and the token (harmless where unused).
     local headers=(-H "Host: $HOST_HEADER")
     case $name in
-    plugins-mock | auth-* | function*) headers=(-H "Host: $PLUGIN_HOST" -H "Authorization: Bearer $AUTH_TOKEN") ;;
+    plugins-mock | auth-* | function*)
+        headers=(-H "Host: $PLUGIN_HOST" -H "Authorization: Bearer $AUTH_TOKEN")
+        # BROWSER_HEADERS=1: what a browser sends besides (14 headers, ≈ 900 bytes).
+        [[ -z ${BROWSER_HEADERS:-} ]] || headers+=("${BROWSER[@]}")
+        ;;
     esac
     wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${headers[@]}" "$url" >/dev/null
     reset_hwm "${pids[@]}"
