@@ -129,6 +129,9 @@ pub(crate) struct HostState {
     pub(crate) limiter: Limiter,
     plugin: Arc<PluginShared>,
     pub(crate) call: CallState,
+    /// `authorizer-request` handles the guest holds: given minus dropped (a guest whose
+    /// bindings drop them only when collected, as componentize-js's, keeps one per call).
+    pub(crate) held_requests: u32,
     /// The tail of what the guest wrote to stderr.
     pub(crate) stderr: StderrTail,
     http: WasiHttpCtx,
@@ -150,6 +153,7 @@ impl HostState {
                 request_id: String::new(),
                 logs_left: 0,
             },
+            held_requests: 0,
             stderr,
             http: WasiHttpCtx::new(),
             outbound,

@@ -85,6 +85,11 @@ pub(crate) type AuthorizeResourceFn = TypedFunc<(Resource<RequestFacts>,), (Auth
 /// `function`'s `handle`: the event JSON in, the proxy response JSON or an error out.
 pub(crate) type HandleFn = TypedFunc<(String,), (Result<String, String>,)>;
 
+/// An instance whose guest holds more request handles than this (it does not drop them:
+/// componentize-js keeps them until collected) is retired after its call, long before
+/// Wasmtime's 100,000 live handles per store would make a call trap.
+pub(crate) const MAX_HELD_REQUESTS: u32 = 1024;
+
 /// Idle warm instances, most recently used last.
 pub(crate) struct Pool {
     idle: Mutex<Vec<Lease>>,
@@ -100,7 +105,9 @@ impl Pool {
     }
 
     fn expired(&self, lease: &Lease, now: Instant) -> bool {
-        lease.uses >= self.policy.max_uses || now.duration_since(lease.born) >= self.policy.max_age
+        lease.uses >= self.policy.max_uses
+            || now.duration_since(lease.born) >= self.policy.max_age
+            || lease.store.data().held_requests > MAX_HELD_REQUESTS
     }
 
     /// An idle instance that is still young enough, for a call on the calling thread: the

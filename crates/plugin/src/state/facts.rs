@@ -26,7 +26,9 @@ impl HostState {
         &mut self,
         request: AuthorizerRequest,
     ) -> wasmtime::Result<Resource<RequestFacts>> {
-        Ok(self.table.push(RequestFacts(Some(request)))?)
+        let facts = self.table.push(RequestFacts(Some(request)))?;
+        self.held_requests = self.held_requests.saturating_add(1);
+        Ok(facts)
     }
 
     /// Empty the request behind handle `rep` once its call is over (the guest may have
@@ -210,6 +212,7 @@ impl HostAuthorizerRequest for HostState {
 
     fn drop(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
+        self.held_requests = self.held_requests.saturating_sub(1);
         Ok(())
     }
 }

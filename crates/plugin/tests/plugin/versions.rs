@@ -99,3 +99,25 @@ async fn a_request_kept_past_its_call_is_a_trap_not_a_leak() {
     expected(&plugin.authorize(request()).await.expect("a clean instance"));
     assert_eq!(plugin.metrics().discarded.trap, 1);
 }
+
+/// A guest that never drops its request handles (componentize-js drops them only when
+/// collected) is retired once it holds 1,024, long before Wasmtime's per-store handle
+/// limit would make a call trap: every call is served.
+#[tokio::test]
+async fn an_instance_that_hoards_request_handles_is_retired_not_failed() {
+    let plugin = echo(
+        env!("CAUSEWAY_FIXTURE_ECHO_AUTHORIZER"),
+        InstancePolicy::Reuse(ReusePolicy {
+            max_uses: u64::MAX,
+            ..ReusePolicy::default()
+        }),
+    );
+    for i in 0..1_100 {
+        let leaking = support::with_header(request(), "x-leak", "1");
+        let d = plugin.authorize(leaking).await;
+        assert!(d.is_ok(), "call {i}: {d:?}");
+    }
+    let m = plugin.metrics();
+    assert_eq!(m.retired, 1, "{m:?}");
+    assert_eq!(m.discarded.trap, 0, "{m:?}");
+}
