@@ -78,7 +78,9 @@ async fn errors_take_the_api_s_customized_answers() {
     assert_eq!(r.json()["error"], "Endpoint request timed out");
     assert_eq!(r.header("access-control-allow-origin"), None);
 
-    // Answers that are not errors are untouched.
-    let up_direct = get(&c, gw.addr, "other.execute-api.localhost", "/prod/x").await;
-    assert_eq!(up_direct.header("access-control-allow-origin"), None);
+    // An error for no known API (unknown host) has no API whose responses apply: API
+    // Gateway's default answer, without the added header.
+    let unknown = get(&c, gw.addr, "other.execute-api.localhost", "/prod/x").await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.header("access-control-allow-origin"), None);
 }

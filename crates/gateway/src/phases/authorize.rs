@@ -118,9 +118,7 @@ fn request(
                     .collect()
             })
             .unwrap_or_default(),
-        query: decode::query_pairs(ctx.parts.uri.query())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
+        query: decode::owned_query_pairs(ctx.parts.uri.query()),
         headers: pairs(
             ctx.parts
                 .headers

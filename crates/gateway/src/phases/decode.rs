@@ -15,6 +15,13 @@ pub(crate) fn query_pairs(raw: Option<&str>) -> impl Iterator<Item = (Cow<'_, st
         })
 }
 
+/// [`query_pairs`], owned: what authorizers and mappers are handed.
+pub(crate) fn owned_query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    query_pairs(raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 /// A query-string name or value: `+` as a space, then percent-decoded.
 pub(crate) fn query(s: &str) -> Cow<'_, str> {
     if s.contains('+') {
@@ -56,6 +63,15 @@ mod tests {
         assert_eq!(
             pairs,
             want.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec()
+        );
+        assert_eq!(
+            owned_query_pairs(Some("item=milk&item=eg%67s&note=a+b&flag")),
+            [
+                ("item".to_owned(), "milk".to_owned()),
+                ("item".to_owned(), "eggs".to_owned()),
+                ("note".to_owned(), "a b".to_owned()),
+                ("flag".to_owned(), String::new()),
+            ]
         );
         assert_eq!(path("a+b%20c%2Fd"), "a+b c/d");
         assert!(matches!(query("plain"), Cow::Borrowed("plain")));

@@ -21,9 +21,6 @@ pub(crate) use mock::add_content_type as add_mock_content_type;
 pub(crate) use pool::{Config as PoolConfig, KnownOrigin, Pool, PoolError, UpstreamBody};
 pub(crate) use upstream::{HttpClient, new_client};
 
-// Decoded query-string pairs: what mappers and proxy events see.
-use super::decode::query_pairs;
-
 /// Count a failed plugin call in `PluginErrorCount`, under the request's API and stage.
 pub(crate) fn count_plugin_error(
     ctx: &RequestCtx,

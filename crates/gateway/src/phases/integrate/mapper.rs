@@ -48,13 +48,6 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Decoded query parameters, in request order.
-fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
-    super::query_pairs(q)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
     h.iter()
         .map(|(k, v)| (k.as_str().to_owned(), lossy(v.as_bytes())))
@@ -129,7 +122,7 @@ pub(super) async fn map_request(ctx: &mut RequestCtx, plugin: &Plugin, metrics: 
         },
         None => Bytes::new(),
     };
-    let query = query_pairs(ctx.parts.uri.query());
+    let query = crate::phases::decode::owned_query_pairs(ctx.parts.uri.query());
     let request = HttpRequest {
         method: ctx.parts.method.as_str().to_owned(),
         path: ctx.route_path().to_owned(),
@@ -247,19 +240,6 @@ pub(super) async fn map_response(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn query_pairs_decode_in_order() {
-        assert_eq!(
-            super::query_pairs(Some("item=milk&item=eg%67s&note=a+b&flag")),
-            [
-                ("item".to_owned(), "milk".to_owned()),
-                ("item".to_owned(), "eggs".to_owned()),
-                ("note".to_owned(), "a b".to_owned()),
-                ("flag".to_owned(), String::new()),
-            ]
-        );
-    }
-
     #[test]
     fn mapped_headers_drop_framing() {
         let h = super::header_map(&[

@@ -370,7 +370,7 @@ fn capacity(ctx: &RequestCtx, body: usize) -> usize {
 
 /// Decoded query-string parameters, sorted by name (stably: each name's values in order).
 fn query(raw: Option<&str>) -> Query<'_> {
-    let mut pairs: Query<'_> = super::super::query_pairs(raw).collect();
+    let mut pairs: Query<'_> = crate::phases::decode::query_pairs(raw).collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     pairs
 }
