@@ -97,7 +97,7 @@ pub(crate) fn prepare(
         }
         Err(e) => return Err(missing(&e)),
     };
-    let exports = typecheck(component, &pre, world)?;
+    let exports = typecheck(component, &pre, world, &import_names)?;
     Ok(Prepared {
         pre,
         exports,
@@ -110,6 +110,7 @@ fn typecheck(
     component: &Component,
     pre: &InstancePre<HostState>,
     world: World,
+    import_names: &[String],
 ) -> Result<Exports, Failure> {
     let ty = pre.instance_type();
     macro_rules! check {
@@ -141,7 +142,7 @@ fn typecheck(
     }
     Ok(match world {
         // 0.2.0 if the component uses 0.2.0's `types` (where the request is a resource).
-        World::Authorizer if imports_v0_2(pre) => Exports::Authorizer {
+        World::Authorizer if imports_v0_2(import_names) => Exports::Authorizer {
             authorize: check!(
                 "authorize",
                 (Resource<RequestFacts>,),
@@ -183,12 +184,10 @@ fn typecheck(
 
 /// Whether the component imports 0.2's `types` (`causeway:plugin/types@0.2.x`: the
 /// linker serves any 0.2 patch version with 0.2.0's definitions).
-fn imports_v0_2(pre: &InstancePre<HostState>) -> bool {
-    let engine = pre.engine();
-    pre.component()
-        .component_type()
-        .imports(engine)
-        .any(|(name, _)| name.starts_with("causeway:plugin/types@0.2."))
+fn imports_v0_2(import_names: &[String]) -> bool {
+    import_names
+        .iter()
+        .any(|name| name.starts_with("causeway:plugin/types@0.2."))
 }
 
 fn list(names: &[String]) -> String {
