@@ -14,6 +14,8 @@ mod deploy;
 mod hotswap;
 #[path = "node/keys.rs"]
 mod keys;
+#[path = "node/openapi.rs"]
+mod openapi;
 #[path = "node/plugins.rs"]
 mod plugins;
 #[path = "node/warmup.rs"]

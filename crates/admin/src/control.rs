@@ -1,6 +1,7 @@
 //! [`Control`]: the store, the compiled deployments and the gateway, kept in step. Every
 //! operation validates first, then persists, then re-publishes the whole table at once.
 
+mod export;
 mod keys;
 mod ops;
 

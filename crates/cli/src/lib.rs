@@ -12,6 +12,7 @@
 mod client;
 mod config;
 mod keys;
+mod openapi;
 mod plugin;
 mod serve;
 mod table;
@@ -60,6 +61,10 @@ enum Command {
     /// Usage plans: per-key throttles and quotas over API stages.
     #[command(subcommand, name = "usage-plans")]
     UsagePlans(keys::PlansCommand),
+    /// OpenAPI 3 documents: export an API (or what a stage serves), import one as an API
+    /// file.
+    #[command(subcommand)]
+    Openapi(openapi::OpenapiCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -181,6 +186,7 @@ where
         Command::Plugin(c) => plugin::run(&c),
         Command::Keys(c) => keys::keys(&c),
         Command::UsagePlans(c) => keys::plans(&c),
+        Command::Openapi(c) => openapi::run(&c),
     };
     result.unwrap_or_else(|e| report(&e))
 }

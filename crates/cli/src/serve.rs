@@ -59,7 +59,7 @@ fn init_tracing() {
 }
 
 async fn serve(
-    set: ConfigSet,
+    mut set: ConfigSet,
     plugins: Arc<causeway_admin::PluginHost>,
 ) -> anyhow::Result<ExitCode> {
     let node = &set.node;
@@ -75,6 +75,10 @@ async fn serve(
             node.admin.listen
         )
     })?;
+    // The port the gateway got (`--listen 127.0.0.1:0` picks one): what invoke URLs, as
+    // in an OpenAPI export's `servers`, must name.
+    set.node.node.listen = gateway_listener.local_addr()?;
+    let node = &set.node;
     let gateway = Gateway::new(node);
     let control = match Control::open_with_plugins(&set, gateway.clone(), plugins) {
         Ok(c) => Arc::new(c),

@@ -199,6 +199,11 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
             }
         }
         (["apis", _, "stages", _, "cache"], _) => method_not_allowed("DELETE"),
+        (["apis", api, "stages", stage, "export"], &Method::GET) => {
+            let (api, stage) = ((*api).to_owned(), (*stage).to_owned());
+            run(StatusCode::OK, move || c.export_stage(&api, &stage)).await
+        }
+        (["apis", _, "stages", _, "export"], _) => method_not_allowed("GET"),
         _ => not_found(&method, &full),
     }
 }

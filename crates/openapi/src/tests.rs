@@ -1,0 +1,490 @@
+use causeway_model::{ApiSpec, ApiType, IntegrationSpec, parse_api};
+
+use crate::{ExportOptions, Format, ImportOptions, export, import, render};
+
+fn manifest_file(rel: &str) -> String {
+    let path = format!("{}/../../{rel}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// An HTTP API using what API Gateway has no word for, beside what it has.
+const HTTP_API: &str = r#"
+version = 1
+id = "orders"
+name = "Orders"
+type = "HTTP"
+binary_media_types = ["image/png"]
+cors = { allow_origins = ["https://shop.example"], allow_methods = ["GET", "POST"], allow_headers = ["authorization"], expose_headers = ["x-request-id"], max_age = 600, allow_credentials = true }
+
+[[stages]]
+name = "live"
+variables = { backend = "http://127.0.0.1:9" }
+cache = { enabled = true, capacity_bytes = 1048576, ttl_seconds = 60 }
+throttle = { rate = 100.0, burst = 50 }
+
+[[plugins]]
+name = "shop"
+file = "shopping_list.wasm"
+world = "function"
+instance = "reuse"
+
+[[plugins]]
+name = "hello"
+file = "hello.wasm"
+world = "wasi-http"
+
+[[plugins]]
+name = "gate"
+file = "gate.wasm"
+world = "authorizer"
+
+[[authorizers]]
+name = "users"
+type = "JWT"
+identity_source = "$request.header.Authorization"
+jwt = { issuer = "https://issuer.example", audiences = ["orders"], jwks_file = "jwks.json" }
+
+[[authorizers]]
+name = "gate"
+type = "REQUEST"
+plugin = "gate"
+identity_sources = ["method.request.header.x-tenant", "method.request.querystring.tenant"]
+result_ttl_seconds = 60
+
+[[routes]]
+key = "GET /orders/{id}"
+authorizer = "users"
+authorization_scopes = ["orders:read"]
+request_parameters = { "method.request.querystring.expand" = false, "method.request.header.x-trace" = true }
+cache = { ttl_seconds = 30, key_parameters = ["method.request.querystring.expand"] }
+throttle = { rate = 10.0, burst = 5 }
+[routes.integration]
+type = "HTTP_PROXY"
+uri = "${stageVariables.backend}/orders/{id}"
+timeout_ms = 3000
+
+[[routes]]
+key = "POST /lists"
+authorizer = "gate"
+[routes.integration]
+type = "FUNCTION"
+plugin = "shop"
+payload_format = "2.0"
+
+[[routes]]
+key = "GET /hello"
+[routes.integration]
+type = "WASI_HTTP"
+plugin = "hello"
+timeout_ms = 1000
+
+[[routes]]
+key = "$default"
+[routes.integration]
+type = "MOCK"
+status = 404
+headers = { "content-type" = "application/json" }
+body = '{"message": "no such order route: $context.path"}'
+"#;
+
+/// Route and authorizer order carries no meaning (the router orders by precedence), and
+/// the document keeps them by path and name; nor does declaring a path parameter the
+/// route key already has.
+fn normalized(mut api: ApiSpec) -> ApiSpec {
+    api.routes.sort_by(|a, b| a.key.cmp(&b.key));
+    api.authorizers.sort_by(|a, b| a.name.cmp(&b.name));
+    api.gateway_responses.sort_by(|a, b| a.kind.cmp(&b.kind));
+    for r in &mut api.routes {
+        r.request_parameters
+            .retain(|k, _| !k.starts_with("method.request.path."));
+    }
+    api
+}
+
+fn round_trip(file: &str, text: &str) {
+    let api = parse_api(file, text).unwrap_or_else(|e| panic!("{e}"));
+    let doc = export(&api, &ExportOptions::default());
+    for format in [Format::Json, Format::Yaml] {
+        let text = render(&doc, format);
+        let back = import(&text, &ImportOptions::default())
+            .unwrap_or_else(|e| panic!("{file} as {format:?}: {e}\n{text}"));
+        assert_eq!(
+            normalized(back.api),
+            normalized(api.clone()),
+            "{file} as {format:?}"
+        );
+        assert!(
+            back.warnings.is_empty(),
+            "{file}: our own export warns: {:?}",
+            back.warnings
+        );
+    }
+}
+
+#[test]
+fn every_shipped_api_survives_export_and_import() {
+    for file in [
+        "edge-config/apis/petstore.toml",
+        "benches/config/apis/bench.toml",
+        "benches/plugin-api.toml",
+    ] {
+        round_trip(file, &manifest_file(file));
+    }
+    round_trip("orders.toml", HTTP_API);
+}
+
+#[test]
+fn the_export_reads_as_api_gateways() {
+    let api = parse_api(
+        "petstore.toml",
+        &manifest_file("edge-config/apis/petstore.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let doc = export(
+        &api,
+        &ExportOptions {
+            server_url: Some("http://petstore.execute-api.localhost:8080/prod".into()),
+            version: Some("0123456789abcdef".into()),
+        },
+    );
+    assert_eq!(doc["openapi"], "3.0.1");
+    assert_eq!(doc["info"]["title"], "PetStore");
+    assert_eq!(doc["info"]["version"], "0123456789abcdef");
+    assert_eq!(
+        doc["servers"][0]["url"],
+        "http://petstore.execute-api.localhost:8080/prod"
+    );
+    let list = &doc["paths"]["/pets"]["get"];
+    assert_eq!(list["x-amazon-apigateway-integration"]["type"], "http");
+    assert_eq!(
+        list["x-amazon-apigateway-integration"]["requestParameters"]["integration.request.querystring.page"],
+        "method.request.querystring.page"
+    );
+    assert_eq!(
+        list["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]["method.response.header.x-powered-by"],
+        "'causeway'"
+    );
+    assert_eq!(list["parameters"][0]["in"], "query");
+    let pet = &doc["paths"]["/pets/{petId}"]["get"];
+    assert_eq!(pet["parameters"][0]["name"], "petId");
+    assert_eq!(pet["parameters"][0]["in"], "path");
+    assert_eq!(pet["parameters"][0]["required"], true);
+    let proxy = &doc["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"];
+    assert_eq!(
+        proxy["x-amazon-apigateway-integration"]["type"],
+        "http_proxy"
+    );
+    assert_eq!(
+        proxy["x-amazon-apigateway-integration"]["httpMethod"],
+        "ANY"
+    );
+    let root = &doc["paths"]["/"]["get"]["x-amazon-apigateway-integration"];
+    assert_eq!(root["type"], "mock");
+    assert_eq!(root["responses"]["default"]["statusCode"], "200");
+    assert_eq!(
+        doc["x-amazon-apigateway-gateway-responses"]["DEFAULT_4XX"]["responseParameters"]["gatewayresponse.header.access-control-allow-origin"],
+        "'*'"
+    );
+    assert!(
+        doc.get("x-amazon-apigateway-importexport-version")
+            .is_none()
+    );
+
+    let http = parse_api("orders.toml", HTTP_API).unwrap_or_else(|e| panic!("{e}"));
+    let doc = export(&http, &ExportOptions::default());
+    assert_eq!(doc["x-amazon-apigateway-importexport-version"], "1.0");
+    let users = &doc["components"]["securitySchemes"]["users"]["x-amazon-apigateway-authorizer"];
+    assert_eq!(users["type"], "jwt");
+    assert_eq!(
+        users["jwtConfiguration"]["issuer"],
+        "https://issuer.example"
+    );
+    assert_eq!(
+        doc["paths"]["/orders/{id}"]["get"]["security"][0]["users"][0],
+        "orders:read"
+    );
+    assert_eq!(doc["x-amazon-apigateway-cors"]["maxAge"], 600);
+    assert_eq!(
+        doc["paths"]["$default"]["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
+            ["responses"]["default"]["statusCode"],
+        "404"
+    );
+    assert_eq!(
+        doc["paths"]["/lists"]["post"]["x-causeway-integration"]["type"],
+        "FUNCTION"
+    );
+}
+
+/// A REST API as API Gateway's console exports one (OpenAPI 3, YAML, with integrations).
+const AWS_EXPORT: &str = r#"
+openapi: "3.0.1"
+info:
+  title: "Pet Store (imported)"
+  description: "Your first API with Amazon API Gateway."
+  version: "2024-05-01T10:00:00Z"
+servers:
+- url: "https://abc123.execute-api.us-east-1.amazonaws.com/{basePath}"
+  variables:
+    basePath:
+      default: "test"
+paths:
+  /pets:
+    get:
+      parameters:
+      - name: "type"
+        in: "query"
+        schema:
+          type: "string"
+      - name: "page"
+        in: "query"
+        required: true
+        schema:
+          type: "string"
+      x-amazon-apigateway-request-validator: "params"
+      x-amazon-apigateway-integration:
+        httpMethod: "GET"
+        uri: "http://petstore.example/petstore/pets"
+        responses:
+          default:
+            statusCode: "200"
+            responseParameters:
+              method.response.header.Access-Control-Allow-Origin: "'*'"
+        requestParameters:
+          integration.request.querystring.page: "method.request.querystring.page"
+          integration.request.querystring.type: "method.request.querystring.type"
+        passthroughBehavior: "when_no_match"
+        type: "http"
+    post:
+      security:
+      - api_key: []
+      x-amazon-apigateway-integration:
+        httpMethod: "POST"
+        uri: "http://petstore.example/petstore/pets"
+        responses:
+          default:
+            statusCode: "200"
+        passthroughBehavior: "when_no_match"
+        timeoutInMillis: 5000
+        type: "http_proxy"
+  /pets/{petId}:
+    get:
+      parameters:
+      - name: "petId"
+        in: "path"
+        required: true
+        schema:
+          type: "string"
+      x-amazon-apigateway-integration:
+        httpMethod: "GET"
+        uri: "http://petstore.example/petstore/pets/{petId}"
+        requestParameters:
+          integration.request.path.petId: "method.request.path.petId"
+        passthroughBehavior: "when_no_match"
+        type: "http_proxy"
+  /:
+    get:
+      x-amazon-apigateway-integration:
+        responses:
+          default:
+            statusCode: "200"
+            responseParameters:
+              method.response.header.Content-Type: "'text/html'"
+            responseTemplates:
+              text/html: "<html><body>Welcome</body></html>"
+        requestTemplates:
+          application/json: "{\"statusCode\": 200}"
+        passthroughBehavior: "when_no_match"
+        type: "mock"
+components:
+  securitySchemes:
+    api_key:
+      type: "apiKey"
+      name: "x-api-key"
+      in: "header"
+x-amazon-apigateway-gateway-responses:
+  UNAUTHORIZED:
+    statusCode: 401
+    responseParameters:
+      gatewayresponse.header.WWW-Authenticate: "'Bearer'"
+    responseTemplates:
+      application/json: "{\"message\":$context.error.messageString}"
+"#;
+
+#[test]
+fn an_api_gateway_export_imports() {
+    let imported = import(AWS_EXPORT, &ImportOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let api = imported.api;
+    assert_eq!(api.id, "pet-store-imported");
+    assert_eq!(api.kind, ApiType::Rest);
+    let keys: Vec<&str> = api.routes.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["GET /", "GET /pets", "POST /pets", "GET /pets/{petId}"]
+    );
+    let list = &api.routes[1];
+    assert_eq!(
+        list.request_parameters
+            .get("method.request.querystring.page"),
+        Some(&true)
+    );
+    assert_eq!(
+        list.request_parameters
+            .get("method.request.querystring.type"),
+        Some(&false)
+    );
+    let IntegrationSpec::Http(http) = &list.integration else {
+        panic!("{:?}", list.integration)
+    };
+    assert_eq!(http.uri, "http://petstore.example/petstore/pets");
+    assert_eq!(
+        http.method, None,
+        "GET on a GET route is the route's method"
+    );
+    assert_eq!(http.timeout_ms, 29_000);
+    assert_eq!(
+        http.response_parameters
+            .get("method.response.header.Access-Control-Allow-Origin"),
+        Some(&"'*'".to_owned())
+    );
+    assert!(api.routes[2].api_key_required);
+    let IntegrationSpec::HttpProxy(proxy) = &api.routes[2].integration else {
+        panic!("{:?}", api.routes[2].integration)
+    };
+    assert_eq!(proxy.timeout_ms, 5000);
+    let IntegrationSpec::Mock(mock) = &api.routes[0].integration else {
+        panic!("{:?}", api.routes[0].integration)
+    };
+    assert_eq!(
+        mock.headers.get("Content-Type"),
+        Some(&"text/html".to_owned())
+    );
+    assert_eq!(mock.body, "<html><body>Welcome</body></html>");
+    assert_eq!(api.gateway_responses[0].kind, "UNAUTHORIZED");
+    assert_eq!(api.gateway_responses[0].status, Some(401));
+    assert_eq!(
+        api.gateway_responses[0].headers.get("WWW-Authenticate"),
+        Some(&"Bearer".to_owned())
+    );
+    // What is not acted on is said, with where.
+    let at: Vec<&str> = imported.warnings.iter().map(|w| w.at.as_str()).collect();
+    assert_eq!(
+        at,
+        [
+            "servers[0]",
+            "paths./pets.get.x-amazon-apigateway-request-validator"
+        ]
+    );
+    // The stage the export was made for, from the server URL's `basePath`.
+    let stages: Vec<&str> = api.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(stages, ["test"]);
+
+    // Told it is an HTTP API, the gateway responses (a REST feature) are refused there.
+    let as_http = import(
+        AWS_EXPORT,
+        &ImportOptions {
+            id: Some("pets".into()),
+            kind: Some(ApiType::Http),
+        },
+    )
+    .expect_err("gateway responses on an HTTP API")
+    .0;
+    let at: Vec<&str> = as_http.iter().map(|e| e.at.as_str()).collect();
+    assert_eq!(
+        at,
+        ["x-amazon-apigateway-gateway-responses.UNAUTHORIZED"],
+        "{as_http:?}"
+    );
+    let trimmed = AWS_EXPORT
+        .split("x-amazon-apigateway-gateway-responses")
+        .next()
+        .unwrap_or_default();
+    let named = import(
+        trimmed,
+        &ImportOptions {
+            id: Some("pets".into()),
+            kind: Some(ApiType::Http),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (named.api.id.as_str(), named.api.kind),
+        ("pets", ApiType::Http)
+    );
+}
+
+#[test]
+fn what_cannot_be_imported_is_all_said_at_once_with_its_place() {
+    let doc = r#"{
+      "openapi": "3.0.1",
+      "info": {"title": "Lambda shop"},
+      "paths": {
+        "/orders": {
+          "get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST",
+                  "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn/invocations"}},
+          "post": {"security": [{"lambda": []}], "responses": {}},
+          "put": {"x-amazon-apigateway-integration": {"type": "http", "uri": "http://x", "connectionType": "VPC_LINK"}}
+        },
+        "/orders/{id}": {
+          "get": {"parameters": [{"name": "orderId", "in": "path", "required": true}],
+                  "x-amazon-apigateway-integration": {"type": "mock"}}
+        }
+      },
+      "components": {"securitySchemes": {"lambda": {"type": "apiKey", "name": "Authorization", "in": "header",
+          "x-amazon-apigateway-authtype": "custom",
+          "x-amazon-apigateway-authorizer": {"type": "token", "authorizerUri": "arn:aws:lambda:auth"}}}}
+    }"#;
+    let errors = import(doc, &ImportOptions::default())
+        .expect_err("nothing here runs on Causeway")
+        .0;
+    let at: Vec<&str> = errors.iter().map(|e| e.at.as_str()).collect();
+    assert_eq!(
+        at,
+        [
+            "components.securitySchemes.lambda.x-amazon-apigateway-authorizer",
+            "paths./orders.get.x-amazon-apigateway-integration.type",
+            "paths./orders.post.security[0].lambda",
+            "paths./orders.post",
+            "paths./orders.put.x-amazon-apigateway-integration.connectionType",
+            "paths./orders/{id}.get.parameters[0].name",
+        ],
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].message.contains("x-causeway-authorizer"),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[1].message.contains("FUNCTION"), "{}", errors[1]);
+    assert!(
+        errors[3]
+            .message
+            .contains("no `x-amazon-apigateway-integration`"),
+        "{}",
+        errors[3]
+    );
+
+    let swagger = import(
+        r#"{"swagger": "2.0", "info": {"title": "old"}, "paths": {}}"#,
+        &ImportOptions::default(),
+    )
+    .expect_err("Swagger 2.0");
+    assert!(swagger.to_string().contains("swagger2openapi"), "{swagger}");
+    let garbage = import("paths: [unclosed", &ImportOptions::default()).expect_err("not YAML");
+    assert!(garbage.to_string().contains("not valid YAML"), "{garbage}");
+}
+
+#[test]
+fn the_models_own_refusals_point_into_the_document() {
+    let doc = r#"{
+      "openapi": "3.0.1",
+      "info": {"title": "slow"},
+      "paths": {"/slow": {"get": {"x-amazon-apigateway-integration":
+          {"type": "http_proxy", "uri": "http://127.0.0.1:9/slow", "timeoutInMillis": 60000}}}}
+    }"#;
+    let errors = import(doc, &ImportOptions::default())
+        .expect_err("60 s is over the limit")
+        .0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].at.starts_with("paths./slow.get"), "{}", errors[0]);
+    assert!(errors[0].message.contains("29000"), "{}", errors[0]);
+}
