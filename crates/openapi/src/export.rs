@@ -136,6 +136,14 @@ fn operation(api: &ApiSpec, route: &RouteSpec) -> Value {
     if !security.is_empty() {
         op.insert("security".into(), Value::Array(security));
     }
+    // OpenAPI requires `responses`: what the route answers, as far as the gateway knows.
+    let responses = match &route.integration {
+        IntegrationSpec::Mock(mock) => json!({
+            mock.status.to_string(): { "description": format!("{} response", mock.status) }
+        }),
+        _ => json!({ "default": { "description": "the integration's response" } }),
+    };
+    op.insert("responses".into(), responses);
     if route.api_key_required && api.kind == ApiType::Rest {
         op.insert("x-amazon-apigateway-api-key-required".into(), json!(true));
     }
