@@ -4,6 +4,8 @@
 #[path = "node/harness.rs"]
 mod harness;
 
+#[path = "node/canary.rs"]
+mod canary;
 #[path = "node/config.rs"]
 mod config;
 #[path = "node/control.rs"]

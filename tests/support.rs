@@ -262,6 +262,7 @@ pub fn bindings(api: &ApiSpec) -> Vec<StageBinding> {
             deployment: compiled.clone(),
             variables: s.variables.clone(),
             settings: s.settings(),
+            canary: None,
         })
         .collect()
 }
@@ -414,6 +415,7 @@ pub fn bindings_with_plugins(
             deployment: compiled.clone(),
             variables: s.variables.clone(),
             settings: s.settings(),
+            canary: None,
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! [`Control`]: the store, the compiled deployments and the gateway, kept in step. Every
 //! operation validates first, then persists, then re-publishes the whole table at once.
 
+mod canary;
 mod export;
 mod keys;
 mod ops;
@@ -8,7 +9,7 @@ mod ops;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use causeway_gateway::{CompiledDeployment, Gateway, StageBinding, compile};
+use causeway_gateway::{CanaryBinding, CompiledDeployment, Gateway, StageBinding, compile};
 use causeway_model::{ConfigErrors, ConfigSet, Deployment, DeploymentId, NodeConfig};
 use causeway_store::{StageChange, Store, StoreError};
 
@@ -108,6 +109,7 @@ impl Control {
                         variables: Some(s.variables.clone()),
                         description: Some(s.description.clone()),
                         settings: Some(s.settings()),
+                        canary: None,
                     };
                     (s.name.clone(), change)
                 })
@@ -183,27 +185,55 @@ impl Control {
         let records: Vec<_> = inner.store.stages().into_iter().cloned().collect();
         let mut bindings = Vec::with_capacity(records.len());
         for r in records {
-            match inner.compiled(&r.api_id, &r.deployment_id) {
-                Ok(deployment) => bindings.push(StageBinding {
-                    api_id: r.api_id,
-                    stage: r.stage,
-                    deployment,
-                    variables: r.variables,
-                    settings: r.settings,
-                }),
-                Err(e) => tracing::error!(
-                    api = %r.api_id,
-                    stage = %r.stage,
-                    deployment = %r.deployment_id,
-                    "stage is not served: {e}; point it at another deployment with \
-                     `causeway rollback --api {} --stage {} --to <id>`",
-                    r.api_id,
-                    r.stage
-                ),
-            }
+            let deployment = match inner.compiled(&r.api_id, &r.deployment_id) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(
+                        api = %r.api_id,
+                        stage = %r.stage,
+                        deployment = %r.deployment_id,
+                        "stage is not served: {e}; point it at another deployment with \
+                         `causeway rollback --api {} --stage {} --to <id>`",
+                        r.api_id,
+                        r.stage
+                    );
+                    continue;
+                }
+            };
+            let canary =
+                r.canary
+                    .as_ref()
+                    .and_then(|c| match inner.compiled(&r.api_id, &c.deployment_id) {
+                        Ok(d) => Some(CanaryBinding {
+                            deployment: d,
+                            percent_traffic: c.percent_traffic,
+                            variables: c.variables(&r.variables),
+                            use_stage_cache: c.use_stage_cache,
+                        }),
+                        Err(e) => {
+                            tracing::error!(
+                                api = %r.api_id, stage = %r.stage, canary = %c.deployment_id,
+                                "the stage's canary is not served (the stage is): {e}"
+                            );
+                            None
+                        }
+                    });
+            bindings.push(StageBinding {
+                api_id: r.api_id,
+                stage: r.stage,
+                deployment,
+                variables: r.variables,
+                settings: r.settings,
+                canary,
+            });
         }
-        let live: HashSet<DeploymentId> =
-            bindings.iter().map(|b| b.deployment.id().clone()).collect();
+        let live: HashSet<DeploymentId> = bindings
+            .iter()
+            .flat_map(|b| {
+                std::iter::once(&b.deployment).chain(b.canary.as_ref().map(|c| &c.deployment))
+            })
+            .map(|d| d.id().clone())
+            .collect();
         inner.compiled.retain(|id, _| live.contains(id));
         inner
             .plugins

@@ -19,6 +19,10 @@ pub struct DeployRequest {
     /// Free text stored with the deployment.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Release as a canary taking this percentage of each stage's requests instead of
+    /// switching the stages (API Gateway's `canarySettings` on `CreateDeployment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_percent: Option<f64>,
 }
 
 /// `PATCH /v1/apis/{api}/stages/{stage}`: absent fields are kept.
@@ -31,6 +35,23 @@ pub struct StagePatch {
     /// Replace the stage variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<BTreeMap<String, String>>,
+}
+
+/// `PUT /v1/apis/{api}/stages/{stage}/canary`: the stage's canary (API Gateway's
+/// `canarySettings`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanaryRequest {
+    /// The deployment the canary serves (an id or an unambiguous prefix of one).
+    pub deployment_id: String,
+    /// Share of the stage's requests, 0.0..=100.0 percent.
+    pub percent_traffic: f64,
+    /// Stage variables the canary sees instead of the stage's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_variable_overrides: BTreeMap<String, String>,
+    /// Whether canary requests use the stage's response cache (default: they bypass it).
+    #[serde(default)]
+    pub use_stage_cache: bool,
 }
 
 /// `POST /v1/apis/{api}/stages/{stage}/rollback`; no id = the previous deployment.

@@ -19,8 +19,11 @@ use serde::de::DeserializeOwned;
 use crate::AdminArgs;
 use crate::config::node_only;
 
-/// How long one admin request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a read of the admin API may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a change may take: a deploy, rollback or canary compiles the deployment's
+/// plugins first, seconds per JavaScript or Python component, far more on a busy machine.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// An error answer of the admin API.
 #[derive(Debug)]
@@ -146,6 +149,11 @@ impl Admin {
         let req = req
             .body(Full::new(body))
             .with_context(|| format!("`{url}` is not a valid URL; check --admin"))?;
+        let timeout = if method == Method::GET {
+            READ_TIMEOUT
+        } else {
+            CHANGE_TIMEOUT
+        };
         let (status, bytes) = self.rt.block_on(async {
             let exchange = async {
                 let resp = self.client.request(req).await?;
@@ -153,9 +161,12 @@ impl Admin {
                 let bytes = resp.into_body().collect().await?.to_bytes();
                 Ok::<_, anyhow::Error>((status, bytes))
             };
-            tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-                .await
-                .map_err(|_| anyhow!("no answer within {} s", REQUEST_TIMEOUT.as_secs()))?
+            tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+                anyhow!(
+                    "no answer within {} s (a change may still complete: see `causeway stages`)",
+                    timeout.as_secs()
+                )
+            })?
         })
         .with_context(|| {
             format!(

@@ -9,6 +9,7 @@
 //! `causeway-admin`, and the client verbs go through the admin API, never the data files.
 #![forbid(unsafe_code)]
 
+mod canary;
 mod client;
 mod config;
 mod keys;
@@ -50,6 +51,9 @@ enum Command {
     Deployments(DeploymentsArgs),
     /// Point a stage back at its previous deployment, or at the one given.
     Rollback(RollbackArgs),
+    /// Canary releases: a share of a stage's requests served by another deployment.
+    #[command(subcommand)]
+    Canary(canary::CanaryCommand),
     /// Drop every cached response of a stage.
     FlushCache(FlushArgs),
     /// Check or run a WebAssembly plugin locally.
@@ -118,6 +122,10 @@ struct DeployArgs {
     /// Free text stored with the deployment.
     #[arg(long, value_name = "TEXT", default_value = "")]
     description: String,
+    /// Release as a canary: each stage keeps its deployment and sends PERCENT of its
+    /// requests to the new one (`causeway canary promote` to finish).
+    #[arg(long, value_name = "PERCENT")]
+    canary: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +190,7 @@ where
         Command::Stages(a) => verbs::stages(&a),
         Command::Deployments(a) => verbs::deployments(&a),
         Command::Rollback(a) => verbs::rollback(&a),
+        Command::Canary(c) => canary::run(&c),
         Command::FlushCache(a) => verbs::flush_cache(&a),
         Command::Plugin(c) => plugin::run(&c),
         Command::Keys(c) => keys::keys(&c),

@@ -53,17 +53,21 @@ pub(crate) fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
             api,
             stages: (!args.stages.is_empty()).then(|| args.stages.clone()),
             description: args.description.clone(),
+            canary_percent: args.canary,
         };
         let out: DeployOutcome = admin.send(
             Method::POST,
             &format!("/v1/apis/{id}/deployments"),
             &request,
         )?;
+        let target = match args.canary {
+            Some(p) => format!("canary taking {p}% of {}", out.stages.join(", ")),
+            None => out.stages.join(", "),
+        };
         println!(
-            "{id}: deployment {} ({}) → {}",
+            "{id}: deployment {} ({}) → {target}",
             out.deployment_id,
             if out.created { "new" } else { "unchanged" },
-            out.stages.join(", ")
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -121,6 +125,10 @@ pub(crate) fn stages(args: &StagesArgs) -> anyhow::Result<ExitCode> {
                     .last()
                     .map_or_else(|| "-".to_owned(), ToString::to_string),
                 vars.join(","),
+                s.canary.as_ref().map_or_else(
+                    || "-".to_owned(),
+                    |c| format!("{}% {}", c.percent_traffic, c.deployment_id),
+                ),
             ]
         })
         .collect();
@@ -133,7 +141,8 @@ pub(crate) fn stages(args: &StagesArgs) -> anyhow::Result<ExitCode> {
                 "DEPLOYMENT",
                 "UPDATED",
                 "PREVIOUS",
-                "VARIABLES"
+                "VARIABLES",
+                "CANARY"
             ],
             &rows
         )

@@ -46,7 +46,7 @@ pub use keys::{KeyBinding, PlanBinding};
 pub use metrics::{Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};
-pub use table::{EXECUTE_API_SUFFIX, StageBinding};
+pub use table::{CanaryBinding, EXECUTE_API_SUFFIX, StageBinding};
 pub use trace::Tracing;
 
 use phases::route::Limits;
@@ -266,9 +266,12 @@ fn live_plugins(
     stages: &[StageBinding],
 ) -> Vec<(PluginInstanceLabels, Arc<causeway_plugin::Plugin>)> {
     let mut out: Vec<(PluginInstanceLabels, Arc<causeway_plugin::Plugin>)> = Vec::new();
-    for b in stages {
-        let spec = b.deployment.spec();
-        for (name, plugin) in b.deployment.plugins() {
+    let deployments = stages.iter().flat_map(|b| {
+        std::iter::once(&b.deployment).chain(b.canary.as_ref().map(|c| &c.deployment))
+    });
+    for deployment in deployments {
+        let spec = deployment.spec();
+        for (name, plugin) in deployment.plugins() {
             if out.iter().any(|(_, p)| Arc::ptr_eq(p, plugin)) {
                 continue;
             }

@@ -30,6 +30,21 @@ pub struct StageBinding {
     pub variables: BTreeMap<String, String>,
     /// Access log, cache and throttle settings.
     pub settings: StageSettings,
+    /// A share of the stage's traffic served by another deployment.
+    pub canary: Option<CanaryBinding>,
+}
+
+/// A stage's canary, ready to publish.
+#[derive(Debug, Clone)]
+pub struct CanaryBinding {
+    /// The deployment the canary serves.
+    pub deployment: Arc<CompiledDeployment>,
+    /// Share of the stage's requests, 0.0..=100.0 percent.
+    pub percent_traffic: f64,
+    /// The stage variables the canary sees (the stage's, with the overrides).
+    pub variables: BTreeMap<String, String>,
+    /// Whether canary requests use the stage's response cache.
+    pub use_stage_cache: bool,
 }
 
 /// A published stage, shared by every request that uses it.
@@ -47,6 +62,28 @@ pub(crate) struct StageRuntime {
     /// `api/stage`: this stage's name in the throttler.
     pub(crate) throttle_key: String,
     pub(crate) cache: Option<Arc<StageCache>>,
+    /// The stage's canary, if it has one.
+    pub(crate) canary: Option<Canary>,
+}
+
+/// A published canary: the runtime its requests use (metrics labelled with stage
+/// `{stage}/Canary`, as API Gateway names canary metrics) and its share of requests.
+#[derive(Debug)]
+pub(crate) struct Canary {
+    pub(crate) runtime: Arc<StageRuntime>,
+    /// A request goes to the canary when a random `u32` is below this (2^32: always).
+    threshold: u64,
+}
+
+impl StageRuntime {
+    /// The runtime serving one request of this stage: the canary's for its share of
+    /// requests, else this one.
+    pub(crate) fn pick(self: &Arc<Self>) -> Arc<StageRuntime> {
+        match &self.canary {
+            Some(c) if u64::from(rand::random::<u32>()) < c.threshold => c.runtime.clone(),
+            _ => self.clone(),
+        }
+    }
 }
 
 /// A base path and the stage it maps to.
@@ -92,42 +129,28 @@ impl Table {
         for b in stages {
             let entry = t.apis.entry(b.api_id.as_str().into()).or_default();
             entry.kind = Some(b.deployment.kind());
-            let labels = |method: &str, resource: &str| RouteLabels {
-                api: b.api_id.clone(),
-                stage: b.stage.clone(),
-                method: method.to_owned(),
-                resource: resource.to_owned(),
+            let parts = Parts {
+                metrics,
+                sinks,
+                caches,
             };
-            let route_metrics = b
-                .deployment
-                .spec()
-                .routes
-                .iter()
-                .map(|r| metrics.route(&labels(r.method(), r.path())))
-                .collect();
-            let unmatched_metrics = metrics.route(&labels("", ""));
-            let cache = b
-                .settings
-                .cache
-                .as_ref()
-                .filter(|c| c.enabled)
-                .map(|c| caches.for_stage(&b.api_id, &b.stage, &b.deployment.id().0, c));
-            let rt = Arc::new(StageRuntime {
-                stage: b.stage.clone(),
-                deployment: b.deployment,
-                variables: b.variables,
-                route_metrics,
-                unmatched_metrics,
-                throttle: b.settings.throttle,
-                throttle_key: crate::throttle::stage_key(&b.api_id, &b.stage),
-                cache,
-                access_log: b
-                    .settings
-                    .access_log
-                    .as_ref()
-                    .map(|spec| AccessLogger::new(spec, sinks)),
-            });
-            entry.stages.insert(b.stage.into(), rt);
+            let mut rt = parts.runtime(&b, &b.stage, &b.deployment, b.variables.clone(), None);
+            if let Some(c) = &b.canary {
+                let cache = if c.use_stage_cache {
+                    Some(rt.cache.clone())
+                } else {
+                    Some(None)
+                };
+                let label = format!("{}/Canary", b.stage);
+                let runtime = parts.runtime(&b, &label, &c.deployment, c.variables.clone(), cache);
+                rt.canary = Some(Canary {
+                    runtime: Arc::new(runtime),
+                    // f64 → u64 saturates; 100 % is 2^32, above every u32.
+                    threshold: (c.percent_traffic.clamp(0.0, 100.0) / 100.0 * 4_294_967_296.0)
+                        as u64,
+                });
+            }
+            entry.stages.insert(b.stage.into(), Arc::new(rt));
         }
         for d in domains {
             let mut maps: Vec<(String, Arc<StageRuntime>)> = d
@@ -142,6 +165,12 @@ impl Table {
             t.domains.insert(d.name.to_ascii_lowercase().into(), maps);
         }
         t
+    }
+
+    /// Every published stage (canaries included).
+    pub(crate) fn runtimes(&self) -> impl Iterator<Item = &Arc<StageRuntime>> {
+        self.stages()
+            .flat_map(|rt| std::iter::once(rt).chain(rt.canary.as_ref().map(|c| &c.runtime)))
     }
 
     /// Every published stage.
@@ -161,11 +190,11 @@ impl Table {
                 None => (rest, None),
             };
             if let Some(rt) = api.stages.get(stage) {
-                return Resolved::Stage(rt.clone(), route_at);
+                return Resolved::Stage(rt.pick(), route_at);
             }
             // HTTP APIs' `$default` stage is served without a stage prefix.
             if let Some(rt) = api.stages.get("$default") {
-                return Resolved::Stage(rt.clone(), (path.len() > 1).then_some(0));
+                return Resolved::Stage(rt.pick(), (path.len() > 1).then_some(0));
             }
             return api.kind.map_or(Resolved::NoHost, Resolved::NoStage);
         }
@@ -174,7 +203,7 @@ impl Table {
         };
         for (base, rt) in maps {
             if base.is_empty() {
-                return Resolved::Stage(rt.clone(), (path.len() > 1).then_some(0));
+                return Resolved::Stage(rt.pick(), (path.len() > 1).then_some(0));
             }
             let Some(after) = path
                 .strip_prefix('/')
@@ -183,12 +212,68 @@ impl Table {
                 continue;
             };
             if after.is_empty() || after == "/" {
-                return Resolved::Stage(rt.clone(), None);
+                return Resolved::Stage(rt.pick(), None);
             }
             if after.starts_with('/') {
-                return Resolved::Stage(rt.clone(), Some(path.len() - after.len()));
+                return Resolved::Stage(rt.pick(), Some(path.len() - after.len()));
             }
         }
         Resolved::NoMapping
+    }
+}
+
+/// What building a stage's runtime needs from the node.
+struct Parts<'a> {
+    metrics: &'a Metrics,
+    sinks: &'a Sinks,
+    caches: &'a Caches,
+}
+
+impl Parts<'_> {
+    /// The runtime of stage `b` serving `deployment` with `variables`; metrics labelled
+    /// with stage `label`. `cache`: the stage's cache to use instead of its own (`Some`).
+    fn runtime(
+        &self,
+        b: &StageBinding,
+        label: &str,
+        deployment: &Arc<CompiledDeployment>,
+        variables: BTreeMap<String, String>,
+        cache: Option<Option<Arc<StageCache>>>,
+    ) -> StageRuntime {
+        let labels = |method: &str, resource: &str| RouteLabels {
+            api: b.api_id.clone(),
+            stage: label.to_owned(),
+            method: method.to_owned(),
+            resource: resource.to_owned(),
+        };
+        let route_metrics = deployment
+            .spec()
+            .routes
+            .iter()
+            .map(|r| self.metrics.route(&labels(r.method(), r.path())))
+            .collect();
+        let unmatched_metrics = self.metrics.route(&labels("", ""));
+        let cache = cache.unwrap_or_else(|| {
+            b.settings.cache.as_ref().filter(|c| c.enabled).map(|c| {
+                self.caches
+                    .for_stage(&b.api_id, &b.stage, &deployment.id().0, c)
+            })
+        });
+        StageRuntime {
+            stage: b.stage.clone(),
+            deployment: deployment.clone(),
+            variables,
+            route_metrics,
+            unmatched_metrics,
+            throttle: b.settings.throttle,
+            throttle_key: crate::throttle::stage_key(&b.api_id, &b.stage),
+            cache,
+            access_log: b
+                .settings
+                .access_log
+                .as_ref()
+                .map(|spec| AccessLogger::new(spec, self.sinks)),
+            canary: None,
+        }
     }
 }

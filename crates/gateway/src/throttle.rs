@@ -6,9 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use causeway_model::{QuotaPeriodSpec, ThrottleSpec};
-use causeway_throttle::{
-    Limits, Quota, QuotaLedger, QuotaPeriod, Rate, StageLimits, Throttler, UsagePlan,
-};
+use causeway_throttle::{Limits, Quota, QuotaLedger, QuotaPeriod, Rate, Throttler, UsagePlan};
 
 use crate::keys::KeyTable;
 use crate::table::Table;
@@ -94,14 +92,15 @@ impl Throttle {
             node: rate(self.node).unwrap_or(Rate::ACCOUNT_DEFAULT),
             ..Limits::default()
         };
-        for rt in table.stages() {
-            let mut sl = StageLimits {
-                rate: rt.throttle.and_then(rate),
-                ..StageLimits::default()
-            };
+        // A canary shares its stage's limits; its deployment's route limits join them.
+        for rt in table.runtimes() {
+            let mut sl = limits.stages.remove(&rt.throttle_key).unwrap_or_default();
+            if sl.rate.is_none() {
+                sl.rate = rt.throttle.and_then(rate);
+            }
             for r in &rt.deployment.spec().routes {
                 if let Some(t) = r.throttle.and_then(rate) {
-                    sl.routes.insert(r.key.clone(), t);
+                    sl.routes.entry(r.key.clone()).or_insert(t);
                 }
             }
             if sl.rate.is_some() || !sl.routes.is_empty() {

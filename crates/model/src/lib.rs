@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod canary;
 pub mod deployment;
 pub mod error;
 pub mod gateway_response;
@@ -23,6 +24,7 @@ pub use api::{
     ApiSpec, ApiType, CorsSpec, HttpIntegration, HttpProxyIntegration, IntegrationSpec,
     MockIntegration, RouteSpec, StageSpec, route_key_params,
 };
+pub use canary::CanarySpec;
 pub use deployment::{Deployment, DeploymentId};
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway_response::GatewayResponseSpec;

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 
-use causeway_model::{Deployment, DeploymentId, StageSettings};
+use causeway_model::{CanarySpec, Deployment, DeploymentId, StageSettings};
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
@@ -63,6 +63,9 @@ pub struct StageRecord {
     /// Access log, cache and throttle settings of the stage.
     #[serde(default, skip_serializing_if = "StageSettings::is_empty")]
     pub settings: StageSettings,
+    /// A share of the stage's traffic served by another deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySpec>,
 }
 
 /// A change to one stage; `None` fields keep their current value.
@@ -76,6 +79,8 @@ pub struct StageChange {
     pub description: Option<String>,
     /// Replace the stage settings.
     pub settings: Option<StageSettings>,
+    /// Set (`Some(Some(_))`) or remove (`Some(None)`) the stage's canary.
+    pub canary: Option<Option<CanarySpec>>,
 }
 
 /// The deployments and stage pointers of one data directory.
@@ -296,6 +301,9 @@ impl Store {
         if let Some(id) = &change.deployment_id {
             self.require_deployment(api_id, id)?;
         }
+        if let Some(Some(canary)) = &change.canary {
+            self.require_deployment(api_id, &canary.deployment_id)?;
+        }
         let mut record = match (current, &change.deployment_id) {
             (Some(record), _) => record,
             (None, Some(id)) => StageRecord {
@@ -307,6 +315,7 @@ impl Store {
                 updated_at_ms: now_ms,
                 history: Vec::new(),
                 settings: StageSettings::default(),
+                canary: None,
             },
             (None, None) => return Err(unknown_stage(api_id, stage)),
         };
@@ -321,6 +330,9 @@ impl Store {
         }
         if let Some(settings) = change.settings {
             record.settings = settings;
+        }
+        if let Some(canary) = change.canary {
+            record.canary = canary;
         }
         record.updated_at_ms = now_ms;
         Ok(record)

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use causeway_model::{ApiSpec, ConfigError, ConfigErrors, Deployment};
+use causeway_model::{ApiSpec, CanarySpec, ConfigError, ConfigErrors, Deployment};
 use causeway_store::{StageChange, StageRecord, StoreError};
 
 use super::Control;
@@ -21,7 +21,24 @@ impl Control {
         stages: Option<Vec<String>>,
         description: String,
     ) -> Result<DeployOutcome, AdminError> {
+        self.deploy_with(api, stages, description, None)
+    }
+
+    /// [`deploy`](Self::deploy), or with `canary: Some(percent)` a canary release: each
+    /// stage (which must exist) keeps serving its deployment and sends `percent` of its
+    /// requests to the new one, with the definition's variables for the stage as the
+    /// canary's overrides.
+    pub fn deploy_with(
+        &self,
+        api: ApiSpec,
+        stages: Option<Vec<String>>,
+        description: String,
+        canary: Option<f64>,
+    ) -> Result<DeployOutcome, AdminError> {
         let file = format!("<api:{}>", api.id);
+        if let Some(percent) = canary {
+            CanarySpec::check_percent(percent).map_err(AdminError::BadRequest)?;
+        }
         let now = now_ms();
         let deployment = Deployment::snapshot(&api, description, now);
         // The control lock is taken for each component read only, not held while the
@@ -52,16 +69,40 @@ impl Control {
             .iter()
             .map(|name| {
                 let spec = api.stages.iter().find(|s| &s.name == name);
-                let change = StageChange {
-                    deployment_id: Some(id.clone()),
-                    variables: spec.map(|s| s.variables.clone()),
-                    description: spec.map(|s| s.description.clone()),
-                    settings: spec.map(|s| s.settings()),
+                let change = match canary {
+                    Some(percent) => StageChange {
+                        canary: Some(Some(CanarySpec {
+                            deployment_id: id.clone(),
+                            percent_traffic: percent,
+                            stage_variable_overrides: spec
+                                .map(|s| s.variables.clone())
+                                .unwrap_or_default(),
+                            use_stage_cache: false,
+                        })),
+                        ..StageChange::default()
+                    },
+                    None => StageChange {
+                        deployment_id: Some(id.clone()),
+                        variables: spec.map(|s| s.variables.clone()),
+                        description: spec.map(|s| s.description.clone()),
+                        settings: spec.map(|s| s.settings()),
+                        canary: None,
+                    },
                 };
                 (name.clone(), change)
             })
             .collect();
         let mut inner = self.lock();
+        if canary.is_some()
+            && let Some(missing) = names
+                .iter()
+                .find(|n| inner.store.stage(&api.id, n).is_none())
+        {
+            return Err(AdminError::BadRequest(format!(
+                "stage `{missing}` of API `{}` does not exist yet, so it has no traffic to share with a canary: deploy it without a canary first",
+                api.id
+            )));
+        }
         let created = inner.store.put_deployment(deployment)?;
         inner.store.update_stages(&api.id, changes, now)?;
         inner.compiled.insert(id.clone(), Arc::new(compiled));
@@ -104,6 +145,7 @@ impl Control {
             variables,
             description: None,
             settings: None,
+            canary: None,
         };
         let record = inner
             .store

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 
 use super::MAX_BODY_BYTES;
 use crate::audit::{AuditEntry, AuditLog, identity};
-use crate::wire::{DeployRequest, Items, RollbackRequest, StagePatch};
+use crate::wire::{CanaryRequest, DeployRequest, Items, RollbackRequest, StagePatch};
 use crate::{AdminError, Control, ErrorBody};
 
 /// What every request handler shares.
@@ -199,6 +199,24 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
             }
         }
         (["apis", _, "stages", _, "cache"], _) => method_not_allowed("DELETE"),
+        (["apis", api, "stages", stage, "canary"], &Method::PUT) => {
+            let (api, stage) = ((*api).to_owned(), (*stage).to_owned());
+            let body: CanaryRequest = match read_json(req, false).await {
+                Ok(b) => b,
+                Err(resp) => return resp,
+            };
+            run(StatusCode::OK, move || c.set_canary(&api, &stage, body)).await
+        }
+        (["apis", api, "stages", stage, "canary"], &Method::DELETE) => {
+            let (api, stage) = ((*api).to_owned(), (*stage).to_owned());
+            run(StatusCode::OK, move || c.delete_canary(&api, &stage)).await
+        }
+        (["apis", _, "stages", _, "canary"], _) => method_not_allowed("PUT, DELETE"),
+        (["apis", api, "stages", stage, "canary", "promote"], &Method::POST) => {
+            let (api, stage) = ((*api).to_owned(), (*stage).to_owned());
+            run(StatusCode::OK, move || c.promote_canary(&api, &stage)).await
+        }
+        (["apis", _, "stages", _, "canary", "promote"], _) => method_not_allowed("POST"),
         (["apis", api, "stages", stage, "export"], &Method::GET) => {
             let (api, stage) = ((*api).to_owned(), (*stage).to_owned());
             run(StatusCode::OK, move || c.export_stage(&api, &stage)).await
@@ -222,9 +240,10 @@ async fn deploy(c: Arc<Control>, api: String, req: Request<Incoming>) -> Resp {
             ),
         );
     }
-    let outcome =
-        tokio::task::spawn_blocking(move || c.deploy(body.api, body.stages, body.description))
-            .await;
+    let outcome = tokio::task::spawn_blocking(move || {
+        c.deploy_with(body.api, body.stages, body.description, body.canary_percent)
+    })
+    .await;
     match outcome {
         Ok(Ok(o)) if o.created => json(StatusCode::CREATED, &o),
         Ok(Ok(o)) => json(StatusCode::OK, &o),

@@ -76,6 +76,7 @@ fn routed(api: &str, stage: &str, req: Request<()>) -> RequestCtx {
         deployment: Arc::new(compiled),
         variables,
         settings: causeway_model::StageSettings::default(),
+        canary: None,
     };
     let table = crate::table::Table::build(
         vec![binding],
