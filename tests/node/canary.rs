@@ -2,7 +2,7 @@
 //! requests each side gets, overridden stage variables, canary metrics, persistence
 //! across a restart, promotion, and refusals.
 
-use crate::harness::{ConfigDir, HOST, Node, get, text};
+use crate::harness::{ConfigDir, HOST, Node, get, get_raw, text};
 
 fn api(version: &str, color: &str) -> String {
     format!(
@@ -210,4 +210,66 @@ fn bad_canaries_are_refused_and_change_nothing() {
     // Nothing changed: every request is still v1's, and the stage has no canary.
     assert_eq!(sample(&node, 20).1, ["v1 green"]);
     assert!(stage_line(&node).trim_end().ends_with('-'));
+}
+
+#[test]
+fn a_canary_bypasses_the_stage_cache_unless_told_to_share_it() {
+    let cached = |version: &str| {
+        api(version, "green").replace(
+            "variables = { color = \"green\" }",
+            "variables = { color = \"green\" }\ncache = { capacity_bytes = 1048576 }",
+        )
+    };
+    let cfg = ConfigDir::new(&[("svc", &cached("v1"))]);
+    let node = Node::start(cfg.path());
+    let cache_of = |answer: &str| -> Option<String> {
+        answer
+            .to_ascii_lowercase()
+            .lines()
+            .find_map(|l| l.strip_prefix("x-causeway-cache: ").map(str::to_owned))
+    };
+    let first = get_raw(node.addr, HOST, "/prod/v");
+    assert_eq!(cache_of(&first).as_deref(), Some("miss"), "{first}");
+    let second = get_raw(node.addr, HOST, "/prod/v");
+    assert_eq!(cache_of(&second).as_deref(), Some("hit"), "{second}");
+
+    cfg.write_api("svc", &cached("v2"));
+    let out = node.cli(&["deploy", "--api", "svc", "--canary", "100"]);
+    assert!(out.status.success(), "{}", text(&out));
+    for _ in 0..3 {
+        let answer = get_raw(node.addr, HOST, "/prod/v");
+        assert!(answer.ends_with("v2 green"), "{answer}");
+        assert_eq!(
+            cache_of(&answer),
+            None,
+            "the canary does not touch the cache: {answer}"
+        );
+    }
+
+    let id = text(&out)
+        .split("deployment ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or_default()
+        .to_owned();
+    let out = node.cli(&[
+        "canary",
+        "set",
+        "--api",
+        "svc",
+        "--stage",
+        "prod",
+        "--deployment",
+        &id,
+        "--percent",
+        "100",
+        "--use-stage-cache",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shared = get_raw(node.addr, HOST, "/prod/v");
+    assert_eq!(cache_of(&shared).as_deref(), Some("hit"), "{shared}");
+    assert!(
+        shared.ends_with("v1 green"),
+        "the stage's cached answer: {shared}"
+    );
 }

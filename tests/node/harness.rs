@@ -141,6 +141,22 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// One blocking HTTP/1.1 GET over a fresh connection: the whole answer, head and body.
+pub fn get_raw(addr: SocketAddr, host: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    answer
+}
+
 /// One blocking HTTP/1.1 GET over a fresh connection; returns (status, body).
 pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::harness::{BIN, ConfigDir, Node, text};
+use crate::harness::{BIN, ConfigDir, Node, get_raw as raw_get, text};
 
 /// An upstream that answers every request with its request line as the body and an
 /// `x-version: 7` header (the test double for the backend).
@@ -34,21 +34,6 @@ fn echo_upstream() -> SocketAddr {
         }
     });
     addr
-}
-
-/// One GET over a fresh connection: the whole answer, head and body, as text.
-fn raw_get(addr: SocketAddr, host: &str, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).expect("read");
-    answer
 }
 
 fn causeway(args: &[&str], stdin: Option<&str>) -> Output {
