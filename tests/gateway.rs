@@ -33,5 +33,7 @@ mod shutdown;
 mod throttling;
 #[path = "gateway/tracing.rs"]
 mod tracing;
+#[path = "gateway/validation.rs"]
+mod validation;
 #[path = "gateway/wasi_http.rs"]
 mod wasi_http;

@@ -96,6 +96,8 @@ pub(crate) struct CompiledRoute {
     pub(crate) cache: RouteCache,
     /// The `mapper` plugin around the integration.
     pub(crate) mapper: Option<Arc<causeway_plugin::Plugin>>,
+    /// The model the request body must match.
+    pub(crate) body_model: Option<Arc<crate::model::BodyModel>>,
     pub(crate) integration: Integration,
 }
 
@@ -301,10 +303,23 @@ pub fn compile(
             )),
         }
     }
+    let mut models = Vec::with_capacity(api.models.len());
+    for (i, m) in api.models.iter().enumerate() {
+        match crate::model::BodyModel::compile(m) {
+            Ok(model) => models.push(Arc::new(model)),
+            Err(msg) => errors.push(ConfigError::new(&file, format!("models[{i}].schema"), msg)),
+        }
+    }
     let mut routes = Vec::with_capacity(api.routes.len());
     for (i, r) in api.routes.iter().enumerate() {
         match route(r, api.kind, plugins, (&authorizers, &jwt_authorizers)) {
-            Ok(c) => routes.push(c),
+            Ok(mut c) => {
+                c.body_model = r
+                    .request_model
+                    .as_ref()
+                    .and_then(|name| models.iter().find(|m| &m.name == name).cloned());
+                routes.push(c);
+            }
             Err(msg) => errors.push(ConfigError::new(&file, format!("routes[{i}]"), msg)),
         }
     }

@@ -54,6 +54,8 @@ pub struct RequestCtx {
     pub response_length: Option<u64>,
     /// API Gateway error type and message, when the request failed.
     pub error: Option<(&'static str, String)>,
+    /// Why the body did not match the route's model (`$context.error.validationErrorString`).
+    pub validation_error: Option<String>,
     /// Principal an authorizer established.
     pub principal_id: Option<Arc<str>>,
     /// The authorizer's context (`$context.authorizer.KEY`), shared with the decision
@@ -96,6 +98,7 @@ impl RequestCtx {
             status: None,
             response_length: None,
             error: None,
+            validation_error: None,
             principal_id: None,
             authorizer_context: None,
             usage_key: None,
@@ -215,6 +218,10 @@ impl RequestCtx {
                 crate::json::quoted(out, self.error.as_ref().map_or("", |e| e.1.as_str()));
             }
             V::ErrorResponseType => out.push_str(self.error.as_ref().map_or("", |e| e.0)),
+            // Escaped for a JSON string, as API Gateway's (its text quotes property names).
+            V::ErrorValidation => {
+                crate::json::escaped(out, self.validation_error.as_deref().unwrap_or(""));
+            }
         }
     }
 }
@@ -254,6 +261,9 @@ pub(crate) enum ContextVar {
     ErrorMessageString,
     /// `error.responseType`.
     ErrorResponseType,
+    /// `error.validationErrorString`: why the body did not match its model, escaped to sit
+    /// inside a JSON string.
+    ErrorValidation,
 }
 
 impl ContextVar {
@@ -285,6 +295,7 @@ impl ContextVar {
             "error.message" => V::ErrorMessage,
             "error.responseType" => V::ErrorResponseType,
             "error.messageString" => V::ErrorMessageString,
+            "error.validationErrorString" => V::ErrorValidation,
             _ => return None,
         })
     }

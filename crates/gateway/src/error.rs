@@ -18,6 +18,8 @@ pub enum ErrorKind {
     NotFound,
     /// The request could not be understood or a required parameter is missing.
     BadRequest,
+    /// The request body does not match the route's model (400 `Invalid request body`).
+    InvalidRequestBody,
     /// Request body over the limit.
     PayloadTooLarge,
     /// Request header block over the limit.
@@ -84,6 +86,7 @@ impl GatewayError {
             }
             ErrorKind::NotFound => (ErrorSource::Client, false, "Not Found"),
             ErrorKind::BadRequest => (ErrorSource::Client, false, "Bad Request"),
+            ErrorKind::InvalidRequestBody => (ErrorSource::Client, false, "Invalid request body"),
             ErrorKind::PayloadTooLarge => (ErrorSource::Client, false, "Request Too Long"),
             ErrorKind::HeadersTooLarge => (
                 ErrorSource::Client,
@@ -144,7 +147,7 @@ impl GatewayError {
             ErrorKind::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Throttled | ErrorKind::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::BadRequest | ErrorKind::InvalidRequestBody => StatusCode::BAD_REQUEST,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ErrorKind::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -158,7 +161,7 @@ impl GatewayError {
         match self.kind {
             ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             ErrorKind::NotFound => "NotFoundException",
-            ErrorKind::BadRequest => "BadRequestException",
+            ErrorKind::BadRequest | ErrorKind::InvalidRequestBody => "BadRequestException",
             ErrorKind::PayloadTooLarge => "RequestEntityTooLargeException",
             ErrorKind::HeadersTooLarge => "RequestHeaderFieldsTooLargeException",
             ErrorKind::IntegrationTimeout => "IntegrationTimeout",
@@ -181,6 +184,7 @@ impl GatewayError {
             ErrorKind::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
             ErrorKind::NotFound => "RESOURCE_NOT_FOUND",
             ErrorKind::BadRequest => "BAD_REQUEST_PARAMETERS",
+            ErrorKind::InvalidRequestBody => "BAD_REQUEST_BODY",
             ErrorKind::PayloadTooLarge | ErrorKind::HeadersTooLarge => "REQUEST_TOO_LARGE",
             ErrorKind::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             ErrorKind::IntegrationFailure => "INTEGRATION_FAILURE",

@@ -20,6 +20,7 @@ mod json;
 pub mod jwt;
 mod keys;
 mod metrics;
+mod model;
 #[cfg(test)]
 mod mutate;
 mod phases;

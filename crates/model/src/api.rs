@@ -46,6 +46,27 @@ pub struct ApiSpec {
     /// response type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gateway_responses: Vec<crate::GatewayResponseSpec>,
+    /// Models (REST APIs): JSON Schemas request bodies are validated against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelSpec>,
+}
+
+/// A model: a JSON Schema (draft 4, as API Gateway's, unless it names another in
+/// `$schema`) a route's request body must match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Name routes refer to (letters and digits, as API Gateway's).
+    pub name: String,
+    /// The media type the model describes.
+    #[serde(default = "default_model_content_type")]
+    pub content_type: String,
+    /// The JSON Schema, as JSON text.
+    pub schema: String,
+}
+
+fn default_model_content_type() -> String {
+    "application/json".to_owned()
 }
 
 /// The two request/response API flavours.
@@ -133,6 +154,11 @@ pub struct RouteSpec {
     /// integration's response just after it (API Gateway's mapping templates, in code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapper: Option<String>,
+    /// REST APIs: the model the request body must match (API Gateway's request model
+    /// with a body-validating request validator); a body that does not is a 400
+    /// `Invalid request body` before authorization's downstream phases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_model: Option<String>,
     /// The backend.
     pub integration: IntegrationSpec,
 }

@@ -22,7 +22,7 @@ mod validate;
 
 pub use api::{
     ApiSpec, ApiType, CorsSpec, HttpIntegration, HttpProxyIntegration, IntegrationSpec,
-    MockIntegration, RouteSpec, StageSpec, route_key_params,
+    MockIntegration, ModelSpec, RouteSpec, StageSpec, route_key_params,
 };
 pub use canary::CanarySpec;
 pub use deployment::{Deployment, DeploymentId};

@@ -51,6 +51,7 @@ pub const CONTEXT_VARIABLES: &[&str] = &[
     "error.message",
     "error.messageString",
     "error.responseType",
+    "error.validationErrorString",
 ];
 
 fn is_ident(c: char) -> bool {

@@ -6,6 +6,7 @@ use crate::api::{ApiSpec, ApiType, IntegrationSpec, route_key_params};
 use crate::template::Template;
 use crate::{ConfigError, ConfigErrors, SCHEMA_VERSION};
 
+mod models;
 mod node;
 mod plugins;
 
@@ -100,6 +101,7 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
         );
     }
     plugins_and_authorizers(&mut r, api);
+    models::check(&mut r, api);
     gateway_responses(&mut r, api);
     if api.cors.is_some() && api.kind == ApiType::Rest {
         r.err("cors", "the `cors` block is for HTTP APIs; on a REST API add an `OPTIONS` route with a MOCK integration");

@@ -33,11 +33,19 @@ pub fn export(api: &ApiSpec, options: &ExportOptions) -> Value {
     }
     doc.insert("paths".into(), paths(api));
     let schemes = security_schemes(api);
+    let schemas = crate::models::export_schemas(api);
+    let mut components = Map::new();
+    if !schemas.is_empty() {
+        components.insert("schemas".into(), Value::Object(schemas));
+    }
     if !schemes.is_empty() {
-        doc.insert(
-            "components".into(),
-            json!({ "securitySchemes": Value::Object(schemes) }),
-        );
+        components.insert("securitySchemes".into(), Value::Object(schemes));
+    }
+    if !components.is_empty() {
+        doc.insert("components".into(), Value::Object(components));
+    }
+    if let Some(validators) = crate::models::export_validators(api) {
+        doc.insert("x-amazon-apigateway-request-validators".into(), validators);
     }
     if !api.binary_media_types.is_empty() {
         doc.insert(
@@ -126,6 +134,7 @@ fn operation(api: &ApiSpec, route: &RouteSpec) -> Value {
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
+    crate::models::export_body(api, route, &mut op);
     let mut security = Vec::new();
     if let Some(name) = &route.authorizer {
         security.push(json!({ name.as_str(): route.authorization_scopes }));

@@ -160,14 +160,24 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         None => server_stage(&mut r, obj).into_iter().collect(),
     };
     let schemes = aws::security_schemes(&mut r, obj);
+    // HTTP APIs do not validate bodies: their schemas are documentation, as in API Gateway.
+    let mut models = match kind {
+        ApiType::Rest => crate::models::import_schemas(&mut r, obj),
+        ApiType::Http => Vec::new(),
+    };
     let mut places = Vec::new();
-    let routes = routes(&mut r, obj, &schemes, &mut places);
+    let validated = (kind == ApiType::Rest).then_some(&mut models[..]);
+    let routes = routes(&mut r, obj, (&schemes, validated), &mut places);
     let mut authorizers: Vec<AuthorizerSpec> = Vec::new();
     let mut authorizer_places = Vec::new();
     for (name, scheme) in &schemes.authorizers {
         authorizers.push(scheme.clone());
         authorizer_places.push(format!("components.securitySchemes.{name}"));
     }
+    let model_places: Vec<String> = models
+        .iter()
+        .map(|m| format!("components.schemas.{}", m.name))
+        .collect();
     let response_places: Vec<String> = gateway_responses
         .iter()
         .map(|g| format!("x-amazon-apigateway-gateway-responses.{}", g.kind))
@@ -185,6 +195,7 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         authorizers,
         routes,
         gateway_responses,
+        models,
     };
     if r.errors.is_empty() {
         // What the model refuses, placed in the document where it can be.
@@ -192,6 +203,7 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
             let at = relocate(&e.field, "routes", &places)
                 .or_else(|| relocate(&e.field, "authorizers", &authorizer_places))
                 .or_else(|| relocate(&e.field, "gateway_responses", &response_places))
+                .or_else(|| relocate(&e.field, "models", &model_places))
                 .unwrap_or_else(|| format!("(api) {}", e.field));
             r.err(at, e.message);
         }
@@ -272,7 +284,7 @@ fn slug(title: &str) -> String {
 fn routes(
     r: &mut Reader,
     doc: &Map<String, Value>,
-    schemes: &aws::Schemes,
+    (schemes, mut models): (&aws::Schemes, Option<&mut [causeway_model::ModelSpec]>),
     places: &mut Vec<String>,
 ) -> Vec<RouteSpec> {
     let mut out = Vec::new();
@@ -331,7 +343,7 @@ fn routes(
             } else {
                 format!("{method} {path}")
             };
-            if let Some(route) = route(
+            if let Some(mut route) = route(
                 r,
                 &op_at,
                 route_key,
@@ -340,6 +352,9 @@ fn routes(
                 default_security,
                 schemes,
             ) {
+                if let Some(models) = models.as_deref_mut() {
+                    route.request_model = crate::models::import_body(r, &op_at, doc, op, models);
+                }
                 out.push(route);
                 places.push(op_at);
             }
@@ -421,12 +436,6 @@ fn route(
     {
         api_key_required = true;
     }
-    if op.contains_key("x-amazon-apigateway-request-validator") {
-        r.warn(
-            format!("{at}.x-amazon-apigateway-request-validator"),
-            "request validators are not applied (declared required parameters are); left out",
-        );
-    }
     let integration = if let Some(x) = op.get(X_INTEGRATION) {
         r.ours::<IntegrationSpec>(&format!("{at}.{X_INTEGRATION}"), x)
     } else if let Some(x) = op.get(X_AWS_INTEGRATION) {
@@ -444,6 +453,7 @@ fn route(
         cache: None,
         throttle: None,
         mapper: None,
+        request_model: None,
         integration: integration?,
     };
     if let Some(extra) = op.get("x-causeway-route") {

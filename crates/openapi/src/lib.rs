@@ -17,6 +17,7 @@ use causeway_model::{ApiSpec, ApiType};
 
 mod export;
 mod import;
+mod models;
 
 pub use export::export;
 

@@ -98,6 +98,11 @@ fn normalized(mut api: ApiSpec) -> ApiSpec {
         r.request_parameters
             .retain(|k, _| !k.starts_with("method.request.path."));
     }
+    // A schema is the same JSON whatever its spacing and key order.
+    for m in &mut api.models {
+        let schema: serde_json::Value = serde_json::from_str(&m.schema).unwrap_or_default();
+        m.schema = schema.to_string();
+    }
     api
 }
 
@@ -131,7 +136,25 @@ fn every_shipped_api_survives_export_and_import() {
         round_trip(file, &manifest_file(file));
     }
     round_trip("orders.toml", HTTP_API);
+    round_trip("pets.toml", REST_WITH_MODEL);
 }
+
+/// A REST API validating a body against a model.
+const REST_WITH_MODEL: &str = r#"
+version = 1
+id = "pets"
+name = "Pets"
+type = "REST"
+[[stages]]
+name = "prod"
+[[models]]
+name = "NewPet"
+schema = '{"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}'
+[[routes]]
+key = "POST /pets"
+request_model = "NewPet"
+integration = { type = "HTTP_PROXY", uri = "http://127.0.0.1:9/pets" }
+"#;
 
 #[test]
 fn the_export_reads_as_api_gateways() {
@@ -216,7 +239,7 @@ fn the_export_reads_as_api_gateways() {
 }
 
 /// A REST API as API Gateway's console exports one (OpenAPI 3, YAML, with integrations).
-const AWS_EXPORT: &str = r#"
+const AWS_EXPORT: &str = r##"
 openapi: "3.0.1"
 info:
   title: "Pet Store (imported)"
@@ -257,6 +280,13 @@ paths:
     post:
       security:
       - api_key: []
+      requestBody:
+        content:
+          application/json:
+            schema:
+              $ref: "#/components/schemas/NewPet"
+        required: true
+      x-amazon-apigateway-request-validator: "all"
       x-amazon-apigateway-integration:
         httpMethod: "POST"
         uri: "http://petstore.example/petstore/pets"
@@ -295,7 +325,27 @@ paths:
           application/json: "{\"statusCode\": 200}"
         passthroughBehavior: "when_no_match"
         type: "mock"
+x-amazon-apigateway-request-validators:
+  all:
+    validateRequestParameters: true
+    validateRequestBody: true
+  params:
+    validateRequestParameters: true
+    validateRequestBody: false
 components:
+  schemas:
+    NewPet:
+      type: "object"
+      required: ["type", "price"]
+      properties:
+        type:
+          type: "string"
+        price:
+          type: "number"
+          minimum: 25.0
+          maximum: 500.0
+    Empty-Thing:
+      type: "object"
   securitySchemes:
     api_key:
       type: "apiKey"
@@ -308,7 +358,7 @@ x-amazon-apigateway-gateway-responses:
       gatewayresponse.header.WWW-Authenticate: "'Bearer'"
     responseTemplates:
       application/json: "{\"message\":$context.error.messageString}"
-"#;
+"##;
 
 #[test]
 fn an_api_gateway_export_imports() {
@@ -367,13 +417,12 @@ fn an_api_gateway_export_imports() {
     );
     // What is not acted on is said, with where.
     let at: Vec<&str> = imported.warnings.iter().map(|w| w.at.as_str()).collect();
-    assert_eq!(
-        at,
-        [
-            "servers[0]",
-            "paths./pets.get.x-amazon-apigateway-request-validator"
-        ]
-    );
+    assert_eq!(at, ["servers[0]", "components.schemas.Empty-Thing"]);
+    // The body model of the validated POST, and none for the parameters-only GET.
+    assert_eq!(api.routes[2].request_model.as_deref(), Some("NewPet"));
+    assert_eq!(api.routes[1].request_model, None);
+    let model: serde_json::Value = serde_json::from_str(&api.models[0].schema).unwrap_or_default();
+    assert_eq!(model["properties"]["price"]["minimum"], 25.0);
     // The stage the export was made for, from the server URL's `basePath`.
     let stages: Vec<&str> = api.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(stages, ["test"]);

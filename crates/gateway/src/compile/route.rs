@@ -131,6 +131,7 @@ pub(super) fn route(
         jwt,
         cache,
         mapper,
+        body_model: None,
         integration,
     })
 }

@@ -1,5 +1,10 @@
-//! Required method request parameters (API Gateway's basic request validator).
+//! API Gateway's request validator: required method request parameters, then the body
+//! against the route's model.
 
+use bytes::Bytes;
+use http_body_util::BodyExt;
+
+use crate::body::Body;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
@@ -12,7 +17,12 @@ impl Phase for RequiredParams {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
-        self.decide(ctx).into()
+        match self.decide(ctx) {
+            Flow::Continue if ctx.compiled_route().is_some_and(|r| r.body_model.is_some()) => {
+                Step::Later(Box::pin(check_body(ctx)))
+            }
+            flow => flow.into(),
+        }
     }
 }
 
@@ -38,5 +48,30 @@ impl RequiredParams {
             missing.join(", ")
         );
         Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(msg))
+    }
+}
+
+/// Read the body whole (within the node's body limit, already applied) and check it
+/// against the route's model; the integration then gets the same bytes.
+async fn check_body(ctx: &mut RequestCtx) -> Flow {
+    let Some(model) = ctx.compiled_route().and_then(|r| r.body_model.clone()) else {
+        return Flow::Continue;
+    };
+    let body = match ctx.body.take() {
+        Some(b) => match b.collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(_) => return Flow::Fail(GatewayError::new(ErrorKind::PayloadTooLarge)),
+        },
+        None => Bytes::new(),
+    };
+    let verdict = model.check(&body);
+    ctx.body = Some(Body::from(body));
+    match verdict {
+        Ok(()) => Flow::Continue,
+        Err(problems) => {
+            tracing::debug!(model = %model.name, %problems, "request body refused");
+            ctx.validation_error = Some(problems);
+            Flow::Fail(GatewayError::new(ErrorKind::InvalidRequestBody))
+        }
     }
 }
