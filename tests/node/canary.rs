@@ -38,6 +38,34 @@ fn sample(node: &Node, n: usize) -> (usize, Vec<String>) {
     (canary, seen)
 }
 
+/// The deployment id `causeway deploy` printed.
+fn deployed_id(out: &std::process::Output) -> String {
+    text(out)
+        .split("deployment ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `causeway canary set` on stage prod of svc, with `extra` arguments.
+fn set_canary(node: &Node, deployment: &str, percent: &str, extra: &[&str]) {
+    let args = [
+        "canary",
+        "set",
+        "--api",
+        "svc",
+        "--stage",
+        "prod",
+        "--deployment",
+        deployment,
+        "--percent",
+        percent,
+    ];
+    let out = node.cli(&[&args[..], extra].concat());
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 fn stage_line(node: &Node) -> String {
     let out = node.cli(&["stages", "--api", "svc"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -65,12 +93,7 @@ fn a_canary_takes_its_share_until_promoted() {
         "{}",
         text(&out)
     );
-    let v2_id = text(&out)
-        .split("deployment ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .unwrap_or_default()
-        .to_owned();
+    let v2_id = deployed_id(&out);
     assert_eq!(v2_id.len(), 16, "{}", text(&out));
     assert_eq!(sample(&node, 5).1, ["v2 blue"]);
     let line = stage_line(&node);
@@ -82,23 +105,7 @@ fn a_canary_takes_its_share_until_promoted() {
     );
 
     // None, then about a third.
-    let set = |percent: &str| {
-        let out = node.cli(&[
-            "canary",
-            "set",
-            "--api",
-            "svc",
-            "--stage",
-            "prod",
-            "--deployment",
-            &v2_id[..8],
-            "--percent",
-            percent,
-            "--variable",
-            "color=red",
-        ]);
-        assert!(out.status.success(), "{}", text(&out));
-    };
+    let set = |percent: &str| set_canary(&node, &v2_id[..8], percent, &["--variable", "color=red"]);
     set("0");
     assert_eq!(sample(&node, 20).1, ["v1 green"]);
     set("30");
@@ -246,26 +253,7 @@ fn a_canary_bypasses_the_stage_cache_unless_told_to_share_it() {
         );
     }
 
-    let id = text(&out)
-        .split("deployment ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .unwrap_or_default()
-        .to_owned();
-    let out = node.cli(&[
-        "canary",
-        "set",
-        "--api",
-        "svc",
-        "--stage",
-        "prod",
-        "--deployment",
-        &id,
-        "--percent",
-        "100",
-        "--use-stage-cache",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    set_canary(&node, &deployed_id(&out), "100", &["--use-stage-cache"]);
     let shared = get_raw(node.addr, HOST, "/prod/v");
     assert_eq!(cache_of(&shared).as_deref(), Some("hit"), "{shared}");
     assert!(

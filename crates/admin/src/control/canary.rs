@@ -36,11 +36,7 @@ impl Control {
             canary: Some(Some(canary)),
             ..StageChange::default()
         };
-        let record = inner
-            .store
-            .update_stage(api_id, stage, change, now_ms())?
-            .clone();
-        self.publish(&mut inner);
+        let record = self.change_stage(&mut inner, api_id, stage, change)?;
         tracing::info!(api = %api_id, stage, canary = ?record.canary, "canary set");
         Ok(record)
     }
@@ -56,11 +52,7 @@ impl Control {
             canary: Some(None),
             ..StageChange::default()
         };
-        let record = inner
-            .store
-            .update_stage(api_id, stage, change, now_ms())?
-            .clone();
-        self.publish(&mut inner);
+        let record = self.change_stage(&mut inner, api_id, stage, change)?;
         tracing::info!(api = %api_id, stage, "canary removed");
         Ok(record)
     }
@@ -86,12 +78,26 @@ impl Control {
             canary: Some(None),
             ..StageChange::default()
         };
+        let record = self.change_stage(&mut inner, api_id, stage, change)?;
+        tracing::info!(api = %api_id, stage, deployment = %record.deployment_id, "canary promoted");
+        Ok(record)
+    }
+}
+
+impl Control {
+    /// Store `change` to one stage and publish the table that serves it.
+    fn change_stage(
+        &self,
+        inner: &mut super::Inner,
+        api_id: &str,
+        stage: &str,
+        change: StageChange,
+    ) -> Result<StageRecord, AdminError> {
         let record = inner
             .store
             .update_stage(api_id, stage, change, now_ms())?
             .clone();
-        self.publish(&mut inner);
-        tracing::info!(api = %api_id, stage, deployment = %record.deployment_id, "canary promoted");
+        self.publish(inner);
         Ok(record)
     }
 }
