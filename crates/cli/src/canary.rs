@@ -8,7 +8,7 @@ use causeway_admin::wire::{CanaryRequest, StageRecord};
 use clap::{Args, Subcommand};
 use http::Method;
 
-use crate::AdminArgs;
+use crate::StageArgs;
 use crate::client::Admin;
 
 /// `causeway canary`.
@@ -20,16 +20,6 @@ pub(crate) enum CanaryCommand {
     Promote(StageArgs),
     /// End the canary; the stage's deployment serves every request again.
     Delete(StageArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct StageArgs {
-    #[command(flatten)]
-    admin: AdminArgs,
-    #[arg(long, value_name = "ID")]
-    api: String,
-    #[arg(long, value_name = "NAME")]
-    stage: String,
 }
 
 #[derive(Debug, Args)]

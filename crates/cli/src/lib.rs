@@ -55,7 +55,7 @@ enum Command {
     #[command(subcommand)]
     Canary(canary::CanaryCommand),
     /// Drop every cached response of a stage.
-    FlushCache(FlushArgs),
+    FlushCache(StageArgs),
     /// Check or run a WebAssembly plugin locally.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -146,12 +146,15 @@ struct DeploymentsArgs {
     api: String,
 }
 
+/// One stage of one API on the node (`flush-cache`, `canary promote | delete`).
 #[derive(Debug, Args)]
-struct FlushArgs {
+struct StageArgs {
     #[command(flatten)]
     admin: AdminArgs,
+    /// The API.
     #[arg(long, value_name = "ID")]
     api: String,
+    /// The stage.
     #[arg(long, value_name = "NAME")]
     stage: String,
 }

@@ -11,7 +11,7 @@ use http::Method;
 use crate::client::Admin;
 use crate::config::load_validated;
 use crate::table::{render, time};
-use crate::{DeployArgs, DeploymentsArgs, EXIT_CONFIG, FlushArgs, RollbackArgs, StagesArgs};
+use crate::{DeployArgs, DeploymentsArgs, EXIT_CONFIG, RollbackArgs, StageArgs, StagesArgs};
 
 /// `causeway deploy`: validate locally (refusing to send an invalid config), then deploy
 /// each selected API.
@@ -197,7 +197,7 @@ pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `causeway flush-cache`.
-pub(crate) fn flush_cache(args: &FlushArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn flush_cache(args: &StageArgs) -> anyhow::Result<ExitCode> {
     let admin = Admin::connect(&args.admin)?;
     let path = format!("/v1/apis/{}/stages/{}/cache", args.api, args.stage);
     let _: serde_json::Value = admin.send(Method::DELETE, &path, &serde_json::json!({}))?;
