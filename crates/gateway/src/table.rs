@@ -126,14 +126,14 @@ impl Table {
         caches: &Caches,
     ) -> Table {
         let mut t = Table::default();
+        let parts = Parts {
+            metrics,
+            sinks,
+            caches,
+        };
         for b in stages {
             let entry = t.apis.entry(b.api_id.as_str().into()).or_default();
             entry.kind = Some(b.deployment.kind());
-            let parts = Parts {
-                metrics,
-                sinks,
-                caches,
-            };
             let mut rt = parts.runtime(&b, &b.stage, &b.deployment, b.variables.clone(), None);
             if let Some(c) = &b.canary {
                 let cache = if c.use_stage_cache {
