@@ -248,3 +248,39 @@ fn an_unimportable_document_names_every_place_and_writes_nothing() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn an_api_file_exports_without_a_node() {
+    let cfg = ConfigDir::new(&[("svc", &crate::harness::versioned_api("v1"))]);
+    let config = cfg.path().display().to_string();
+    let out = causeway(
+        &[
+            "openapi", "export", "--config", &config, "--api", "svc", "--stage", "prod",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // The node file's listener (the default 8080) and the id a deploy would give it.
+    assert_eq!(
+        doc["servers"][0]["url"],
+        "http://svc.execute-api.localhost:8080/prod"
+    );
+    assert_eq!(doc["info"]["version"].as_str().map(str::len), Some(16));
+    assert_eq!(
+        doc["paths"]["/v"]["get"]["x-amazon-apigateway-integration"]["type"],
+        "mock"
+    );
+    let missing = causeway(
+        &[
+            "openapi", "export", "--config", &config, "--api", "svc", "--stage", "qa",
+        ],
+        None,
+    );
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing).contains("declares no stage `qa`"),
+        "{}",
+        text(&missing)
+    );
+}
