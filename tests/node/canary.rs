@@ -48,21 +48,20 @@ fn deployed_id(out: &std::process::Output) -> String {
         .to_owned()
 }
 
+/// `causeway canary set` on stage prod of svc, up to its deployment.
+const SET: [&str; 7] = [
+    "canary",
+    "set",
+    "--api",
+    "svc",
+    "--stage",
+    "prod",
+    "--deployment",
+];
+
 /// `causeway canary set` on stage prod of svc, with `extra` arguments.
 fn set_canary(node: &Node, deployment: &str, percent: &str, extra: &[&str]) {
-    let args = [
-        "canary",
-        "set",
-        "--api",
-        "svc",
-        "--stage",
-        "prod",
-        "--deployment",
-        deployment,
-        "--percent",
-        percent,
-    ];
-    let out = node.cli(&[&args[..], extra].concat());
+    let out = node.cli(&[&SET[..], &[deployment, "--percent", percent], extra].concat());
     assert!(out.status.success(), "{}", text(&out));
 }
 
@@ -168,21 +167,12 @@ fn bad_canaries_are_refused_and_change_nothing() {
         assert!(!out.status.success(), "{args:?} was accepted");
         assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
     };
-    let set = [
-        "canary",
-        "set",
-        "--api",
-        "svc",
-        "--stage",
-        "prod",
-        "--deployment",
-    ];
     refused(
-        &[&set[..], &[&v1_id, "--percent", "150"]].concat(),
+        &[&SET[..], &[&v1_id, "--percent", "150"]].concat(),
         "0.0 to 100.0",
     );
     refused(
-        &[&set[..], &["ffffffffffffffff", "--percent", "10"]].concat(),
+        &[&SET[..], &["ffffffffffffffff", "--percent", "10"]].concat(),
         "ffffffffffffffff",
     );
     refused(

@@ -81,3 +81,17 @@ pub(crate) fn node_only(dir: &Path) -> anyhow::Result<ConfigSet> {
         apis: Vec::new(),
     })
 }
+
+/// Why `id` names no API of `set`, with the ids it has.
+pub(crate) fn unknown_api(set: &ConfigSet, id: &str) -> String {
+    let known: Vec<&str> = set.apis.iter().map(|(_, a)| a.id.as_str()).collect();
+    format!(
+        "{}: no API has id `{id}` (known: {})",
+        set.dir.join("apis").display(),
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )
+}

@@ -105,13 +105,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let Some(api) = set.api(&args.api) else {
-            let known: Vec<&str> = set.apis.iter().map(|(_, a)| a.id.as_str()).collect();
-            bail!(
-                "{}: no API has id `{}` (known: {})",
-                dir.join("apis").display(),
-                args.api,
-                known.join(", ")
-            );
+            bail!("{}", crate::config::unknown_api(&set, &args.api));
         };
         let mut api = api.clone();
         let mut options = ExportOptions {

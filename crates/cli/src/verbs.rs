@@ -23,16 +23,7 @@ pub(crate) fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
     let apis: Vec<_> = match &args.api {
         Some(id) => {
             let Some(api) = set.api(id) else {
-                let known: Vec<&str> = set.apis.iter().map(|(_, a)| a.id.as_str()).collect();
-                eprintln!(
-                    "{}: no API has id `{id}` (known: {})",
-                    set.dir.join("apis").display(),
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                );
+                eprintln!("{}", crate::config::unknown_api(&set, id));
                 return Ok(ExitCode::from(EXIT_CONFIG));
             };
             vec![api.clone()]

@@ -1,12 +1,15 @@
 //! API Gateway's request validator: required method request parameters, then the body
 //! against the route's model.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http_body_util::BodyExt;
 
 use crate::body::Body;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
+use crate::model::BodyModel;
 use crate::pipeline::{Flow, Phase, Step};
 
 pub(crate) struct RequiredParams;
@@ -17,11 +20,13 @@ impl Phase for RequiredParams {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
-        match self.decide(ctx) {
-            Flow::Continue if ctx.compiled_route().is_some_and(|r| r.body_model.is_some()) => {
-                Step::Later(Box::pin(check_body(ctx)))
-            }
-            flow => flow.into(),
+        let flow = self.decide(ctx);
+        if !matches!(flow, Flow::Continue) {
+            return flow.into();
+        }
+        match ctx.compiled_route().and_then(|r| r.body_model.clone()) {
+            Some(model) => Step::Later(Box::pin(check_body(ctx, model))),
+            None => flow.into(),
         }
     }
 }
@@ -53,10 +58,7 @@ impl RequiredParams {
 
 /// Read the body whole (within the node's body limit, already applied) and check it
 /// against the route's model; the integration then gets the same bytes.
-async fn check_body(ctx: &mut RequestCtx) -> Flow {
-    let Some(model) = ctx.compiled_route().and_then(|r| r.body_model.clone()) else {
-        return Flow::Continue;
-    };
+async fn check_body(ctx: &mut RequestCtx, model: Arc<BodyModel>) -> Flow {
     let body = match ctx.body.take() {
         Some(b) => match b.collect().await {
             Ok(c) => c.to_bytes(),
