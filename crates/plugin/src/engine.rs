@@ -2,6 +2,7 @@
 //! images, epoch interruption driven by a ticker thread), the linker of what plugins may
 //! import, the artifact cache, and [`PluginEngine::load`].
 
+mod images;
 mod spin;
 mod ticker;
 mod world;
@@ -156,6 +157,13 @@ impl PluginEngine {
             None => Component::new(engine, bytes).map(|c| (c, ArtifactSource::Compiled, None)),
         }
         .map_err(|e| err(PluginErrorKind::Compile, crate::error::chain(&e)))?;
+        images::build(name, &component).map_err(|e| {
+            let why = crate::error::chain(&e);
+            err(
+                PluginErrorKind::Host,
+                format!("cannot build its memory image: {why}"),
+            )
+        })?;
         let loaded = world::prepare(self, &component, world).map_err(|(kind, m)| err(kind, m))?;
         let load_time = started.elapsed();
         Ok(Arc::new_cyclic(|me| {
