@@ -204,16 +204,11 @@ impl Plugin {
     }
 
     /// Arm `store` for a call starting at `now`.
-    fn begin(
-        &self,
-        store: &mut Store<HostState>,
-        stage_variables: &[(String, String)],
-        now: Instant,
-    ) -> Result<(), PluginError> {
+    fn begin(&self, store: &mut Store<HostState>, now: Instant) -> Result<(), PluginError> {
         let limits = &self.options.limits;
         store
             .data_mut()
-            .begin_call(now + limits.deadline, stage_variables, limits.max_log_lines);
+            .begin_call(now + limits.deadline, limits.max_log_lines);
         store.set_epoch_deadline(1);
         if let Some(fuel) = limits.fuel {
             store
@@ -224,7 +219,7 @@ impl Plugin {
     }
 
     /// An instance for one call: a warm one from the pool, else a new one.
-    async fn acquire(&self, stage_variables: &[(String, String)]) -> Result<Lease, PluginError> {
+    async fn acquire(&self) -> Result<Lease, PluginError> {
         let started = Instant::now();
         self.counters.call();
         if let Some(mut lease) = self
@@ -232,7 +227,7 @@ impl Plugin {
             .as_ref()
             .and_then(|p| p.take(&self.counters, started))
         {
-            if let Err(e) = self.begin(&mut lease.store, stage_variables, started) {
+            if let Err(e) = self.begin(&mut lease.store, started) {
                 self.counters.observe(started.elapsed());
                 return Err(e);
             }
@@ -244,7 +239,7 @@ impl Plugin {
         // Boxed: instantiation's future is large (a function call's future is 568 bytes
         // with it boxed, 1,528 inline), and warm calls, which never instantiate, would
         // carry it too. A fresh call pays one allocation for it.
-        Box::pin(self.instantiate(stage_variables, Purpose::Call, started))
+        Box::pin(self.instantiate(Purpose::Call, started))
             .await
             .inspect_err(|_| self.counters.observe(started.elapsed()))
     }
@@ -263,7 +258,7 @@ impl Plugin {
             if self.counters.warmups() > 0 {
                 return Ok(0);
             }
-            self.instantiate(&[], Purpose::Warm, Instant::now()).await?;
+            self.instantiate(Purpose::Warm, Instant::now()).await?;
             return Ok(1);
         };
         let target = match self.options.policy {
@@ -273,7 +268,7 @@ impl Plugin {
         let mut created = 0;
         // Bounded: a pool that retires what it is given (zero age) cannot loop forever.
         while created < target && pool.idle() < target {
-            let mut lease = self.instantiate(&[], Purpose::Warm, Instant::now()).await?;
+            let mut lease = self.instantiate(Purpose::Warm, Instant::now()).await?;
             lease.uses = 0;
             pool.put(lease, &self.counters, Instant::now());
             created += 1;
@@ -315,14 +310,9 @@ impl Plugin {
     }
 
     /// A new store armed for a call, counted as an instantiation for `purpose`.
-    fn armed_store(
-        &self,
-        stage_variables: &[(String, String)],
-        purpose: Purpose,
-        now: Instant,
-    ) -> Result<Store<HostState>, PluginError> {
+    fn armed_store(&self, purpose: Purpose, now: Instant) -> Result<Store<HostState>, PluginError> {
         let mut store = self.new_store(now);
-        self.begin(&mut store, stage_variables, now)?;
+        self.begin(&mut store, now)?;
         match purpose {
             Purpose::Call => self.counters.instantiated(),
             Purpose::Warm => self.counters.warmed(),
@@ -333,7 +323,7 @@ impl Plugin {
     /// A store for a call that instantiates by itself (`wasi:http`).
     pub(crate) fn fresh_store(&self) -> Result<Store<HostState>, PluginError> {
         self.counters.call();
-        self.armed_store(&[], Purpose::Call, Instant::now())
+        self.armed_store(Purpose::Call, Instant::now())
     }
 
     /// Count a finished call that took `took` (calls that do not go through
@@ -349,13 +339,8 @@ impl Plugin {
 
     /// A new instance, armed for a call.
     /// (`now`: when the call started, for its deadline and latency.)
-    async fn instantiate(
-        &self,
-        stage_variables: &[(String, String)],
-        purpose: Purpose,
-        now: Instant,
-    ) -> Result<Lease, PluginError> {
-        let mut store = self.armed_store(stage_variables, purpose, now)?;
+    async fn instantiate(&self, purpose: Purpose, now: Instant) -> Result<Lease, PluginError> {
+        let mut store = self.armed_store(purpose, now)?;
         match self.pre.instantiate_async(&mut store).await {
             Ok(instance) => Ok(Lease {
                 store,

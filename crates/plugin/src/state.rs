@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::{Host, LogLevel};
 use crate::error::truncate;
+use crate::facts::{AuthorizerFacts, FactPairs};
 use crate::http::OutboundPolicy;
 
 mod facts;
@@ -43,11 +44,21 @@ pub(crate) struct PluginShared {
 #[derive(Debug)]
 pub(crate) struct CallState {
     pub(crate) deadline: Instant,
-    pub(crate) stage_variables: Vec<(String, String)>,
+    /// What an authorizer call is asked (its stage variables are `config`'s fallback).
+    pub(crate) facts: Option<Lent>,
     /// The request the call is for, when the caller says (authorizers): attached to the
     /// guest's log lines.
     pub(crate) request_id: String,
     pub(crate) logs_left: u32,
+}
+
+/// Facts lent to the store for one authorizer call, taken back when it returns.
+pub(crate) struct Lent(pub(crate) Box<dyn AuthorizerFacts>);
+
+impl std::fmt::Debug for Lent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lent(..)")
+    }
 }
 
 /// Counts memory across all of an instance's memories and refuses growth past the cap.
@@ -149,7 +160,7 @@ impl HostState {
             plugin,
             call: CallState {
                 deadline: now,
-                stage_variables: Vec::new(),
+                facts: None,
                 request_id: String::new(),
                 logs_left: 0,
             },
@@ -161,17 +172,9 @@ impl HostState {
     }
 
     /// Reset per-call state before the store runs guest code for a new call.
-    pub(crate) fn begin_call(
-        &mut self,
-        deadline: Instant,
-        stage_variables: &[(String, String)],
-        logs: u32,
-    ) {
+    pub(crate) fn begin_call(&mut self, deadline: Instant, logs: u32) {
         self.call.deadline = deadline;
-        self.call.stage_variables.clear();
-        self.call
-            .stage_variables
-            .extend(stage_variables.iter().cloned());
+        self.call.facts = None;
         self.call.request_id.clear();
         self.call.logs_left = logs;
         self.stderr.take();
@@ -277,12 +280,11 @@ impl HostState {
 
     /// `host.config`: the plugin's own config first, then the call's stage variables.
     pub(crate) fn config_value(&self, key: &str) -> Option<String> {
-        self.plugin
-            .config
-            .iter()
-            .chain(self.call.stage_variables.iter())
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
+        if let Some((_, v)) = self.plugin.config.iter().find(|(k, _)| k == key) {
+            return Some(v.clone());
+        }
+        let facts = &self.call.facts.as_ref()?.0;
+        Some(facts.find(FactPairs::StageVariables, key)?.into_owned())
     }
 }
 

@@ -7,14 +7,18 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use causeway_plugin::{AuthorizerRequest, Effect};
+use causeway_plugin::Effect;
 use smallvec::SmallVec;
 
 use crate::authorizer::{Authorizer, Decision, Granted, IdentitySource, RouteOf};
-use crate::context::{ContextVar, RequestCtx};
+use crate::context::RequestCtx;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::phases::decode;
 use crate::pipeline::{Flow, Phase, Step};
+
+mod facts;
+
+use facts::Asked;
 
 pub(crate) struct Authorize {
     /// Where authorizer failures are counted (`PluginErrorCount`).
@@ -78,60 +82,6 @@ fn source<'a>(ctx: &'a RequestCtx, source: &IdentitySource) -> Option<Value<'a>>
             .stage_variable(n)
             .filter(|v| !v.trim().is_empty())
             .map(Value::Text),
-    }
-}
-
-fn pairs<'a>(it: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
-    it.map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
-}
-
-fn request(
-    ctx: &RequestCtx,
-    auth: &Authorizer,
-    identity: Vec<String>,
-    route_id: String,
-) -> AuthorizerRequest {
-    let value = |var: ContextVar| {
-        let mut out = String::new();
-        ctx.push_var(var, &mut out);
-        out
-    };
-    let route = ctx.compiled_route();
-    AuthorizerRequest {
-        kind: auth.kind,
-        identity_source: identity,
-        route_id,
-        api_id: value(ContextVar::ApiId),
-        stage: value(ContextVar::Stage),
-        http_method: ctx.parts.method.as_str().to_owned(),
-        route_key: value(ContextVar::RouteKey),
-        resource_path: value(ContextVar::ResourcePath),
-        path: ctx.parts.uri.path().to_owned(),
-        // Decoded, as a Lambda authorizer's `pathParameters` and `queryStringParameters`.
-        path_parameters: route
-            .map(|r| {
-                r.param_names
-                    .iter()
-                    .filter_map(|n| {
-                        Some((n.clone(), decode::path(ctx.path_param(n)?).into_owned()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        query: decode::owned_query_pairs(ctx.parts.uri.query()),
-        headers: pairs(
-            ctx.parts
-                .headers
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
-        ),
-        stage_variables: ctx
-            .stage
-            .as_ref()
-            .map(|s| pairs(s.variables.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
-            .unwrap_or_default(),
-        source_ip: value(ContextVar::SourceIp),
-        request_id: ctx.request_id.to_string(),
     }
 }
 
@@ -243,19 +193,28 @@ impl Authorize {
     ) -> Flow {
         // The route the decision is asked for, kept for the cache (the request is moved
         // into the call).
-        let asked = if auth.cache.enabled() {
+        let asked_route = if auth.cache.enabled() {
             route_id.clone()
         } else {
             String::new()
         };
-        let req = request(ctx, &auth, identity, route_id);
-        match auth.plugin.authorize(req).await {
+        let Some(asked) = Asked::lend(ctx, auth.kind, identity, route_id) else {
+            return Flow::Continue;
+        };
+        let (asked, result) = auth.plugin.authorize_with(asked).await;
+        let Some(asked) = asked else {
+            // Cannot happen (the plugin hands back what it is lent); the request's URI
+            // and headers would be missing, so it must not go on.
+            return Flow::Fail(GatewayError::new(ErrorKind::Internal));
+        };
+        asked.give_back(ctx);
+        match result {
             Ok(d) => {
                 let decision = Decision::new(d);
                 let flow = apply(ctx, &decision.granted);
                 if decision.granted.effect != Effect::Unauthorized && auth.cache.enabled() {
                     // Made for the route it was asked for.
-                    auth.cache.put(key, &asked, decision);
+                    auth.cache.put(key, &asked_route, decision);
                 }
                 flow
             }

@@ -1,6 +1,8 @@
 //! The world-specific calls: lower the input, call the export, lift and check the output.
 //! `run_*` do one call on a leased instance; the public methods add leasing and settling.
 
+use std::any::Any;
+
 use wasmtime::component::ComponentExportIndex;
 
 use crate::bindings::{
@@ -8,10 +10,12 @@ use crate::bindings::{
 };
 use crate::engine::{AuthorizerAbi, Exports};
 use crate::error::{PluginError, PluginErrorKind};
+use crate::facts::{AuthorizerFacts, FactText};
 use crate::plugin::check::{Probe, local_token_request};
 use crate::plugin::pool::Lease;
 use crate::plugin::{CallError, Plugin, validate};
 use crate::proxy_response::ProxyAnswer;
+use crate::state::Lent;
 
 /// What a `function` returned: its proxy response JSON and what was read from it when it
 /// was checked. Reads as the JSON text (`Deref<Target = str>`, `Display`).
@@ -51,15 +55,32 @@ impl Plugin {
         &self,
         request: AuthorizerRequest,
     ) -> Result<AuthorizerDecision, PluginError> {
+        self.authorize_with(request).await.1
+    }
+
+    /// [`authorize`](Self::authorize) over facts lent for the call: a 0.2.0 guest reads
+    /// only the fields it asks for (nothing else is copied), and the facts come back with
+    /// the decision — `None` only if the call was never started with them.
+    pub async fn authorize_with<F: AuthorizerFacts>(
+        &self,
+        facts: F,
+    ) -> (Option<F>, Result<AuthorizerDecision, PluginError>) {
         let Exports::Authorizer { authorize, abi } = &self.exports else {
-            return Err(self.wrong_world("authorize"));
+            return (Some(facts), Err(self.wrong_world("authorize")));
         };
-        let mut lease = self.acquire(&request.stage_variables).await?;
-        lease.for_request(&request.request_id);
-        let outcome = self
-            .run_authorize(&mut lease, authorize, *abi, request)
+        let mut lease = match self.acquire().await {
+            Ok(lease) => lease,
+            Err(e) => return (Some(facts), Err(e)),
+        };
+        lease.for_request(&facts.text(FactText::RequestId));
+        let (lent, outcome) = self
+            .run_authorize(&mut lease, authorize, *abi, Box::new(facts))
             .await;
-        self.finish(lease, outcome)
+        let facts = lent.and_then(|lent| {
+            let any: Box<dyn Any> = lent;
+            any.downcast::<F>().ok().map(|f| *f)
+        });
+        (facts, self.finish(lease, outcome))
     }
 
     /// Run a mapper on a request before it reaches the integration. `Ok(Err(_))` is the
@@ -81,7 +102,7 @@ impl Plugin {
         let Exports::Mapper { map_request, .. } = &self.exports else {
             return Err(self.wrong_world("map_request"));
         };
-        let mut lease = self.acquire(&[]).await?;
+        let mut lease = self.acquire().await?;
         lease.for_request(request_id);
         let outcome = self.run_map_request(&mut lease, map_request, request).await;
         self.finish(lease, outcome)
@@ -104,7 +125,7 @@ impl Plugin {
         let Exports::Mapper { map_response, .. } = &self.exports else {
             return Err(self.wrong_world("map_response"));
         };
-        let mut lease = self.acquire(&[]).await?;
+        let mut lease = self.acquire().await?;
         lease.for_request(request_id);
         let outcome = self
             .run_map_response(&mut lease, map_response, response)
@@ -132,7 +153,7 @@ impl Plugin {
         let Exports::Function { handle } = &self.exports else {
             return Err(self.wrong_world("invoke_function"));
         };
-        let mut lease = self.acquire(&[]).await?;
+        let mut lease = self.acquire().await?;
         lease.for_request(request_id);
         let outcome = self
             .run_function(&mut lease, handle, event_json.into())
@@ -140,21 +161,43 @@ impl Plugin {
         self.finish(lease, outcome)
     }
 
+    /// One authorizer call with `facts` lent to the store (`config`'s stage variables
+    /// come from them); they are handed back with the outcome.
     async fn run_authorize(
         &self,
         lease: &mut Lease,
         index: &ComponentExportIndex,
         abi: AuthorizerAbi,
-        request: AuthorizerRequest,
+        facts: Box<dyn AuthorizerFacts>,
+    ) -> (
+        Option<Box<dyn AuthorizerFacts>>,
+        Result<AuthorizerDecision, CallError>,
+    ) {
+        // A 0.1.0 export takes the whole record.
+        let record = match abi {
+            AuthorizerAbi::Record => Some(crate::facts::record(&*facts)),
+            AuthorizerAbi::Resource => None,
+        };
+        lease.store.data_mut().call.facts = Some(Lent(facts));
+        let outcome = self.call_authorize(lease, index, record).await;
+        let facts = lease.store.data_mut().call.facts.take().map(|l| l.0);
+        (facts, outcome)
+    }
+
+    async fn call_authorize(
+        &self,
+        lease: &mut Lease,
+        index: &ComponentExportIndex,
+        record: Option<AuthorizerRequest>,
     ) -> Result<AuthorizerDecision, CallError> {
-        let (decision,) = match abi {
-            AuthorizerAbi::Record => {
+        let (decision,) = match record {
+            Some(request) => {
                 let func = lease.export(|e| &mut e.authorize, index)?;
                 func.call_async(&mut lease.store, (request,)).await?
             }
-            AuthorizerAbi::Resource => {
+            None => {
                 let func = lease.export(|e| &mut e.authorize_v0_2, index)?;
-                let facts = lease.store.data_mut().request_facts(request)?;
+                let facts = lease.store.data_mut().request_facts()?;
                 let rep = facts.rep();
                 let answer = func.call_async(&mut lease.store, (facts,)).await;
                 lease.store.data_mut().request_done(rep);
@@ -230,7 +273,10 @@ impl Plugin {
         match &self.exports {
             Exports::Authorizer { authorize, abi } => {
                 let request = local_token_request(probe.token.as_deref().unwrap_or("probe"));
-                let decision = self.run_authorize(lease, authorize, *abi, request).await?;
+                let (_, decision) = self
+                    .run_authorize(lease, authorize, *abi, Box::new(request))
+                    .await;
+                let decision = decision?;
                 Ok(match decision.effect {
                     Effect::Allow => "allow",
                     Effect::Deny => "deny",

@@ -142,7 +142,7 @@ impl Plugin {
             let mut lease = match last.take() {
                 Some(lease) if round >= ROUNDS => lease,
                 _ => match self
-                    .instantiate(&[], crate::plugin::Purpose::Call, started)
+                    .instantiate(crate::plugin::Purpose::Call, started)
                     .await
                 {
                     Ok(lease) => {
@@ -159,7 +159,7 @@ impl Plugin {
                 last = Some(lease);
                 continue;
             }
-            if let Err(e) = self.begin(&mut lease.store, &[], started) {
+            if let Err(e) = self.begin(&mut lease.store, started) {
                 probe_error = Some(e);
                 break;
             }

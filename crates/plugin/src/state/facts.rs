@@ -2,18 +2,24 @@
 //! the same code) and the `authorizer-request` resource, whose methods copy into the
 //! guest only the field asked for.
 
+use std::borrow::Cow;
+
 use wasmtime::component::Resource;
 
 use super::{HostState, now_ms};
 use crate::bindings::v0_2::{AuthorizerKind, Host, HostAuthorizerRequest, Level, TypesHost};
-use crate::bindings::{AuthorizerKind as Kind, AuthorizerRequest, LogLevel};
+use crate::bindings::{AuthorizerKind as Kind, LogLevel};
+use crate::facts::{AuthorizerFacts, FactPairs, FactText};
 
-/// What an `authorizer-request` handle refers to: the request, moved into the store's
-/// resource table for one `authorize` call and emptied when the call returns (a guest
-/// that keeps the handle — or, garbage-collected, drops it late — holds a few bytes, and
-/// reading it then is a trap).
+/// What an `authorizer-request` handle refers to: the facts lent to the store for the
+/// current `authorize` call ([`CallState::facts`](super::CallState)). The handle goes
+/// stale when the call returns (a guest that keeps it — or, garbage-collected, drops it
+/// late — holds a byte, and reading it then is a trap); the facts themselves never move
+/// into the resource table, so a guest dropping its handle early cannot take them away.
 #[derive(Debug)]
-pub struct RequestFacts(Option<AuthorizerRequest>);
+pub struct RequestFacts {
+    live: bool,
+}
 
 /// Returned when a guest reads an `authorizer-request` after its call.
 #[derive(Debug, thiserror::Error)]
@@ -21,61 +27,50 @@ pub struct RequestFacts(Option<AuthorizerRequest>);
 pub(crate) struct RequestGone;
 
 impl HostState {
-    /// Put `request` into the table for a 0.2.0 `authorize` call.
-    pub(crate) fn request_facts(
-        &mut self,
-        request: AuthorizerRequest,
-    ) -> wasmtime::Result<Resource<RequestFacts>> {
-        let facts = self.table.push(RequestFacts(Some(request)))?;
+    /// A handle to the lent facts for a 0.2.0 `authorize` call.
+    pub(crate) fn request_facts(&mut self) -> wasmtime::Result<Resource<RequestFacts>> {
+        let facts = self.table.push(RequestFacts { live: true })?;
         self.held_requests = self.held_requests.saturating_add(1);
         Ok(facts)
     }
 
-    /// Empty the request behind handle `rep` once its call is over (the guest may have
-    /// dropped it already).
+    /// Make handle `rep` stale once its call is over (the guest may have dropped it
+    /// already).
     pub(crate) fn request_done(&mut self, rep: u32) {
         if let Ok(facts) = self
             .table
             .get_mut(&Resource::<RequestFacts>::new_borrow(rep))
         {
-            facts.0 = None;
+            facts.live = false;
         }
     }
 
-    fn facts(&self, this: &Resource<RequestFacts>) -> wasmtime::Result<&AuthorizerRequest> {
-        self.table
-            .get(this)?
-            .0
-            .as_ref()
-            .ok_or_else(|| wasmtime::Error::new(RequestGone))
+    fn facts(&self, this: &Resource<RequestFacts>) -> wasmtime::Result<&dyn AuthorizerFacts> {
+        match (self.table.get(this)?.live, &self.call.facts) {
+            (true, Some(lent)) => Ok(&*lent.0),
+            _ => Err(wasmtime::Error::new(RequestGone)),
+        }
     }
 
-    fn text(
-        &self,
-        this: &Resource<RequestFacts>,
-        field: impl FnOnce(&AuthorizerRequest) -> &String,
-    ) -> wasmtime::Result<String> {
-        Ok(field(self.facts(this)?).clone())
+    fn text(&self, this: &Resource<RequestFacts>, field: FactText) -> wasmtime::Result<String> {
+        Ok(self.facts(this)?.text(field).into_owned())
     }
 
     fn pairs(
         &self,
         this: &Resource<RequestFacts>,
-        field: impl FnOnce(&AuthorizerRequest) -> &Vec<(String, String)>,
+        pairs: FactPairs,
     ) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(field(self.facts(this)?).clone())
+        Ok(crate::facts::pairs(self.facts(this)?, pairs))
     }
 
     fn lookup(
         &self,
         this: &Resource<RequestFacts>,
-        field: impl FnOnce(&AuthorizerRequest) -> &Vec<(String, String)>,
-        matches: impl Fn(&str) -> bool,
+        pairs: FactPairs,
+        name: &str,
     ) -> wasmtime::Result<Option<String>> {
-        Ok(field(self.facts(this)?)
-            .iter()
-            .find(|(k, _)| matches(k))
-            .map(|(_, v)| v.clone()))
+        Ok(self.facts(this)?.find(pairs, name).map(Cow::into_owned))
     }
 }
 
@@ -110,50 +105,50 @@ impl TypesHost for HostState {}
 
 impl HostAuthorizerRequest for HostState {
     fn kind(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<AuthorizerKind> {
-        Ok(match self.facts(&this)?.kind {
+        Ok(match self.facts(&this)?.kind() {
             Kind::Token => AuthorizerKind::Token,
             Kind::Request => AuthorizerKind::Request,
         })
     }
 
     fn identity_source(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<Vec<String>> {
-        Ok(self.facts(&this)?.identity_source.clone())
+        Ok(self.facts(&this)?.identity_source().to_vec())
     }
 
     fn route_id(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.route_id)
+        self.text(&this, FactText::RouteId)
     }
 
     fn api_id(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.api_id)
+        self.text(&this, FactText::ApiId)
     }
 
     fn stage(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.stage)
+        self.text(&this, FactText::Stage)
     }
 
     fn http_method(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.http_method)
+        self.text(&this, FactText::HttpMethod)
     }
 
     fn route_key(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.route_key)
+        self.text(&this, FactText::RouteKey)
     }
 
     fn resource_path(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.resource_path)
+        self.text(&this, FactText::ResourcePath)
     }
 
     fn path(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.path)
+        self.text(&this, FactText::Path)
     }
 
     fn source_ip(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.source_ip)
+        self.text(&this, FactText::SourceIp)
     }
 
     fn request_id(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<String> {
-        self.text(&this, |r| &r.request_id)
+        self.text(&this, FactText::RequestId)
     }
 
     fn header(
@@ -161,7 +156,7 @@ impl HostAuthorizerRequest for HostState {
         this: Resource<RequestFacts>,
         name: String,
     ) -> wasmtime::Result<Option<String>> {
-        self.lookup(&this, |r| &r.headers, |k| k.eq_ignore_ascii_case(&name))
+        self.lookup(&this, FactPairs::Headers, &name)
     }
 
     fn query_parameter(
@@ -169,7 +164,7 @@ impl HostAuthorizerRequest for HostState {
         this: Resource<RequestFacts>,
         name: String,
     ) -> wasmtime::Result<Option<String>> {
-        self.lookup(&this, |r| &r.query, |k| k == name)
+        self.lookup(&this, FactPairs::Query, &name)
     }
 
     fn path_parameter(
@@ -177,7 +172,7 @@ impl HostAuthorizerRequest for HostState {
         this: Resource<RequestFacts>,
         name: String,
     ) -> wasmtime::Result<Option<String>> {
-        self.lookup(&this, |r| &r.path_parameters, |k| k == name)
+        self.lookup(&this, FactPairs::PathParameters, &name)
     }
 
     fn stage_variable(
@@ -185,29 +180,29 @@ impl HostAuthorizerRequest for HostState {
         this: Resource<RequestFacts>,
         name: String,
     ) -> wasmtime::Result<Option<String>> {
-        self.lookup(&this, |r| &r.stage_variables, |k| k == name)
+        self.lookup(&this, FactPairs::StageVariables, &name)
     }
 
     fn headers(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<Vec<(String, String)>> {
-        self.pairs(&this, |r| &r.headers)
+        self.pairs(&this, FactPairs::Headers)
     }
 
     fn query(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<Vec<(String, String)>> {
-        self.pairs(&this, |r| &r.query)
+        self.pairs(&this, FactPairs::Query)
     }
 
     fn path_parameters(
         &mut self,
         this: Resource<RequestFacts>,
     ) -> wasmtime::Result<Vec<(String, String)>> {
-        self.pairs(&this, |r| &r.path_parameters)
+        self.pairs(&this, FactPairs::PathParameters)
     }
 
     fn stage_variables(
         &mut self,
         this: Resource<RequestFacts>,
     ) -> wasmtime::Result<Vec<(String, String)>> {
-        self.pairs(&this, |r| &r.stage_variables)
+        self.pairs(&this, FactPairs::StageVariables)
     }
 
     fn drop(&mut self, this: Resource<RequestFacts>) -> wasmtime::Result<()> {

@@ -9,6 +9,7 @@ mod cache;
 mod failures;
 mod function;
 mod http;
+mod lent;
 mod logs;
 mod mapper;
 mod polyglot;
