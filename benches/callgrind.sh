@@ -30,7 +30,8 @@
 # dump's total `Ir` (all threads, user space) divided by the requests wrk completed.
 #
 # Environment: DURATION (s, default 8), WARMUP (s, 3), CONNECTIONS (8), SKIP_BUILD=1,
-# CAUSEWAY_BIN / BENCH_SERVER_BIN, KEEP_TMP=1 (keeps the dumps for callgrind_annotate).
+# CAUSEWAY_BIN / BENCH_SERVER_BIN, KEEP_TMP=1 (keeps the dumps for callgrind_annotate),
+# BROWSER_HEADERS=1 (the plugin targets' requests carry a browser's 14 headers too).
 # Results go to stdout and benches/results/callgrind-<date>.md (gitignored).
 set -euo pipefail
 
@@ -188,6 +189,8 @@ count_dumps() {
     echo "$n"
 }
 
+# shellcheck source=benches/browser-headers.sh
+source "$ROOT/benches/browser-headers.sh"
 RESULTS="$TMP/results.txt"
 : >"$RESULTS"
 # measure NAME URL PID DUMP_PREFIX: warm-up, zero, measured run, dump; appends to $RESULTS.
@@ -197,6 +200,7 @@ measure() {
     case $name in
         plugins-mock | auth-* | function*)
             headers=(-H "Host: plugins.execute-api.localhost" -H "Authorization: Bearer $AUTH_TOKEN")
+            [[ -z ${BROWSER_HEADERS:-} ]] || headers+=("${BROWSER[@]}")
             ;;
     esac
     wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${headers[@]}" "$url" >/dev/null

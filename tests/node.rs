@@ -12,6 +12,8 @@ mod config;
 mod control;
 #[path = "node/deploy.rs"]
 mod deploy;
+#[path = "node/endpoints.rs"]
+mod endpoints;
 #[path = "node/hotswap.rs"]
 mod hotswap;
 #[path = "node/keys.rs"]

@@ -45,15 +45,23 @@ pub struct Node {
     pub child: Child,
     pub addr: SocketAddr,
     pub admin: SocketAddr,
+    /// The private listener, when started with one.
+    pub private: Option<SocketAddr>,
     pub config: PathBuf,
 }
 
 impl Node {
     pub fn start(config: &Path) -> Node {
+        Node::start_with(config, &[])
+    }
+
+    /// [`start`](Self::start) with more `serve` arguments.
+    pub fn start_with(config: &Path, args: &[&str]) -> Node {
         let mut child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(config)
             .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -78,13 +86,20 @@ impl Node {
         let addrs: Vec<SocketAddr> = line
             .split("http://")
             .skip(1)
-            .filter_map(|s| s.split([' ', ')']).next()?.parse().ok())
+            .filter_map(|s| s.split([' ', ')', ',']).next()?.parse().ok())
             .collect();
-        assert_eq!(addrs.len(), 2, "cannot parse {line}");
+        // `http://GATEWAY (admin http://ADMIN)`, or with `private http://PRIVATE, ` before
+        // the admin listener.
+        let (private, admin) = match addrs.as_slice() {
+            [_, admin] => (None, *admin),
+            [_, private, admin] => (Some(*private), *admin),
+            _ => panic!("cannot parse {line}"),
+        };
         Node {
             child,
             addr: addrs[0],
-            admin: addrs[1],
+            admin,
+            private,
             config: config.to_owned(),
         }
     }
@@ -159,8 +174,33 @@ pub fn get_raw(addr: SocketAddr, host: &str, path: &str) -> String {
 
 /// One blocking HTTP/1.1 GET over a fresh connection; returns (status, body).
 pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<(u16, String)> {
+    exchange(std::net::TcpStream::connect(addr)?, host, path)
+}
+
+/// [`get`] from a connection bound to `source` (another loopback address, say).
+pub fn get_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+) -> std::io::Result<(u16, String)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let stream = runtime.block_on(async {
+        let socket = match source {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        socket.connect(addr).await?.into_std()
+    })?;
+    stream.set_nonblocking(false)?;
+    exchange(stream, host, path)
+}
+
+fn exchange(mut s: std::net::TcpStream, host: &str, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         s,

@@ -88,6 +88,9 @@ struct ServeArgs {
     /// Admin listener, overriding `admin.listen`.
     #[arg(long, value_name = "ADDR")]
     admin_listen: Option<SocketAddr>,
+    /// Private listener for PRIVATE APIs, overriding `node.private_listen`.
+    #[arg(long, value_name = "ADDR")]
+    private_listen: Option<SocketAddr>,
 }
 
 /// How client verbs reach the admin API.

@@ -27,6 +27,9 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.admin_listen {
         set.node.admin.listen = listen;
     }
+    if let Some(listen) = args.private_listen {
+        set.node.node.private_listen = Some(listen);
+    }
     let admin = &set.node.admin;
     if !admin.allow_remote && !admin.listen.ip().is_loopback() {
         print_errors([ConfigError::new(
@@ -75,6 +78,14 @@ async fn serve(
             node.admin.listen
         )
     })?;
+    let private_listener = match node.node.private_listen {
+        None => None,
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "cannot listen on {addr} (node.private_listen); free the port or pick another with --private-listen"
+            )
+        })?),
+    };
     // The port the gateway got (`--listen 127.0.0.1:0` picks one): what invoke URLs, as
     // in an OpenAPI export's `servers`, must name.
     set.node.node.listen = gateway_listener.local_addr()?;
@@ -107,6 +118,24 @@ async fn serve(
     let until_stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let private_addr = match &private_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    warn_unreachable_private_apis(&set, private_addr.is_some());
+    let mut private_task = tokio::spawn({
+        let (gateway, stopped) = (gateway.clone(), until_stopped(stopped.clone()));
+        async move {
+            match private_listener {
+                Some(l) => gateway.serve_private(l, stopped).await,
+                // No private listener: a task that ends with the others.
+                None => {
+                    stopped.await;
+                    Ok(())
+                }
+            }
+        }
+    });
     let mut gateway_task =
         tokio::spawn(gateway.serve(gateway_listener, until_stopped(stopped.clone())));
     let mut admin_task = tokio::spawn(serve_admin(
@@ -115,12 +144,20 @@ async fn serve(
         token,
         until_stopped(stopped),
     ));
-    eprintln!("causeway listening on http://{gateway_addr} (admin http://{admin_addr})");
+    match private_addr {
+        Some(p) => eprintln!(
+            "causeway listening on http://{gateway_addr} (private http://{p}, admin http://{admin_addr})"
+        ),
+        None => {
+            eprintln!("causeway listening on http://{gateway_addr} (admin http://{admin_addr})")
+        }
+    }
 
     let early = tokio::select! {
         () = shutdown_signal() => None,
         r = &mut gateway_task => Some(("gateway", r)),
         r = &mut admin_task => Some(("admin API", r)),
+        r = &mut private_task => Some(("private listener", r)),
     };
     tracing::info!("shutting down: draining in-flight requests");
     let _ = stop.send(true);
@@ -128,19 +165,37 @@ async fn serve(
         // One listener stopped on its own: stop the other and report why.
         let _ = gateway_task.await;
         let _ = admin_task.await;
+        let _ = private_task.await;
         return match result {
             Ok(Ok(())) => anyhow::bail!("the {what} stopped unexpectedly"),
             Ok(Err(e)) => Err(e).with_context(|| format!("the {what} failed")),
             Err(e) => Err(e).with_context(|| format!("the {what} crashed")),
         };
     }
-    let (g, a) = tokio::join!(gateway_task, admin_task);
+    let (g, a, p) = tokio::join!(gateway_task, admin_task, private_task);
     g.context("the gateway crashed")?
         .context("the gateway failed")?;
+    p.context("the private listener crashed")?
+        .context("the private listener failed")?;
     a.context("the admin API crashed")?
         .context("the admin API failed")?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// PRIVATE APIs are served on the private listener only: say so when there is none.
+fn warn_unreachable_private_apis(set: &ConfigSet, private_listener: bool) {
+    if private_listener {
+        return;
+    }
+    for api in &set.apis {
+        if api.1.endpoint.kind == causeway_model::EndpointType::Private {
+            tracing::warn!(
+                api = %api.1.id,
+                "PRIVATE API without a private listener: it is not served; set node.private_listen or --private-listen"
+            );
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

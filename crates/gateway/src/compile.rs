@@ -25,6 +25,8 @@ pub struct CompiledDeployment {
     pub(crate) router: Router,
     pub(crate) routes: Vec<CompiledRoute>,
     pub(crate) cors: Option<CompiledCors>,
+    /// Which listener serves it, to which clients.
+    pub(crate) endpoint: crate::endpoint::Endpoint,
     /// Its customized gateway responses (REST APIs).
     pub(crate) gateway_responses: crate::gateway_responses::GatewayResponses,
     /// Its loaded plugins, by the name the API gives them.
@@ -331,6 +333,7 @@ pub fn compile(
             router,
             routes,
             cors,
+            endpoint: crate::endpoint::Endpoint::new(&api.endpoint),
             gateway_responses: crate::gateway_responses::GatewayResponses::new(
                 &api.gateway_responses,
             ),

@@ -30,6 +30,8 @@ pub struct RequestCtx {
     pub client: SocketAddr,
     /// The client's IP as text, made once per connection ([`Peer`]).
     pub client_ip: http::HeaderValue,
+    /// Whether the request came in on the private listener.
+    pub private: bool,
     /// Method, URI, headers.
     pub parts: Parts,
     /// The body, until a phase takes it.
@@ -85,6 +87,7 @@ impl RequestCtx {
             received_at_ms: crate::throttle::epoch_ms_at(started),
             client: peer.addr,
             client_ip: peer.ip.clone(),
+            private: peer.private,
             parts,
             body: Some(body),
             host,
@@ -324,6 +327,8 @@ fn protocol(v: http::Version) -> &'static str {
 pub struct Peer {
     pub addr: SocketAddr,
     ip: http::HeaderValue,
+    /// Whether it came in on the private listener (PRIVATE APIs).
+    pub private: bool,
 }
 
 impl Peer {
@@ -332,7 +337,19 @@ impl Peer {
         push_ip(&mut text, addr.ip());
         let ip = http::HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
             .unwrap_or_else(|_| http::HeaderValue::from_static(""));
-        Peer { addr, ip }
+        Peer {
+            addr,
+            ip,
+            private: false,
+        }
+    }
+
+    /// A client of the private listener.
+    pub fn private(addr: SocketAddr) -> Peer {
+        Peer {
+            private: true,
+            ..Peer::new(addr)
+        }
     }
 }
 

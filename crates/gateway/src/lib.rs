@@ -14,6 +14,7 @@ mod body;
 mod cache;
 mod compile;
 mod context;
+mod endpoint;
 mod error;
 mod gateway_responses;
 mod json;
@@ -258,7 +259,17 @@ impl Gateway {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        server::serve(self, listener, shutdown).await
+        server::serve(self, listener, false, shutdown).await
+    }
+
+    /// [`serve`](Self::serve) as the private listener: it serves PRIVATE APIs only, to
+    /// the clients in their source networks.
+    pub async fn serve_private(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        server::serve(self, listener, true, shutdown).await
     }
 }
 

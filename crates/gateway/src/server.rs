@@ -22,6 +22,7 @@ pub(crate) mod workers;
 pub(crate) async fn serve(
     gw: Gateway,
     listener: tokio::net::TcpListener,
+    private: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = gw.inner.header_read_timeout;
@@ -56,7 +57,10 @@ pub(crate) async fn serve(
             .unwrap_or(u32::MAX),
     });
     let drain = drain::Drain::default();
-    let workers = workers::Workers::start(gw.inner.workers, gw.inner.yield_when_idle)?;
+    // The private listener's connections stay on the main runtime: its traffic is a
+    // node's side door, not worth a second set of worker threads.
+    let n = if private { 0 } else { gw.inner.workers };
+    let workers = workers::Workers::start(n, gw.inner.yield_when_idle)?;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -72,7 +76,12 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (shared, signal, peer) = (shared.clone(), drain.signal(), Peer::new(peer));
+        let peer = if private {
+            Peer::private(peer)
+        } else {
+            Peer::new(peer)
+        };
+        let (shared, signal) = (shared.clone(), drain.signal());
         let Some(worker) = workers.next() else {
             tokio::spawn(drain.watch(conn::serve(shared, stream, peer, signal)));
             continue;

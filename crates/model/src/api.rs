@@ -24,6 +24,9 @@ pub struct ApiSpec {
     /// Free text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Where the API is served (`REGIONAL` unless it says otherwise).
+    #[serde(default, skip_serializing_if = "crate::EndpointSpec::is_default")]
+    pub endpoint: crate::EndpointSpec,
     /// Media types passed through as binary (e.g. `image/png`, `*/*`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub binary_media_types: Vec<String>,

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod canary;
 pub mod deployment;
+pub mod endpoint;
 pub mod error;
 pub mod gateway_response;
 pub mod jwt;
@@ -26,6 +27,7 @@ pub use api::{
 };
 pub use canary::CanarySpec;
 pub use deployment::{Deployment, DeploymentId};
+pub use endpoint::{EndpointSpec, EndpointType, Network};
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway_response::GatewayResponseSpec;
 pub use jwt::{JwtSpec, resolve_jwks};

@@ -64,8 +64,12 @@ impl Default for NodeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeSection {
-    /// Public listener.
+    /// Public listener: REGIONAL and EDGE APIs.
     pub listen: SocketAddr,
+    /// Private listener: PRIVATE APIs, to the clients in their source networks only
+    /// (absent: no private listener, and PRIVATE APIs are not served).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_listen: Option<SocketAddr>,
     /// Where deployments and stage pointers are kept (relative to the config directory).
     pub data_dir: String,
     /// Largest accepted request body (API Gateway: 10 MB).
@@ -120,6 +124,7 @@ impl Default for NodeSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            private_listen: None,
             data_dir: ".causeway-data".into(),
             max_body_bytes: 10 * 1024 * 1024,
             max_header_bytes: 10_240,

@@ -6,6 +6,7 @@ use crate::api::{ApiSpec, ApiType, IntegrationSpec, route_key_params};
 use crate::template::Template;
 use crate::{ConfigError, ConfigErrors, SCHEMA_VERSION};
 
+mod endpoint;
 mod models;
 mod node;
 mod plugins;
@@ -100,6 +101,7 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
             s.throttle.as_ref(),
         );
     }
+    endpoint::check(&mut r, api);
     plugins_and_authorizers(&mut r, api);
     models::check(&mut r, api);
     gateway_responses(&mut r, api);

@@ -86,6 +86,9 @@ pub fn export(api: &ApiSpec, options: &ExportOptions) -> Value {
     let mut ours = Map::new();
     ours.insert("id".into(), json!(api.id));
     ours.insert("type".into(), json!(api.kind.as_str()));
+    if !api.endpoint.is_default() {
+        ours.insert("endpoint".into(), to_value(&api.endpoint));
+    }
     if !api.plugins.is_empty() {
         ours.insert("plugins".into(), to_value(&api.plugins));
     }

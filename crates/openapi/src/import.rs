@@ -155,6 +155,10 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         .get("plugins")
         .and_then(|v| r.ours("x-causeway.plugins", v))
         .unwrap_or_default();
+    let endpoint = ours
+        .get("endpoint")
+        .and_then(|v| r.ours("x-causeway.endpoint", v))
+        .unwrap_or_default();
     let stages = match ours.get("stages") {
         Some(v) => r.ours("x-causeway.stages", v).unwrap_or_default(),
         None => server_stage(&mut r, obj).into_iter().collect(),
@@ -188,6 +192,7 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         name,
         kind,
         description,
+        endpoint,
         binary_media_types,
         cors,
         stages,

@@ -139,7 +139,22 @@ fn every_shipped_api_survives_export_and_import() {
     }
     round_trip("orders.toml", HTTP_API);
     round_trip("pets.toml", REST_WITH_MODEL);
+    round_trip("private.toml", PRIVATE_REST);
 }
+
+/// A PRIVATE REST API (its endpoint travels in `x-causeway.endpoint`).
+const PRIVATE_REST: &str = r#"
+version = 1
+id = "inside"
+name = "Inside"
+type = "REST"
+[endpoint]
+type = "PRIVATE"
+source_networks = ["10.0.0.0/8", "fd00::/8"]
+[[routes]]
+key = "GET /"
+integration = { type = "MOCK", body = "inside" }
+"#;
 
 /// A REST API validating a body against a model.
 const REST_WITH_MODEL: &str = r#"

@@ -91,6 +91,24 @@ impl Route {
                 return Flow::Fail(GatewayError::new(ErrorKind::NotFound).with_message(msg));
             }
         };
+        let admitted = stage
+            .deployment
+            .endpoint
+            .admits(ctx.private, ctx.client.ip(), || {
+                let path = ctx.parts.uri.path();
+                let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
+                format!(
+                    "{}/{}/{}{route_path}",
+                    stage.deployment.api_id(),
+                    stage.stage,
+                    ctx.parts.method
+                )
+            });
+        if let Err(refused) = admitted {
+            // Counted and logged under the stage it was refused for.
+            ctx.stage = Some(stage);
+            return Flow::Fail(refused);
+        }
         ctx.route_path_at = at;
         let path = ctx.parts.uri.path();
         let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
