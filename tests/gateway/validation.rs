@@ -117,3 +117,50 @@ fn models_are_checked_when_the_api_is_loaded() {
         "{errors}"
     );
 }
+
+/// A model that refers to another model of the API (API Gateway's model URL, or an
+/// imported document's `#/components/schemas/...`) validates nested bodies against it.
+#[tokio::test]
+async fn a_model_may_refer_to_the_apis_other_models() {
+    let up = support::upstream().await;
+    let api = format!(
+        r#"
+version = 1
+id = "orders"
+name = "Orders"
+type = "REST"
+[[stages]]
+name = "prod"
+[[models]]
+name = "Order"
+schema = '''
+{{"type": "object", "required": ["items"],
+  "properties": {{"items": {{"type": "array", "minItems": 1,
+    "items": {{"$ref": "https://apigateway.amazonaws.com/restapis/orders/models/Item"}}}}}}}}
+'''
+[[models]]
+name = "Item"
+schema = '{{"type": "object", "required": ["sku", "qty"], "properties": {{"qty": {{"type": "integer", "minimum": 1}}}}}}'
+[[routes]]
+key = "POST /orders"
+request_model = "Order"
+integration = {{ type = "HTTP_PROXY", uri = "{}/orders" }}
+"#,
+        up.url()
+    );
+    let gw = support::gateway(&[&api]).await;
+    let c = support::client();
+    let json = [("content-type", "application/json")];
+    let host = "orders.execute-api.localhost";
+    let ok = r#"{"items": [{"sku": "tea", "qty": 2}]}"#;
+    let r = send(&c, gw.addr, "POST", host, "/prod/orders", &json, ok).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let bad = r#"{"items": [{"sku": "tea", "qty": 0}, {"qty": 1}]}"#;
+    let r = send(&c, gw.addr, "POST", host, "/prod/orders", &json, bad).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        up.hits.load(Ordering::SeqCst),
+        1,
+        "the upstream saw only the good one"
+    );
+}

@@ -307,7 +307,7 @@ pub fn compile(
     }
     let mut models = Vec::with_capacity(api.models.len());
     for (i, m) in api.models.iter().enumerate() {
-        match crate::model::BodyModel::compile(m) {
+        match crate::model::BodyModel::compile(m, &api.models) {
             Ok(model) => models.push(Arc::new(model)),
             Err(msg) => errors.push(ConfigError::new(&file, format!("models[{i}].schema"), msg)),
         }

@@ -4,6 +4,8 @@
 use causeway_model::ModelSpec;
 use serde_json::Value;
 
+mod refs;
+
 /// A model compiled once per deployment.
 #[derive(Debug)]
 pub(crate) struct BodyModel {
@@ -16,10 +18,12 @@ const MAX_REPORTED: usize = 10;
 
 impl BodyModel {
     /// Compile `spec`'s schema: draft 4 (API Gateway's) unless it names its draft in
-    /// `$schema`. Remote `$ref`s are not fetched.
-    pub(crate) fn compile(spec: &ModelSpec) -> Result<BodyModel, String> {
+    /// `$schema`. References to the API's other models (`models`) are resolved (see
+    /// [`refs`]); remote `$ref`s are not fetched.
+    pub(crate) fn compile(spec: &ModelSpec, models: &[ModelSpec]) -> Result<BodyModel, String> {
         let schema: Value =
             serde_json::from_str(&spec.schema).map_err(|e| format!("not JSON: {e}"))?;
+        let schema = refs::resolve(schema, models)?;
         let names_draft = schema.get("$schema").is_some();
         let validator = if names_draft {
             jsonschema::validator_for(&schema)
@@ -71,12 +75,52 @@ impl BodyModel {
 mod tests {
     use super::*;
 
-    fn model(schema: &str) -> Result<BodyModel, String> {
-        BodyModel::compile(&ModelSpec {
-            name: "Pet".into(),
+    fn spec(name: &str, schema: &str) -> ModelSpec {
+        ModelSpec {
+            name: name.into(),
             content_type: "application/json".into(),
             schema: schema.into(),
-        })
+        }
+    }
+
+    fn model(schema: &str) -> Result<BodyModel, String> {
+        BodyModel::compile(&spec("Pet", schema), &[])
+    }
+
+    #[test]
+    fn models_refer_to_each_other_as_api_gateway_and_openapi_write_it() {
+        let models = [
+            spec(
+                "Order",
+                r##"{"type": "object", "required": ["items"], "properties": {
+                    "items": {"type": "array", "items": {"$ref": "https://apigateway.amazonaws.com/restapis/abc123/models/Item"}},
+                    "ship_to": {"$ref": "#/components/schemas/Address"}}}"##,
+            ),
+            spec(
+                "Item",
+                r##"{"type": "object", "required": ["sku"], "properties": {"sku": {"type": "string"}, "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}"##,
+            ),
+            spec("Address", r#"{"type": "object", "required": ["city"]}"#),
+        ];
+        let order = BodyModel::compile(&models[0], &models).expect("compiles");
+        assert_eq!(order.check(br#"{"items": [{"sku": "a", "parts": [{"sku": "b"}]}], "ship_to": {"city": "Oslo"}}"#), Ok(()));
+        let e = order
+            .check(br#"{"items": [{"parts": [{}]}], "ship_to": {}}"#)
+            .expect_err("nested problems");
+        for problem in [
+            "/items/0: \"sku\" is a required property",
+            "/items/0/parts/0: \"sku\" is a required property",
+            "/ship_to: \"city\" is a required property",
+        ] {
+            assert!(e.contains(problem), "{problem} not in {e}");
+        }
+        let e = BodyModel::compile(
+            &spec("Lone", r##"{"$ref": "#/components/schemas/Ghost"}"##),
+            &models,
+        )
+        .err()
+        .expect("unknown model");
+        assert!(e.contains("`$ref` to model `Ghost`, which this API does not define (its models: Order, Item, Address)"), "{e}");
     }
 
     #[test]

@@ -74,11 +74,24 @@ pub(crate) fn import_schemas(r: &mut Reader, doc: &Map<String, Value>) -> Vec<Mo
             continue;
         }
         let text = schema.to_string();
-        if text.contains("\"$ref\"") {
-            r.warn(
-                &at,
-                "its `$ref`s are kept as written and not resolved against the document: a deployment whose route validates against it is refused until the schema is self-contained",
-            );
+        let mut refs = Vec::new();
+        references(schema, &mut refs);
+        for reference in refs {
+            let known = reference
+                .strip_prefix(SCHEMA_REF)
+                .map(|n| schemas.contains_key(n));
+            match known {
+                Some(true) => {}
+                Some(false) => r.warn(
+                    &at,
+                    format!("`$ref` `{reference}` names no schema of `components.schemas`: a deployment whose route validates against it is refused until it does"),
+                ),
+                None if reference.starts_with("#/") => {}
+                None => r.warn(
+                    &at,
+                    format!("`$ref` `{reference}` is not fetched: a deployment whose route validates against it is refused until the schema refers only to `components.schemas` or within itself"),
+                ),
+            }
         }
         out.push(ModelSpec {
             name: name.clone(),
@@ -87,6 +100,20 @@ pub(crate) fn import_schemas(r: &mut Reader, doc: &Map<String, Value>) -> Vec<Mo
         });
     }
     out
+}
+
+/// Every `$ref` in `schema`.
+fn references<'a>(schema: &'a Value, out: &mut Vec<&'a str>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                out.push(r);
+            }
+            map.values().for_each(|v| references(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
 }
 
 /// The model an operation's body is validated against: its `requestBody` schema's

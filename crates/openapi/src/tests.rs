@@ -331,3 +331,38 @@ fn the_models_own_refusals_point_into_the_document() {
     assert!(errors[0].at.starts_with("paths./slow.get"), "{}", errors[0]);
     assert!(errors[0].message.contains("29000"), "{}", errors[0]);
 }
+
+#[test]
+fn schemas_may_refer_to_each_other_and_other_references_are_warned_about() {
+    let doc = r##"{
+      "openapi": "3.0.1",
+      "info": {"title": "shop"},
+      "components": {"schemas": {
+        "Order": {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+            "extra": {"$ref": "#/definitions/local"}},
+          "definitions": {"local": {"type": "string"}}},
+        "Item": {"type": "object"},
+        "Ghostly": {"$ref": "#/components/schemas/Ghost"},
+        "Remote": {"$ref": "https://example.com/schemas/remote.json"}
+      }},
+      "paths": {"/": {"get": {"x-amazon-apigateway-integration": {"type": "mock"}}}}
+    }"##;
+    let imported = import(doc, &ImportOptions::default()).expect("imports");
+    assert_eq!(imported.api.models.len(), 4);
+    let warned: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.starts_with("components.schemas.Ghostly")
+                && w.contains("`#/components/schemas/Ghost` names no schema")),
+        "{warned:?}"
+    );
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.starts_with("components.schemas.Remote") && w.contains("is not fetched")),
+        "{warned:?}"
+    );
+}

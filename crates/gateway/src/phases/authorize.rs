@@ -199,7 +199,8 @@ impl Authorize {
             String::new()
         };
         let Some(asked) = Asked::lend(ctx, auth.kind, identity, route_id) else {
-            return Flow::Continue;
+            // No stage: `request` does not call without one. Never let it through.
+            return Flow::Fail(GatewayError::new(ErrorKind::Internal));
         };
         let (asked, result) = auth.plugin.authorize_with(asked).await;
         let Some(asked) = asked else {
