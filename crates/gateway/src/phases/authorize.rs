@@ -191,13 +191,6 @@ impl Authorize {
         key: Vec<u8>,
         route_id: String,
     ) -> Flow {
-        // The route the decision is asked for, kept for the cache (the request is moved
-        // into the call).
-        let asked_route = if auth.cache.enabled() {
-            route_id.clone()
-        } else {
-            String::new()
-        };
         let Some(asked) = Asked::lend(ctx, auth.kind, identity, route_id) else {
             // No stage: `request` does not call without one. Never let it through.
             return Flow::Fail(GatewayError::new(ErrorKind::Internal));
@@ -208,7 +201,8 @@ impl Authorize {
             // and headers would be missing, so it must not go on.
             return Flow::Fail(GatewayError::new(ErrorKind::Internal));
         };
-        asked.give_back(ctx);
+        // The route the decision was asked for comes back too, for the cache.
+        let asked_route = asked.give_back(ctx);
         match result {
             Ok(d) => {
                 let decision = Decision::new(d);

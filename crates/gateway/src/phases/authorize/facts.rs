@@ -61,11 +61,13 @@ impl Asked {
         })
     }
 
-    /// Put the URI and headers back where they were lent from.
-    pub(super) fn give_back(self, ctx: &mut RequestCtx) {
+    /// Put the URI and headers back where they were lent from; the route id asked about
+    /// is the caller's again.
+    pub(super) fn give_back(self, ctx: &mut RequestCtx) -> String {
         ctx.parts.uri = self.uri;
         ctx.parts.headers = self.headers;
         ctx.matched_path = self.matched_path;
+        self.route_id
     }
 
     fn route(&self) -> Option<&CompiledRoute> {
