@@ -118,8 +118,7 @@ mod tests {
             &spec("Lone", r##"{"$ref": "#/components/schemas/Ghost"}"##),
             &models,
         )
-        .err()
-        .expect("unknown model");
+        .expect_err("unknown model");
         assert!(e.contains("`$ref` to model `Ghost`, which this API does not define (its models: Order, Item, Address)"), "{e}");
     }
 
