@@ -57,6 +57,22 @@ fn private_apis_answer_only_on_the_private_listener_and_to_their_networks() {
         body.contains("User: anonymous is not authorized to perform: execute-api:Invoke on resource: inside/prod/GET/hello"),
         "{body}"
     );
+    // An export names the listener that serves the stage.
+    for (id, port) in [("inside", private.port()), ("open", node.addr.port())] {
+        let out = node.cli(&[
+            "openapi",
+            "export",
+            "--api",
+            id,
+            "--stage",
+            "prod",
+            "--deployed",
+        ]);
+        let said = text(&out);
+        assert!(out.status.success(), "{said}");
+        let url = format!("http://{id}.execute-api.localhost:{port}/prod");
+        assert!(said.contains(&url), "{url} not in {said}");
+    }
     // A REGIONAL API is not served on the private listener, even to an allowed client.
     let (status, body) = get_from(ip("127.0.0.2"), private, open, "/prod/hello").expect("regional");
     assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));

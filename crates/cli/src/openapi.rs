@@ -123,11 +123,10 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
                     declared.join(", ")
                 );
             }
-            let port = set.node.node.listen.port();
-            options.server_url = Some(format!(
-                "http://{}.execute-api.localhost:{port}/{stage}",
-                api.id
-            ));
+            options.server_url = set.node.node.listener_for(api.endpoint.kind).map(|l| {
+                let port = l.port();
+                format!("http://{}.execute-api.localhost:{port}/{stage}", api.id)
+            });
         }
         causeway_openapi::export(&api, &options)
     };

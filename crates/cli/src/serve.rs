@@ -89,6 +89,9 @@ async fn serve(
     // The port the gateway got (`--listen 127.0.0.1:0` picks one): what invoke URLs, as
     // in an OpenAPI export's `servers`, must name.
     set.node.node.listen = gateway_listener.local_addr()?;
+    if let Some(l) = &private_listener {
+        set.node.node.private_listen = Some(l.local_addr()?);
+    }
     let node = &set.node;
     let gateway = Gateway::new(node);
     let control = match Control::open_with_plugins(&set, gateway.clone(), plugins) {
@@ -118,10 +121,8 @@ async fn serve(
     let until_stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let private_addr = match &private_listener {
-        Some(l) => Some(l.local_addr()?),
-        None => None,
-    };
+    // Bound above: the port it got.
+    let private_addr = set.node.node.private_listen;
     warn_unreachable_private_apis(&set, private_addr.is_some());
     let mut private_task = tokio::spawn({
         let (gateway, stopped) = (gateway.clone(), until_stopped(stopped.clone()));

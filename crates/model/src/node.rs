@@ -120,6 +120,17 @@ pub struct NodeSection {
     pub plugin_instances: u32,
 }
 
+impl NodeSection {
+    /// The listener that serves APIs of endpoint type `kind` (`None`: a PRIVATE API on a
+    /// node without a private listener, which does not serve it).
+    pub fn listener_for(&self, kind: crate::EndpointType) -> Option<SocketAddr> {
+        match kind {
+            crate::EndpointType::Private => self.private_listen,
+            crate::EndpointType::Regional | crate::EndpointType::Edge => Some(self.listen),
+        }
+    }
+}
+
 impl Default for NodeSection {
     fn default() -> Self {
         Self {

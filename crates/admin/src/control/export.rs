@@ -23,11 +23,13 @@ impl Control {
             cache: record.settings.cache.clone(),
             throttle: record.settings.throttle,
         }];
-        let port = self.node().node.listen.port();
+        // The listener that serves it (PRIVATE APIs: the private one).
+        let listener = self.node().node.listener_for(api.endpoint.kind);
         let options = ExportOptions {
-            server_url: Some(format!(
-                "http://{api_id}.execute-api.localhost:{port}/{stage}"
-            )),
+            server_url: listener.map(|l| {
+                let port = l.port();
+                format!("http://{api_id}.execute-api.localhost:{port}/{stage}")
+            }),
             version: Some(deployment.id.0),
         };
         Ok(causeway_openapi::export(&api, &options))
