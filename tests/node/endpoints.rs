@@ -35,6 +35,19 @@ fn private_apis_answer_only_on_the_private_listener_and_to_their_networks() {
         ("open", &api("open", "")),
         ("inside", &api("inside", INSIDE)),
     ]);
+    // The node file sets no private listener: `validate` says the PRIVATE API needs one.
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["validate", "--config"])
+        .arg(config.path())
+        .output()
+        .expect("run validate");
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("endpoint.type: PRIVATE API `inside` is served only on a private listener"),
+        "{said}"
+    );
+    assert!(!said.contains("API `open`"), "{said}");
     let node = Node::start_with(config.path(), &["--private-listen", "127.0.0.1:0"]);
     let private = node.private.expect("the node printed its private listener");
     let (open, inside) = ("open.execute-api.localhost", "inside.execute-api.localhost");

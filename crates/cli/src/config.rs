@@ -54,12 +54,27 @@ pub(crate) fn load_validated_for_serving(
 /// `causeway validate`.
 pub(crate) fn validate(arg: &ConfigArg) -> anyhow::Result<ExitCode> {
     Ok(match load_validated(&arg.config) {
-        Ok((_, s)) => {
+        Ok((set, s)) => {
+            if set.node.node.private_listen.is_none() {
+                for (file, api) in private_apis(&set) {
+                    eprintln!(
+                        "warning: {file}: endpoint.type: PRIVATE API `{api}` is served only on a private listener, and the node file sets no `[node] private_listen` (set it, or pass `causeway serve --private-listen ADDR`)"
+                    );
+                }
+            }
             println!("ok: {} APIs, {} routes", s.apis, s.routes);
             ExitCode::SUCCESS
         }
         Err(code) => code,
     })
+}
+
+/// The PRIVATE APIs of `set`: (file, API id).
+pub(crate) fn private_apis(set: &ConfigSet) -> impl Iterator<Item = (&str, &str)> {
+    set.apis
+        .iter()
+        .filter(|(_, api)| api.endpoint.kind == causeway_model::EndpointType::Private)
+        .map(|(file, api)| (file.as_str(), api.id.as_str()))
 }
 
 /// Only the node file of `dir` (client verbs need nothing else); defaults when absent.

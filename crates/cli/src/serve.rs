@@ -189,13 +189,12 @@ fn warn_unreachable_private_apis(set: &ConfigSet, private_listener: bool) {
     if private_listener {
         return;
     }
-    for api in &set.apis {
-        if api.1.endpoint.kind == causeway_model::EndpointType::Private {
-            tracing::warn!(
-                api = %api.1.id,
-                "PRIVATE API without a private listener: it is not served; set node.private_listen or --private-listen"
-            );
-        }
+    for (file, api) in crate::config::private_apis(set) {
+        tracing::warn!(
+            api = %api,
+            file = %file,
+            "PRIVATE API without a private listener: it is not served; set node.private_listen or --private-listen"
+        );
     }
 }
 
