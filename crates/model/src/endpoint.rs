@@ -57,10 +57,7 @@ impl EndpointSpec {
 
 /// A source network: an address and how many leading bits of it a client must share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Network {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct Network(ipnet::IpNet);
 
 impl Network {
     /// Parse `10.0.0.0/8`, `fd00::/8` or a single address (`127.0.0.1`).
@@ -75,42 +72,23 @@ impl Network {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => match p.trim().parse::<u8>() {
-                Ok(p) if p <= max => p,
-                _ => return Err(format!("`{s}`: the prefix length must be 0..={max}")),
-            },
+            Some(p) => p.trim().parse::<u8>().unwrap_or(u8::MAX),
         };
-        Ok(Network { addr, prefix })
+        ipnet::IpNet::new(addr, prefix)
+            .map(Network)
+            .map_err(|_| format!("`{s}`: the prefix length must be 0..={max}"))
     }
 
     /// Whether `ip` is in this network (an IPv4 client reaching an IPv6 socket, as
     /// `::ffff:a.b.c.d`, counts as its IPv4 address).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => same_prefix(
-                u128::from(net.to_bits()) << 96,
-                u128::from(ip.to_bits()) << 96,
-                self.prefix,
-            ),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                same_prefix(net.to_bits(), ip.to_bits(), self.prefix)
-            }
-            _ => false,
-        }
-    }
-}
-
-fn same_prefix(a: u128, b: u128, bits: u8) -> bool {
-    match bits {
-        0 => true,
-        n => (a ^ b) >> (128 - u32::from(n.min(128))) == 0,
+        self.0.contains(&ip.to_canonical())
     }
 }
 
 impl std::fmt::Display for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        self.0.fmt(f)
     }
 }
 
