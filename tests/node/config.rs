@@ -21,11 +21,7 @@ integration = { type = "MOCK" }
 #[test]
 fn validate_reports_every_error_with_its_location() {
     let cfg = ConfigDir::new(&[("svc", BROKEN)]);
-    let out = Command::new(BIN)
-        .args(["validate", "--config"])
-        .arg(cfg.path())
-        .output()
-        .expect("run");
+    let out = cfg.validate();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(
@@ -35,11 +31,7 @@ fn validate_reports_every_error_with_its_location() {
     assert!(t.contains("routes[1].key"), "{t}");
 
     let cfg = ConfigDir::new(&[("svc", "version = 1\nid = \"svc\"\nname = 1\n")]);
-    let out = Command::new(BIN)
-        .args(["validate", "--config"])
-        .arg(cfg.path())
-        .output()
-        .expect("run");
+    let out = cfg.validate();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out).contains("svc.toml:3"),

@@ -36,11 +36,7 @@ fn private_apis_answer_only_on_the_private_listener_and_to_their_networks() {
         ("inside", &api("inside", INSIDE)),
     ]);
     // The node file sets no private listener: `validate` says the PRIVATE API needs one.
-    let out = std::process::Command::new(crate::harness::BIN)
-        .args(["validate", "--config"])
-        .arg(config.path())
-        .output()
-        .expect("run validate");
+    let out = config.validate();
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(
@@ -111,11 +107,7 @@ fn endpoint_mistakes_are_refused_with_their_place() {
             &api("httpapi", "[endpoint]\ntype = \"EDGE\"").replace("\"REST\"", "\"HTTP\""),
         ),
     ]);
-    let out = std::process::Command::new(crate::harness::BIN)
-        .args(["validate", "--config"])
-        .arg(config.path())
-        .output()
-        .expect("run validate");
+    let out = config.validate();
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     for expected in [

@@ -34,6 +34,15 @@ impl ConfigDir {
         self.dir.path()
     }
 
+    /// `causeway validate` on this directory.
+    pub fn validate(&self) -> Output {
+        Command::new(BIN)
+            .args(["validate", "--config"])
+            .arg(self.path())
+            .output()
+            .expect("run causeway validate")
+    }
+
     pub fn write_api(&self, name: &str, text: &str) {
         std::fs::write(self.path().join("apis").join(format!("{name}.toml")), text)
             .expect("write api");

@@ -91,25 +91,20 @@ impl Route {
                 return Flow::Fail(GatewayError::new(ErrorKind::NotFound).with_message(msg));
             }
         };
+        ctx.route_path_at = at;
+        // A refusal names the resource as a route id (`api/stage/METHOD/path`).
         let admitted = stage
             .deployment
             .endpoint
             .admits(ctx.private, ctx.client.ip(), || {
-                let path = ctx.parts.uri.path();
-                let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
-                format!(
-                    "{}/{}/{}{route_path}",
-                    stage.deployment.api_id(),
-                    stage.stage,
-                    ctx.parts.method
-                )
+                let (api, method) = (stage.deployment.api_id(), ctx.parts.method.as_str());
+                causeway_plugin::route_id(api, &stage.stage, method, ctx.route_path())
             });
         if let Err(refused) = admitted {
             // Counted and logged under the stage it was refused for.
             ctx.stage = Some(stage);
             return Flow::Fail(refused);
         }
-        ctx.route_path_at = at;
         let path = ctx.parts.uri.path();
         let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
         let base = path.len() - route_path.len();
