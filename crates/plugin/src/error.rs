@@ -94,6 +94,26 @@ impl PluginError {
         let kind = classify(err, memory_hit);
         PluginError::new(kind, plugin, chain(err))
     }
+
+    /// Map an error out of instantiation. Unlike a call's, an instantiation error with
+    /// no trap code and none of our markers is the host's own failure (a memory image
+    /// the kernel refused, an allocation the pool could not map), not the guest's: the
+    /// guest only runs code there in its start function, and a trap in it carries a
+    /// code. (A call's uncoded errors stay `Trap`: a guest misusing a resource handle
+    /// gets one without a code.)
+    pub(crate) fn from_instantiation(
+        plugin: &str,
+        err: &wasmtime::Error,
+        memory_hit: bool,
+    ) -> Self {
+        let kind = match classify(err, memory_hit) {
+            PluginErrorKind::Trap if err.downcast_ref::<wasmtime::Trap>().is_none() => {
+                PluginErrorKind::Host
+            }
+            kind => kind,
+        };
+        PluginError::new(kind, plugin, chain(err))
+    }
 }
 
 /// Which kind of failure `err` is. Our own markers (returned by the epoch callback and
@@ -149,4 +169,50 @@ pub(crate) fn truncate(s: &mut String, max: usize) {
     }
     s.truncate(at);
     s.push('…');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uncoded_instantiation_error_is_the_hosts() {
+        let host = wasmtime::Error::msg("cannot add seals to the memfd: Device or resource busy");
+        let err = PluginError::from_instantiation("p", &host, false);
+        assert_eq!(err.kind, PluginErrorKind::Host);
+        assert!(err.message.contains("memfd"), "{}", err.message);
+        // The same error out of a call stays the guest's.
+        assert_eq!(
+            PluginError::from_wasm("p", &host, false).kind,
+            PluginErrorKind::Trap
+        );
+    }
+
+    #[test]
+    fn a_trap_in_a_start_function_stays_a_trap() {
+        let trap = wasmtime::Error::from(wasmtime::Trap::UnreachableCodeReached)
+            .context("while running the start function");
+        assert_eq!(
+            PluginError::from_instantiation("p", &trap, false).kind,
+            PluginErrorKind::Trap
+        );
+        let fuel = wasmtime::Error::from(wasmtime::Trap::OutOfFuel);
+        assert_eq!(
+            PluginError::from_instantiation("p", &fuel, false).kind,
+            PluginErrorKind::FuelExhausted
+        );
+        let deadline = wasmtime::Error::new(DeadlineExceeded);
+        assert_eq!(
+            PluginError::from_instantiation("p", &deadline, false).kind,
+            PluginErrorKind::Timeout
+        );
+        assert_eq!(
+            PluginError::from_instantiation("p", &host_error(), true).kind,
+            PluginErrorKind::MemoryLimit
+        );
+    }
+
+    fn host_error() -> wasmtime::Error {
+        wasmtime::Error::msg("memory.grow refused")
+    }
 }

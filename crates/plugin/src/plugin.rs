@@ -352,7 +352,9 @@ impl Plugin {
                 home: pool::NO_HOME,
             }),
             Err(e) => {
-                let err = self.wasm_error(&e, &store);
+                let hit = store.data().limiter.hit;
+                let err = PluginError::from_instantiation(self.name(), &e, hit);
+                let err = self.described(err, &store);
                 self.counters.discarded(err.kind);
                 Err(err)
             }
@@ -360,7 +362,12 @@ impl Plugin {
     }
 
     pub(crate) fn wasm_error(&self, e: &wasmtime::Error, store: &Store<HostState>) -> PluginError {
-        let mut err = PluginError::from_wasm(self.name(), e, store.data().limiter.hit);
+        let err = PluginError::from_wasm(self.name(), e, store.data().limiter.hit);
+        self.described(err, store)
+    }
+
+    /// `err` with what the guest wrote to stderr and, for a timeout, the deadline.
+    fn described(&self, mut err: PluginError, store: &Store<HostState>) -> PluginError {
         let stderr = store.data().stderr.take();
         if !stderr.is_empty() {
             err.message = format!("{} (guest stderr: {stderr})", err.message);
