@@ -135,13 +135,14 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     }
     let head = buf.split_to(len).freeze();
     let Ok(uri) = Uri::from_maybe_shared(head.slice(path_range)) else {
-        // hyper answers 400 for it.
-        return Parsed::Hyper("request target");
+        // httparse takes `<`, `>` and `` ` `` in a target; `http` does not. hyper answers
+        // 400 for it, from the whole head.
+        return put_back(buf, &head, "request target");
     };
     let mut headers = HeaderMap::with_capacity(fields.len());
     for (name, start, end) in fields {
         let Ok(value) = HeaderValue::from_maybe_shared(head.slice(start..end)) else {
-            return Parsed::Hyper("header value");
+            return put_back(buf, &head, "header value");
         };
         headers.append(name, value);
     }
@@ -151,6 +152,17 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     parts.version = Version::HTTP_11;
     parts.headers = headers;
     Parsed::Request(Request { parts, body, close })
+}
+
+/// Hand a head that was split off `buf` and then refused to hyper after all: hyper
+/// reads the connection from its first byte, so the head goes back in front of what
+/// followed it (else hyper would never answer it and would read its body as a request).
+fn put_back(buf: &mut BytesMut, head: &[u8], why: &'static str) -> Parsed {
+    let mut whole = BytesMut::with_capacity(head.len() + buf.len());
+    whole.extend_from_slice(head);
+    whole.extend_from_slice(buf);
+    *buf = whole;
+    Parsed::Hyper(why)
 }
 
 /// How a response body goes on the wire.

@@ -17,6 +17,13 @@ fn request(text: &str) -> (Request, BytesMut) {
     }
 }
 
+fn hyper_reason_of(buf: &mut BytesMut) -> &'static str {
+    match parse_request(buf) {
+        Parsed::Hyper(why) => why,
+        other => panic!("stayed on the fast path: {other:?}"),
+    }
+}
+
 fn hyper_reason(text: &str) -> &'static str {
     match parse(text).0 {
         Parsed::Hyper(why) => why,
@@ -257,5 +264,20 @@ fn a_handler_field_saying_close_is_reported() {
         };
         out.clear();
         assert_eq!(head.write(&mut out), says_close, "{value}");
+    }
+}
+
+#[test]
+fn what_goes_to_hyper_goes_whole() {
+    // httparse takes these targets, `http` refuses them: found after the head was split
+    // off the buffer, which has to be whole again for hyper (and its 400).
+    for text in [
+        "POST /a<b HTTP/1.1\r\nHost: a\r\ncontent-length: 20\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        "GET /a>b HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /a`b HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut buf = BytesMut::from(text);
+        assert_eq!(hyper_reason_of(&mut buf), "request target", "{text:?}");
+        assert_eq!(&buf[..], text.as_bytes(), "hyper must get every byte");
     }
 }
