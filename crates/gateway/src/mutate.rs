@@ -34,7 +34,9 @@ pub(crate) fn mutate(seed: &[u8], rng: &mut SplitMix) -> Vec<u8> {
         let at = rng.below(bytes.len());
         match rng.below(4) {
             0 => bytes[at] = rng.next() as u8,
-            1 => bytes.insert(at, b"\r\n: \x00\x7f\xff,"[rng.below(8)]),
+            // Delimiters, bytes the codecs refuse, and target bytes httparse takes but
+            // the `http` crate does not.
+            1 => bytes.insert(at, b"\r\n: \x00\x7f\xff,<>`\"{"[rng.below(13)]),
             2 => {
                 bytes.remove(at);
             }
