@@ -11,6 +11,8 @@ mod authorizers;
 mod caching;
 #[path = "gateway/errors.rs"]
 mod errors;
+#[path = "gateway/garbage.rs"]
+mod garbage;
 #[path = "gateway/gateway_responses.rs"]
 mod gateway_responses;
 #[path = "gateway/http1.rs"]

@@ -77,6 +77,13 @@ impl Route {
             body => ctx.body = body,
         }
 
+        // Origin form (`/path`) or absolute form (`http://host/path`); an authority
+        // (`GET host:80`) or `*` names no resource here.
+        if !ctx.parts.uri.path().starts_with('/') {
+            return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(
+                "Invalid request target: expected a path starting with '/' or an absolute URL",
+            ));
+        }
         let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());
         let (stage, at) = match resolved {
             Resolved::Stage(stage, at) => (stage, at),
@@ -107,7 +114,9 @@ impl Route {
         }
         let path = ctx.parts.uri.path();
         let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
-        let base = path.len() - route_path.len();
+        // Where `route_path` starts in `path` (the fallback `/` is not in it, and has no
+        // parameters to place).
+        let base = path.len().saturating_sub(route_path.len());
         let kind = stage.deployment.kind();
         let matched = match stage
             .deployment
