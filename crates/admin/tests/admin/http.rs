@@ -16,16 +16,18 @@ use tokio::sync::oneshot;
 
 use super::{api, config, open};
 
-struct Node {
-    admin: SocketAddr,
+pub(super) struct Node {
+    pub(super) admin: SocketAddr,
     gateway: SocketAddr,
-    client: Client<HttpConnector, Full<Bytes>>,
+    pub(super) client: Client<HttpConnector, Full<Bytes>>,
+    /// The node's configuration (its data directory inside the temp dir).
+    pub(super) config: causeway_model::ConfigSet,
     stop: Option<oneshot::Sender<()>>,
     _tmp: tempfile::TempDir,
 }
 
 impl Node {
-    async fn start() -> Node {
+    pub(super) async fn start() -> Node {
         let tmp = tempfile::tempdir().expect("tempdir");
         let set = config(tmp.path(), &[("pets", "v1")]);
         let (control, gateway) = open(&set);
@@ -50,6 +52,7 @@ impl Node {
             admin,
             gateway: gw_addr,
             client: Client::builder(TokioExecutor::new()).build_http(),
+            config: set,
             stop: Some(tx),
             _tmp: tmp,
         }
@@ -84,12 +87,17 @@ impl Node {
         (status, value)
     }
 
-    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(super) async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         self.call(method, path, Some("secret"), body).await
     }
 
     /// `GET /{stage}/` on the gateway for API `pets`.
-    async fn invoke(&self, stage: &str) -> (u16, String) {
+    pub(super) async fn invoke(&self, stage: &str) -> (u16, String) {
         let req = Request::builder()
             .uri(format!("http://{}/{stage}/", self.gateway))
             .header("host", "pets.execute-api.localhost")

@@ -1,6 +1,7 @@
 //! The control plane and its HTTP API against a temporary config and data directory.
 
 mod control;
+mod garbage;
 mod http;
 mod token;
 
