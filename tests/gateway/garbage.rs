@@ -302,3 +302,91 @@ async fn mangled_requests_get_answers_and_never_a_panic() {
         );
     }
 }
+
+/// A node's config is input too: mangled API definitions (the shipped PetStore, the
+/// benchmark API and the two above) are refused with their place and a message, by the
+/// model's checks or by the gateway's compile (route keys, templates: the second half of
+/// `causeway validate`), or they compile. Never a panic.
+#[test]
+fn mangled_api_definitions_are_refused_with_their_place_or_compile() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).expect(rel);
+    let [rest, http] = apis("http://127.0.0.1:9");
+    let seeds = [
+        read("edge-config/apis/petstore.toml"),
+        read("benches/config/apis/bench.toml"),
+        rest,
+        http,
+    ];
+    let mut rng = Rng(0x5eed_70a1);
+    let (mut refused, mut compiled) = (0, 0);
+    for round in 0..4_000 {
+        let seed = &seeds[round % seeds.len()];
+        let text = String::from_utf8_lossy(&mangle_toml(seed.as_bytes(), &mut rng)).into_owned();
+        match causeway_model::parse_api("mangled.toml", &text) {
+            Err(errors) => {
+                refused += 1;
+                assert!(
+                    !errors.0.is_empty(),
+                    "round {round}: refused without a reason"
+                );
+                for e in &errors.0 {
+                    assert_eq!(e.file, "mangled.toml", "round {round}: {e}");
+                    assert!(!e.message.is_empty(), "round {round}: {e}");
+                }
+            }
+            Ok(api) => {
+                let deployment = causeway_model::Deployment::snapshot(&api, "fuzz", 0);
+                match causeway_gateway::compile(&deployment, &Default::default()) {
+                    Ok(_) => compiled += 1,
+                    Err(errors) => {
+                        refused += 1;
+                        assert!(
+                            !errors.0.is_empty(),
+                            "round {round}: refused without a reason"
+                        );
+                        for e in &errors.0 {
+                            assert!(
+                                !e.field.is_empty() && !e.message.is_empty(),
+                                "round {round}: {e}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        refused > 1_000 && compiled > 200,
+        "refused {refused}, compiled {compiled}"
+    );
+}
+
+/// One to three edits of a TOML text: a byte replaced by or inserted as a TOML-significant
+/// one, a byte removed, or a line repeated.
+fn mangle_toml(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+    const BITS: &[u8] = b"[]{}=\"'#.,\n/$*+0-9x_ \\";
+    let mut bytes = seed.to_vec();
+    for _ in 0..=rng.below(3) {
+        let at = rng.below(bytes.len().max(1));
+        let bit = BITS[rng.below(BITS.len())];
+        match rng.below(4) {
+            0 if at < bytes.len() => bytes[at] = bit,
+            1 => bytes.insert(at.min(bytes.len()), bit),
+            2 if at < bytes.len() => {
+                bytes.remove(at);
+            }
+            _ => {
+                let start = bytes[..at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                if let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') {
+                    let line = bytes[start..=start + len].to_vec();
+                    bytes.splice(start..start, line);
+                }
+            }
+        }
+    }
+    bytes
+}

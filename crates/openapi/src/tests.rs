@@ -366,3 +366,75 @@ fn schemas_may_refer_to_each_other_and_other_references_are_warned_about() {
         "{warned:?}"
     );
 }
+
+/// Imported documents are input: mangled exports of every shipped API and of the HTTP
+/// API above (JSON and YAML) are refused with located messages or import as valid APIs.
+/// Never a panic.
+#[test]
+fn mangled_documents_are_refused_with_their_place_or_imported() {
+    let mut docs = Vec::new();
+    for (file, text) in [
+        (
+            "petstore.toml",
+            manifest_file("edge-config/apis/petstore.toml"),
+        ),
+        (
+            "bench.toml",
+            manifest_file("benches/config/apis/bench.toml"),
+        ),
+        ("orders.toml", HTTP_API.to_owned()),
+    ] {
+        let api = parse_api(file, &text).unwrap_or_else(|e| panic!("{e}"));
+        let doc = export(&api, &ExportOptions::default());
+        docs.push(render(&doc, Format::Json));
+        docs.push(render(&doc, Format::Yaml));
+    }
+    // xorshift64*: deterministic, so a failure names a reproducible round.
+    let mut state: u64 = 0x0a91_5eed;
+    let mut below = |n: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+    };
+    const BITS: &[u8] = b"{}[]\":,-#'/\n {}$x0";
+    let (mut refused, mut imported) = (0, 0);
+    for round in 0..3_000 {
+        let mut bytes = docs[round % docs.len()].clone().into_bytes();
+        for _ in 0..=below(3) {
+            let at = below(bytes.len());
+            let bit = BITS[below(BITS.len())];
+            match below(3) {
+                0 => bytes[at] = bit,
+                1 => bytes.insert(at, bit),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        match import(&text, &ImportOptions::default()) {
+            Ok(back) => {
+                imported += 1;
+                causeway_model::validate_api("imported", &back.api)
+                    .into_result()
+                    .unwrap_or_else(|e| panic!("round {round}: imported an invalid API: {e}"));
+            }
+            Err(errors) => {
+                refused += 1;
+                assert!(
+                    !errors.0.is_empty(),
+                    "round {round}: refused without a reason"
+                );
+                assert!(
+                    errors.0.iter().all(|e| !e.message.is_empty()),
+                    "round {round}"
+                );
+            }
+        }
+    }
+    assert!(
+        refused > 300 && imported > 300,
+        "refused {refused}, imported {imported}"
+    );
+}
