@@ -177,6 +177,28 @@ fn seeds() -> Vec<(String, &'static str)> {
             format!("PATCH /what/ever HTTP/1.1\r\nHost: {HTTP}\r\n\r\n"),
             "200",
         ),
+        (
+            format!(
+                "GET /fn/weekly?item=milk,tea%2C&x=%C3%A9 HTTP/1.1\r\nHost: {HTTP}\r\nUser-Agent: t/1 \"q\"\r\nCookie: a=1; b=2\r\n\r\n"
+            ),
+            "200",
+        ),
+        (
+            format!(
+                "GET /prod/fn/daily?item=milk&item=eggs HTTP/1.1\r\nHost: {PLUG}\r\nX-A: 1\r\nX-A: 2\r\n\r\n"
+            ),
+            "200",
+        ),
+        (
+            format!(
+                "GET /prod/authz/caf%C3%A9?tenant=acme+corp&q=a%20b HTTP/1.1\r\nHost: {PLUG}\r\n\r\n"
+            ),
+            "200",
+        ),
+        (
+            format!("GET /prod/mapped?item=tea&item=jam HTTP/1.1\r\nHost: {PLUG}\r\n\r\n"),
+            "200",
+        ),
         // Targets that name no path: an authority, `*`.
         (
             format!("PATCH whatever HTTP/1.1\r\nHost: {HTTP}\r\n\r\n"),
