@@ -206,13 +206,11 @@ mod tests {
             PluginError::from_instantiation("p", &deadline, false).kind,
             PluginErrorKind::Timeout
         );
+        // A start function that gave up after the limiter refused to grow its memory.
+        let refused = wasmtime::Error::msg("memory.grow refused");
         assert_eq!(
-            PluginError::from_instantiation("p", &host_error(), true).kind,
+            PluginError::from_instantiation("p", &refused, true).kind,
             PluginErrorKind::MemoryLimit
         );
-    }
-
-    fn host_error() -> wasmtime::Error {
-        wasmtime::Error::msg("memory.grow refused")
     }
 }
