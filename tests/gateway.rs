@@ -35,6 +35,8 @@ mod shutdown;
 mod throttling;
 #[path = "gateway/tracing.rs"]
 mod tracing;
+#[path = "gateway/upstream_garbage.rs"]
+mod upstream_garbage;
 #[path = "gateway/validation.rs"]
 mod validation;
 #[path = "gateway/wasi_http.rs"]

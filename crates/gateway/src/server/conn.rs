@@ -255,6 +255,9 @@ async fn write_response(
         Framing::Length(n) => Some(n),
         Framing::Chunked => None,
     };
+    // Whether any of the answer has reached the socket: a body that breaks before then
+    // (an upstream's bad chunk right after its head) can still be answered with a 502.
+    let mut sent = false;
     loop {
         let frame = match poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await {
             Poll::Ready(frame) => frame,
@@ -262,11 +265,16 @@ async fn write_response(
                 // Nothing more ready: what is gathered goes out while the body waits.
                 io.write_all(out).await?;
                 out.clear();
+                sent = true;
                 poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
             }
         };
         let Some(frame) = frame else { break };
-        let frame = frame.map_err(io::Error::other)?;
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) if !sent => return broke_before_sent(io, out, &answer, e).await,
+            Err(e) => return Err(io::Error::other(e)),
+        };
         let Ok(data) = frame.into_data() else {
             // Trailers are not passed on over HTTP/1.1.
             continue;
@@ -282,9 +290,11 @@ async fn write_response(
             io.write_all(out).await?;
             out.clear();
             io.write_all(&data).await?;
+            sent = true;
         } else if out.len() >= WRITE_BATCH {
             io.write_all(out).await?;
             out.clear();
+            sent = true;
         }
     }
     match left {
@@ -293,6 +303,39 @@ async fn write_response(
         None => out.extend_from_slice(crate::wire::LAST_CHUNK),
     }
     io.write_all(out).await.map(|()| handler_close)
+}
+
+/// The body of an answer broke before any of it was written: the client gets API
+/// Gateway's answer to a failed integration instead (502, `Internal server error`, the
+/// request's id) and the connection closes; the error is returned for the log.
+async fn broke_before_sent(
+    io: &mut Ticking<TcpStream>,
+    out: &mut Vec<u8>,
+    answer: &Answer,
+    e: crate::body::BoxError,
+) -> io::Result<bool> {
+    const BODY: &[u8] = br#"{"message":"Internal server error"}"#;
+    let mut headers = http::HeaderMap::with_capacity(2);
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        "x-amzn-errortype",
+        http::HeaderValue::from_static("IntegrationFailure"),
+    );
+    out.clear();
+    h1::Head {
+        status: http::StatusCode::BAD_GATEWAY,
+        headers: &headers,
+        request_id: answer.id.as_bytes(),
+        framing: Framing::Length(BODY.len() as u64),
+        close: true,
+    }
+    .write(out);
+    out.extend_from_slice(BODY);
+    io.write_all(out).await?;
+    Err(io::Error::other(e))
 }
 
 /// Append `data` to the answer, framed (with a `content-length`, `by_caller` leaves the

@@ -227,7 +227,7 @@ impl Pool {
     ) -> Result<Response<Body>, PoolError> {
         if let Some(mut conn) = host.checkout() {
             match conn.exchange(req, deadline).await {
-                Ok(head) => return Ok(body::wrap(head, host, conn)),
+                Ok(head) => return body::wrap(head, host, conn),
                 // Closed by the upstream while idle, before the request was written: the
                 // others idle as long may be too, so a fresh connection.
                 Err(Failed::Unsent(unsent)) => {
@@ -243,7 +243,7 @@ impl Pool {
             .await
             .map_err(|_| PoolError::Timeout)??;
         match conn.exchange(req, deadline).await {
-            Ok(head) => Ok(body::wrap(head, host, conn)),
+            Ok(head) => body::wrap(head, host, conn),
             Err(Failed::Unsent(_)) => Err(PoolError::Http(ExchangeError::Closed)),
             Err(Failed::Error(e)) => Err(e.into()),
         }

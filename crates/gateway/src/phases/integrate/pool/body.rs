@@ -10,15 +10,17 @@ use bytes::Bytes;
 use http::Response;
 use http_body::{Frame, SizeHint};
 
-use super::Host;
-use super::conn::Conn;
+use super::conn::{Conn, ExchangeError};
 use super::h1::{Decoder, Head, Step};
+use super::{Host, PoolError};
 use crate::body::{Body, BoxError};
 
 /// An upstream response body that gives its connection back to the pool at its end.
 #[derive(Debug)]
 pub struct UpstreamBody {
     decoder: Decoder,
+    /// What of the body arrived with the head, decoded by [`wrap`]; handed out first.
+    first: Option<Bytes>,
     /// The connection (read as the body streams) and where it goes back; `None` once the
     /// body has ended, or broke.
     conn: Option<(Arc<Host>, Box<Conn>)>,
@@ -29,20 +31,36 @@ pub struct UpstreamBody {
 /// The response of an exchange on `conn`.
 /// Hop-by-hop headers are dropped from it (RFC 9110 §7.6.1): they were about this
 /// connection, not the one the response goes on.
-pub(super) fn wrap(mut head: Head, host: Arc<Host>, conn: Box<Conn>) -> Response<Body> {
+///
+/// What of the body came with the head is decoded now, without waiting for more: a body
+/// broken from its first bytes (a bad chunk size, say) fails the exchange, which the
+/// pipeline answers as a 502 and counts and logs as one, instead of passing a 2xx head on
+/// and then dropping the client's connection without a byte.
+pub(super) fn wrap(
+    mut head: Head,
+    host: Arc<Host>,
+    mut conn: Box<Conn>,
+) -> Result<Response<Body>, PoolError> {
     if head.hop_by_hop {
         super::super::forward::strip_hop_by_hop(&mut head.parts.headers);
     }
+    let first = match head.body.step(&mut conn.rbuf) {
+        Ok(Step::Data(data)) => Some(data),
+        Ok(Step::More | Step::End) => None,
+        Err(e) => return Err(PoolError::Http(ExchangeError::H1(e))),
+    };
     let mut body = UpstreamBody {
         decoder: head.body,
+        first,
         conn: Some((host, conn)),
         reusable: head.reusable,
     };
     if body.decoder.is_done() {
-        // No body at all (204, 304, HEAD, `content-length: 0`): the connection is free now.
+        // No body at all (204, 304, HEAD, `content-length: 0`), or all of it came with
+        // the head: the connection is free now.
         body.finish();
     }
-    Response::from_parts(head.parts, Body::Upstream(body))
+    Ok(Response::from_parts(head.parts, Body::Upstream(body)))
 }
 
 impl UpstreamBody {
@@ -73,6 +91,9 @@ impl http_body::Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Some(data) = this.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
         loop {
             let Some((_, conn)) = this.conn.as_mut() else {
                 return Poll::Ready(None);
@@ -94,7 +115,7 @@ impl http_body::Body for UpstreamBody {
                     this.finish();
                     return Poll::Ready(None);
                 }
-                Ok(Step::More) => match conn.poll_fill(cx) {
+                Ok(Step::More) => match conn.poll_body_fill(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Err(e)) => return this.fail(e),
                     Poll::Ready(Ok(0)) => {
@@ -114,13 +135,14 @@ impl http_body::Body for UpstreamBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.conn.is_none()
+        self.conn.is_none() && self.first.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
+        let first = self.first.as_ref().map_or(0, |d| d.len() as u64);
         match (&self.conn, self.decoder) {
-            (None, _) => SizeHint::with_exact(0),
-            (Some(_), Decoder::Length(n)) => SizeHint::with_exact(n),
+            (None, _) => SizeHint::with_exact(first),
+            (Some(_), Decoder::Length(n)) => SizeHint::with_exact(n + first),
             (Some(_), _) => SizeHint::default(),
         }
     }

@@ -76,6 +76,11 @@ pub(crate) struct Conn {
     /// The current exchange's deadline: one timer per connection, moved for each request
     /// (moving a registered tokio timer later takes no lock), not one made per request.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// How long a response body may go without a byte: the exchange's time to its
+    /// deadline when it was sent (the integration timeout).
+    idle: std::time::Duration,
+    /// The timer runs for the current wait for body bytes.
+    waiting: bool,
     /// False once the connection has ended (closed by either side, or broken).
     open: bool,
     /// The connection worker whose runtime drives the socket (where it was opened).
@@ -94,6 +99,8 @@ impl Conn {
             started: false,
             sending: None,
             timer: None,
+            idle: std::time::Duration::ZERO,
+            waiting: false,
             open: true,
             worker: crate::server::workers::current(),
         })
@@ -168,6 +175,8 @@ impl Conn {
             Some(t) => t.as_mut().reset(deadline),
             None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
         }
+        self.idle = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.waiting = false;
         let result = poll_fn(|cx| self.poll_exchange(cx, head_request)).await;
         match result {
             Ok(head) => Ok(head),
@@ -257,6 +266,33 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// [`Conn::poll_fill`] for a response body: an upstream that sends no byte of it for
+    /// the exchange's timeout fails it (as nginx's `proxy_read_timeout`), instead of
+    /// holding the client's connection until it closes. The timer is armed only when a
+    /// read has to wait.
+    pub(super) fn poll_body_fill(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<usize, ExchangeError>> {
+        if let Poll::Ready(read) = self.poll_fill(cx) {
+            self.waiting = false;
+            return Poll::Ready(read.map_err(ExchangeError::Io));
+        }
+        let idle = self.idle;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+        if !self.waiting {
+            self.waiting = true;
+            timer.as_mut().reset(tokio::time::Instant::now() + idle);
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            self.open = false;
+            return Poll::Ready(Err(ExchangeError::TimedOut));
+        }
+        Poll::Pending
     }
 
     /// Read more into the read buffer: the byte count, 0 at EOF.
