@@ -19,8 +19,6 @@ use crate::body::{Body, BoxError};
 #[derive(Debug)]
 pub struct UpstreamBody {
     decoder: Decoder,
-    /// What of the body arrived with the head, decoded by [`wrap`]; handed out first.
-    first: Option<Bytes>,
     /// The connection (read as the body streams) and where it goes back; `None` once the
     /// body has ended, or broke.
     conn: Option<(Arc<Host>, Box<Conn>)>,
@@ -32,32 +30,27 @@ pub struct UpstreamBody {
 /// Hop-by-hop headers are dropped from it (RFC 9110 §7.6.1): they were about this
 /// connection, not the one the response goes on.
 ///
-/// What of the body came with the head is decoded now, without waiting for more: a body
-/// broken from its first bytes (a bad chunk size, say) fails the exchange, which the
-/// pipeline answers as a 502 and counts and logs as one, instead of passing a 2xx head on
-/// and then dropping the client's connection without a byte.
+/// A body already seen broken in what came with the head (a bad first chunk size) fails
+/// the exchange, which the pipeline answers as a 502 and counts and logs as one, instead
+/// of passing a 2xx head on and then dropping the client's connection.
 pub(super) fn wrap(
     mut head: Head,
     host: Arc<Host>,
-    mut conn: Box<Conn>,
+    conn: Box<Conn>,
 ) -> Result<Response<Body>, PoolError> {
     if head.hop_by_hop {
         super::super::forward::strip_hop_by_hop(&mut head.parts.headers);
     }
-    let first = match head.body.step(&mut conn.rbuf) {
-        Ok(Step::Data(data)) => Some(data),
-        Ok(Step::More | Step::End) => None,
-        Err(e) => return Err(PoolError::Http(ExchangeError::H1(e))),
-    };
+    head.body
+        .check_start(&conn.rbuf)
+        .map_err(|e| PoolError::Http(ExchangeError::H1(e)))?;
     let mut body = UpstreamBody {
         decoder: head.body,
-        first,
         conn: Some((host, conn)),
         reusable: head.reusable,
     };
     if body.decoder.is_done() {
-        // No body at all (204, 304, HEAD, `content-length: 0`), or all of it came with
-        // the head: the connection is free now.
+        // No body at all (204, 304, HEAD, `content-length: 0`): the connection is free now.
         body.finish();
     }
     Ok(Response::from_parts(head.parts, Body::Upstream(body)))
@@ -91,9 +84,6 @@ impl http_body::Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if let Some(data) = this.first.take() {
-            return Poll::Ready(Some(Ok(Frame::data(data))));
-        }
         loop {
             let Some((_, conn)) = this.conn.as_mut() else {
                 return Poll::Ready(None);
@@ -135,14 +125,13 @@ impl http_body::Body for UpstreamBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.conn.is_none() && self.first.is_none()
+        self.conn.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
-        let first = self.first.as_ref().map_or(0, |d| d.len() as u64);
         match (&self.conn, self.decoder) {
-            (None, _) => SizeHint::with_exact(first),
-            (Some(_), Decoder::Length(n)) => SizeHint::with_exact(n + first),
+            (None, _) => SizeHint::with_exact(0),
+            (Some(_), Decoder::Length(n)) => SizeHint::with_exact(n),
             (Some(_), _) => SizeHint::default(),
         }
     }

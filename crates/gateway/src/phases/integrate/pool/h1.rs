@@ -348,6 +348,23 @@ impl Decoder {
         }
     }
 
+    /// Whether what is buffered of the body already shows it broken, without consuming
+    /// anything: a chunked body whose first size line is not one. (A body of known length
+    /// or one delimited by the close cannot break before its connection does.)
+    pub(super) fn check_start(&self, buf: &[u8]) -> Result<(), H1Error> {
+        if let Decoder::Chunked(Chunked::Size) = self {
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    let line = &buf[..i];
+                    chunk_size(line.strip_suffix(b"\r").unwrap_or(line))?;
+                }
+                None if buf.len() > MAX_LINE => return Err(H1Error::BadChunk),
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The body is complete.
     pub(super) fn is_done(&self) -> bool {
         matches!(self, Decoder::Length(0) | Decoder::Chunked(Chunked::Done))
@@ -373,13 +390,7 @@ impl Chunked {
                     let Some(line) = take_line(buf, MAX_LINE)? else {
                         return Ok(Step::More);
                     };
-                    // The size, then optional `;extensions` (ignored).
-                    let digits = line
-                        .split(|&b| b == b';')
-                        .next()
-                        .unwrap_or(&[])
-                        .trim_ascii();
-                    let size = parse_hex(digits).ok_or(H1Error::BadChunk)?;
+                    let size = chunk_size(&line)?;
                     *self = if size == 0 {
                         Chunked::Trailers(0)
                     } else {
@@ -443,6 +454,17 @@ fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, H1Error> {
         None if buf.len() > max => Err(H1Error::BadChunk),
         None => Ok(None),
     }
+}
+
+/// A chunk-size line (without its line end): the size, then optional `;extensions`
+/// (ignored).
+fn chunk_size(line: &[u8]) -> Result<u64, H1Error> {
+    let digits = line
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or(&[])
+        .trim_ascii();
+    parse_hex(digits).ok_or(H1Error::BadChunk)
 }
 
 fn parse_hex(digits: &[u8]) -> Option<u64> {

@@ -382,3 +382,36 @@ fn mangled_answers_are_parsed_refused_or_waited_for_never_a_panic() {
         "mutations left few parseable answers: {heads} heads, {bodies} bodies"
     );
 }
+
+#[test]
+fn a_chunked_body_is_seen_broken_from_its_first_size_line_without_consuming_it() {
+    let chunked = Decoder::Chunked(Chunked::Size);
+    for ok in [
+        &b""[..],
+        b"5",
+        b"5;ext=1\r\nhel",
+        b"0\r\n\r\n",
+        b"a\nxxxxxxxxxx",
+    ] {
+        assert!(chunked.check_start(ok).is_ok(), "{ok:?}");
+    }
+    for bad in [
+        &b"zz\r\n"[..],
+        b"\r\n",
+        b"5\x00ext\r\n",
+        b"12345678901234567\r\n",
+    ] {
+        assert!(
+            matches!(chunked.check_start(bad), Err(H1Error::BadChunk)),
+            "{bad:?}"
+        );
+    }
+    let long = vec![b'1'; 5000];
+    assert!(
+        chunked.check_start(&long).is_err(),
+        "a size line past the bound"
+    );
+    // Other framings cannot break before their connection does.
+    assert!(Decoder::Length(3).check_start(b"zz\r\n").is_ok());
+    assert!(Decoder::Close.check_start(b"zz\r\n").is_ok());
+}
