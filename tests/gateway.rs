@@ -29,6 +29,8 @@ mod mapping;
 mod metrics;
 #[path = "gateway/routing.rs"]
 mod routing;
+#[path = "gateway/seeded.rs"]
+mod seeded;
 #[path = "gateway/shutdown.rs"]
 mod shutdown;
 #[path = "gateway/throttling.rs"]

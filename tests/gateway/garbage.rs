@@ -5,14 +5,13 @@
 //! with a status that is not an internal error, no thread may panic, and afterwards the
 //! node still serves every original request.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support;
+use crate::{seeded, support};
 
 const REST: &str = "mess.execute-api.localhost";
 const HTTP: &str = "lean.execute-api.localhost";
@@ -208,18 +207,6 @@ fn seeds() -> Vec<(String, &'static str)> {
     ]
 }
 
-/// xorshift64*: deterministic, so a failure names a reproducible round.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
-    }
-}
-
 const BITS: [&[u8]; 16] = [
     b"%", b"%zz", b"%00", b"%c3%28", b"/..", b"{", b"}", b"$", b"\"", b"\\", b"\r\n", b": ",
     b"\x00", b"\xff", b"\xc3", b"?&=&",
@@ -227,7 +214,7 @@ const BITS: [&[u8]; 16] = [
 
 /// Half the time, awkward sequences put inside the request target (the request stays a
 /// request: what it reaches has to cope); else [`mangle_bytes`].
-fn mangle(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+fn mangle(seed: &[u8], rng: &mut seeded::Rng) -> Vec<u8> {
     let mut spaces = seed.iter().enumerate().filter(|(_, b)| **b == b' ');
     let target = match (spaces.next(), spaces.next()) {
         (Some((start, _)), Some((end, _))) => start + 2..end,
@@ -253,7 +240,7 @@ fn mangle(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 /// One to four edits: a byte replaced, an awkward byte or sequence inserted, a byte
 /// removed, a header line repeated, or the tail cut off.
-fn mangle_bytes(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+fn mangle_bytes(seed: &[u8], rng: &mut seeded::Rng) -> Vec<u8> {
     let mut bytes = seed.to_vec();
     for _ in 0..=rng.below(4) {
         if bytes.len() < 2 {
@@ -270,15 +257,7 @@ fn mangle_bytes(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
                 bytes.remove(at);
             }
             3 => {
-                // Repeat the line `at` falls in (a header twice, or the request line).
-                let start = bytes[..at]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-                if let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') {
-                    let line = bytes[start..=start + len].to_vec();
-                    bytes.splice(start..start, line);
-                }
+                seeded::repeat_line(&mut bytes, at);
             }
             _ => bytes.truncate(at.max(1)),
         }
@@ -308,13 +287,7 @@ fn status(answer: &[u8]) -> Option<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mangled_requests_get_answers_and_never_a_panic() {
-    let panics = Arc::new(AtomicUsize::new(0));
-    let counted = panics.clone();
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        default_hook(info);
-    }));
+    let panics = seeded::count_panics();
 
     let up = support::upstream().await;
     let [rest, http, plug] = apis(&up.url());
@@ -330,7 +303,7 @@ async fn mangled_requests_get_answers_and_never_a_panic() {
         );
     }
 
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = seeded::Rng(0x9e37_79b9_7f4a_7c15);
     let mut answered = 0;
     for round in 0..2_400 {
         let (seed, _) = &seeds[round % seeds.len()];
@@ -391,7 +364,7 @@ fn mangled_api_definitions_are_refused_with_their_place_or_compile() {
         rest,
         http.replace("FUNCTION\", plugin = \"shop\"", "MOCK\""),
     ];
-    let mut rng = Rng(0x5eed_70a1);
+    let mut rng = seeded::Rng(0x5eed_70a1);
     let (mut refused, mut compiled) = (0, 0);
     for round in 0..4_000 {
         let seed = &seeds[round % seeds.len()];
@@ -437,7 +410,7 @@ fn mangled_api_definitions_are_refused_with_their_place_or_compile() {
 
 /// One to three edits of a TOML text: a byte replaced by or inserted as a TOML-significant
 /// one, a byte removed, or a line repeated.
-fn mangle_toml(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+fn mangle_toml(seed: &[u8], rng: &mut seeded::Rng) -> Vec<u8> {
     const BITS: &[u8] = b"[]{}=\"'#.,\n/$*+0-9x_ \\";
     let mut bytes = seed.to_vec();
     for _ in 0..=rng.below(3) {
@@ -450,14 +423,7 @@ fn mangle_toml(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
                 bytes.remove(at);
             }
             _ => {
-                let start = bytes[..at]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-                if let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') {
-                    let line = bytes[start..=start + len].to_vec();
-                    bytes.splice(start..start, line);
-                }
+                seeded::repeat_line(&mut bytes, at);
             }
         }
     }

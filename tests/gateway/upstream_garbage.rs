@@ -5,14 +5,14 @@
 //! upstream connections are never left in a state that corrupts the next answer: after
 //! every mangled round a well-formed one must come through byte for byte.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support;
+use crate::{seeded, support};
 
 const HOST: &str = "raw.execute-api.localhost";
 
@@ -33,7 +33,6 @@ const CONTROL: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\ncontrol";
 #[derive(Clone, Default)]
 struct Raw {
     next: Arc<Mutex<(Vec<u8>, bool)>>,
-    requests: Arc<AtomicUsize>,
 }
 
 impl Raw {
@@ -56,8 +55,7 @@ impl Raw {
     async fn serve(self, mut s: TcpStream) {
         let mut buf = Vec::new();
         loop {
-            // A request head, and a body of its content-length (the gateway's requests
-            // here have none, or a small one).
+            // A request head (the gateway's requests here have no body).
             let head_end = loop {
                 if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                     break i + 4;
@@ -69,7 +67,6 @@ impl Raw {
                 }
             };
             buf.drain(..head_end);
-            self.requests.fetch_add(1, Ordering::SeqCst);
             let (answer, close) = self.next.lock().expect("lock").clone();
             if s.write_all(&answer).await.is_err() || close {
                 return;
@@ -78,21 +75,9 @@ impl Raw {
     }
 }
 
-/// xorshift64*: deterministic, so a failure names a reproducible round.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
-    }
-}
-
 /// One to three edits: a byte replaced by or inserted as a framing-significant one, a byte
 /// removed, a line repeated, surplus bytes appended, or the tail cut off.
-fn mangle(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+fn mangle(seed: &[u8], rng: &mut seeded::Rng) -> Vec<u8> {
     const BITS: &[u8] = b"\r\n: 0123456789abcdefxX;,\x00\xff";
     let mut bytes = seed.to_vec();
     for _ in 0..=rng.below(3) {
@@ -105,14 +90,7 @@ fn mangle(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
                 bytes.remove(at);
             }
             3 => {
-                let start = bytes[..at]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-                if let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') {
-                    let line = bytes[start..=start + len].to_vec();
-                    bytes.splice(start..start, line);
-                }
+                seeded::repeat_line(&mut bytes, at);
             }
             4 => bytes.extend_from_slice(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nextra"),
             _ => bytes.truncate(at.max(1)),
@@ -141,17 +119,9 @@ fn status(answer: &[u8]) -> Option<u16> {
         .ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn garbage_from_an_upstream_is_a_502_or_passes_and_never_poisons_the_pool() {
-    let panics = Arc::new(AtomicUsize::new(0));
-    let counted = panics.clone();
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        default_hook(info);
-    }));
-
-    let raw = Raw::default();
+/// A gateway whose routes go to `raw`: HTTP_PROXY under `/up/`, an HTTP integration at
+/// `/mapped` (response parameters read the upstream's headers), 150 ms timeouts.
+async fn raw_gateway(raw: &Raw) -> support::TestGateway {
     let up = raw.start().await;
     let api = format!(
         r#"
@@ -173,9 +143,17 @@ timeout_ms = 150
 response_parameters = {{ "method.response.header.x-version" = "integration.response.header.x-version" }}
 "#
     );
-    let gw = support::gateway(&[&api]).await;
+    support::gateway(&[&api]).await
+}
 
-    let mut rng = Rng(0xbad_5eed);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_from_an_upstream_is_a_502_or_passes_and_never_poisons_the_pool() {
+    let panics = seeded::count_panics();
+
+    let raw = Raw::default();
+    let gw = raw_gateway(&raw).await;
+
+    let mut rng = seeded::Rng(0xbad_5eed);
     let mut codes = std::collections::BTreeMap::<u16, usize>::new();
     for round in 0..400 {
         let answer = mangle(SEEDS[round % SEEDS.len()], &mut rng);
@@ -223,24 +201,6 @@ response_parameters = {{ "method.response.header.x-version" = "integration.respo
         codes.range(200..300).map(|(_, n)| n).sum::<usize>() > 50,
         "{codes:?}"
     );
-}
-
-async fn raw_gateway(raw: &Raw) -> support::TestGateway {
-    let up = raw.start().await;
-    let api = format!(
-        r#"
-version = 1
-id = "raw"
-name = "Raw"
-type = "REST"
-[[stages]]
-name = "prod"
-[[routes]]
-key = "ANY /up/{{proxy+}}"
-integration = {{ type = "HTTP_PROXY", uri = "http://{up}/{{proxy}}", timeout_ms = 300 }}
-"#
-    );
-    support::gateway(&[&api]).await
 }
 
 #[tokio::test]
