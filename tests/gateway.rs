@@ -43,3 +43,5 @@ mod upstream_garbage;
 mod validation;
 #[path = "gateway/wasi_http.rs"]
 mod wasi_http;
+#[path = "gateway/websocket.rs"]
+mod websocket;

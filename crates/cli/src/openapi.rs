@@ -128,6 +128,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
                 format!("http://{}.execute-api.localhost:{port}/{stage}", api.id)
             });
         }
+        causeway_openapi::exportable(&api).map_err(anyhow::Error::msg)?;
         causeway_openapi::export(&api, &options)
     };
     let text = causeway_openapi::render(&document, format);

@@ -100,6 +100,8 @@ pub(crate) struct CompiledRoute {
     pub(crate) mapper: Option<Arc<causeway_plugin::Plugin>>,
     /// The model the request body must match.
     pub(crate) body_model: Option<Arc<crate::model::BodyModel>>,
+    /// WEBSOCKET routes: the integration's answer goes back to the client.
+    pub(crate) route_response: bool,
     pub(crate) integration: Integration,
 }
 
@@ -248,6 +250,8 @@ pub fn check_routes(file: &str, api: &ApiSpec) -> Vec<ConfigError> {
     let kind = match api.kind {
         ApiType::Rest => ApiKind::Rest,
         ApiType::Http => ApiKind::Http,
+        // Its route keys are message values, checked by the model.
+        ApiType::WebSocket => return Vec::new(),
     };
     match Router::build(kind, api.routes.iter().map(|r| r.key.as_str())) {
         Ok(_) => Vec::new(),
@@ -267,11 +271,13 @@ pub fn compile(
     let api = &deployment.api;
     let file = format!("api `{}` (deployment {})", api.id, deployment.id);
     let mut errors = causeway_model::validate_api(&file, api).0;
-    let kind = match api.kind {
-        ApiType::Rest => ApiKind::Rest,
-        ApiType::Http => ApiKind::Http,
+    let (kind, keys) = match api.kind {
+        ApiType::Rest => (ApiKind::Rest, &api.routes[..]),
+        ApiType::Http => (ApiKind::Http, &api.routes[..]),
+        // Messages are routed by `websocket`, not by method and path: an empty trie.
+        ApiType::WebSocket => (ApiKind::Http, &[][..]),
     };
-    let router = match Router::build(kind, api.routes.iter().map(|r| r.key.as_str())) {
+    let router = match Router::build(kind, keys.iter().map(|r| r.key.as_str())) {
         Ok(r) => Some(r),
         Err(errs) => {
             errors

@@ -374,7 +374,7 @@ pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
 
 /// `25/Nov/2026:15:04:05 +0000`, API Gateway's `requestTime` (Common Log Format), in UTC;
 /// formatted once per second per thread.
-fn clf_time(out: &mut String, secs: u64) {
+pub(crate) fn clf_time(out: &mut String, secs: u64) {
     thread_local! {
         static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
     }
@@ -396,18 +396,8 @@ fn format_clf_time(out: &mut String, secs: u64) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (year, month, day) = civil(secs);
     let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     let name = MONTHS[usize::try_from(month - 1).unwrap_or(0) % 12];
     let _ = write!(
         out,
@@ -418,10 +408,53 @@ fn format_clf_time(out: &mut String, secs: u64) {
     );
 }
 
+/// `2026-11-25T15:04:05.123Z`: an instant in Unix milliseconds, as ISO 8601 in UTC (the
+/// form API Gateway's management API answers times in).
+pub(crate) fn iso_time(out: &mut String, millis: u64) {
+    use std::fmt::Write;
+    let secs = millis / 1000;
+    let (year, month, day) = civil(secs);
+    let rem = secs % 86_400;
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        millis % 1000
+    );
+}
+
+/// Year, month (1-12) and day of the month of `secs` after the Unix epoch, in UTC
+/// (Howard Hinnant's days-to-civil).
+fn civil(secs: u64) -> (i64, i64, i64) {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     /// `$context.error.messageString` is the message as a JSON string: a message with
     /// quotes or a line break still makes a valid JSON body where `error.message` would not.
+    #[test]
+    fn iso_time_is_utc_with_milliseconds() {
+        let mut out = String::new();
+        super::iso_time(&mut out, 1_764_300_245_007);
+        assert_eq!(out, "2025-11-28T03:24:05.007Z");
+        out.clear();
+        super::iso_time(&mut out, 951_782_400_000);
+        assert_eq!(out, "2000-02-29T00:00:00.000Z");
+    }
+
     #[test]
     fn error_message_string_is_a_json_string() {
         let (parts, ()) = http::Request::get("/p")

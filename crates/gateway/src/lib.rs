@@ -32,6 +32,7 @@ mod table;
 mod throttle;
 mod tls;
 mod trace;
+mod websocket;
 mod wire;
 
 use std::sync::Arc;
@@ -45,7 +46,10 @@ pub use compile::{CompiledDeployment, check_routes, compile};
 pub use context::{Peer, RequestCtx, RequestId};
 pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use keys::{KeyBinding, PlanBinding};
-pub use metrics::{Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics};
+pub use metrics::{
+    Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics, WebSocketEvent,
+    WebSocketLabels,
+};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};
 pub use table::{CanaryBinding, EXECUTE_API_SUFFIX, StageBinding};
@@ -77,6 +81,8 @@ struct Inner {
     workers: usize,
     /// `node.yield_when_idle`.
     yield_when_idle: bool,
+    /// Open WebSocket connections.
+    hub: Arc<websocket::Hub>,
 }
 
 impl Gateway {
@@ -96,11 +102,19 @@ impl Gateway {
             method: String::new(),
             resource: String::new(),
         });
+        let client = phases::integrate::new_client(
+            node.node
+                .upstream_ca_file
+                .as_deref()
+                .map(std::path::Path::new),
+        );
+        let hub = Arc::new(websocket::Hub::new(client.clone(), metrics.clone()));
         let pipeline = Pipeline::new(vec![
             Box::new(phases::observe::Observe { unrouted }),
             Box::new(phases::route::Route {
                 table: table.clone(),
                 limits,
+                hub: hub.clone(),
             }),
             Box::new(phases::cors::Cors),
             Box::new(phases::authorize::Authorize {
@@ -113,12 +127,7 @@ impl Gateway {
             }),
             Box::new(phases::cache::CachePhase),
             Box::new(phases::integrate::Integrate {
-                client: phases::integrate::new_client(
-                    node.node
-                        .upstream_ca_file
-                        .as_deref()
-                        .map(std::path::Path::new),
-                ),
+                client,
                 metrics: metrics.clone(),
             }),
         ]);
@@ -149,6 +158,7 @@ impl Gateway {
                     n => n,
                 },
                 yield_when_idle: node.node.yield_when_idle,
+                hub,
             }),
         }
     }
@@ -231,6 +241,22 @@ impl Gateway {
     ) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let host = host_of(&parts);
+        if websocket::is_upgrade(&parts.headers)
+            && !client.private
+            && let table::Resolved::Stage(stage, at) =
+                self.inner.table.load().resolve(&host, parts.uri.path())
+            && stage.deployment.kind() == causeway_model::ApiType::WebSocket
+        {
+            let path = parts.uri.path();
+            let route_path = at.and_then(|a| path.get(a..)).unwrap_or("").to_owned();
+            let req = Request::from_parts(parts, body);
+            let id = RequestId::new();
+            let mut resp =
+                websocket::upgrade(&self.inner.hub, stage, &route_path, req, client).await;
+            resp.headers_mut()
+                .insert(&pipeline::REQUEST_ID, id.header_value());
+            return resp;
+        }
         let (mut resp, id) = self
             .handle_parts(parts, Body::Stream(body), client, host)
             .await;

@@ -33,6 +33,32 @@ pub struct RouteLabels {
     pub resource: String,
 }
 
+/// Labels of the WebSocket metrics ([`Metrics::websocket`]).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebSocketLabels {
+    /// API id.
+    pub api: String,
+    /// Stage name.
+    pub stage: String,
+    /// Route key (`$connect`, `$default`, a message value).
+    pub route: String,
+}
+
+/// What a WebSocket metric counts (API Gateway's WebSocket API metric names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebSocketEvent {
+    /// A `$connect` (admitted or not): `ConnectCount`.
+    Connect,
+    /// A message routed (or not) to a route, or sent by `@connections`: `MessageCount`.
+    Message,
+    /// The integration answered 4xx: `IntegrationError`.
+    IntegrationError,
+    /// No route took the message, or `$connect` refused: `ClientError`.
+    ClientError,
+    /// The integration failed or timed out: `ExecutionError`.
+    ExecutionError,
+}
+
 /// Labels of [`Metrics::plugin_error`].
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PluginLabels {
@@ -73,6 +99,7 @@ pub struct Metrics {
     cache_misses: Family<RouteLabels, Counter>,
     throttled: Family<RouteLabels, Counter>,
     plugin_errors: Family<PluginLabels, Counter>,
+    websocket: [Family<WebSocketLabels, Counter>; 5],
     latency: Hist,
     integration_latency: Hist,
     plugins: Arc<plugins::PluginCollector>,
@@ -113,6 +140,7 @@ impl Metrics {
             cache_misses: Family::default(),
             throttled: Family::default(),
             plugin_errors: Family::default(),
+            websocket: Default::default(),
             latency: Family::new_with_constructor(MillisBuckets),
             integration_latency: Family::new_with_constructor(MillisBuckets),
             plugins: Arc::default(),
@@ -152,6 +180,31 @@ impl Metrics {
             "Plugin calls that failed (trap, timeout, memory limit, bad output)",
             m.plugin_errors.clone(),
         );
+        let ws = [
+            (
+                "ConnectCount",
+                "WebSocket $connect requests (API Gateway: ConnectCount)",
+            ),
+            (
+                "MessageCount",
+                "WebSocket messages received or sent to clients (API Gateway: MessageCount)",
+            ),
+            (
+                "IntegrationError",
+                "WebSocket integrations that answered 4xx (API Gateway: IntegrationError)",
+            ),
+            (
+                "ClientError",
+                "WebSocket requests refused: no route, $connect not 2xx (API Gateway: ClientError)",
+            ),
+            (
+                "ExecutionError",
+                "WebSocket integrations that failed or timed out (API Gateway: ExecutionError)",
+            ),
+        ];
+        for ((name, help), family) in ws.into_iter().zip(&m.websocket) {
+            registry.register(name, help, family.clone());
+        }
         registry.register(
             "Latency",
             "Milliseconds from request received to response head sent (API Gateway: Latency)",
@@ -179,6 +232,19 @@ impl Metrics {
             latency: self.latency.get_or_create(labels).clone(),
             integration_latency: self.integration_latency.get_or_create(labels).clone(),
         }
+    }
+
+    /// Count one WebSocket event (the label lookup costs a lock and a hash: fine next to
+    /// an integration call).
+    pub fn websocket(&self, labels: &WebSocketLabels, event: WebSocketEvent) {
+        let family = match event {
+            WebSocketEvent::Connect => &self.websocket[0],
+            WebSocketEvent::Message => &self.websocket[1],
+            WebSocketEvent::IntegrationError => &self.websocket[2],
+            WebSocketEvent::ClientError => &self.websocket[3],
+            WebSocketEvent::ExecutionError => &self.websocket[4],
+        };
+        family.get_or_create(labels).inc();
     }
 
     /// Count one failed plugin call (rare: the label lookup is fine here).

@@ -18,7 +18,7 @@ pub struct ApiSpec {
     pub id: String,
     /// Human name.
     pub name: String,
-    /// `REST` or `HTTP`.
+    /// `REST`, `HTTP` or `WEBSOCKET`.
     #[serde(rename = "type")]
     pub kind: ApiType,
     /// Free text.
@@ -52,7 +52,18 @@ pub struct ApiSpec {
     /// Models (REST APIs): JSON Schemas request bodies are validated against.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<ModelSpec>,
+    /// WEBSOCKET APIs: where a message's route key is read, `$request.body.NAME`
+    /// (default `$request.body.action`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_selection_expression: Option<String>,
+    /// WEBSOCKET APIs: the networks (CIDR or address) whose clients may call the
+    /// `@connections` callback API; loopback only when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callback_networks: Vec<String>,
 }
+
+/// The route selection expression of a WEBSOCKET API that does not name one.
+pub const DEFAULT_ROUTE_SELECTION: &str = "$request.body.action";
 
 /// A model: a JSON Schema (draft 4, as API Gateway's, unless it names another in
 /// `$schema`) a route's request body must match.
@@ -72,7 +83,7 @@ fn default_model_content_type() -> String {
     "application/json".to_owned()
 }
 
-/// The two request/response API flavours.
+/// The API flavours: two request/response ones and WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ApiType {
     /// Resources and methods, mapping, validation, API keys, caching.
@@ -81,6 +92,10 @@ pub enum ApiType {
     /// Lean routes, JWT authorizers, CORS.
     #[serde(rename = "HTTP")]
     Http,
+    /// Long-lived WebSocket connections: `$connect`, `$disconnect`, `$default` and routes
+    /// chosen by a field of each message.
+    #[serde(rename = "WEBSOCKET")]
+    WebSocket,
 }
 
 impl ApiType {
@@ -89,6 +104,7 @@ impl ApiType {
         match self {
             ApiType::Rest => "REST",
             ApiType::Http => "HTTP",
+            ApiType::WebSocket => "WEBSOCKET",
         }
     }
 }
@@ -131,7 +147,8 @@ impl StageSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
-    /// `METHOD /path` (`GET /pets/{petId}`, `ANY /{proxy+}`) or `$default` (HTTP APIs).
+    /// `METHOD /path` (`GET /pets/{petId}`, `ANY /{proxy+}`) or `$default` (HTTP APIs);
+    /// `$connect`, `$disconnect`, `$default` or a route selection value (WEBSOCKET APIs).
     pub key: String,
     /// Declared method request parameters, e.g.
     /// `"method.request.querystring.page" = true` (true = required).
@@ -162,6 +179,10 @@ pub struct RouteSpec {
     /// `Invalid request body` before authorization's downstream phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_model: Option<String>,
+    /// WEBSOCKET APIs: send the integration's answer back to the client (a two-way
+    /// route, API Gateway's route response); otherwise the answer is dropped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub route_response: bool,
     /// The backend.
     pub integration: IntegrationSpec,
 }

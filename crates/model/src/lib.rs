@@ -22,8 +22,8 @@ pub mod template;
 mod validate;
 
 pub use api::{
-    ApiSpec, ApiType, CorsSpec, HttpIntegration, HttpProxyIntegration, IntegrationSpec,
-    MockIntegration, ModelSpec, RouteSpec, StageSpec, route_key_params,
+    ApiSpec, ApiType, CorsSpec, DEFAULT_ROUTE_SELECTION, HttpIntegration, HttpProxyIntegration,
+    IntegrationSpec, MockIntegration, ModelSpec, RouteSpec, StageSpec, route_key_params,
 };
 pub use canary::CanarySpec;
 pub use deployment::{Deployment, DeploymentId};
@@ -46,6 +46,7 @@ pub use settings::{
     StageSettings, ThrottleSpec,
 };
 pub use template::{Template, TemplatePart};
+pub use validate::selection_path;
 
 /// Check one API definition on its own (what `parse_api` checks after parsing), for
 /// definitions that arrive as data rather than files. `file` labels the errors.

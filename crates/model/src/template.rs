@@ -52,6 +52,11 @@ pub const CONTEXT_VARIABLES: &[&str] = &[
     "error.messageString",
     "error.responseType",
     "error.validationErrorString",
+    // WEBSOCKET APIs (empty on REST and HTTP requests).
+    "connectionId",
+    "connectedAt",
+    "eventType",
+    "messageId",
 ];
 
 fn is_ident(c: char) -> bool {

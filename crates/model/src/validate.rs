@@ -10,9 +10,11 @@ mod endpoint;
 mod models;
 mod node;
 mod plugins;
+mod websocket;
 
 pub(crate) use node::{cross, node_alone};
 use plugins::plugins_and_authorizers;
+pub use websocket::selection_path;
 
 struct Report<'a> {
     file: &'a str,
@@ -64,7 +66,7 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
     }
     let mut stages = BTreeSet::new();
     for (i, s) in api.stages.iter().enumerate() {
-        if s.name == "$default" && api.kind == ApiType::Rest {
+        if s.name == "$default" && api.kind != ApiType::Http {
             r.err(
                 format!("stages[{i}].name"),
                 "the `$default` stage (served without a stage prefix) is for HTTP APIs; name the stage",
@@ -108,6 +110,13 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
     if api.cors.is_some() && api.kind == ApiType::Rest {
         r.err("cors", "the `cors` block is for HTTP APIs; on a REST API add an `OPTIONS` route with a MOCK integration");
     }
+    if api.cors.is_some() && api.kind == ApiType::WebSocket {
+        r.err(
+            "cors",
+            "the `cors` block is for HTTP APIs; a WebSocket handshake is not a CORS request",
+        );
+    }
+    websocket::check(&mut r, api);
     if let Some(cors) = &api.cors {
         if cors.allow_credentials && cors.allow_origins.iter().any(|o| o == "*") {
             r.err(

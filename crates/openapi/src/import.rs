@@ -167,7 +167,7 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
     // HTTP APIs do not validate bodies: their schemas are documentation, as in API Gateway.
     let mut models = match kind {
         ApiType::Rest => crate::models::import_schemas(&mut r, obj),
-        ApiType::Http => Vec::new(),
+        ApiType::Http | ApiType::WebSocket => Vec::new(),
     };
     let mut places = Vec::new();
     let validated = (kind == ApiType::Rest).then_some(&mut models[..]);
@@ -201,6 +201,8 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         routes,
         gateway_responses,
         models,
+        route_selection_expression: None,
+        callback_networks: Vec::new(),
     };
     if r.errors.is_empty() {
         // What the model refuses, placed in the document where it can be.
@@ -459,6 +461,7 @@ fn route(
         throttle: None,
         mapper: None,
         request_model: None,
+        route_response: false,
         integration: integration?,
     };
     if let Some(extra) = op.get("x-causeway-route") {

@@ -21,6 +21,18 @@ mod models;
 
 pub use export::export;
 
+/// Whether `api` has an OpenAPI form: REST and HTTP APIs do; a WEBSOCKET API does not (API
+/// Gateway exports REST and HTTP APIs only). The error says so, for the caller to answer.
+pub fn exportable(api: &causeway_model::ApiSpec) -> Result<(), String> {
+    match api.kind {
+        causeway_model::ApiType::WebSocket => Err(format!(
+            "API `{}` is a WEBSOCKET API, which has no OpenAPI form (API Gateway exports REST and HTTP APIs only); its definition file is its export",
+            api.id
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// What [`export`] adds beyond the API itself.
 #[derive(Debug, Clone, Default)]
 pub struct ExportOptions {

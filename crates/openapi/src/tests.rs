@@ -438,3 +438,29 @@ fn mangled_documents_are_refused_with_their_place_or_imported() {
         "refused {refused}, imported {imported}"
     );
 }
+
+#[test]
+fn a_websocket_api_has_no_openapi_export_and_says_so() {
+    let text = r#"
+version = 1
+id = "chat"
+name = "Chat"
+type = "WEBSOCKET"
+[[routes]]
+key = "$default"
+integration = { type = "MOCK" }
+[[stages]]
+name = "prod"
+"#;
+    let api = parse_api("chat.toml", text).expect("valid");
+    let refused = crate::exportable(&api).expect_err("refused");
+    assert!(refused.contains("WEBSOCKET"), "{refused}");
+    let rest = parse_api(
+        "pets.toml",
+        &text
+            .replace("WEBSOCKET", "HTTP")
+            .replace("$default\"", "GET /\""),
+    )
+    .expect("valid");
+    assert_eq!(crate::exportable(&rest), Ok(()));
+}

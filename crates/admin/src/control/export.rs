@@ -15,6 +15,7 @@ impl Control {
         let record = self.stage(api_id, stage)?;
         let deployment = self.deployment(api_id, &record.deployment_id.0)?;
         let mut api = deployment.api;
+        causeway_openapi::exportable(&api).map_err(AdminError::BadRequest)?;
         api.stages = vec![StageSpec {
             name: record.stage.clone(),
             description: record.description.clone(),

@@ -132,6 +132,7 @@ pub(super) fn route(
         cache,
         mapper,
         body_model: None,
+        route_response: r.route_response,
         integration,
     })
 }

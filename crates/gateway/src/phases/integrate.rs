@@ -16,6 +16,7 @@ use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
 
+pub(crate) use function::response as function_response;
 pub(crate) use mapper::MAX_MAPPED_BODY_BYTES;
 pub(crate) use mock::add_content_type as add_mock_content_type;
 pub(crate) use pool::{Config as PoolConfig, KnownOrigin, Pool, PoolError, UpstreamBody};
@@ -82,6 +83,7 @@ impl Integrate {
             return Flow::Fail(match stage.deployment.kind() {
                 ApiType::Rest => GatewayError::new(ErrorKind::MissingAuthenticationToken),
                 ApiType::Http => GatewayError::new(ErrorKind::NotFound),
+                ApiType::WebSocket => GatewayError::new(ErrorKind::Forbidden),
             });
         };
         // The plugin calls' futures are boxed: they are large, and each moves with the

@@ -22,12 +22,15 @@ pub(crate) struct Limits {
 pub(crate) struct Route {
     pub(crate) table: Arc<ArcSwap<Table>>,
     pub(crate) limits: Limits,
+    /// Open WebSocket connections (`@connections` requests).
+    pub(crate) hub: Arc<crate::websocket::Hub>,
 }
 
 fn not_found(kind: ApiType) -> GatewayError {
     match kind {
         ApiType::Rest => GatewayError::new(ErrorKind::MissingAuthenticationToken),
         ApiType::Http => GatewayError::new(ErrorKind::NotFound),
+        ApiType::WebSocket => GatewayError::new(ErrorKind::Forbidden),
     }
 }
 
@@ -37,7 +40,18 @@ impl Phase for Route {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
-        self.decide(ctx).into()
+        match self.decide(ctx) {
+            // A WEBSOCKET API's stage, reached by a plain HTTP request: `@connections`.
+            Flow::Continue
+                if ctx
+                    .stage
+                    .as_ref()
+                    .is_some_and(|s| s.deployment.kind() == ApiType::WebSocket) =>
+            {
+                crate::websocket::http_request(&self.hub, ctx)
+            }
+            flow => flow.into(),
+        }
     }
 }
 
@@ -118,6 +132,10 @@ impl Route {
         // parameters to place).
         let base = path.len().saturating_sub(route_path.len());
         let kind = stage.deployment.kind();
+        if kind == ApiType::WebSocket {
+            ctx.stage = Some(stage);
+            return Flow::Continue;
+        }
         let matched = match stage
             .deployment
             .router

@@ -30,7 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::drain::{Signal, graceful};
+use super::drain::{Signal, graceful, graceful_by};
 use super::h1::{self, Framing, Parsed};
 use super::header_timeout::Ticking;
 use super::linger::{Handback, linger};
@@ -391,8 +391,10 @@ async fn with_hyper(
     let ended = if h2 {
         graceful(listener.http2.serve_connection(io, svc), drain).await
     } else {
-        // No upgrades: no integration answers 101 (HTTP integrations refuse to pass one on).
-        graceful(listener.http1.serve_connection(io, svc), drain).await
+        // Upgrades: WEBSOCKET APIs (no integration answers 101: HTTP integrations refuse
+        // to pass one on).
+        let conn = listener.http1.serve_connection(io, svc).with_upgrades();
+        graceful_by(conn, drain, |c| c.graceful_shutdown()).await
     };
     if let Err(e) = ended {
         tracing::debug!(peer = %addr, error = %e, "connection ended with an error");

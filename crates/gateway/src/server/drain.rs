@@ -92,12 +92,22 @@ pub(crate) async fn graceful<C: GracefulConnection>(
     conn: C,
     signal: &Signal,
 ) -> Result<(), C::Error> {
+    graceful_by(conn, signal, |c| c.graceful_shutdown()).await
+}
+
+/// [`graceful`] for a connection hyper-util's trait does not cover (an HTTP/1 connection
+/// with upgrades), by its own `shutdown`.
+pub(crate) async fn graceful_by<C: Future>(
+    conn: C,
+    signal: &Signal,
+    shutdown: impl Fn(Pin<&mut C>),
+) -> C::Output {
     let mut conn = std::pin::pin!(conn);
     let mut shutting_down = false;
     std::future::poll_fn(|cx| {
         if !shutting_down && signal.is_draining() {
             shutting_down = true;
-            conn.as_mut().graceful_shutdown();
+            shutdown(conn.as_mut());
         }
         conn.as_mut().poll(cx)
     })

@@ -6,11 +6,12 @@ use crate::endpoint::{EndpointType, Network};
 
 pub(super) fn check(r: &mut Report<'_>, api: &ApiSpec) {
     let e = &api.endpoint;
-    if api.kind == ApiType::Http && e.kind != EndpointType::Regional {
+    if api.kind != ApiType::Rest && e.kind != EndpointType::Regional {
         r.err(
             "endpoint.type",
             format!(
-                "HTTP APIs are REGIONAL (as in API Gateway), not {}; make it a REST API to serve it privately or through edges",
+                "{} APIs are REGIONAL (as in API Gateway), not {}; make it a REST API to serve it privately or through edges",
+                api.kind.as_str(),
                 e.kind.as_str()
             ),
         );

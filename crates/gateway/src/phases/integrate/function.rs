@@ -28,7 +28,7 @@ fn failure(message: impl Into<String>) -> GatewayError {
 /// Turn a proxy response into an HTTP response. The plugin host read and checked it
 /// ([`causeway_plugin::proxy_response`]); its parts are moved, not copied, into the
 /// response. Headers whose name or value is not valid HTTP are left out.
-fn response(out: FunctionOutput, v2: bool) -> Result<Response<Body>, GatewayError> {
+pub(crate) fn response(out: FunctionOutput, v2: bool) -> Result<Response<Body>, GatewayError> {
     let r = match out.answer {
         ProxyAnswer::Response(r) => r,
         ProxyAnswer::Other if v2 => {

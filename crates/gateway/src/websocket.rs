@@ -1,0 +1,303 @@
+//! WEBSOCKET APIs: the upgrade handshake, each connection's message loop, route selection
+//! and the `@connections` callback API.
+//!
+//! A client opens `ws://{api}.execute-api.localhost:PORT/{stage}`. The `$connect` route's
+//! integration (when the API has one) decides before the gateway answers `101`: a 2xx
+//! answer admits the client, anything else is the handshake's answer. Each message is then
+//! routed by the API's route selection expression (`$request.body.action` unless it names
+//! another field) to the route with that key, else to `$default`; the integration's answer
+//! goes back to the client when the route has `route_response = true`. `$disconnect`
+//! runs after the connection closed, whoever closed it. Backends push messages, read a
+//! connection's facts and close it through `POST|GET|DELETE /{stage}/@connections/{id}` on
+//! the API's host (API Gateway's management API), from the API's `callback_networks`
+//! (loopback unless it names others).
+//!
+//! The connections of a node are in one [`Hub`]; they do not move between nodes.
+
+mod callback;
+mod event;
+mod select;
+mod session;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use tokio::sync::mpsc;
+
+use crate::body::Body;
+use crate::context::{Peer, RequestId};
+use crate::phases::integrate::HttpClient;
+use crate::table::StageRuntime;
+
+pub(crate) use callback::http_request;
+pub(crate) use event::EventType;
+
+/// A message is at most 128 KiB, a frame 32 KiB (API Gateway's limits).
+pub(crate) const MAX_MESSAGE: usize = 128 << 10;
+const MAX_FRAME: usize = 32 << 10;
+/// A connection without a message either way for this long is closed (API Gateway: 10
+/// minutes).
+const IDLE: Duration = Duration::from_secs(10 * 60);
+/// No connection lasts longer (API Gateway: 2 hours).
+const MAX_LIFE: Duration = Duration::from_secs(2 * 60 * 60);
+/// Messages a connection's pushers may queue before `@connections` answers 429.
+const QUEUE: usize = 256;
+
+/// The node's open WebSocket connections, by connection id, and the upstream client
+/// integrations use.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    connections: std::sync::Mutex<hashbrown::HashMap<Arc<str>, Connection>>,
+    client: HttpClient,
+    metrics: Arc<crate::Metrics>,
+}
+
+#[derive(Debug)]
+struct Connection {
+    tx: mpsc::Sender<Command>,
+    info: Arc<Info>,
+}
+
+/// What `@connections` can ask a connection to do.
+#[derive(Debug)]
+enum Command {
+    Send(tokio_tungstenite::tungstenite::Message),
+    Close,
+}
+
+/// One connection's facts.
+#[derive(Debug)]
+pub(crate) struct Info {
+    pub(crate) id: Arc<str>,
+    pub(crate) api_id: String,
+    pub(crate) stage: String,
+    pub(crate) host: String,
+    pub(crate) connected_at_ms: u64,
+    pub(crate) source_ip: String,
+    pub(crate) user_agent: String,
+    last_active_ms: AtomicU64,
+}
+
+impl Info {
+    pub(crate) fn touch(&self) {
+        self.last_active_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn last_active_ms(&self) -> u64 {
+        self.last_active_ms.load(Ordering::Relaxed)
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Hub {
+    pub(crate) fn new(client: HttpClient, metrics: Arc<crate::Metrics>) -> Hub {
+        Hub {
+            connections: std::sync::Mutex::default(),
+            client,
+            metrics,
+        }
+    }
+
+    /// Count `event` for `route` of `info`'s API and stage.
+    fn count(&self, info: &Info, route: &str, event: crate::WebSocketEvent) {
+        let labels = crate::WebSocketLabels {
+            api: info.api_id.clone(),
+            stage: info.stage.clone(),
+            route: route.to_owned(),
+        };
+        self.metrics.websocket(&labels, event);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, hashbrown::HashMap<Arc<str>, Connection>> {
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The connection `id` of `api_id`'s stage `stage`.
+    fn find(
+        &self,
+        api_id: &str,
+        stage: &str,
+        id: &str,
+    ) -> Option<(mpsc::Sender<Command>, Arc<Info>)> {
+        self.lock()
+            .get(id)
+            .filter(|c| c.info.api_id == api_id && c.info.stage == stage)
+            .map(|c| (c.tx.clone(), c.info.clone()))
+    }
+}
+
+/// Whether `req` asks to become a WebSocket (`Upgrade: websocket`).
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// A 16-character id, safe in a URL path (API Gateway's are 16 characters too).
+fn connection_id() -> Arc<str> {
+    let bytes: [u8; 12] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(bytes)
+        .into()
+}
+
+fn json_answer(
+    status: StatusCode,
+    error_type: Option<&'static str>,
+    message: &str,
+) -> Response<Body> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(t) = error_type {
+        h.insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    resp
+}
+
+/// Answer a WebSocket handshake for `stage` (`route_path`: what follows the stage in the
+/// path): run `$connect`, and on a 2xx answer switch protocols and start the connection.
+pub(crate) async fn upgrade(
+    hub: &Arc<Hub>,
+    stage: Arc<StageRuntime>,
+    route_path: &str,
+    mut req: Request<hyper::body::Incoming>,
+    peer: &Peer,
+) -> Response<Body> {
+    if !(route_path.is_empty() || route_path == "/") {
+        return json_answer(
+            StatusCode::FORBIDDEN,
+            Some("ForbiddenException"),
+            "A WebSocket API is opened at its stage's URL (ws://HOST/STAGE), without a path after it",
+        );
+    }
+    let headers = req.headers();
+    if req.method() != http::Method::GET {
+        return json_answer(
+            StatusCode::BAD_REQUEST,
+            Some("BadRequestException"),
+            "A WebSocket handshake is a GET request",
+        );
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        let mut resp = json_answer(
+            StatusCode::UPGRADE_REQUIRED,
+            Some("BadRequestException"),
+            "Only WebSocket version 13 (RFC 6455) is supported",
+        );
+        resp.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return resp;
+    }
+    let Some(key) = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .filter(|k| !k.is_empty())
+    else {
+        return json_answer(
+            StatusCode::BAD_REQUEST,
+            Some("BadRequestException"),
+            "The WebSocket handshake has no Sec-WebSocket-Key",
+        );
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let now = now_ms();
+    let info = Arc::new(Info {
+        id: connection_id(),
+        api_id: stage.deployment.api_id().to_owned(),
+        stage: stage.stage.clone(),
+        host: headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        connected_at_ms: now,
+        source_ip: peer.addr.ip().to_canonical().to_string(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        last_active_ms: AtomicU64::new(now),
+    });
+    let routes = session::Routes::of(&stage);
+    hub.count(&info, "$connect", crate::WebSocketEvent::Connect);
+    if let Some(route) = routes.connect {
+        let ev = event::Event {
+            kind: EventType::Connect,
+            route_key: "$connect",
+            info: &info,
+            request_id: RequestId::new(),
+            body: None,
+            handshake: Some((req.headers(), req.uri().query())),
+            disconnect: None,
+        };
+        match event::call(hub, &stage, route, &ev).await {
+            Ok(answer) if answer.status.is_success() => {}
+            Ok(answer) => {
+                tracing::debug!(connection = %info.id, status = %answer.status, "$connect refused the connection");
+                let mut resp = Response::new(Body::from(answer.body));
+                *resp.status_mut() = answer.status;
+                return resp;
+            }
+            Err(e) => return e.to_response(),
+        }
+    }
+    let (tx, rx) = mpsc::channel(QUEUE);
+    hub.lock().insert(
+        info.id.clone(),
+        Connection {
+            tx,
+            info: info.clone(),
+        },
+    );
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let hub = hub.clone();
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(io) => session::run(&hub, stage, info.clone(), io, rx).await,
+            Err(e) => {
+                tracing::debug!(connection = %info.id, error = %e, "WebSocket upgrade did not complete");
+                hub.lock().remove(&info.id);
+            }
+        }
+    });
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    resp
+}
+
+/// A message's data as the integration sees it.
+#[derive(Debug, Clone)]
+pub(crate) enum Data {
+    Text(String),
+    Binary(Bytes),
+}
