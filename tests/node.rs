@@ -26,3 +26,5 @@ mod plugins;
 mod warmup;
 #[path = "node/wasi_http.rs"]
 mod wasi_http;
+#[path = "node/websocket.rs"]
+mod websocket;

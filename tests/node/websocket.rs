@@ -1,0 +1,120 @@
+//! A WEBSOCKET API served by the real binary: `causeway validate` checks it, `serve`
+//! accepts WebSocket clients, `@connections` pushes to them, the OpenAPI export says why
+//! there is none.
+
+use std::io::{Read as _, Write as _};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+use crate::harness::{ConfigDir, Node, text};
+
+const CHAT: &str = r#"version = 1
+id = "chat"
+name = "Chat"
+type = "WEBSOCKET"
+[[stages]]
+name = "prod"
+[[routes]]
+key = "$connect"
+integration = { type = "MOCK", status = 200 }
+[[routes]]
+key = "whoami"
+route_response = true
+integration = { type = "MOCK", body = '{"connectionId":"$context.connectionId"}' }
+"#;
+
+const HOST: &str = "chat.execute-api.localhost";
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next(ws: &mut Ws) -> String {
+    match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => t.as_str().to_owned(),
+        other => panic!("expected a text message, got {other:?}"),
+    }
+}
+
+/// `method path` with `body` over a fresh connection; the status code.
+fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> u16 {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer}"))
+}
+
+#[test]
+fn the_binary_serves_a_websocket_api_and_its_callback_api() {
+    let config = ConfigDir::new(&[("chat", CHAT)]);
+    let out = config.validate();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut node = Node::start(config.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut req = format!("ws://{}/prod", node.addr)
+            .into_client_request()
+            .expect("request");
+        req.headers_mut()
+            .insert("host", HOST.parse().expect("host"));
+        let (mut ws, _) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(req),
+        )
+        .await
+        .expect("handshake within 10 s")
+        .expect("connected");
+        ws.send(Message::text(r#"{"action":"whoami"}"#))
+            .await
+            .expect("send");
+        let me: serde_json::Value = serde_json::from_str(&next(&mut ws).await).expect("JSON");
+        let id = me["connectionId"].as_str().expect("id").to_owned();
+        let path = format!("/prod/@connections/{id}");
+        let addr = node.addr;
+        let pushed = tokio::task::spawn_blocking(move || call(addr, "POST", &path, "ping!"))
+            .await
+            .expect("push");
+        assert_eq!(pushed, 200);
+        assert_eq!(next(&mut ws).await, "ping!");
+    });
+    // No OpenAPI form, and the CLI says why.
+    let export = node.cli(&["openapi", "export", "--api", "chat"]);
+    assert!(!export.status.success());
+    assert!(text(&export).contains("WEBSOCKET"), "{}", text(&export));
+    node.stop();
+}
+
+#[test]
+fn validate_names_each_websocket_mistake_with_its_file_and_field() {
+    let broken = CHAT
+        .replace("key = \"whoami\"", "key = \"$whoami\"")
+        .replace(
+            "type = \"WEBSOCKET\"",
+            "type = \"WEBSOCKET\"\nroute_selection_expression = \"action\"",
+        );
+    let config = ConfigDir::new(&[("chat", &broken)]);
+    let out = config.validate();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains("chat.toml"), "{said}");
+    assert!(said.contains("routes[1].key"), "{said}");
+    assert!(said.contains("route_selection_expression"), "{said}");
+}
