@@ -501,3 +501,85 @@ integration = { type = "FUNCTION", plugin = "shop" }
         serde_json::json!({ "tea": 1 })
     );
 }
+
+/// `Bearer payload.signature` for the HMAC authorizer fixture (secret `s3cret`).
+fn bearer(secret: &[u8], claims: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::Mac as _;
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(payload.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("Bearer {payload}.{signature}")
+}
+
+#[tokio::test]
+async fn connect_is_authorized_once_and_the_decision_reaches_every_message() {
+    let api = r#"
+version = 1
+id = "chat"
+name = "Chat"
+type = "WEBSOCKET"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "hmac"
+file = "hmac_authorizer.wasm"
+world = "authorizer"
+config = { secret = "s3cret", ttl = "300" }
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "hmac"
+identity_sources = ["method.request.header.Authorization"]
+result_ttl_seconds = 300
+[[routes]]
+key = "$connect"
+authorizer = "tokens"
+integration = { type = "MOCK" }
+[[routes]]
+key = "whoami"
+route_response = true
+integration = { type = "MOCK", body = '{"principal":"$context.authorizer.principalId","team":"$context.authorizer.team"}' }
+"#;
+    let gw = support::gateway_with_plugins(&[api]).await;
+    let open = |authorization: Option<String>| {
+        let addr = gw.addr;
+        async move {
+            let mut req = format!("ws://{addr}/prod")
+                .into_client_request()
+                .expect("request");
+            req.headers_mut()
+                .insert("host", HOST.parse().expect("host"));
+            if let Some(a) = authorization {
+                req.headers_mut()
+                    .insert("authorization", a.parse().expect("header"));
+            }
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio_tungstenite::connect_async(req),
+            )
+            .await
+            .expect("handshake within 10 s")
+        }
+    };
+    let status = |r: Result<_, tungstenite::Error>| match r {
+        Err(tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("expected an HTTP refusal, got {e}"),
+        Ok(_) => 101,
+    };
+    assert_eq!(status(open(None).await), 401, "no token: no plugin call");
+    let claims = serde_json::json!({ "sub": "alice", "ctx": { "team": "blue" } });
+    assert_eq!(status(open(Some(bearer(b"wrong", &claims))).await), 403);
+
+    let (mut ws, _) = open(Some(bearer(b"s3cret", &claims)))
+        .await
+        .expect("admitted");
+    ws.send(Message::text(r#"{"action":"whoami"}"#))
+        .await
+        .expect("send");
+    let me = next_json(&mut ws).await;
+    assert_eq!(me["principal"], "alice");
+    assert_eq!(me["team"], "blue");
+}

@@ -29,7 +29,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use tokio::sync::mpsc;
 
 use crate::body::Body;
-use crate::context::{Peer, RequestId};
+use crate::context::{Peer, RequestCtx, RequestId};
 use crate::phases::integrate::HttpClient;
 use crate::table::StageRuntime;
 
@@ -79,6 +79,10 @@ pub(crate) struct Info {
     pub(crate) connected_at_ms: u64,
     pub(crate) source_ip: String,
     pub(crate) user_agent: String,
+    /// What the `$connect` authorizer allowed: its principal and context, given to every
+    /// later event of the connection (`$context.authorizer.*`, `requestContext.authorizer`).
+    pub(crate) principal_id: Option<Arc<str>>,
+    pub(crate) authorizer_context: Option<Arc<[(String, String)]>>,
     last_active_ms: AtomicU64,
 }
 
@@ -188,7 +192,6 @@ pub(crate) async fn upgrade(
             "A WebSocket API is opened at its stage's URL (ws://HOST/STAGE), without a path after it",
         );
     }
-    let headers = req.headers();
     if req.method() != http::Method::GET {
         return json_answer(
             StatusCode::BAD_REQUEST,
@@ -196,6 +199,7 @@ pub(crate) async fn upgrade(
             "A WebSocket handshake is a GET request",
         );
     }
+    let headers = req.headers();
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .map(HeaderValue::as_bytes)
@@ -223,35 +227,67 @@ pub(crate) async fn upgrade(
         );
     };
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _) = req.into_parts();
+    let host = crate::host_of(&parts);
+    let mut ctx = RequestCtx::new(parts, Body::Empty, peer, host);
+    ctx.stage = Some(stage.clone());
+    let routes = session::Routes::of(&stage);
+    let text_of = |name: header::HeaderName, ctx: &RequestCtx| {
+        ctx.parts
+            .headers
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let now = now_ms();
-    let info = Arc::new(Info {
+    let mut info = Info {
         id: connection_id(),
         api_id: stage.deployment.api_id().to_owned(),
         stage: stage.stage.clone(),
-        host: headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
+        host: text_of(header::HOST, &ctx),
         connected_at_ms: now,
         source_ip: peer.addr.ip().to_canonical().to_string(),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
+        user_agent: text_of(header::USER_AGENT, &ctx),
+        principal_id: None,
+        authorizer_context: None,
         last_active_ms: AtomicU64::new(now),
-    });
-    let routes = session::Routes::of(&stage);
+    };
     hub.count(&info, "$connect", crate::WebSocketEvent::Connect);
-    if let Some(route) = routes.connect {
+    if let Some((index, route)) = routes.connect
+        && route.authorizer.is_some()
+    {
+        // The pipeline's authorizer phase, on the handshake: identity sources, the
+        // decision cache, the plugin; 401 / 403 / 500 as for any request.
+        ctx.route = Some(index);
+        let phase = crate::phases::authorize::Authorize {
+            metrics: hub.metrics.clone(),
+        };
+        let flow = match crate::pipeline::Phase::request(&phase, &mut ctx) {
+            crate::pipeline::Step::Now(flow) => flow,
+            crate::pipeline::Step::Later(decided) => decided.await,
+        };
+        match flow {
+            crate::pipeline::Flow::Continue => {}
+            crate::pipeline::Flow::Respond(resp) => return *resp,
+            crate::pipeline::Flow::Fail(e) => {
+                hub.count(&info, "$connect", crate::WebSocketEvent::ClientError);
+                return e.to_response();
+            }
+        }
+        info.principal_id = ctx.principal_id.clone();
+        info.authorizer_context = ctx.authorizer_context.clone();
+    }
+    let info = Arc::new(info);
+    if let Some((_, route)) = routes.connect {
         let ev = event::Event {
             kind: EventType::Connect,
             route_key: "$connect",
             info: &info,
             request_id: RequestId::new(),
             body: None,
-            handshake: Some((req.headers(), req.uri().query())),
+            handshake: Some((&ctx.parts.headers, ctx.parts.uri.query())),
             disconnect: None,
         };
         match event::call(hub, &stage, route, &ev).await {
@@ -273,7 +309,6 @@ pub(crate) async fn upgrade(
             info: info.clone(),
         },
     );
-    let on_upgrade = hyper::upgrade::on(&mut req);
     let hub = hub.clone();
     tokio::spawn(async move {
         match on_upgrade.await {

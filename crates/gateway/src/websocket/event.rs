@@ -146,7 +146,19 @@ fn context(stage: &StageRuntime, ev: &Event<'_>, name: &str, out: &mut String) {
         "identity.userAgent" => out.push_str(&info.user_agent),
         "requestTime" => crate::context::clf_time(out, super::now_ms() / 1000),
         "requestTimeEpoch" => out.push_str(itoa::Buffer::new().format(super::now_ms())),
-        _ => {}
+        "authorizer.principalId" => out.push_str(info.principal_id.as_deref().unwrap_or("")),
+        _ => {
+            if let Some(key) = name.strip_prefix("authorizer.")
+                && let Some((_, v)) = info
+                    .authorizer_context
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|(k, _)| k == key)
+            {
+                out.push_str(v);
+            }
+        }
     }
 }
 
@@ -220,6 +232,11 @@ async fn proxy(
     };
     if let Some(ct) = content_type {
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    if let Some(p) = &ev.info.principal_id
+        && let Ok(v) = HeaderValue::from_str(p)
+    {
+        h.insert(HeaderName::from_static("x-causeway-principal-id"), v);
     }
     let facts = [
         ("connectionid", &*ev.info.id),
@@ -308,6 +325,14 @@ pub(super) fn function_event(stage: &StageRuntime, ev: &Event<'_>) -> Value {
     if let Some(obj) = rc.as_object_mut() {
         if ev.kind == EventType::Message {
             obj.insert("messageId".into(), json!(ev.request_id.as_str()));
+        }
+        if let Some(principal) = &info.principal_id {
+            let mut authorizer = Map::new();
+            authorizer.insert("principalId".into(), json!(&**principal));
+            for (k, v) in info.authorizer_context.as_deref().unwrap_or_default() {
+                authorizer.insert(k.clone(), json!(v));
+            }
+            obj.insert("authorizer".into(), Value::Object(authorizer));
         }
         if let Some((code, reason)) = ev.disconnect {
             obj.insert("disconnectStatusCode".into(), json!(code));

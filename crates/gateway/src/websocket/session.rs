@@ -22,7 +22,8 @@ use crate::table::StageRuntime;
 
 /// A deployment's WebSocket routes (a connection keeps the deployment it opened with).
 pub(super) struct Routes<'a> {
-    pub(super) connect: Option<&'a CompiledRoute>,
+    /// `$connect` and its index (the authorizer phase finds a route by index).
+    pub(super) connect: Option<(usize, &'a CompiledRoute)>,
     disconnect: Option<&'a CompiledRoute>,
     all: &'a [CompiledRoute],
     /// The JSON field a message's route key is read from.
@@ -45,7 +46,7 @@ impl<'a> Routes<'a> {
             .map(str::to_owned)
             .collect();
         Routes {
-            connect: find("$connect"),
+            connect: all.iter().enumerate().find(|(_, r)| r.key == "$connect"),
             disconnect: find("$disconnect"),
             all,
             path,

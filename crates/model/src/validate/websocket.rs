@@ -52,11 +52,13 @@ pub(super) fn check(r: &mut Report<'_>, api: &ApiSpec) {
             "models validate REST request bodies; a WEBSOCKET API has none",
         );
     }
-    if !api.authorizers.is_empty() {
-        r.err(
-            "authorizers",
-            "authorizers on WEBSOCKET APIs ($connect) are not supported yet; check the client in the $connect integration (a non-2xx answer refuses the connection)",
-        );
+    for (i, a) in api.authorizers.iter().enumerate() {
+        if a.kind == crate::AuthorizerType::Jwt {
+            r.err(
+                format!("authorizers[{i}].type"),
+                "JWT authorizers are for HTTP APIs; a WEBSOCKET API's `$connect` takes a REQUEST or TOKEN plugin authorizer (as API Gateway's Lambda authorizers)",
+            );
+        }
     }
     if !api.binary_media_types.is_empty() {
         r.err(
@@ -114,9 +116,14 @@ fn check_route(r: &mut Report<'_>, i: usize, route: &RouteSpec) {
             "WebSocket routes take MOCK, HTTP_PROXY (the message is POSTed to the uri) or FUNCTION integrations",
         ),
     }
-    let unsupported: [(&str, bool); 8] = [
+    if route.authorizer.is_some() && key != "$connect" {
+        r.err(
+            format!("routes[{i}].authorizer"),
+            "a WebSocket connection is authorized once, at `$connect`: move the authorizer there (its decision's principal and context reach every later message)",
+        );
+    }
+    let unsupported: [(&str, bool); 7] = [
         ("request_parameters", !route.request_parameters.is_empty()),
-        ("authorizer", route.authorizer.is_some()),
         (
             "authorization_scopes",
             !route.authorization_scopes.is_empty(),
@@ -198,6 +205,7 @@ integration = { type = "MOCK" }
 [[routes]]
 key = "sendMessage"
 api_key_required = true
+authorizer = "who"
 integration = { type = "HTTP", uri = "http://127.0.0.1:9/x" }
 [[routes]]
 key = "$custom"
@@ -220,6 +228,7 @@ integration = { type = "HTTP_PROXY", uri = "http://127.0.0.1:9/x", request_param
             "{e:?}"
         );
         assert!(has(&e, "routes[2].integration.type", "HTTP_PROXY"), "{e:?}");
+        assert!(has(&e, "routes[2].authorizer", "at `$connect`"), "{e:?}");
         assert!(has(&e, "routes[3].key", "not starting with `$`"), "{e:?}");
         assert!(
             has(&e, "routes[3].integration.request_parameters", "as it is"),
