@@ -583,3 +583,46 @@ integration = { type = "MOCK", body = '{"principal":"$context.authorizer.princip
     assert_eq!(me["principal"], "alice");
     assert_eq!(me["team"], "blue");
 }
+
+#[tokio::test]
+async fn shutdown_closes_connections_with_going_away_after_disconnect_ran() {
+    let (backend, seen) = backend().await;
+    let node = causeway_model::NodeConfig::default();
+    let gateway = causeway_gateway::Gateway::new(&node);
+    gateway.publish(
+        support::bindings(&support::parse_api(&chat_api(backend, ""))),
+        &[],
+    );
+    let served = support::serve(&gateway).await;
+    let mut ws = connect(served.addr, "/prod", "").await.expect("connected");
+    let id = whoami(&mut ws).await;
+
+    let _ = served.stop.send(());
+    let frame = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 10 s")
+    .expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 1001);
+    // The drain waited for `$disconnect`: it has run when the server is done.
+    tokio::time::timeout(Duration::from_secs(15), served.done)
+        .await
+        .expect("drained within 15 s")
+        .expect("server task")
+        .expect("server ended cleanly");
+    let bye = seen
+        .lock()
+        .expect("log")
+        .iter()
+        .find(|s| s.path == "/disconnect")
+        .cloned()
+        .expect("$disconnect ran before the drain ended");
+    assert_eq!(bye.headers["connectionid"], id.as_str());
+}

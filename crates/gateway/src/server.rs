@@ -104,7 +104,18 @@ pub(crate) async fn serve(
         })));
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), drain.drained())
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    if !private {
+        // WebSocket connections (no longer hyper's) close with 1001 and run `$disconnect`.
+        let open = gw.inner.hub.close_all(deadline).await;
+        if open > 0 {
+            tracing::warn!(
+                open,
+                "WebSocket connections still open after draining; closing them"
+            );
+        }
+    }
+    if tokio::time::timeout_at(deadline, drain.drained())
         .await
         .is_err()
     {

@@ -52,6 +52,10 @@ const QUEUE: usize = 256;
 #[derive(Debug)]
 pub(crate) struct Hub {
     connections: std::sync::Mutex<hashbrown::HashMap<Arc<str>, Connection>>,
+    /// Connection tasks running (a closed connection's until its `$disconnect` is done).
+    tasks: std::sync::atomic::AtomicUsize,
+    /// Woken when a task ends (shutdown waits for the last).
+    ended: tokio::sync::Notify,
     client: HttpClient,
     metrics: Arc<crate::Metrics>,
 }
@@ -67,6 +71,8 @@ struct Connection {
 enum Command {
     Send(tokio_tungstenite::tungstenite::Message),
     Close,
+    /// The node is shutting down: close with 1001.
+    GoingAway,
 }
 
 /// One connection's facts.
@@ -106,6 +112,8 @@ impl Hub {
     pub(crate) fn new(client: HttpClient, metrics: Arc<crate::Metrics>) -> Hub {
         Hub {
             connections: std::sync::Mutex::default(),
+            tasks: std::sync::atomic::AtomicUsize::new(0),
+            ended: tokio::sync::Notify::new(),
             client,
             metrics,
         }
@@ -125,6 +133,30 @@ impl Hub {
         self.connections
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// Shutdown: ask every connection to close (1001 `Going away`, then `$disconnect`) and
+    /// wait until they have, at most until `deadline`. Returns how many were still open.
+    pub(crate) async fn close_all(&self, deadline: tokio::time::Instant) -> usize {
+        for c in self.lock().values() {
+            let _ = c.tx.try_send(Command::GoingAway);
+        }
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            let open = self.tasks.load(Ordering::SeqCst);
+            if open == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return open;
+            }
+        }
     }
 
     /// The connection `id` of `api_id`'s stage `stage`.
@@ -310,12 +342,15 @@ pub(crate) async fn upgrade(
         },
     );
     let hub = hub.clone();
+    hub.tasks.fetch_add(1, Ordering::SeqCst);
+    let task = TaskGuard(hub.clone());
     tokio::spawn(async move {
+        let _task = task;
         match on_upgrade.await {
             Ok(io) => session::run(&hub, stage, info.clone(), io, rx).await,
             Err(e) => {
                 tracing::debug!(connection = %info.id, error = %e, "WebSocket upgrade did not complete");
-                hub.lock().remove(&info.id);
+                hub.remove(&info.id);
             }
         }
     });
@@ -328,6 +363,17 @@ pub(crate) async fn upgrade(
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     resp
+}
+
+/// Counts a connection task out of its [`Hub`] when it ends (or is dropped with its
+/// runtime).
+struct TaskGuard(Arc<Hub>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.tasks.fetch_sub(1, Ordering::SeqCst);
+        self.0.ended.notify_waiters();
+    }
 }
 
 /// A message's data as the integration sees it.

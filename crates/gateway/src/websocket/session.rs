@@ -125,6 +125,10 @@ pub(super) async fn run(
                     close(&mut ws, CloseCode::Normal, "Connection closed by the API").await;
                     break (1000, "Connection closed by the API".into());
                 }
+                Some(Command::GoingAway) => {
+                    close(&mut ws, CloseCode::Away, "Going away").await;
+                    break (1001, "Going away".into());
+                }
             },
             () = &mut idle => {
                 close(&mut ws, CloseCode::Away, "Idle timeout").await;
@@ -136,7 +140,8 @@ pub(super) async fn run(
             }
         }
     };
-    hub.lock().remove(&info.id);
+    // Gone for `@connections` (410) from now on; `$disconnect` still knows its id.
+    hub.remove(&info.id);
     tracing::debug!(connection = %info.id, code, reason = %reason, "WebSocket connection closed");
     if let Some(route) = routes.disconnect {
         let ev = Event {
