@@ -109,22 +109,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-USED_PORTS=" "
-EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-((EPHEMERAL_LOW > 12000)) || EPHEMERAL_LOW=32768
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
-        [[ $USED_PORTS == *" $p "* ]] && continue
-        if ! ss -Htan "sport = :$p" | grep -q .; then
-            USED_PORTS+="$p "
-            printf -v "$1" '%s' "$p"
-            return
-        fi
-    done
-    die "no free port found"
-}
+# shellcheck source=benches/ports.sh
+source "$ROOT/benches/ports.sh"
 wait_ready() { # name pid url logfile timeout
     local deadline=$((SECONDS + $5))
     while ((SECONDS < deadline)); do

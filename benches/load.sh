@@ -122,22 +122,8 @@ trap 'exit 143' TERM
 
 # Distinct free loopback ports (`free_port VAR`; not in a subshell, to track the ones taken),
 # below the ephemeral range so that no client connection can already hold them.
-USED_PORTS=" "
-EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-((EPHEMERAL_LOW > 12000)) || EPHEMERAL_LOW=32768
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
-        [[ $USED_PORTS == *" $p "* ]] && continue
-        if ! ss -Htan "sport = :$p" | grep -q .; then
-            USED_PORTS+="$p "
-            printf -v "$1" '%s' "$p"
-            return
-        fi
-    done
-    die "no free port found"
-}
+# shellcheck source=benches/ports.sh
+source "$ROOT/benches/ports.sh"
 free_port UPSTREAM_PORT
 free_port BARE_PORT
 free_port GW_PORT

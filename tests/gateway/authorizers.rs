@@ -59,7 +59,8 @@ fn token(claims: &serde_json::Value) -> String {
     signed(b"s3cret", claims)
 }
 
-fn signed(secret: &[u8], claims: &serde_json::Value) -> String {
+/// `Bearer payload.signature` as the HMAC authorizer fixture checks it.
+pub(crate) fn signed(secret: &[u8], claims: &serde_json::Value) -> String {
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     mac.update(payload.as_bytes());

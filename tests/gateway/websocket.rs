@@ -157,6 +157,22 @@ async fn next_text(ws: &mut Ws) -> String {
     }
 }
 
+/// The code of the close frame the gateway sends (messages before it skipped), within
+/// 10 s; `None` when the connection ends without one.
+async fn close_code(ws: &mut Ws) -> Option<u16> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed within 10 s")
+}
+
 async fn next_json(ws: &mut Ws) -> serde_json::Value {
     let text = next_text(ws).await;
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -283,19 +299,7 @@ async fn the_callback_api_pushes_to_reads_and_closes_a_connection() {
 
     let closed = send(&client, gw.addr, "DELETE", HOST, &at, &[], "").await;
     assert_eq!(closed.status, 204);
-    let frame = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Close(frame))) => return frame,
-                Some(Ok(_)) => continue,
-                other => panic!("expected a close frame, got {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("closed within 10 s")
-    .expect("a close frame with a code");
-    assert_eq!(u16::from(frame.code), 1000);
+    assert_eq!(close_code(&mut ws).await, Some(1000));
     assert_eq!(
         wait_for(&seen, "/disconnect").await.headers["connectionid"],
         id.as_str()
@@ -447,18 +451,7 @@ integration = { type = "HTTP_PROXY", uri = "http://CLOSED/x", timeout_ms = 2000 
         "x".repeat(130 << 10)
     );
     let _ = ws.send(Message::text(big)).await;
-    let code = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Close(Some(frame)))) => return Some(u16::from(frame.code)),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .expect("closed within 10 s");
-    assert_eq!(code, Some(1009));
+    assert_eq!(close_code(&mut ws).await, Some(1009));
 }
 
 #[tokio::test]
@@ -500,18 +493,6 @@ integration = { type = "FUNCTION", plugin = "shop" }
         next_json(&mut ws).await["items"],
         serde_json::json!({ "tea": 1 })
     );
-}
-
-/// `Bearer payload.signature` for the HMAC authorizer fixture (secret `s3cret`).
-fn bearer(secret: &[u8], claims: &serde_json::Value) -> String {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use hmac::Mac as _;
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
-    mac.update(payload.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("Bearer {payload}.{signature}")
 }
 
 #[tokio::test]
@@ -571,9 +552,12 @@ integration = { type = "MOCK", body = '{"principal":"$context.authorizer.princip
     };
     assert_eq!(status(open(None).await), 401, "no token: no plugin call");
     let claims = serde_json::json!({ "sub": "alice", "ctx": { "team": "blue" } });
-    assert_eq!(status(open(Some(bearer(b"wrong", &claims))).await), 403);
+    assert_eq!(
+        status(open(Some(crate::authorizers::signed(b"wrong", &claims))).await),
+        403
+    );
 
-    let (mut ws, _) = open(Some(bearer(b"s3cret", &claims)))
+    let (mut ws, _) = open(Some(crate::authorizers::signed(b"s3cret", &claims)))
         .await
         .expect("admitted");
     ws.send(Message::text(r#"{"action":"whoami"}"#))
@@ -598,19 +582,7 @@ async fn shutdown_closes_connections_with_going_away_after_disconnect_ran() {
     let id = whoami(&mut ws).await;
 
     let _ = served.stop.send(());
-    let frame = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Close(frame))) => return frame,
-                Some(Ok(_)) => continue,
-                other => panic!("expected a close frame, got {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("closed within 10 s")
-    .expect("a close frame with a code");
-    assert_eq!(u16::from(frame.code), 1001);
+    assert_eq!(close_code(&mut ws).await, Some(1001));
     // The drain waited for `$disconnect`: it has run when the server is done.
     tokio::time::timeout(Duration::from_secs(15), served.done)
         .await

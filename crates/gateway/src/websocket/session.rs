@@ -161,9 +161,14 @@ pub(super) async fn run(
 
 /// Send a close frame and give the client a moment to answer it.
 async fn close(ws: &mut Socket, code: CloseCode, reason: &str) {
+    // A control frame carries at most 125 bytes: the code's 2 and a reason of 123.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     let frame = CloseFrame {
         code,
-        reason: reason.to_owned().into(),
+        reason: reason.get(..end).unwrap_or_default().to_owned().into(),
     };
     if ws.close(Some(frame)).await.is_err() {
         return;
