@@ -12,20 +12,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 use crate::harness::{ConfigDir, Node, text};
 
-const CHAT: &str = r#"version = 1
-id = "chat"
-name = "Chat"
-type = "WEBSOCKET"
-[[stages]]
-name = "prod"
-[[routes]]
-key = "$connect"
-integration = { type = "MOCK", status = 200 }
-[[routes]]
-key = "whoami"
-route_response = true
-integration = { type = "MOCK", body = '{"connectionId":"$context.connectionId"}' }
-"#;
+/// The shipped example (`edge-config/apis/chat.toml`), served as it is.
+const CHAT: &str = include_str!("../../edge-config/apis/chat.toml");
 
 const HOST: &str = "chat.execute-api.localhost";
 
@@ -86,7 +74,22 @@ fn the_binary_serves_a_websocket_api_and_its_callback_api() {
             .await
             .expect("send");
         let me: serde_json::Value = serde_json::from_str(&next(&mut ws).await).expect("JSON");
+        assert_eq!(me["greeting"], "welcome");
+        assert_eq!(me["sourceIp"], "127.0.0.1");
+        assert!(
+            me["connectedAt"]
+                .as_u64()
+                .is_some_and(|t| t > 1_700_000_000_000)
+        );
         let id = me["connectionId"].as_str().expect("id").to_owned();
+        ws.send(Message::text("hello?")).await.expect("send");
+        let other: serde_json::Value = serde_json::from_str(&next(&mut ws).await).expect("JSON");
+        assert!(
+            other["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("whoami")),
+            "{other}"
+        );
         let path = format!("/prod/@connections/{id}");
         let addr = node.addr;
         let pushed = tokio::task::spawn_blocking(move || call(addr, "POST", &path, "ping!"))
@@ -107,8 +110,8 @@ fn validate_names_each_websocket_mistake_with_its_file_and_field() {
     let broken = CHAT
         .replace("key = \"whoami\"", "key = \"$whoami\"")
         .replace(
-            "type = \"WEBSOCKET\"",
-            "type = \"WEBSOCKET\"\nroute_selection_expression = \"action\"",
+            "route_selection_expression = \"$request.body.action\"",
+            "route_selection_expression = \"action\"",
         );
     let config = ConfigDir::new(&[("chat", &broken)]);
     let out = config.validate();

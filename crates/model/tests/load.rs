@@ -9,6 +9,9 @@ fn shipped_edge_config_is_valid() {
     let api = set.api("petstore").expect("petstore API");
     assert_eq!(api.routes.len(), 5);
     assert_eq!(set.node.domains[0].mappings[0].stage, "prod");
+    let chat = set.api("chat").expect("chat API");
+    assert_eq!(chat.kind, causeway_model::ApiType::WebSocket);
+    assert_eq!(chat.routes.len(), 3);
 }
 
 #[test]
