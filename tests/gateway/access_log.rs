@@ -25,7 +25,7 @@ integration = {{ type = "MOCK", status = 200, body = "12345" }}
 }
 
 /// Wait until `path` has `n` lines.
-fn lines(path: &std::path::Path, n: usize) -> Vec<String> {
+pub(crate) fn lines(path: &std::path::Path, n: usize) -> Vec<String> {
     let start = Instant::now();
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();

@@ -598,3 +598,83 @@ async fn shutdown_closes_connections_with_going_away_after_disconnect_ran() {
         .expect("$disconnect ran before the drain ended");
     assert_eq!(bye.headers["connectionid"], id.as_str());
 }
+
+#[tokio::test]
+async fn every_event_of_a_connection_is_access_logged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (default_log, custom_log) = (dir.path().join("prod.log"), dir.path().join("custom.log"));
+    let api = format!(
+        r#"
+version = 1
+id = "chat"
+name = "Chat"
+type = "WEBSOCKET"
+[[stages]]
+name = "prod"
+access_log = {{ destination = "{}" }}
+[[stages]]
+name = "custom"
+variables = {{ tag = "blue" }}
+access_log = {{ destination = "{}", format = "${{stageVariables.tag}} $context.eventType $context.routeKey $context.status $context.connectionId" }}
+[[routes]]
+key = "$connect"
+integration = {{ type = "MOCK" }}
+[[routes]]
+key = "$disconnect"
+integration = {{ type = "MOCK" }}
+[[routes]]
+key = "whoami"
+route_response = true
+integration = {{ type = "MOCK", body = '{{"connectionId":"$context.connectionId"}}' }}
+"#,
+        default_log.display(),
+        custom_log.display()
+    );
+    let gw = support::gateway(&[&api]).await;
+    let mut ws = connect(gw.addr, "/prod", "").await.expect("connected");
+    let id = whoami(&mut ws).await;
+    ws.send(Message::text(r#"{"action":"nope"}"#))
+        .await
+        .expect("send");
+    assert_eq!(next_json(&mut ws).await["message"], "Forbidden");
+    ws.close(None).await.expect("close");
+
+    let lines = crate::access_log::lines(&default_log, 4);
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap_or_default(),
+                e["routeKey"].as_str().unwrap_or_default(),
+                e["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("CONNECT", "$connect", "200"),
+            ("MESSAGE", "whoami", "200"),
+            ("MESSAGE", "$default", "403"),
+            ("DISCONNECT", "$disconnect", "200"),
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e["connectionId"] == id.as_str() && e["ip"] == "127.0.0.1")
+    );
+    assert_eq!(events[2]["errorMessage"], "Forbidden");
+    assert!(events[0]["errorMessage"].is_null());
+
+    let mut ws = connect(gw.addr, "/custom", "").await.expect("connected");
+    let id = whoami(&mut ws).await;
+    ws.close(None).await.expect("close");
+    let custom = crate::access_log::lines(&custom_log, 3);
+    assert_eq!(custom[0], format!("blue CONNECT $connect 200 {id}"));
+    assert_eq!(custom[2], format!("blue DISCONNECT $disconnect 200 {id}"));
+}

@@ -211,6 +211,62 @@ impl AccessLogger {
     }
 }
 
+/// The `$context` variables of a WebSocket event's default line, in order.
+const WEBSOCKET_FIELDS: &[(&str, &str)] = &[
+    ("requestId", "requestId"),
+    ("ip", "identity.sourceIp"),
+    ("requestTime", "requestTime"),
+    ("eventType", "eventType"),
+    ("routeKey", "routeKey"),
+    ("connectionId", "connectionId"),
+    ("status", "status"),
+    ("integrationLatency", "integrationLatency"),
+    ("principalId", "authorizer.principalId"),
+    ("errorMessage", "error.message"),
+];
+
+impl AccessLogger {
+    /// One line for a WebSocket event (`CONNECT`, `MESSAGE`, `DISCONNECT`): the stage's
+    /// format with `$context.NAME` from `context` and the stage's `variables`, or a
+    /// default JSON object of [`WEBSOCKET_FIELDS`] (`null` for empty values).
+    pub(crate) fn log_event(
+        &self,
+        context: &dyn Fn(&str, &mut String),
+        variables: &std::collections::BTreeMap<String, String>,
+    ) {
+        use causeway_model::TemplatePart as P;
+        let mut line = String::with_capacity(256);
+        match &self.format {
+            Some(t) => t.render(&mut line, |part, out| match part {
+                P::StageVariable(n) => out.push_str(variables.get(n).map_or("", String::as_str)),
+                P::Context(n) => context(n, out),
+                P::PathParam(_) => {}
+                P::Literal(s) => out.push_str(s),
+            }),
+            None => {
+                let mut value = String::new();
+                for (i, (field, var)) in WEBSOCKET_FIELDS.iter().enumerate() {
+                    line.push(if i == 0 { '{' } else { ',' });
+                    line.push('"');
+                    line.push_str(field);
+                    line.push_str("\":");
+                    value.clear();
+                    context(var, &mut value);
+                    if value.is_empty() {
+                        line.push_str("null");
+                    } else {
+                        line.push('"');
+                        crate::json::escaped(&mut line, &value);
+                        line.push('"');
+                    }
+                }
+                line.push('}');
+            }
+        }
+        self.sink.send(&line);
+    }
+}
+
 /// The default line: a JSON object of [`DEFAULT_FIELDS`], `null` for empty values.
 fn default_line(ctx: &RequestCtx, line: &mut String) {
     for &(prefix, var, escape) in DEFAULT_FIELDS {

@@ -305,6 +305,16 @@ pub(crate) async fn upgrade(
             crate::pipeline::Flow::Respond(resp) => return *resp,
             crate::pipeline::Flow::Fail(e) => {
                 hub.count(&info, "$connect", crate::WebSocketEvent::ClientError);
+                let ev = event::Event {
+                    kind: EventType::Connect,
+                    route_key: "$connect",
+                    info: &info,
+                    request_id: ctx.request_id.clone(),
+                    body: None,
+                    handshake: None,
+                    disconnect: None,
+                };
+                event::log(&stage, &ev, e.status().as_u16(), None, Some(&e.message));
                 return e.to_response();
             }
         }

@@ -78,7 +78,13 @@ pub(super) async fn call(
     route: &CompiledRoute,
     ev: &Event<'_>,
 ) -> Result<Answer, GatewayError> {
+    let started = std::time::Instant::now();
     let result = integrate(hub, stage, route, ev).await;
+    let latency = Some(started.elapsed());
+    match &result {
+        Ok(a) => log(stage, ev, a.status.as_u16(), latency, None),
+        Err(e) => log(stage, ev, e.status().as_u16(), latency, Some(&e.message)),
+    }
     let failure = match &result {
         Ok(a) if a.status.as_u16() >= 400 => Some(crate::WebSocketEvent::IntegrationError),
         Ok(_) => None,
@@ -127,6 +133,32 @@ async fn integrate(
         Integration::WasiHttp(_) => Err(GatewayError::new(ErrorKind::Internal)
             .with_message("WASI_HTTP integrations do not serve WebSocket routes")),
     }
+}
+
+/// The event's access-log line, when its stage logs: the stage's format (or the default
+/// WebSocket fields) over the event's `$context`, its `status`, `integrationLatency` and
+/// `error.message`.
+pub(super) fn log(
+    stage: &StageRuntime,
+    ev: &Event<'_>,
+    status: u16,
+    latency: Option<Duration>,
+    error: Option<&str>,
+) {
+    let Some(logger) = &stage.access_log else {
+        return;
+    };
+    let vars = |name: &str, out: &mut String| match name {
+        "status" => out.push_str(itoa::Buffer::new().format(status)),
+        "integrationLatency" => {
+            if let Some(l) = latency {
+                out.push_str(itoa::Buffer::new().format(l.as_millis()));
+            }
+        }
+        "error.message" => out.push_str(error.unwrap_or("")),
+        _ => context(stage, ev, name, out),
+    };
+    logger.log_event(&vars, &stage.variables);
 }
 
 /// `$context.NAME` of an event.

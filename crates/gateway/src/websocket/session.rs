@@ -195,11 +195,6 @@ async fn message(
     let key = select::route_key(&routes.path, text, |k| routes.get(k).is_some());
     let request_id = RequestId::new();
     hub.count(info, &key, crate::WebSocketEvent::Message);
-    let Some(route) = routes.get(&key) else {
-        hub.count(info, &key, crate::WebSocketEvent::ClientError);
-        // API Gateway's answer to a message no route takes.
-        return ws.send(error_message("Forbidden", info, &request_id)).await;
-    };
     let ev = Event {
         kind: EventType::Message,
         route_key: &key,
@@ -208,6 +203,14 @@ async fn message(
         body: Some(&data),
         handshake: None,
         disconnect: None,
+    };
+    let Some(route) = routes.get(&key) else {
+        hub.count(info, &key, crate::WebSocketEvent::ClientError);
+        event::log(stage, &ev, 403, None, Some("Forbidden"));
+        // API Gateway's answer to a message no route takes.
+        return ws
+            .send(error_message("Forbidden", info, &ev.request_id))
+            .await;
     };
     match event::call(hub, stage, route, &ev).await {
         Ok(answer) if route.route_response => {
