@@ -309,7 +309,7 @@ pub(crate) async fn upgrade(
                     kind: EventType::Connect,
                     route_key: "$connect",
                     info: &info,
-                    request_id: ctx.request_id.clone(),
+                    request_id: ctx.request_id,
                     body: None,
                     handshake: None,
                     disconnect: None,
