@@ -239,6 +239,17 @@ impl Gateway {
         req: Request<hyper::body::Incoming>,
         client: &Peer,
     ) -> Response<Body> {
+        self.handle_upgradable(req, client, None).await
+    }
+
+    /// [`handle`](Self::handle) on a connection that may become a WebSocket: `upgraded`
+    /// is set when it does (its header-read timer stops ticking).
+    pub(crate) async fn handle_upgradable(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        client: &Peer,
+        upgraded: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let host = host_of(&parts);
         if websocket::is_upgrade(&parts.headers)
@@ -253,6 +264,11 @@ impl Gateway {
             let id = RequestId::new();
             let mut resp =
                 websocket::upgrade(&self.inner.hub, stage, &route_path, req, client).await;
+            if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS
+                && let Some(flag) = upgraded
+            {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             resp.headers_mut()
                 .insert(&pipeline::REQUEST_ID, id.header_value());
             return resp;

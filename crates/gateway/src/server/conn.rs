@@ -378,15 +378,18 @@ async fn with_hyper(
     h2: bool,
 ) {
     let addr = peer.addr;
-    let shared = Arc::new((listener.gw.clone(), peer));
+    // Set when an HTTP/1 request becomes a WebSocket (see `Ticking::quiet_when`).
+    let upgraded = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let shared = Arc::new((listener.gw.clone(), peer, upgraded.clone()));
     let svc = service_fn(move |req| {
         let shared = shared.clone();
         async move {
-            let (gw, client) = &*shared;
-            Ok::<_, std::convert::Infallible>(gw.handle(req, client).await)
+            let (gw, client, upgraded) = &*shared;
+            let resp = gw.handle_upgradable(req, client, Some(upgraded)).await;
+            Ok::<_, std::convert::Infallible>(resp)
         }
     });
-    let (io, slot) = Handback::new(io.rewind(read));
+    let (io, slot) = Handback::new(io.rewind(read).quiet_when(upgraded));
     let io = TokioIo::new(super::canned::WithRequestIds::new(io));
     let ended = if h2 {
         graceful(listener.http2.serve_connection(io, svc), drain).await

@@ -81,6 +81,9 @@ pub(crate) struct Ticking<S> {
     fired: u32,
     /// Bytes read before, returned by the next reads (see [`Ticking::rewind`]).
     read: bytes::Bytes,
+    /// Set once the connection is no longer HTTP (a WebSocket after its `101`): no head
+    /// to time, so a waiting read arms nothing (an idle WebSocket is not woken every tick).
+    quiet: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl<S> Ticking<S> {
@@ -92,7 +95,17 @@ impl<S> Ticking<S> {
             waker: None,
             fired: 0,
             read: bytes::Bytes::new(),
+            quiet: None,
         }
+    }
+
+    /// Stop ticking once `quiet` is set (see the field).
+    pub(crate) fn quiet_when(
+        mut self,
+        quiet: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        self.quiet = Some(quiet);
+        self
     }
 
     /// The stream, with `read` (bytes already taken from it) returned by the next reads:
@@ -148,7 +161,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Ticking<S> {
             return Poll::Ready(Ok(()));
         }
         let polled = Pin::new(&mut me.inner).poll_read(cx, buf);
-        if polled.is_pending() {
+        let quiet = me
+            .quiet
+            .as_ref()
+            .is_some_and(|q| q.load(std::sync::atomic::Ordering::Relaxed));
+        if polled.is_pending() && !quiet {
             me.arm(cx);
         }
         polled
@@ -200,6 +217,32 @@ mod tests {
         assert_eq!(
             tick_for(Duration::from_millis(100)),
             Duration::from_millis(50)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_quiet_stream_arms_no_tick() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (client, _server) = tokio::io::duplex(64);
+        let quiet = Arc::new(AtomicBool::new(false));
+        let mut io = Ticking::new(client, Duration::from_millis(50)).quiet_when(quiet.clone());
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut bytes = [0u8; 8];
+        let mut buf = ReadBuf::new(&mut bytes);
+        assert!(Pin::new(&mut io).poll_read(&mut cx, &mut buf).is_pending());
+        assert!(
+            io.sleep.is_some(),
+            "an HTTP connection waiting for a head ticks"
+        );
+        let (client, _server) = tokio::io::duplex(64);
+        let mut io = Ticking::new(client, Duration::from_millis(50)).quiet_when(quiet.clone());
+        quiet.store(true, Ordering::Relaxed);
+        assert!(Pin::new(&mut io).poll_read(&mut cx, &mut buf).is_pending());
+        assert!(
+            io.sleep.is_none(),
+            "a WebSocket's waiting read arms nothing"
         );
     }
 
