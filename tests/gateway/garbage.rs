@@ -240,7 +240,7 @@ fn mangle(seed: &[u8], rng: &mut seeded::Rng) -> Vec<u8> {
 
 /// One to four edits: a byte replaced, an awkward byte or sequence inserted, a byte
 /// removed, a header line repeated, or the tail cut off.
-fn mangle_bytes(seed: &[u8], rng: &mut seeded::Rng) -> Vec<u8> {
+pub(crate) fn mangle_bytes(seed: &[u8], rng: &mut seeded::Rng) -> Vec<u8> {
     let mut bytes = seed.to_vec();
     for _ in 0..=rng.below(4) {
         if bytes.len() < 2 {

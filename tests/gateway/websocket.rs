@@ -15,6 +15,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::support::{self, send};
 
+#[path = "websocket/garbage.rs"]
+mod garbage;
 #[path = "websocket/operations.rs"]
 mod operations;
 
