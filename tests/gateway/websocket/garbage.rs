@@ -66,7 +66,7 @@ async fn mangled_handshakes_and_frames_never_panic_and_leave_the_node_serving() 
     .iter()
     .map(|p| frame(p))
     .collect();
-    let mut rng = seeded::Rng(0x5eed_0f_5eed);
+    let mut rng = seeded::Rng(0x005e_ed0f_5eed);
     for batch in 0..20 {
         let mut rounds = Vec::new();
         for i in 0..16 {
