@@ -193,3 +193,41 @@ integration = {{ type = "MOCK", body = '{{"connectionId":"$context.connectionId"
     assert_eq!(custom[0], format!("blue CONNECT $connect 200 {id}"));
     assert_eq!(custom[2], format!("blue DISCONNECT $disconnect 200 {id}"));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_and_its_pushes_refused() {
+    let (backend, _) = backend().await;
+    let gw = support::gateway(&[&chat_api(backend, "")]).await;
+    let mut ws = connect(gw.addr, "/prod", "").await.expect("connected");
+    let id = whoami(&mut ws).await;
+    // From now on the client reads nothing.
+    let client = support::client();
+    let at = format!("/prod/@connections/{id}");
+    let big = "x".repeat(100 << 10);
+    let mut refused = None;
+    for n in 0..2_000 {
+        let r = crate::support::send(&client, gw.addr, "POST", HOST, &at, &[], big.clone()).await;
+        if r.status != 200 {
+            refused = Some((n, r.status));
+            break;
+        }
+    }
+    // The socket's buffers fill, then the queue: 429.
+    let (n, status) = refused.expect("pushes were refused once the client stopped reading");
+    assert_eq!(status, 429, "after {n} pushes");
+    // Within the send timeout (10 s) the connection is dropped: gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = crate::support::send(&client, gw.addr, "GET", HOST, &at, &[], "").await;
+        if r.status == 410 {
+            break;
+        }
+        assert_eq!(r.status, 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stuck client was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(ws);
+}

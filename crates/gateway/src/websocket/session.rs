@@ -117,7 +117,7 @@ pub(super) async fn run(
                 Some(Command::Send(m)) => {
                     info.touch();
                     idle.as_mut().reset(tokio::time::Instant::now() + IDLE);
-                    if let Err(e) = ws.send(m).await {
+                    if let Err(e) = send(&mut ws, m).await {
                         break (1006, format!("a pushed message could not be sent: {e}"));
                     }
                 }
@@ -159,6 +159,23 @@ pub(super) async fn run(
     }
 }
 
+/// A client that takes no bytes for this long (its socket's buffers full) is dropped, so a
+/// reader that stopped cannot hold its connection, and the `@connections` pushes queued for
+/// it, forever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Send `msg`, within [`SEND_TIMEOUT`].
+async fn send(ws: &mut Socket, msg: Message) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    match tokio::time::timeout(SEND_TIMEOUT, ws.send(msg)).await {
+        Ok(sent) => sent,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the client took nothing for 10 s",
+        )
+        .into()),
+    }
+}
+
 /// Send a close frame and give the client a moment to answer it.
 async fn close(ws: &mut Socket, code: CloseCode, reason: &str) {
     // A control frame carries at most 125 bytes: the code's 2 and a reason of 123.
@@ -170,7 +187,10 @@ async fn close(ws: &mut Socket, code: CloseCode, reason: &str) {
         code,
         reason: reason.get(..end).unwrap_or_default().to_owned().into(),
     };
-    if ws.close(Some(frame)).await.is_err() {
+    if !matches!(
+        tokio::time::timeout(SEND_TIMEOUT, ws.close(Some(frame))).await,
+        Ok(Ok(()))
+    ) {
         return;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -208,9 +228,7 @@ async fn message(
         hub.count(info, &key, crate::WebSocketEvent::ClientError);
         event::log(stage, &ev, 403, None, Some("Forbidden"));
         // API Gateway's answer to a message no route takes.
-        return ws
-            .send(error_message("Forbidden", info, &ev.request_id))
-            .await;
+        return send(ws, error_message("Forbidden", info, &ev.request_id)).await;
     };
     match event::call(hub, stage, route, &ev).await {
         Ok(answer) if route.route_response => {
@@ -222,7 +240,7 @@ async fn message(
                     Err(e) => Message::Binary(e.into_bytes().into()),
                 }
             };
-            ws.send(msg).await
+            send(ws, msg).await
         }
         Ok(_) => Ok(()),
         Err(e) => {
@@ -232,7 +250,7 @@ async fn message(
             } else {
                 "Internal server error"
             };
-            ws.send(error_message(message, info, &ev.request_id)).await
+            send(ws, error_message(message, info, &ev.request_id)).await
         }
     }
 }
