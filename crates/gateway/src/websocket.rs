@@ -44,8 +44,10 @@ const MAX_FRAME: usize = 32 << 10;
 const IDLE: Duration = Duration::from_secs(10 * 60);
 /// No connection lasts longer (API Gateway: 2 hours).
 const MAX_LIFE: Duration = Duration::from_secs(2 * 60 * 60);
-/// Messages a connection's pushers may queue before `@connections` answers 429.
+/// Messages a connection's pushers may queue before `@connections` answers 429...
 const QUEUE: usize = 256;
+/// ... and bytes (a client that stopped reading holds at most this until it is dropped).
+const QUEUE_BYTES: usize = 4 << 20;
 
 /// The node's open WebSocket connections, by connection id, and the upstream client
 /// integrations use.
@@ -90,6 +92,8 @@ pub(crate) struct Info {
     pub(crate) principal_id: Option<Arc<str>>,
     pub(crate) authorizer_context: Option<Arc<[(String, String)]>>,
     last_active_ms: AtomicU64,
+    /// Bytes of `@connections` pushes queued and not yet sent.
+    queued: std::sync::atomic::AtomicUsize,
 }
 
 impl Info {
@@ -99,6 +103,21 @@ impl Info {
 
     pub(crate) fn last_active_ms(&self) -> u64 {
         self.last_active_ms.load(Ordering::Relaxed)
+    }
+
+    /// Count `len` more bytes queued, unless that would pass [`QUEUE_BYTES`].
+    pub(crate) fn queue(&self, len: usize) -> bool {
+        let before = self.queued.fetch_add(len, Ordering::SeqCst);
+        if before.saturating_add(len) > QUEUE_BYTES {
+            self.queued.fetch_sub(len, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// `len` queued bytes were sent (or never queued).
+    pub(crate) fn dequeued(&self, len: usize) {
+        self.queued.fetch_sub(len, Ordering::SeqCst);
     }
 }
 
@@ -285,6 +304,7 @@ pub(crate) async fn upgrade(
         principal_id: None,
         authorizer_context: None,
         last_active_ms: AtomicU64::new(now),
+        queued: std::sync::atomic::AtomicUsize::new(0),
     };
     hub.count(&info, "$connect", crate::WebSocketEvent::Connect);
     if let Some((index, route)) = routes.connect

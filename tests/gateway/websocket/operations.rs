@@ -212,9 +212,13 @@ async fn a_client_that_stops_reading_is_dropped_and_its_pushes_refused() {
             break;
         }
     }
-    // The socket's buffers fill, then the queue: 429.
+    // The socket's buffers fill, then the queue (4 MiB, before its 256 messages): 429.
     let (n, status) = refused.expect("pushes were refused once the client stopped reading");
     assert_eq!(status, 429, "after {n} pushes");
+    assert!(
+        n < 256,
+        "the queue's bytes bound it before its count: {n} pushes of 100 KiB"
+    );
     // Within the send timeout (10 s) the connection is dropped: gone.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {

@@ -142,9 +142,20 @@ fn post(
     data: Bytes,
     gone: impl Fn() -> Response<Body>,
 ) -> Response<Body> {
-    let Some((tx, _)) = found else {
+    let Some((tx, info)) = found else {
         return gone();
     };
+    let full = || {
+        json_answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("LimitExceededException"),
+            "The connection's queue of pushed messages is full (the client reads slower than messages arrive); retry later",
+        )
+    };
+    let len = data.len();
+    if !info.queue(len) {
+        return full();
+    }
     // Text when it is UTF-8 (what a browser's `onmessage` gets as a string), else binary.
     let msg = match String::from_utf8(data.to_vec()) {
         Ok(text) => Message::Text(text.into()),
@@ -152,11 +163,12 @@ fn post(
     };
     match tx.try_send(Command::Send(msg)) {
         Ok(()) => Response::new(Body::Empty),
-        Err(TrySendError::Full(_)) => json_answer(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some("LimitExceededException"),
-            "The connection's queue of pushed messages is full (the client reads slower than messages arrive); retry later",
-        ),
-        Err(TrySendError::Closed(_)) => gone(),
+        Err(e) => {
+            info.dequeued(len);
+            match e {
+                TrySendError::Full(_) => full(),
+                TrySendError::Closed(_) => gone(),
+            }
+        }
     }
 }

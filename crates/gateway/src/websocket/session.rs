@@ -115,6 +115,7 @@ pub(super) async fn run(
             }
             cmd = rx.recv() => match cmd {
                 Some(Command::Send(m)) => {
+                    info.dequeued(m.len());
                     info.touch();
                     idle.as_mut().reset(tokio::time::Instant::now() + IDLE);
                     if let Err(e) = send(&mut ws, m).await {
