@@ -51,7 +51,7 @@ pub enum WebSocketEvent {
     Connect,
     /// A message routed (or not) to a route, or sent by `@connections`: `MessageCount`.
     Message,
-    /// The integration answered 4xx: `IntegrationError`.
+    /// The integration answered 4xx or 5xx: `IntegrationError`.
     IntegrationError,
     /// No route took the message, or `$connect` refused: `ClientError`.
     ClientError,
@@ -191,7 +191,7 @@ impl Metrics {
             ),
             (
                 "IntegrationError",
-                "WebSocket integrations that answered 4xx (API Gateway: IntegrationError)",
+                "WebSocket integrations that answered 4xx or 5xx (API Gateway: IntegrationError)",
             ),
             (
                 "ClientError",
