@@ -2,7 +2,8 @@
 # WebSocket messages per second, in one run: a WEBSOCKET API's two-way MOCK route on
 # causeway against a bare tokio-tungstenite echo server (the library alone), driven by the
 # same closed-loop client (`causeway-ws-bench load`: CONNECTIONS clients each sending a
-# message and waiting for its answer). Prints a markdown table with the ratio.
+# message and waiting for its answer); and a two-way HTTP_PROXY route (each message POSTed
+# to `causeway-bench-server`, its answer sent back). Prints a markdown table with ratios.
 #
 # Knobs: CONNECTIONS (64), DURATION (10 s), ROUNDS (1; medians), SKIP_BUILD=1,
 # CAUSEWAY_BIN, KEEP_TMP=1.
@@ -13,17 +14,17 @@ CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-1}
 HOST_HEADER=chat.execute-api.localhost
-MESSAGE='{"action":"echo"}'
 
 log() { echo "[ws_load] $*" >&2; }
 die() { log "$*"; exit 1; }
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    cargo build --release --bin causeway --bin causeway-ws-bench >&2
+    cargo build --release --bin causeway --bin causeway-ws-bench --bin causeway-bench-server >&2
 fi
 BIN=${CAUSEWAY_BIN:-target/release/causeway}
 WSB=${WS_BENCH_BIN:-target/release/causeway-ws-bench}
-[[ -x $BIN && -x $WSB ]] || die "build first (or unset SKIP_BUILD)"
+UPB=${BENCH_SERVER_BIN:-target/release/causeway-bench-server}
+[[ -x $BIN && -x $WSB && -x $UPB ]] || die "build first (or unset SKIP_BUILD)"
 
 TMP=$(mktemp -d)
 PIDS=()
@@ -49,6 +50,7 @@ source benches/ports.sh
 free_port GW_PORT
 free_port ADMIN_PORT
 free_port ECHO_PORT
+free_port UPSTREAM_PORT
 
 mkdir -p "$TMP/config/apis"
 cat > "$TMP/config/causeway.toml" <<EOF
@@ -60,22 +62,29 @@ data_dir = "data"
 listen = "127.0.0.1:$ADMIN_PORT"
 EOF
 # The MOCK answer is the message's own bytes: both servers send back what they got.
-cat > "$TMP/config/apis/chat.toml" <<'EOF'
+cat > "$TMP/config/apis/chat.toml" <<EOF
 version = 1
 id = "chat"
 name = "Chat"
 type = "WEBSOCKET"
 [[stages]]
 name = "bench"
+variables = { upstream = "http://127.0.0.1:$UPSTREAM_PORT" }
 [[routes]]
 key = "echo"
 route_response = true
 integration = { type = "MOCK", body = '{"action":"echo"}' }
+[[routes]]
+key = "proxy"
+route_response = true
+integration = { type = "HTTP_PROXY", uri = "\${stageVariables.upstream}/ws" }
 EOF
 
 RUST_LOG=warn "$BIN" serve --config "$TMP/config" >"$TMP/causeway.log" 2>&1 &
 PIDS+=($!)
 "$WSB" echo "127.0.0.1:$ECHO_PORT" >"$TMP/echo.log" 2>&1 &
+PIDS+=($!)
+"$UPB" --listen "127.0.0.1:$UPSTREAM_PORT" >"$TMP/upstream.log" 2>&1 &
 PIDS+=($!)
 
 wait_port() {
@@ -89,18 +98,21 @@ wait_port() {
 }
 wait_port "$GW_PORT"
 wait_port "$ECHO_PORT"
+wait_port "$UPSTREAM_PORT"
 
-run() { # target url host → "msgs/s p50 p99 errors"
-    "$WSB" load "$2" "$3" "$CONNECTIONS" "$DURATION" "$MESSAGE"
+run() { # url host message → "msgs/s p50 p99 errors"
+    "$WSB" load "$1" "$2" "$CONNECTIONS" "$DURATION" "$3"
 }
+TARGETS=(echo causeway causeway-proxy)
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 declare -A RPS P50 P99
 for round in $(seq "$ROUNDS"); do
-    for target in echo causeway; do
+    for target in "${TARGETS[@]}"; do
         case $target in
-            echo) out=$(run echo "ws://127.0.0.1:$ECHO_PORT/" "127.0.0.1:$ECHO_PORT") ;;
-            causeway) out=$(run causeway "ws://127.0.0.1:$GW_PORT/bench" "$HOST_HEADER") ;;
+            echo) out=$(run "ws://127.0.0.1:$ECHO_PORT/" "127.0.0.1:$ECHO_PORT" '{"action":"echo"}') ;;
+            causeway) out=$(run "ws://127.0.0.1:$GW_PORT/bench" "$HOST_HEADER" '{"action":"echo"}') ;;
+            causeway-proxy) out=$(run "ws://127.0.0.1:$GW_PORT/bench" "$HOST_HEADER" '{"action":"proxy"}') ;;
         esac
         read -r rps p50 p99 errors <<<"$out"
         ((errors == 0)) || die "$target: $errors clients failed (round $round)"
@@ -113,12 +125,13 @@ done
 
 echo "| target | messages/s | p50 (µs) | p99 (µs) |"
 echo "| --- | ---: | ---: | ---: |"
-for target in echo causeway; do
+for target in "${TARGETS[@]}"; do
     r=$(tr ' ' '\n' <<<"${RPS[$target]}" | grep . | median)
     a=$(tr ' ' '\n' <<<"${P50[$target]}" | grep . | median)
     b=$(tr ' ' '\n' <<<"${P99[$target]}" | grep . | median)
     echo "| $target | $r | $a | $b |"
-    printf -v "MED_${target}" '%s' "$r"
+    printf -v "MED_${target//-/_}" '%s' "$r"
 done
 # shellcheck disable=SC2154
-awk -v c="$MED_causeway" -v e="$MED_echo" 'BEGIN { printf "\ncauseway / bare echo: %.2fx (%d connections, %d s, %d round(s))\n", c / e, '"$CONNECTIONS"', '"$DURATION"', '"$ROUNDS"' }'
+awk -v c="$MED_causeway" -v p="$MED_causeway_proxy" -v e="$MED_echo" \
+    'BEGIN { printf "\ncauseway MOCK / bare echo: %.2fx; causeway HTTP_PROXY / bare echo: %.2fx (%d connections, %d s, %d round(s))\n", c / e, p / e, '"$CONNECTIONS"', '"$DURATION"', '"$ROUNDS"' }'
