@@ -21,7 +21,7 @@ mod session;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -32,6 +32,7 @@ use crate::body::Body;
 use crate::context::{Peer, RequestCtx, RequestId};
 use crate::phases::integrate::HttpClient;
 use crate::table::StageRuntime;
+use crate::throttle::now_ms;
 
 pub(crate) use callback::http_request;
 pub(crate) use event::EventType;
@@ -119,12 +120,6 @@ impl Info {
     pub(crate) fn dequeued(&self, len: usize) {
         self.queued.fetch_sub(len, Ordering::SeqCst);
     }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Hub {
@@ -409,6 +404,7 @@ impl Drop for TaskGuard {
 /// A message's data as the integration sees it.
 #[derive(Debug, Clone)]
 pub(crate) enum Data {
-    Text(String),
+    /// Shares the frame's bytes (no copy).
+    Text(tokio_tungstenite::tungstenite::Utf8Bytes),
     Binary(Bytes),
 }

@@ -20,6 +20,7 @@ pub(crate) use function::response as function_response;
 pub(crate) use mapper::MAX_MAPPED_BODY_BYTES;
 pub(crate) use mock::add_content_type as add_mock_content_type;
 pub(crate) use pool::{Config as PoolConfig, KnownOrigin, Pool, PoolError, UpstreamBody};
+pub(crate) use pool::{Outgoing, RequestHead};
 pub(crate) use upstream::{HttpClient, new_client};
 
 /// Count a failed plugin call in `PluginErrorCount`, under the request's API and stage.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Map, Value, json};
 
@@ -15,6 +15,7 @@ use crate::body::Body;
 use crate::compile::{CompiledRoute, Integration, Mock, Upstream};
 use crate::context::RequestId;
 use crate::error::{ErrorKind, GatewayError};
+use crate::phases::integrate::{Outgoing, PoolError, RequestHead};
 use crate::table::StageRuntime;
 
 /// API Gateway's `eventType`.
@@ -81,14 +82,15 @@ pub(super) async fn call(
     let started = std::time::Instant::now();
     let result = integrate(hub, stage, route, ev).await;
     let latency = Some(started.elapsed());
-    match &result {
-        Ok(a) => log(stage, ev, a.status.as_u16(), latency, None),
-        Err(e) => log(stage, ev, e.status().as_u16(), latency, Some(&e.message)),
-    }
     let failure = match &result {
-        Ok(a) if a.status.as_u16() >= 400 => Some(crate::WebSocketEvent::IntegrationError),
-        Ok(_) => None,
-        Err(_) => Some(crate::WebSocketEvent::ExecutionError),
+        Ok(a) => {
+            log(stage, ev, a.status.as_u16(), latency, None);
+            (a.status.as_u16() >= 400).then_some(crate::WebSocketEvent::IntegrationError)
+        }
+        Err(e) => {
+            log(stage, ev, e.status().as_u16(), latency, Some(&e.message));
+            Some(crate::WebSocketEvent::ExecutionError)
+        }
     };
     if let Some(event) = failure {
         hub.count(ev.info, ev.route_key, event);
@@ -176,8 +178,8 @@ fn context(stage: &StageRuntime, ev: &Event<'_>, name: &str, out: &mut String) {
         "domainName" => out.push_str(&info.host),
         "identity.sourceIp" => out.push_str(&info.source_ip),
         "identity.userAgent" => out.push_str(&info.user_agent),
-        "requestTime" => crate::context::clf_time(out, super::now_ms() / 1000),
-        "requestTimeEpoch" => out.push_str(itoa::Buffer::new().format(super::now_ms())),
+        "requestTime" => crate::context::clf_time(out, crate::throttle::now_ms() / 1000),
+        "requestTimeEpoch" => out.push_str(itoa::Buffer::new().format(crate::throttle::now_ms())),
         "authorizer.principalId" => out.push_str(info.principal_id.as_deref().unwrap_or("")),
         _ => {
             if let Some(key) = name.strip_prefix("authorizer.")
@@ -194,15 +196,21 @@ fn context(stage: &StageRuntime, ev: &Event<'_>, name: &str, out: &mut String) {
     }
 }
 
-fn mock(stage: &StageRuntime, m: &Mock, ev: &Event<'_>) -> Answer {
+/// `t` rendered for `ev`: stage variables, the event's `$context` (an event has no path
+/// parameters).
+fn render(stage: &StageRuntime, ev: &Event<'_>, t: &causeway_model::Template, out: &mut String) {
     use causeway_model::TemplatePart as P;
-    let mut body = String::new();
-    m.body.render(&mut body, |part, out| match part {
+    t.render(out, |part, out| match part {
         P::StageVariable(n) => out.push_str(stage.variables.get(n).map_or("", String::as_str)),
         P::Context(n) => context(stage, ev, n, out),
         P::PathParam(_) => {}
         P::Literal(s) => out.push_str(s),
     });
+}
+
+fn mock(stage: &StageRuntime, m: &Mock, ev: &Event<'_>) -> Answer {
+    let mut body = String::new();
+    render(stage, ev, &m.body, &mut body);
     Answer {
         status: m.status,
         body: Bytes::from(body),
@@ -219,57 +227,51 @@ async fn proxy(
     u: &Upstream,
     ev: &Event<'_>,
 ) -> Result<Answer, GatewayError> {
-    use causeway_model::TemplatePart as P;
     let mut url = String::new();
-    u.uri.render(&mut url, |part, out| match part {
-        P::StageVariable(n) => out.push_str(stage.variables.get(n).map_or("", String::as_str)),
-        P::Context(n) => context(stage, ev, n, out),
-        P::PathParam(_) => {}
-        P::Literal(s) => out.push_str(s),
-    });
+    render(stage, ev, &u.uri, &mut url);
     if let Some((_, Some(query))) = ev.handshake {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(query);
     }
-    let bad_uri = |e: String| {
+    // The upstream's pool entry, kept with the integration as the HTTP path keeps it.
+    let (host, target) = hub.client.origin_of(&url, &u.origin).map_err(|e| {
         GatewayError::new(ErrorKind::IntegrationFailure)
             .with_message(format!("integration URI `{url}`: {e}"))
-    };
-    let (host, target) = hub
-        .client
-        .target(&url)
-        .map_err(|e| bad_uri(e.to_string()))?;
-    let mut req = Request::new(match ev.body {
-        Some(Data::Text(t)) => Body::from(t.clone()),
-        Some(Data::Binary(b)) => Body::from(b.clone()),
-        None => Body::Empty,
-    });
-    *req.method_mut() = u.method.clone().unwrap_or(http::Method::POST);
-    *req.uri_mut() = target;
-    let h = req.headers_mut();
+    })?;
+    // The head written straight from the event's fields, as the HTTP path writes it.
+    let mut head =
+        RequestHead::with_target(u.method.clone().unwrap_or(http::Method::POST), &target);
+    head.field("host", &[host.host_header().as_bytes()]);
     if let Some((headers, _)) = ev.handshake {
         for (name, value) in headers {
             if !NOT_PASSED.contains(name) {
-                h.append(name.clone(), value.clone());
+                head.field(name.as_str(), &[value.as_bytes()]);
             }
         }
     }
-    let content_type = match ev.body {
-        Some(Data::Text(t)) if serde_json::from_str::<&serde_json::value::RawValue>(t).is_ok() => {
-            Some("application/json")
+    let (body, content_type) = match ev.body {
+        Some(Data::Text(t)) => {
+            let json = serde_json::from_str::<&serde_json::value::RawValue>(t.as_str()).is_ok();
+            let ct = if json {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            (Body::from(Bytes::from(t.clone())), Some(ct))
         }
-        Some(Data::Text(_)) => Some("text/plain; charset=utf-8"),
-        Some(Data::Binary(_)) => Some("application/octet-stream"),
-        None => None,
+        Some(Data::Binary(b)) => (Body::from(b.clone()), Some("application/octet-stream")),
+        None => (Body::Empty, None),
     };
     if let Some(ct) = content_type {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        head.field("content-type", &[ct.as_bytes()]);
     }
-    if let Some(p) = &ev.info.principal_id
+    // The principal is the plugin's text: passed on only when it is a valid field value.
+    if let Some(p) = ev.info.principal_id.as_deref()
         && let Ok(v) = HeaderValue::from_str(p)
     {
-        h.insert(HeaderName::from_static("x-causeway-principal-id"), v);
+        head.field("x-causeway-principal-id", &[v.as_bytes()]);
     }
+    // Ids, a configured route key, an address: field-safe text.
     let facts = [
         ("connectionid", &*ev.info.id),
         ("x-causeway-route-key", ev.route_key),
@@ -278,18 +280,21 @@ async fn proxy(
         ("x-forwarded-for", &ev.info.source_ip),
     ];
     for (name, value) in facts {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(HeaderName::from_static(name), v);
-        }
+        head.field(name, &[value.as_bytes()]);
     }
+    // The pool answers by the deadline (connecting included) or says it timed out.
     let deadline = tokio::time::Instant::now() + u.timeout;
-    let resp = match tokio::time::timeout_at(deadline, hub.client.send(host, req, deadline)).await {
-        Err(_) => return Err(GatewayError::new(ErrorKind::IntegrationTimeout)),
-        Ok(Err(e)) => {
+    let resp = match hub
+        .client
+        .send_head(host, Outgoing { head, body }, deadline)
+        .await
+    {
+        Err(PoolError::Timeout) => return Err(GatewayError::new(ErrorKind::IntegrationTimeout)),
+        Err(e) => {
             tracing::debug!(connection = %ev.info.id, error = %e, "WebSocket backend failed");
             return Err(GatewayError::new(ErrorKind::IntegrationFailure).with_cause(e));
         }
-        Ok(Ok(resp)) => resp,
+        Ok(resp) => resp,
     };
     let status = resp.status();
     let binary = resp
@@ -315,8 +320,12 @@ async fn proxy(
 }
 
 fn is_text(content_type: &str) -> bool {
-    let ct = content_type.trim_start().to_ascii_lowercase();
-    ct.starts_with("text/") || ct.contains("json") || ct.contains("xml")
+    let ct = content_type.trim_start().as_bytes();
+    let has = |word: &[u8]| ct.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+    ct.get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"text/"))
+        || has(b"json")
+        || has(b"xml")
 }
 
 /// A backend's or function's answer body, at most a message's size.
@@ -336,7 +345,7 @@ async fn collect(body: Body) -> Result<Bytes, GatewayError> {
 /// API Gateway's WebSocket event for a Lambda (proxy) integration.
 pub(super) fn function_event(stage: &StageRuntime, ev: &Event<'_>) -> Value {
     let info = ev.info;
-    let now = super::now_ms();
+    let now = crate::throttle::now_ms();
     let mut time = String::new();
     crate::context::clf_time(&mut time, now / 1000);
     let mut rc = json!({
@@ -385,7 +394,7 @@ pub(super) fn function_event(stage: &StageRuntime, ev: &Event<'_>) -> Value {
     event.insert("requestContext".into(), rc);
     match ev.body {
         Some(Data::Text(t)) => {
-            event.insert("body".into(), json!(t));
+            event.insert("body".into(), json!(t.as_str()));
             event.insert("isBase64Encoded".into(), json!(false));
         }
         Some(Data::Binary(b)) => {

@@ -105,7 +105,7 @@ pub(super) async fn run(
                 info.touch();
                 idle.as_mut().reset(tokio::time::Instant::now() + IDLE);
                 let data = match msg {
-                    Message::Text(t) => Data::Text(t.as_str().to_owned()),
+                    Message::Text(t) => Data::Text(t),
                     Message::Binary(b) => Data::Binary(b),
                     Message::Close(frame) => {
                         let (code, reason) = frame.map_or((1005, String::new()), |f| {
