@@ -8,20 +8,21 @@
 //! peers sent and hands back frames to send ([`Node::poll_transmit`]), things that happened
 //! ([`Node::poll_event`]) and when to wake it next ([`Node::poll_timeout`]). It reads no
 //! clock, opens no socket and spawns nothing, so a whole cluster runs deterministically on a
-//! virtual clock with injected latency and loss (`tests/sim.rs`). The QUIC shell that carries
-//! [`Frame`]s between real nodes (quinn, rustls with mutual TLS) lives in `transport` behind
-//! the `quic` feature.
+//! virtual clock with injected latency and loss (`tests/sim.rs`). The I/O shell that carries
+//! [`Frame`]s between real nodes, QUIC (quinn) with mutual TLS (rustls), is [`transport`]:
+//! the only module that imports tokio or quinn.
 //!
 //! Replication is anti-entropy over a last-writer-wins map (scuttlebutt): writes are pushed
 //! to the peers that are up at once, and every ping carries the sender's knowledge (per
 //! origin node, the version up to which it has seen everything), so a peer that missed a
 //! push — lost frame, partition, restart — is sent exactly what it lacks on the next ping.
 //!
-//! This crate must not depend on other Causeway crates, tokio (outside the transport),
-//! hyper or the gateway: the gateway depends on it, not the other way round.
+//! This crate must not depend on other Causeway crates, hyper or the gateway (the gateway
+//! depends on it), and `frame` and `node` must stay free of I/O.
 
 mod frame;
 mod node;
+pub mod transport;
 
 pub use frame::{Entry, Frame, FrameError, MAX_FRAME_BYTES};
 pub use node::{Event, Node, NodeConfig, PeerInfo, Transmit};
