@@ -18,6 +18,8 @@ mod endpoints;
 mod hotswap;
 #[path = "node/keys.rs"]
 mod keys;
+#[path = "node/mesh.rs"]
+mod mesh;
 #[path = "node/openapi.rs"]
 mod openapi;
 #[path = "node/plugins.rs"]

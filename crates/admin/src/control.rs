@@ -24,6 +24,8 @@ pub struct Control {
     data_dir: std::path::PathBuf,
     keys: Mutex<causeway_store::KeyStore>,
     plugins: Arc<crate::PluginHost>,
+    /// The mesh member, once started (`[mesh]` configured).
+    mesh: std::sync::OnceLock<crate::mesh::MeshLink>,
 }
 
 /// Everything mutable, behind one lock so that publishes happen in the order of changes.
@@ -126,6 +128,7 @@ impl Control {
             data_dir: data_dir(set),
             plugins,
             keys: Mutex::new(causeway_store::KeyStore::open(&data_dir(set))?),
+            mesh: std::sync::OnceLock::new(),
         };
         control.publish(&mut control.lock());
         {
@@ -137,6 +140,36 @@ impl Control {
     }
 
     /// The node configuration the control plane was opened with.
+    pub(crate) fn attach_mesh(&self, link: crate::mesh::MeshLink) {
+        let _ = self.mesh.set(link);
+    }
+
+    pub(crate) fn mesh(&self) -> Option<&crate::mesh::MeshLink> {
+        self.mesh.get()
+    }
+
+    /// Shares a record with the mesh's other nodes (nothing without a mesh).
+    pub(crate) fn share(&self, kind: &str, id: &str, record: &impl serde::Serialize) {
+        if let Some(link) = self.mesh() {
+            link.share(kind, id, record);
+        }
+    }
+
+    /// This node's view of the mesh (`None`: no `[mesh]` configured).
+    pub fn mesh_status(&self) -> Option<crate::mesh::MeshStatus> {
+        self.mesh().map(crate::mesh::MeshLink::status)
+    }
+
+    /// Flushes a stage's response cache here and, through the mesh, on every other node.
+    /// False when the stage has no cache on this node.
+    pub fn flush_cache(&self, api: &str, stage: &str) -> bool {
+        let flushed = self.gateway.flush_cache(api, stage);
+        if flushed && let Some(link) = self.mesh() {
+            link.flush(api, stage);
+        }
+        flushed
+    }
+
     pub fn node(&self) -> &NodeConfig {
         &self.node
     }

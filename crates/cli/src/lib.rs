@@ -13,6 +13,7 @@ mod canary;
 mod client;
 mod config;
 mod keys;
+mod mesh;
 mod openapi;
 mod plugin;
 mod serve;
@@ -69,6 +70,9 @@ enum Command {
     /// file.
     #[command(subcommand)]
     Openapi(openapi::OpenapiCommand),
+    /// The QUIC mesh between regional nodes: mint its certificates.
+    #[command(subcommand)]
+    Mesh(mesh::MeshCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -202,6 +206,7 @@ where
         Command::Keys(c) => keys::keys(&c),
         Command::UsagePlans(c) => keys::plans(&c),
         Command::Openapi(c) => openapi::run(&c),
+        Command::Mesh(c) => mesh::run(&c),
     };
     result.unwrap_or_else(|e| report(&e))
 }

@@ -109,6 +109,14 @@ async fn serve(
             });
         }
     };
+    match causeway_admin::start_mesh(&set, &control) {
+        Ok(_) => {}
+        Err(AdminError::BadRequest(why)) => {
+            print_errors([ConfigError::new("causeway.toml", "mesh", why)]);
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+        Err(e) => return Err(e).context("cannot start the mesh"),
+    }
     let token = resolve_token(&set).context("cannot set up the admin token")?;
     let token_file = data_dir(&set).join(TOKEN_FILE);
     if std::fs::read_to_string(&token_file).is_ok_and(|t| t.trim() == token) {

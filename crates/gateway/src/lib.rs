@@ -95,7 +95,8 @@ impl Gateway {
         };
         let metrics = Arc::new(Metrics::new());
         let keys = Arc::new(ArcSwap::from_pointee(keys::KeyTable::default()));
-        let throttle = Arc::new(throttle::Throttle::new(node.node.throttle));
+        let node_id = node.mesh.as_ref().map_or(0, |m| throttle::node_id(&m.id));
+        let throttle = Arc::new(throttle::Throttle::new(node.node.throttle, node_id));
         let unrouted = metrics.route(&RouteLabels {
             api: String::new(),
             stage: String::new(),

@@ -6,7 +6,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use causeway_model::{QuotaPeriodSpec, ThrottleSpec};
-use causeway_throttle::{Limits, Quota, QuotaLedger, QuotaPeriod, Rate, Throttler, UsagePlan};
+use causeway_throttle::{
+    Limits, NodeId, Quota, QuotaLedger, QuotaPeriod, Rate, Throttler, ThrottlerConfig, UsagePlan,
+};
 
 use crate::keys::KeyTable;
 use crate::table::Table;
@@ -59,6 +61,16 @@ fn rate(t: ThrottleSpec) -> Option<Rate> {
     }
 }
 
+/// A mesh node's slot in the shared quota counters: the first 8 bytes of the SHA-256 of
+/// its mesh id (stable across restarts and builds; 0 is the node without a mesh).
+pub(crate) fn node_id(mesh_id: &str) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(mesh_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first).max(1)
+}
+
 /// The node's throttler.
 #[derive(Debug)]
 pub(crate) struct Throttle {
@@ -67,15 +79,22 @@ pub(crate) struct Throttle {
 }
 
 impl Throttle {
-    pub(crate) fn new(node: ThrottleSpec) -> Throttle {
+    /// `node_id`: this node's contribution slot in the quota counters it shares.
+    pub(crate) fn new(node: ThrottleSpec, node_id: u64) -> Throttle {
         let limits = Limits {
             node: rate(node).unwrap_or(Rate::ACCOUNT_DEFAULT),
             ..Limits::default()
         };
         // Limits without API keys always validate.
         #[allow(clippy::expect_used)]
-        let throttler =
-            Throttler::new(limits, Default::default()).expect("limits without keys validate");
+        let throttler = Throttler::new(
+            limits,
+            ThrottlerConfig {
+                node_id: NodeId(node_id),
+                ..ThrottlerConfig::default()
+            },
+        )
+        .expect("limits without keys validate");
         Throttle {
             node,
             inner: Mutex::new(throttler),

@@ -1,5 +1,7 @@
 //! The node file, `edge-config/causeway.toml`: listeners, admin access, custom domains.
 
+pub(crate) mod mesh;
+
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,9 @@ pub struct NodeConfig {
     /// OpenTelemetry tracing.
     #[serde(default)]
     pub tracing: TracingSection,
+    /// The QUIC mesh with other regional nodes (absent: this node runs alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mesh: Option<mesh::MeshSection>,
 }
 
 /// OpenTelemetry traces: spans per request and per pipeline phase, exported over OTLP.
@@ -56,6 +61,7 @@ impl Default for NodeConfig {
             admin: AdminSection::default(),
             domains: Vec::new(),
             tracing: TracingSection::default(),
+            mesh: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::template::Template;
 use crate::{ConfigError, ConfigErrors, SCHEMA_VERSION};
 
 mod endpoint;
+mod mesh;
 mod models;
 mod node;
 mod plugins;

@@ -217,29 +217,7 @@ impl KeyStore {
         stages: Vec<PlanStage>,
         now_ms: u64,
     ) -> Result<UsagePlanRecord, StoreError> {
-        if let Some(t) = throttle
-            && !(t.rate.is_finite() && t.rate > 0.0 && t.burst > 0)
-        {
-            return Err(StoreError::Invalid {
-                field: "throttle",
-                reason: "rate must be above 0 and burst at least 1".into(),
-            });
-        }
-        if let Some(q) = quota {
-            let max_offset = match q.period {
-                causeway_model::QuotaPeriodSpec::Day => 0,
-                causeway_model::QuotaPeriodSpec::Week => 6,
-                causeway_model::QuotaPeriodSpec::Month => 27,
-            };
-            if q.limit == 0 || q.offset > max_offset {
-                return Err(StoreError::Invalid {
-                    field: "quota",
-                    reason: format!(
-                        "limit must be at least 1 and offset at most {max_offset} for this period"
-                    ),
-                });
-            }
-        }
+        check_limits(throttle, quota)?;
         let record = UsagePlanRecord {
             id: new_id("p-"),
             name: name.to_owned(),
@@ -248,6 +226,22 @@ impl KeyStore {
             stages,
             created_at_ms: now_ms,
         };
+        self.put_plan(record)
+    }
+
+    /// Store a key record as given (a peer's, replicated by the mesh): created or replaced.
+    pub fn put_key(&mut self, record: ApiKeyRecord) -> Result<ApiKeyRecord, StoreError> {
+        let mut keys = self.keys.clone();
+        keys.insert(record.id.clone(), record.clone());
+        self.save_keys(&keys)?;
+        self.keys = keys;
+        Ok(record)
+    }
+
+    /// Store a plan record as given (a peer's, replicated by the mesh): created or
+    /// replaced, after the same checks as [`create_plan`](Self::create_plan).
+    pub fn put_plan(&mut self, record: UsagePlanRecord) -> Result<UsagePlanRecord, StoreError> {
+        check_limits(record.throttle, record.quota)?;
         let mut plans = self.plans.clone();
         plans.insert(record.id.clone(), record.clone());
         self.save_plans(&plans)?;
@@ -282,4 +276,35 @@ impl KeyStore {
         let path = self.dir.join("usage.json");
         fsio::write_atomic(&path, &fsio::to_json(usage, &path)?)
     }
+}
+
+/// A plan's throttle and quota, checked.
+fn check_limits(
+    throttle: Option<ThrottleSpec>,
+    quota: Option<QuotaSpec>,
+) -> Result<(), StoreError> {
+    if let Some(t) = throttle
+        && !(t.rate.is_finite() && t.rate > 0.0 && t.burst > 0)
+    {
+        return Err(StoreError::Invalid {
+            field: "throttle",
+            reason: "rate must be above 0 and burst at least 1".into(),
+        });
+    }
+    if let Some(q) = quota {
+        let max_offset = match q.period {
+            causeway_model::QuotaPeriodSpec::Day => 0,
+            causeway_model::QuotaPeriodSpec::Week => 6,
+            causeway_model::QuotaPeriodSpec::Month => 27,
+        };
+        if q.limit == 0 || q.offset > max_offset {
+            return Err(StoreError::Invalid {
+                field: "quota",
+                reason: format!(
+                    "limit must be at least 1 and offset at most {max_offset} for this period"
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -59,6 +59,7 @@ impl Control {
         let (key, value) =
             ks.create_key(&req.name, req.value, req.enabled, req.usage_plans, now_ms())?;
         self.publish_keys(&ks);
+        self.share("key", &key.id, &key);
         Ok(CreatedKey { key, value })
     }
 
@@ -67,7 +68,27 @@ impl Control {
         let mut ks = self.keys();
         let key = ks.update_key(id, patch.enabled, patch.usage_plans)?;
         self.publish_keys(&ks);
+        self.share("key", &key.id, &key);
         Ok(key)
+    }
+
+    /// A key or plan a peer shared over the mesh, stored and published here.
+    pub(crate) fn apply_shared_key(&self, kind: &str, json: &[u8]) -> Result<(), String> {
+        let mut ks = self.keys();
+        match kind {
+            "key" => {
+                let record: ApiKeyRecord =
+                    serde_json::from_slice(json).map_err(|e| e.to_string())?;
+                ks.put_key(record).map_err(|e| e.to_string())?;
+            }
+            _ => {
+                let record: UsagePlanRecord =
+                    serde_json::from_slice(json).map_err(|e| e.to_string())?;
+                ks.put_plan(record).map_err(|e| e.to_string())?;
+            }
+        }
+        self.publish_keys(&ks);
+        Ok(())
     }
 
     /// Every key (without values).
@@ -80,6 +101,7 @@ impl Control {
         let mut ks = self.keys();
         let plan = ks.create_plan(&req.name, req.throttle, req.quota, req.stages, now_ms())?;
         self.publish_keys(&ks);
+        self.share("plan", &plan.id, &plan);
         Ok(plan)
     }
 

@@ -124,6 +124,14 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
     match (segs.as_slice(), &method) {
         (["apis"], &Method::GET) => run(StatusCode::OK, move || Ok(items(c.apis()))).await,
         (["apis"], _) => method_not_allowed("GET"),
+        (["mesh"], &Method::GET) => match c.mesh_status() {
+            Some(status) => json(StatusCode::OK, &status),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "this node is not in a mesh; add a `[mesh]` section to causeway.toml",
+            ),
+        },
+        (["mesh"], _) => method_not_allowed("GET"),
         (["stages"], &Method::GET) => run(StatusCode::OK, move || c.stages(None).map(items)).await,
         (["stages"], _) => method_not_allowed("GET"),
         (["apis", api], &Method::GET) => {
@@ -187,7 +195,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
         }
         (["apis", _, "stages", _, "rollback"], _) => method_not_allowed("POST"),
         (["apis", api, "stages", stage, "cache"], &Method::DELETE) => {
-            if c.gateway().flush_cache(api, stage) {
+            if c.flush_cache(api, stage) {
                 json(StatusCode::OK, &serde_json::json!({ "flushed": true }))
             } else {
                 error(

@@ -68,6 +68,9 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
     if !(0.0..=1.0).contains(&node.tracing.sample_ratio) {
         r.err("tracing.sample_ratio", "use a fraction between 0.0 and 1.0");
     }
+    if let Some(mesh) = &node.mesh {
+        super::mesh::check(&mut r, mesh);
+    }
     let mut names = BTreeSet::new();
     for (i, d) in node.domains.iter().enumerate() {
         let host_ok = !d.name.is_empty()

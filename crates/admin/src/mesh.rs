@@ -1,0 +1,182 @@
+//! Replication between regional nodes over the QUIC mesh (`[mesh]` in `causeway.toml`):
+//! what this node shares and what it does with what its peers share.
+//!
+//! | key | value | applied as |
+//! | --- | --- | --- |
+//! | `flush/{api}/{stage}` | a nonce | the stage's response cache flushed |
+//! | `quota/{node}` | the node's quota counters (JSON) | merged (G-counters: per node, max) |
+//! | `key/{id}`, `plan/{id}` | an API key's record (its value's hash) or a usage plan | stored and published |
+//!
+//! Every node counts its own requests in its own slot of each quota counter and shares
+//! the whole ledger every `mesh.quota_sync_ms`, so a usage plan's quota holds across
+//! regions to within one sync interval of traffic.
+
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::time::Duration;
+
+use causeway_mesh::transport::{Mesh, MeshOptions, MeshTls};
+use causeway_mesh::{Entry, Event, NodeConfig, PeerInfo};
+use causeway_model::{ConfigSet, MeshSection};
+use serde::Serialize;
+
+use crate::{AdminError, Control};
+
+/// This node's view of the mesh, for `GET /v1/mesh`.
+#[derive(Debug, Serialize)]
+pub struct MeshStatus {
+    pub id: String,
+    pub region: Option<String>,
+    pub peers: Vec<PeerStatus>,
+}
+
+/// One peer as this node sees it.
+#[derive(Debug, Serialize)]
+pub struct PeerStatus {
+    pub id: String,
+    pub up: bool,
+    /// Smoothed round-trip time in milliseconds, once measured.
+    pub rtt_ms: Option<f64>,
+}
+
+/// The running mesh member of a node.
+#[derive(Debug)]
+pub struct MeshLink {
+    mesh: Mesh,
+    section: MeshSection,
+}
+
+impl MeshLink {
+    pub(crate) fn flush(&self, api: &str, stage: &str) {
+        let nonce: u64 = rand::random();
+        self.mesh.write(
+            &format!("flush/{api}/{stage}"),
+            Some(nonce.to_be_bytes().to_vec()),
+        );
+    }
+
+    pub(crate) fn share(&self, kind: &str, id: &str, record: &impl Serialize) {
+        match serde_json::to_vec(record) {
+            Ok(json) => self.mesh.write(&format!("{kind}/{id}"), Some(json)),
+            Err(e) => tracing::error!(kind, id, error = %e, "cannot share a record with the mesh"),
+        }
+    }
+
+    pub(crate) fn status(&self) -> MeshStatus {
+        MeshStatus {
+            id: self.section.id.clone(),
+            region: self.section.region.clone(),
+            peers: self.mesh.peers().into_iter().map(peer_status).collect(),
+        }
+    }
+}
+
+fn peer_status(p: PeerInfo) -> PeerStatus {
+    PeerStatus {
+        id: p.id,
+        up: p.up,
+        rtt_ms: p.srtt.map(|d| d.as_secs_f64() * 1000.0),
+    }
+}
+
+/// Starts this node's mesh member when `[mesh]` is configured and attaches it to
+/// `control`; must run inside the tokio runtime. Errors name the setting to fix.
+pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<bool, AdminError> {
+    let Some(section) = set.node.mesh.clone() else {
+        return Ok(false);
+    };
+    let fail = |m: String| AdminError::BadRequest(m);
+    let tls = MeshTls::from_pem_files(
+        &set.dir.join(&section.ca_file),
+        &set.dir.join(&section.cert_file),
+        &set.dir.join(&section.key_file),
+    )
+    .map_err(|e| {
+        fail(format!(
+            "{e} (mesh.ca_file / cert_file / key_file, relative to the config directory; `causeway mesh certs` mints them)"
+        ))
+    })?;
+    let socket = UdpSocket::bind(section.listen).map_err(|e| {
+        fail(format!(
+            "cannot listen on UDP {} (mesh.listen): {e}",
+            section.listen
+        ))
+    })?;
+    let options = MeshOptions {
+        id: section.id.clone(),
+        peers: section
+            .peers
+            .iter()
+            .map(|p| (p.id.clone(), p.address))
+            .collect(),
+        node: NodeConfig {
+            ping_interval: Duration::from_millis(section.ping_interval_ms),
+            down_after: Duration::from_millis(section.down_after_ms),
+            ..NodeConfig::default()
+        },
+    };
+    let (mesh, mut events) = Mesh::start(socket, &tls, options).map_err(|e| fail(e.to_string()))?;
+    tracing::info!(id = %section.id, listen = %section.listen, peers = section.peers.len(), "mesh started");
+    let sync = Duration::from_millis(section.quota_sync_ms);
+    let quota_key = format!("quota/{}", section.id);
+    control.attach_mesh(MeshLink { mesh, section });
+    let control = control.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(sync);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shared = Vec::new();
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(Event::Applied(entry)) => apply(&control, &entry),
+                    Some(_) => {}
+                    None => return,
+                },
+                _ = tick.tick() => {
+                    let usage = serde_json::to_vec(&control.gateway().quota_usage_json())
+                        .unwrap_or_default();
+                    if usage != shared {
+                        if let Some(link) = control.mesh() {
+                            link.mesh.write(&quota_key, Some(usage.clone()));
+                        }
+                        shared = usage;
+                    }
+                }
+            }
+        }
+    });
+    Ok(true)
+}
+
+/// A peer's write, applied to this node.
+fn apply(control: &Control, entry: &Entry) {
+    let Some(value) = &entry.value else { return };
+    let (kind, rest) = entry
+        .key
+        .split_once('/')
+        .unwrap_or((entry.key.as_str(), ""));
+    match kind {
+        "flush" => {
+            if let Some((api, stage)) = rest.split_once('/') {
+                let flushed = control.gateway().flush_cache(api, stage);
+                tracing::info!(api, stage, from = %entry.origin, flushed, "cache flush from the mesh");
+            }
+        }
+        "quota" => {
+            let merged = serde_json::from_slice::<serde_json::Value>(value)
+                .map_err(|e| e.to_string())
+                .and_then(|v| control.gateway().merge_quota_usage_json(&v));
+            if let Err(e) = merged {
+                tracing::warn!(from = %entry.origin, error = %e, "unreadable quota counters from the mesh");
+            }
+        }
+        "key" | "plan" => {
+            if let Err(e) = control.apply_shared_key(kind, value) {
+                tracing::warn!(key = %entry.key, from = %entry.origin, error = %e, "shared key or plan refused");
+            }
+        }
+        _ => {
+            tracing::debug!(key = %entry.key, from = %entry.origin, "mesh entry of an unknown kind ignored")
+        }
+    }
+}

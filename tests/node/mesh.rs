@@ -1,0 +1,215 @@
+//! Two real nodes meshed over QUIC with mutual TLS: certificates minted by `causeway mesh
+//! certs`, then cache flushes, API keys, usage plans and quota counters replicated.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use crate::harness::{ConfigDir, Node, eventually, get_raw, text};
+
+const API: &str = r#"version = 1
+id = "svc"
+name = "Service"
+type = "REST"
+[[stages]]
+name = "prod"
+cache = { capacity_bytes = 1048576 }
+[[routes]]
+key = "GET /v"
+integration = { type = "MOCK", body = "cached" }
+[[routes]]
+key = "GET /secret"
+api_key_required = true
+integration = { type = "MOCK", body = "secret" }
+"#;
+
+const HOST: &str = "svc.execute-api.localhost";
+const IDS: [&str; 2] = ["node-a.mesh.test", "node-b.mesh.test"];
+
+/// Two free UDP ports on loopback (bound, then released for the nodes).
+fn udp_addrs() -> [SocketAddr; 2] {
+    let sockets = [(); 2].map(|()| UdpSocket::bind("127.0.0.1:0").expect("bind udp"));
+    sockets.map(|s| s.local_addr().expect("addr"))
+}
+
+fn meshed_config(me: usize, certs: &std::path::Path, addrs: &[SocketAddr; 2]) -> ConfigDir {
+    let cfg = ConfigDir::new(&[("svc", API)]);
+    let other = 1 - me;
+    let node = format!(
+        r#"version = 1
+[node]
+data_dir = "data"
+[admin]
+token = "test-token"
+[mesh]
+id = "{id}"
+listen = "{listen}"
+ca_file = "{certs}/ca.pem"
+cert_file = "{certs}/{id}.pem"
+key_file = "{certs}/{id}-key.pem"
+ping_interval_ms = 100
+down_after_ms = 1000
+quota_sync_ms = 100
+peers = [{{ id = "{peer}", address = "{peer_addr}" }}]
+"#,
+        id = IDS[me],
+        listen = addrs[me],
+        certs = certs.display(),
+        peer = IDS[other],
+        peer_addr = addrs[other],
+    );
+    std::fs::write(cfg.path().join("causeway.toml"), node).expect("write node file");
+    cfg
+}
+
+fn cache_header(node: &Node) -> String {
+    get_raw(node.addr, HOST, "/prod/v")
+        .lines()
+        .find_map(|l| l.strip_prefix("x-causeway-cache: ").map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn status_with_key(node: &Node, key: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(node.addr).expect("connect");
+    write!(
+        s,
+        "GET /prod/secret HTTP/1.1\r\nHost: {HOST}\r\nx-api-key: {key}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).expect("read");
+    let status = buf.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    (status, body.unwrap_or_default())
+}
+
+fn admin_get(node: &Node, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(node.admin).expect("connect admin");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer test-token\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).expect("read");
+    buf
+}
+
+#[test]
+fn two_nodes_share_flushes_keys_and_quotas() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["mesh", "certs", "--out"])
+        .arg(certs.path())
+        .args(IDS)
+        .output()
+        .expect("run causeway mesh certs");
+    assert!(out.status.success(), "{}", text(&out));
+    let addrs = udp_addrs();
+    let (cfg_a, cfg_b) = (
+        meshed_config(0, certs.path(), &addrs),
+        meshed_config(1, certs.path(), &addrs),
+    );
+    let a = Node::start(cfg_a.path());
+    let b = Node::start(cfg_b.path());
+
+    // Each sees the other up, with a measured round-trip time.
+    eventually("b sees a up", Duration::from_secs(15), || {
+        let status = admin_get(&b, "/v1/mesh");
+        status.contains(r#""id":"node-a.mesh.test","up":true,"rtt_ms":"#)
+    });
+
+    // A flush on a empties b's cache too.
+    assert_eq!(cache_header(&b), "miss");
+    assert_eq!(cache_header(&b), "hit");
+    let out = a.cli(&["flush-cache", "--api", "svc", "--stage", "prod"]);
+    assert!(out.status.success(), "{}", text(&out));
+    eventually("the flush reaches b", Duration::from_secs(10), || {
+        cache_header(&b) == "miss"
+    });
+
+    // A usage plan and a key created on a are honoured by b; the quota is shared.
+    let out = a.cli(&[
+        "usage-plans",
+        "create",
+        "--name",
+        "trial",
+        "--stage",
+        "svc:prod",
+        "--quota-limit",
+        "3",
+        "--quota-period",
+        "MONTH",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let key = "mesh-key-value-0123456789abcdef";
+    let out = a.cli(&[
+        "keys", "create", "--name", "k", "--value", key, "--plan", &plan,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // (Refused with 403 until the key arrives; the one 200 is the first of three.)
+    eventually("b honours the key", Duration::from_secs(10), || {
+        status_with_key(&b, key).0 == 200
+    });
+    assert_eq!(status_with_key(&b, "not-the-key").0, 403);
+    assert_eq!(status_with_key(&a, key).0, 200, "second of three, on a");
+    eventually("b counts both requests", Duration::from_secs(10), || {
+        let out = b.cli(&["usage-plans", "usage", &plan]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .is_some_and(|row| row.contains(" 2 "))
+    });
+    assert_eq!(status_with_key(&b, key).0, 200, "third of three, on b");
+    assert_eq!(
+        status_with_key(&b, key),
+        (429, r#"{"message":"Limit Exceeded"}"#.to_owned()),
+        "the quota spans both nodes"
+    );
+    eventually("a counts b's request", Duration::from_secs(10), || {
+        status_with_key(&a, key).0 == 429
+    });
+}
+
+#[test]
+fn bad_mesh_settings_are_refused_with_their_place() {
+    let cfg = ConfigDir::new(&[("svc", API)]);
+    std::fs::write(
+        cfg.path().join("causeway.toml"),
+        "version = 1\n[node]\ndata_dir = \"data\"\n[mesh]\nid = \"bad_id\"\nlisten = \"127.0.0.1:7400\"\nca_file = \"missing-ca.pem\"\ncert_file = \"a.pem\"\nkey_file = \"a-key.pem\"\npeers = [{ id = \"bad_id\", address = \"127.0.0.1:7400\" }]\n",
+    )
+    .expect("write node file");
+    let out = cfg.validate();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let report = text(&out);
+    for field in ["mesh.id", "mesh.peers[0].id", "mesh.peers[0].address"] {
+        assert!(report.contains(field), "{field}: {report}");
+    }
+
+    // Valid settings but unreadable credentials: `serve` says which files and how to mint.
+    std::fs::write(
+        cfg.path().join("causeway.toml"),
+        "version = 1\n[node]\ndata_dir = \"data\"\n[mesh]\nid = \"node-a\"\nlisten = \"127.0.0.1:7400\"\nca_file = \"missing-ca.pem\"\ncert_file = \"a.pem\"\nkey_file = \"a-key.pem\"\n",
+    )
+    .expect("write node file");
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--config",
+        ])
+        .arg(cfg.path())
+        .output()
+        .expect("run serve");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let report = text(&out);
+    assert!(
+        report.contains("missing-ca.pem") && report.contains("causeway mesh certs"),
+        "{report}"
+    );
+}
