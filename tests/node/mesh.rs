@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use crate::harness::{ConfigDir, Node, eventually, get_raw, text};
+use crate::harness::{ConfigDir, Node, eventually, get, get_raw, text};
 
 const API: &str = r#"version = 1
 id = "svc"
@@ -20,6 +20,10 @@ integration = { type = "MOCK", body = "cached" }
 key = "GET /secret"
 api_key_required = true
 integration = { type = "MOCK", body = "secret" }
+[[routes]]
+key = "GET /version"
+cache = { enabled = false }
+integration = { type = "MOCK", body = "v1" }
 "#;
 
 const HOST: &str = "svc.execute-api.localhost";
@@ -170,6 +174,63 @@ fn two_nodes_share_flushes_keys_and_quotas() {
     );
     eventually("a counts b's request", Duration::from_secs(10), || {
         status_with_key(&a, key).0 == 429
+    });
+}
+
+/// A deploy, and a rollback, on one node are served by the other.
+#[test]
+fn deployments_follow_across_the_mesh() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["mesh", "certs", "--out"])
+        .arg(certs.path())
+        .args(IDS)
+        .output()
+        .expect("run causeway mesh certs");
+    assert!(out.status.success(), "{}", text(&out));
+    let addrs = udp_addrs();
+    let (cfg_a, cfg_b) = (
+        meshed_config(0, certs.path(), &addrs),
+        meshed_config(1, certs.path(), &addrs),
+    );
+    let a = Node::start(cfg_a.path());
+    let b = Node::start(cfg_b.path());
+    let version = |n: &Node| {
+        get(n.addr, HOST, "/prod/version")
+            .map(|r| r.1)
+            .unwrap_or_default()
+    };
+    assert_eq!(version(&b), "v1");
+
+    cfg_a.write_api("svc", &API.replace(r#"body = "v1""#, r#"body = "v2""#));
+    let out = a.cli(&["deploy"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(version(&a), "v2");
+    eventually("b serves a's deployment", Duration::from_secs(10), || {
+        version(&b) == "v2"
+    });
+    // Both list the same stage pointer.
+    let stages = |n: &Node| String::from_utf8_lossy(&n.cli(&["stages"]).stdout).into_owned();
+    let on_a = stages(&a);
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("prod"))
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(!row(&on_a).is_empty(), "{on_a}");
+    let a_id = row(&on_a)
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or("")
+        .to_owned();
+    assert!(a_id.len() > 8, "{on_a}");
+    assert!(row(&stages(&b)).contains(&a_id), "{a_id} in {}", stages(&b));
+
+    let out = a.cli(&["rollback", "--api", "svc", "--stage", "prod"]);
+    assert!(out.status.success(), "{}", text(&out));
+    eventually("b follows the rollback", Duration::from_secs(10), || {
+        version(&b) == "v1"
     });
 }
 

@@ -5,6 +5,7 @@
 //! | --- | --- | --- |
 //! | `flush/{api}/{stage}` | a nonce | the stage's response cache flushed |
 //! | `quota/{node}` | the node's quota counters (JSON) | merged (G-counters: per node, max) |
+//! | `stage/{api}/{stage}` | the stage record and the deployments it serves | stored, compiled, published |
 //! | `key/{id}`, `plan/{id}` | an API key's record (its value's hash) or a usage plan | stored and published |
 //!
 //! Every node counts its own requests in its own slot of each quota counter and shares
@@ -170,6 +171,16 @@ fn apply(control: &Control, entry: &Entry) {
                 tracing::warn!(from = %entry.origin, error = %e, "unreadable quota counters from the mesh");
             }
         }
+        "stage" => match control.apply_shared_stage(value) {
+            Ok(r) => tracing::info!(
+                api = %r.api_id, stage = %r.stage, deployment = %r.deployment_id, from = %entry.origin,
+                "stage set by a peer"
+            ),
+            Err(e) => tracing::error!(
+                key = %entry.key, from = %entry.origin, error = %e,
+                "a peer's stage change is not served here"
+            ),
+        },
         "key" | "plan" => {
             if let Err(e) = control.apply_shared_key(kind, value) {
                 tracing::warn!(key = %entry.key, from = %entry.origin, error = %e, "shared key or plan refused");

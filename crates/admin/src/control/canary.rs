@@ -37,6 +37,8 @@ impl Control {
             ..StageChange::default()
         };
         let record = self.change_stage(&mut inner, api_id, stage, change)?;
+        drop(inner);
+        self.share_stage(api_id, stage);
         tracing::info!(api = %api_id, stage, canary = ?record.canary, "canary set");
         Ok(record)
     }
@@ -53,6 +55,8 @@ impl Control {
             ..StageChange::default()
         };
         let record = self.change_stage(&mut inner, api_id, stage, change)?;
+        drop(inner);
+        self.share_stage(api_id, stage);
         tracing::info!(api = %api_id, stage, "canary removed");
         Ok(record)
     }
@@ -79,6 +83,8 @@ impl Control {
             ..StageChange::default()
         };
         let record = self.change_stage(&mut inner, api_id, stage, change)?;
+        drop(inner);
+        self.share_stage(api_id, stage);
         tracing::info!(api = %api_id, stage, deployment = %record.deployment_id, "canary promoted");
         Ok(record)
     }

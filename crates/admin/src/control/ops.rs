@@ -107,6 +107,10 @@ impl Control {
         inner.store.update_stages(&api.id, changes, now)?;
         inner.compiled.insert(id.clone(), Arc::new(compiled));
         self.publish(&mut inner);
+        drop(inner);
+        for name in &names {
+            self.share_stage(&api.id, name);
+        }
         tracing::info!(api = %api.id, deployment = %id, created, stages = ?names, "deployed");
         Ok(DeployOutcome {
             deployment_id: id,
@@ -152,6 +156,8 @@ impl Control {
             .update_stage(api_id, stage, change, now_ms())?
             .clone();
         self.publish(&mut inner);
+        drop(inner);
+        self.share_stage(api_id, stage);
         tracing::info!(api = %api_id, stage, deployment = %record.deployment_id, "stage updated");
         Ok(record)
     }
@@ -194,6 +200,8 @@ impl Control {
             .rollback(api_id, stage, to.as_ref(), now_ms())?
             .clone();
         self.publish(&mut inner);
+        drop(inner);
+        self.share_stage(api_id, stage);
         tracing::info!(
             api = %api_id, stage, from = %current.deployment_id, to = %record.deployment_id,
             "stage rolled back"

@@ -1,0 +1,94 @@
+//! Stages shared over the mesh: what a stage change on this node tells the others, and
+//! how a peer's stage change is taken in (its deployments stored, compiled, published).
+
+use causeway_model::Deployment;
+use causeway_store::{StageChange, StageRecord};
+use serde::{Deserialize, Serialize};
+
+use super::Control;
+use crate::AdminError;
+
+/// A stage as one node last set it, with the deployments it serves (content-addressed,
+/// so a peer stores each once and checks its hash).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SharedStage {
+    record: StageRecord,
+    deployments: Vec<Deployment>,
+}
+
+impl Control {
+    /// Tells the mesh's other nodes what stage `api_id`/`stage` now serves.
+    pub(crate) fn share_stage(&self, api_id: &str, stage: &str) {
+        if self.mesh().is_none() {
+            return;
+        }
+        let shared = {
+            let inner = self.lock();
+            let Some(record) = inner.store.stage(api_id, stage).cloned() else {
+                return;
+            };
+            let ids = std::iter::once(&record.deployment_id)
+                .chain(record.canary.as_ref().map(|c| &c.deployment_id));
+            let deployments = ids
+                .filter_map(|id| inner.store.deployment(api_id, id).cloned())
+                .collect();
+            SharedStage {
+                record,
+                deployments,
+            }
+        };
+        self.share("stage", &format!("{api_id}/{stage}"), &shared);
+    }
+
+    /// A stage a peer shared: its deployments are stored (hash-checked), compiled, and the
+    /// stage is set as the peer set it. Refused, with nothing changed, when a deployment
+    /// does not compile here (a plugin not uploaded to this node, say).
+    pub(crate) fn apply_shared_stage(&self, json: &[u8]) -> Result<StageRecord, AdminError> {
+        let shared: SharedStage = serde_json::from_slice(json)
+            .map_err(|e| AdminError::BadRequest(format!("unreadable shared stage: {e}")))?;
+        let record = shared.record;
+        let api_id = record.api_id.as_str();
+        for d in shared.deployments {
+            if d.api.id != api_id {
+                return Err(AdminError::BadRequest(format!(
+                    "shared stage of API `{api_id}` carries a deployment of API `{}`",
+                    d.api.id
+                )));
+            }
+            let mut inner = self.lock();
+            if inner.store.deployment(api_id, &d.id).is_none() {
+                inner.store.put_deployment(d)?;
+            }
+        }
+        let serving = self.compile_stored(api_id, &record.deployment_id)?;
+        let canary = record
+            .canary
+            .as_ref()
+            .map(|c| {
+                self.compile_stored(api_id, &c.deployment_id)
+                    .map(|compiled| (c.deployment_id.clone(), compiled))
+            })
+            .transpose()?;
+        let mut inner = self.lock();
+        inner
+            .compiled
+            .entry(record.deployment_id.clone())
+            .or_insert(serving);
+        if let Some((id, compiled)) = canary {
+            inner.compiled.entry(id).or_insert(compiled);
+        }
+        let change = StageChange {
+            deployment_id: Some(record.deployment_id.clone()),
+            variables: Some(record.variables.clone()),
+            description: Some(record.description.clone()),
+            settings: Some(record.settings.clone()),
+            canary: Some(record.canary.clone()),
+        };
+        let stored = inner
+            .store
+            .update_stage(api_id, &record.stage, change, record.updated_at_ms)?
+            .clone();
+        self.publish(&mut inner);
+        Ok(stored)
+    }
+}
