@@ -12,6 +12,8 @@ mod config;
 mod control;
 #[path = "node/deploy.rs"]
 mod deploy;
+#[path = "node/edge.rs"]
+mod edge;
 #[path = "node/endpoints.rs"]
 mod endpoints;
 #[path = "node/hotswap.rs"]

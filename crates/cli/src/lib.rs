@@ -12,6 +12,7 @@
 mod canary;
 mod client;
 mod config;
+mod edge;
 mod keys;
 mod mesh;
 mod openapi;
@@ -70,6 +71,9 @@ enum Command {
     /// file.
     #[command(subcommand)]
     Openapi(openapi::OpenapiCommand),
+    /// Run an edge node: forward each request to the nearest regional node that is up
+    /// (`[mesh]` and `[edge]` in causeway.toml).
+    Edge(edge::EdgeArgs),
     /// The QUIC mesh between regional nodes: mint its certificates.
     #[command(subcommand)]
     Mesh(mesh::MeshCommand),
@@ -207,6 +211,7 @@ where
         Command::UsagePlans(c) => keys::plans(&c),
         Command::Openapi(c) => openapi::run(&c),
         Command::Mesh(c) => mesh::run(&c),
+        Command::Edge(a) => edge::run(&a),
     };
     result.unwrap_or_else(|e| report(&e))
 }

@@ -1,5 +1,6 @@
 //! The node file, `edge-config/causeway.toml`: listeners, admin access, custom domains.
 
+pub(crate) mod edge;
 pub(crate) mod mesh;
 
 use std::net::SocketAddr;
@@ -27,6 +28,9 @@ pub struct NodeConfig {
     /// The QUIC mesh with other regional nodes (absent: this node runs alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mesh: Option<mesh::MeshSection>,
+    /// Edge-node settings, read by `causeway edge` (a regional node ignores them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<edge::EdgeSection>,
 }
 
 /// OpenTelemetry traces: spans per request and per pipeline phase, exported over OTLP.
@@ -62,6 +66,7 @@ impl Default for NodeConfig {
             domains: Vec::new(),
             tracing: TracingSection::default(),
             mesh: None,
+            edge: None,
         }
     }
 }

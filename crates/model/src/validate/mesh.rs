@@ -3,7 +3,68 @@
 use std::collections::BTreeSet;
 
 use super::Report;
+use crate::node::edge::EdgeSection;
 use crate::node::mesh::{MeshSection, valid_mesh_id};
+
+/// `[edge]`: regions that are mesh peers, reachable over `http://host:port`.
+pub(crate) fn check_edge(r: &mut Report<'_>, edge: &EdgeSection, mesh: Option<&MeshSection>) {
+    let Some(mesh) = mesh else {
+        r.err(
+            "edge",
+            "an edge node finds the nearest region through the mesh: add a `[mesh]` section listing the regional nodes as peers",
+        );
+        return;
+    };
+    if edge.regions.is_empty() {
+        r.err(
+            "edge.regions",
+            "name at least one regional node to forward to",
+        );
+    }
+    if !(10..=10_000).contains(&edge.connect_timeout_ms) {
+        r.err(
+            "edge.connect_timeout_ms",
+            "use 10..=10000 milliseconds (default 1000)",
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, region) in edge.regions.iter().enumerate() {
+        if !mesh.peers.iter().any(|p| p.id == region.node) {
+            r.err(
+                format!("edge.regions[{i}].node"),
+                format!(
+                    "`{}` is not one of mesh.peers; the edge measures and watches regions through the mesh",
+                    region.node
+                ),
+            );
+        } else if !seen.insert(region.node.as_str()) {
+            r.err(
+                format!("edge.regions[{i}].node"),
+                format!("`{}` is listed twice", region.node),
+            );
+        }
+        let host_port = region
+            .url
+            .strip_prefix("http://")
+            .map(|rest| rest.trim_end_matches('/'));
+        let ok = host_port.is_some_and(|hp| {
+            !hp.is_empty()
+                && !hp.contains('/')
+                && hp
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0))
+        });
+        if !ok {
+            r.err(
+                format!("edge.regions[{i}].url"),
+                format!(
+                    "`{}` is not `http://host:port` (the region's public listener)",
+                    region.url
+                ),
+            );
+        }
+    }
+}
 
 pub(crate) fn check(r: &mut Report<'_>, mesh: &MeshSection) {
     let id_help =

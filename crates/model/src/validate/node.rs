@@ -71,6 +71,9 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
     if let Some(mesh) = &node.mesh {
         super::mesh::check(&mut r, mesh);
     }
+    if let Some(edge) = &node.edge {
+        super::mesh::check_edge(&mut r, edge, node.mesh.as_ref());
+    }
     let mut names = BTreeSet::new();
     for (i, d) in node.domains.iter().enumerate() {
         let host_ok = !d.name.is_empty()

@@ -1,0 +1,314 @@
+//! The edge's HTTP shell: accept, pick regions in [`select::order`](crate::select::order),
+//! forward, stream the answer back.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use causeway_mesh::transport::{Mesh, MeshOptions, MeshTls};
+use causeway_model::NodeConfig;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use crate::select::{Candidate, order};
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// The response header naming the regional node that answered.
+pub const REGION_HEADER: &str = "x-causeway-region";
+
+/// Largest request body an edge forwards (API Gateway's payload limit). Bodies are held
+/// until a region accepts the connection, so a failed connect can be retried elsewhere.
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Why an edge could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Mesh(#[from] causeway_mesh::transport::MeshError),
+    #[error("cannot listen on UDP {addr} (mesh.listen): {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+struct Region {
+    node: String,
+    authority: String,
+}
+
+/// A running edge: its mesh member, the regions it forwards to, its upstream client.
+pub struct Edge {
+    regions: Vec<Region>,
+    mesh: Mesh,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for Edge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edge")
+            .field(
+                "regions",
+                &self.regions.iter().map(|r| &r.node).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Edge {
+    /// Joins the mesh described by `node` (paths relative to `dir`) and prepares to forward
+    /// to its `[edge]` regions. Runs inside the tokio runtime.
+    pub fn start(dir: &Path, node: &NodeConfig) -> Result<Edge, EdgeError> {
+        let (Some(mesh), Some(edge)) = (&node.mesh, &node.edge) else {
+            return Err(EdgeError::Config(
+                "an edge node needs `[mesh]` (the regional nodes as peers) and `[edge]` (their public listeners) in causeway.toml".into(),
+            ));
+        };
+        let tls = MeshTls::from_pem_files(
+            &dir.join(&mesh.ca_file),
+            &dir.join(&mesh.cert_file),
+            &dir.join(&mesh.key_file),
+        )?;
+        let socket = std::net::UdpSocket::bind(mesh.listen).map_err(|source| EdgeError::Bind {
+            addr: mesh.listen,
+            source,
+        })?;
+        let options = MeshOptions {
+            id: mesh.id.clone(),
+            peers: mesh
+                .peers
+                .iter()
+                .map(|p| (p.id.clone(), p.address))
+                .collect(),
+            node: causeway_mesh::NodeConfig {
+                ping_interval: Duration::from_millis(mesh.ping_interval_ms),
+                down_after: Duration::from_millis(mesh.down_after_ms),
+                ..causeway_mesh::NodeConfig::default()
+            },
+        };
+        let (member, mut events) = Mesh::start(socket, &tls, options)?;
+        // The edge applies nothing the regions replicate; it only watches who is up.
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                match event {
+                    causeway_mesh::Event::PeerUp(id) => tracing::info!(region = %id, "region up"),
+                    causeway_mesh::Event::PeerDown(id) => {
+                        tracing::warn!(region = %id, "region down")
+                    }
+                    causeway_mesh::Event::Applied(_) => {}
+                }
+            }
+        });
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_millis(edge.connect_timeout_ms)));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let regions = edge
+            .regions
+            .iter()
+            .map(|r| Region {
+                node: r.node.clone(),
+                authority: r
+                    .url
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .to_owned(),
+            })
+            .collect();
+        Ok(Edge {
+            regions,
+            mesh: member,
+            client,
+        })
+    }
+
+    /// Serves clients on `listener` until `shutdown` resolves.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, remote) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let edge = self.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let edge = edge.clone();
+                async move { Ok::<_, Infallible>(edge.forward(req, remote).await) }
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let conn = graceful.watch(conn.into_owned());
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(Duration::from_secs(10)) => {}
+        }
+        Ok(())
+    }
+
+    /// The order regions would be tried in now (ids).
+    pub fn route_order(&self) -> Vec<String> {
+        self.order()
+            .into_iter()
+            .map(|i| self.regions[i].node.clone())
+            .collect()
+    }
+
+    fn order(&self) -> Vec<usize> {
+        let peers = self.mesh.peers();
+        let candidates: Vec<Candidate<'_>> = self
+            .regions
+            .iter()
+            .map(|r| {
+                let peer = peers.iter().find(|p| p.id == r.node);
+                Candidate {
+                    node: &r.node,
+                    up: peer.is_some_and(|p| p.up),
+                    srtt: peer.and_then(|p| p.srtt),
+                }
+            })
+            .collect();
+        order(&candidates)
+    }
+
+    async fn forward(&self, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
+            }
+            Err(_) => return error(StatusCode::BAD_REQUEST, "Bad Request"),
+        };
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let mut headers = parts.headers;
+        strip_hop_by_hop(&mut headers);
+        if parts.uri.authority().is_some() && !headers.contains_key(header::HOST) {
+            // An h2 request carries its host as `:authority`.
+            if let Some(Ok(host)) = parts
+                .uri
+                .authority()
+                .map(|a| HeaderValue::from_str(a.as_str()))
+            {
+                headers.insert(header::HOST, host);
+            }
+        }
+        append_forwarded_for(&mut headers, remote);
+        for i in self.order() {
+            let region = &self.regions[i];
+            let Ok(uri) = format!("http://{}{path}", region.authority).parse::<http::Uri>() else {
+                return error(StatusCode::BAD_REQUEST, "Bad Request");
+            };
+            let mut upstream = Request::new(Full::new(body.clone()));
+            *upstream.method_mut() = parts.method.clone();
+            *upstream.uri_mut() = uri;
+            *upstream.headers_mut() = headers.clone();
+            match self.client.request(upstream).await {
+                Ok(response) => {
+                    let (mut parts, body) = response.into_parts();
+                    strip_hop_by_hop(&mut parts.headers);
+                    if let Ok(v) = HeaderValue::from_str(&region.node) {
+                        parts
+                            .headers
+                            .insert(HeaderName::from_static(REGION_HEADER), v);
+                    }
+                    return Response::from_parts(parts, body.boxed());
+                }
+                Err(e) if e.is_connect() => {
+                    tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
+                }
+                Err(e) => {
+                    tracing::warn!(region = %region.node, error = %e, "region failed mid-request");
+                    return error(StatusCode::BAD_GATEWAY, "Bad Gateway");
+                }
+            }
+        }
+        error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+    }
+}
+
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    for name in named {
+        headers.remove(name);
+    }
+}
+
+fn append_forwarded_for(headers: &mut HeaderMap, remote: SocketAddr) {
+    let ip = remote.ip().to_string();
+    let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(before) => format!("{before}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert("x-forwarded-for", v);
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

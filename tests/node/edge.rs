@@ -1,0 +1,286 @@
+//! An edge node in front of two regional nodes: requests go to the nearer region (round
+//! trips measured over the mesh, one region made far by a delaying UDP relay), fail over
+//! when it is gone, and get a 503 when no region answers.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw, text};
+
+const API: &str = r#"version = 1
+id = "svc"
+name = "Service"
+type = "REST"
+[[stages]]
+name = "prod"
+[[routes]]
+key = "GET /hello"
+integration = { type = "MOCK", body = "hello" }
+"#;
+const HOST: &str = "svc.execute-api.localhost";
+/// `region-a` is far (behind the relay), `region-b` near; by id alone `a` would come first.
+const FAR: &str = "region-a.test";
+const NEAR: &str = "region-b.test";
+const EDGE: &str = "edge-1.test";
+
+/// Forwards UDP datagrams from whoever sends to it to `to`, `delay` late, and `to`'s
+/// answers back at once: a far-away link on loopback.
+struct Relay {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl Relay {
+    fn start(to: SocketAddr, delay: Duration) -> Relay {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind relay");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(2)))
+            .expect("timeout");
+        let addr = socket.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut client = None;
+            let mut queue: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+            let mut buf = [0u8; 65_536];
+            while !stopped.load(Ordering::Relaxed) {
+                if let Ok((n, from)) = socket.recv_from(&mut buf) {
+                    if from == to {
+                        if let Some(c) = client {
+                            let _ = socket.send_to(&buf[..n], c);
+                        }
+                    } else {
+                        client = Some(from);
+                        queue.push_back((Instant::now() + delay, buf[..n].to_vec()));
+                    }
+                }
+                while queue.front().is_some_and(|(due, _)| *due <= Instant::now()) {
+                    if let Some((_, packet)) = queue.pop_front() {
+                        let _ = socket.send_to(&packet, to);
+                    }
+                }
+            }
+        });
+        Relay { addr, stop }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn udp_addr() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free udp port")
+}
+
+fn mesh_section(
+    id: &str,
+    listen: SocketAddr,
+    certs: &std::path::Path,
+    peers: &[(&str, SocketAddr)],
+) -> String {
+    let peers: Vec<String> = peers
+        .iter()
+        .map(|(p, a)| format!(r#"{{ id = "{p}", address = "{a}" }}"#))
+        .collect();
+    format!(
+        r#"[mesh]
+id = "{id}"
+listen = "{listen}"
+ca_file = "{certs}/ca.pem"
+cert_file = "{certs}/{id}.pem"
+key_file = "{certs}/{id}-key.pem"
+ping_interval_ms = 100
+down_after_ms = 1000
+peers = [{peers}]
+"#,
+        certs = certs.display(),
+        peers = peers.join(", ")
+    )
+}
+
+fn region(
+    id: &str,
+    listen: SocketAddr,
+    certs: &std::path::Path,
+    peers: &[(&str, SocketAddr)],
+) -> (ConfigDir, Node) {
+    let cfg = ConfigDir::new(&[("svc", API)]);
+    let node = format!(
+        "version = 1\n[node]\ndata_dir = \"data\"\n[admin]\ntoken = \"test-token\"\n{}",
+        mesh_section(id, listen, certs, peers)
+    );
+    std::fs::write(cfg.path().join("causeway.toml"), node).expect("write node file");
+    let node = Node::start(cfg.path());
+    (cfg, node)
+}
+
+struct EdgeNode {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for EdgeNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_edge(dir: &std::path::Path) -> EdgeNode {
+    let mut child = Command::new(BIN)
+        .args(["edge", "--listen", "127.0.0.1:0", "--config"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn causeway edge");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.strip_prefix("causeway edge listening on http://") {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+            eprintln!("[edge] {line}");
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("edge printed its listening line")
+        .parse()
+        .expect("an address");
+    EdgeNode { child, addr }
+}
+
+/// (status, region header, body) of `GET /prod/hello` through the edge.
+fn through(edge: &EdgeNode) -> (u16, String, String) {
+    let raw = get_raw(edge.addr, HOST, "/prod/hello");
+    let status = raw.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let region = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("x-causeway-region: ").map(str::to_owned))
+        .unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, region, body)
+}
+
+#[test]
+fn edge_picks_the_nearest_region_and_fails_over() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["mesh", "certs", "--out"])
+        .arg(certs.path())
+        .args([FAR, NEAR, EDGE])
+        .output()
+        .expect("mint");
+    assert!(out.status.success(), "{}", text(&out));
+    let (far_udp, near_udp, edge_udp) = (udp_addr(), udp_addr(), udp_addr());
+    let relay = Relay::start(far_udp, Duration::from_millis(40));
+    let (_far_cfg, mut far) = region(
+        FAR,
+        far_udp,
+        certs.path(),
+        &[(NEAR, near_udp), (EDGE, edge_udp)],
+    );
+    let (_near_cfg, mut near) = region(
+        NEAR,
+        near_udp,
+        certs.path(),
+        &[(FAR, far_udp), (EDGE, edge_udp)],
+    );
+
+    let edge_cfg = tempfile::tempdir().expect("tempdir");
+    let edge_toml = format!(
+        "version = 1\n{}[edge]\nconnect_timeout_ms = 500\nregions = [{{ node = \"{FAR}\", url = \"http://{}\" }}, {{ node = \"{NEAR}\", url = \"http://{}\" }}]\n",
+        mesh_section(
+            EDGE,
+            edge_udp,
+            certs.path(),
+            &[(FAR, relay.addr), (NEAR, near_udp)]
+        ),
+        far.addr,
+        near.addr,
+    );
+    std::fs::write(edge_cfg.path().join("causeway.toml"), edge_toml).expect("write");
+    let out = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(edge_cfg.path())
+        .output()
+        .expect("validate");
+    assert!(out.status.success(), "{}", text(&out));
+    let edge = start_edge(edge_cfg.path());
+
+    // Before round trips are measured the far region (first by id) may answer; once they
+    // are, the near one does.
+    eventually(
+        "the edge forwards to the near region",
+        Duration::from_secs(20),
+        || through(&edge) == (200, NEAR.to_owned(), "hello".to_owned()),
+    );
+    for _ in 0..20 {
+        assert_eq!(through(&edge).1, NEAR);
+    }
+
+    // The near region dies: the very next request is served by the far one.
+    near.kill9();
+    assert_eq!(through(&edge), (200, FAR.to_owned(), "hello".to_owned()));
+
+    // No region left: 503 in API Gateway's shape.
+    far.kill9();
+    let (status, _, body) = through(&edge);
+    assert_eq!(
+        (status, body.as_str()),
+        (503, r#"{"message":"Service Unavailable"}"#)
+    );
+}
+
+#[test]
+fn an_edge_without_regions_in_the_mesh_is_refused() {
+    let cfg = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        cfg.path().join("causeway.toml"),
+        "version = 1\n[edge]\nregions = [{ node = \"r\", url = \"ftp://x\" }]\n",
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(cfg.path())
+        .output()
+        .expect("validate");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("add a `[mesh]` section"),
+        "{}",
+        text(&out)
+    );
+
+    std::fs::write(
+        cfg.path().join("causeway.toml"),
+        "version = 1\n[mesh]\nid = \"e\"\nlisten = \"127.0.0.1:7400\"\nca_file = \"ca.pem\"\ncert_file = \"e.pem\"\nkey_file = \"e-key.pem\"\npeers = [{ id = \"r\", address = \"127.0.0.1:7401\" }]\n[edge]\nregions = [{ node = \"q\", url = \"ftp://x\" }]\n",
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(cfg.path())
+        .output()
+        .expect("validate");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for field in ["edge.regions[0].node", "edge.regions[0].url"] {
+        assert!(text(&out).contains(field), "{field}: {}", text(&out));
+    }
+}
