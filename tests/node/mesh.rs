@@ -124,6 +124,16 @@ fn two_nodes_share_flushes_keys_and_quotas() {
         status.contains(r#""id":"node-a.mesh.test","up":true,"rtt_ms":"#)
     });
 
+    let out = a.cli(&["mesh", "status"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        shown.contains("node node-a.mesh.test")
+            && shown.contains("node-b.mesh.test")
+            && shown.contains(" up "),
+        "{shown}"
+    );
+
     // A flush on a empties b's cache too.
     assert_eq!(cache_header(&b), "miss");
     assert_eq!(cache_header(&b), "hit");

@@ -19,12 +19,12 @@ use std::time::Duration;
 use causeway_mesh::transport::{Mesh, MeshOptions, MeshTls};
 use causeway_mesh::{Entry, Event, NodeConfig, PeerInfo};
 use causeway_model::{ConfigSet, MeshSection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{AdminError, Control};
 
 /// This node's view of the mesh, for `GET /v1/mesh`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MeshStatus {
     pub id: String,
     pub region: Option<String>,
@@ -32,7 +32,7 @@ pub struct MeshStatus {
 }
 
 /// One peer as this node sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PeerStatus {
     pub id: String,
     pub up: bool,

@@ -11,6 +11,8 @@ pub(crate) enum MeshCommand {
     /// Mint a CA and a certificate for each node id into a directory: `ca.pem`,
     /// `ca-key.pem` (keep it offline), `<id>.pem` and `<id>-key.pem`.
     Certs(CertsArgs),
+    /// This node's view of the mesh: each peer, up or down, round-trip time.
+    Status(crate::AdminArgs),
 }
 
 #[derive(Debug, Args)]
@@ -27,7 +29,10 @@ pub(crate) struct CertsArgs {
 }
 
 pub(crate) fn run(command: &MeshCommand) -> anyhow::Result<ExitCode> {
-    let MeshCommand::Certs(args) = command;
+    let args = match command {
+        MeshCommand::Certs(args) => args,
+        MeshCommand::Status(admin) => return status(admin),
+    };
     let ids: Vec<&str> = args.ids.iter().map(String::as_str).collect();
     let minted = causeway_mesh::transport::mint(&args.ca_name, &ids)?;
     std::fs::create_dir_all(&args.out)
@@ -68,4 +73,32 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn status(args: &crate::AdminArgs) -> anyhow::Result<ExitCode> {
+    let admin = crate::client::Admin::connect(args)?;
+    let status: causeway_admin::MeshStatus = admin.get("/v1/mesh")?;
+    println!(
+        "node {}{}",
+        status.id,
+        status
+            .region
+            .as_deref()
+            .map(|r| format!(" (region {r})"))
+            .unwrap_or_default()
+    );
+    let rows: Vec<Vec<String>> = status
+        .peers
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.clone(),
+                if p.up { "up" } else { "down" }.to_owned(),
+                p.rtt_ms
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.2} ms")),
+            ]
+        })
+        .collect();
+    print!("{}", crate::table::render(&["PEER", "STATE", "RTT"], &rows));
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use causeway_mesh::transport::{Mesh, MeshOptions, MeshTls};
@@ -46,14 +46,19 @@ pub enum EdgeError {
 
 struct Region {
     node: String,
-    authority: String,
+    authority: http::uri::Authority,
 }
+
+/// How long a computed region order is reused: round-trip times and up/down states move
+/// on the mesh's ping interval, not per request.
+const ORDER_TTL: Duration = Duration::from_millis(50);
 
 /// A running edge: its mesh member, the regions it forwards to, its upstream client.
 pub struct Edge {
     regions: Vec<Region>,
     mesh: Mesh,
     client: Client<HttpConnector, Full<Bytes>>,
+    order: std::sync::Mutex<(Instant, Arc<[usize]>)>,
 }
 
 impl std::fmt::Debug for Edge {
@@ -118,19 +123,25 @@ impl Edge {
         let regions = edge
             .regions
             .iter()
-            .map(|r| Region {
-                node: r.node.clone(),
-                authority: r
-                    .url
-                    .trim_start_matches("http://")
-                    .trim_end_matches('/')
-                    .to_owned(),
+            .map(|r| {
+                let authority = r.url.trim_start_matches("http://").trim_end_matches('/');
+                let authority = authority.parse().map_err(|e| {
+                    EdgeError::Config(format!("edge region {}: `{}`: {e}", r.node, r.url))
+                })?;
+                Ok(Region {
+                    node: r.node.clone(),
+                    authority,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, EdgeError>>()?;
+        let stale = Instant::now()
+            .checked_sub(ORDER_TTL * 2)
+            .unwrap_or_else(Instant::now);
         Ok(Edge {
             regions,
             mesh: member,
             client,
+            order: std::sync::Mutex::new((stale, Arc::from(Vec::new()))),
         })
     }
 
@@ -176,12 +187,25 @@ impl Edge {
     /// The order regions would be tried in now (ids).
     pub fn route_order(&self) -> Vec<String> {
         self.order()
-            .into_iter()
-            .map(|i| self.regions[i].node.clone())
+            .iter()
+            .map(|&i| self.regions[i].node.clone())
             .collect()
     }
 
-    fn order(&self) -> Vec<usize> {
+    /// [`compute_order`](Self::compute_order), reused for [`ORDER_TTL`].
+    fn order(&self) -> Arc<[usize]> {
+        let now = Instant::now();
+        let mut cached = self
+            .order
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.saturating_duration_since(cached.0) >= ORDER_TTL {
+            *cached = (now, Arc::from(self.compute_order()));
+        }
+        cached.1.clone()
+    }
+
+    fn compute_order(&self) -> Vec<usize> {
         let peers = self.mesh.peers();
         let candidates: Vec<Candidate<'_>> = self
             .regions
@@ -200,21 +224,25 @@ impl Edge {
 
     async fn forward(&self, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e)
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                return error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
+        let body = if hyper::body::Body::is_end_stream(&body) {
+            Bytes::new()
+        } else {
+            match Limited::new(body, MAX_BODY_BYTES).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(e)
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some() =>
+                {
+                    return error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
+                }
+                Err(_) => return error(StatusCode::BAD_REQUEST, "Bad Request"),
             }
-            Err(_) => return error(StatusCode::BAD_REQUEST, "Bad Request"),
         };
         let path = parts
             .uri
             .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
         let mut headers = parts.headers;
         strip_hop_by_hop(&mut headers);
         if parts.uri.authority().is_some() && !headers.contains_key(header::HOST) {
@@ -228,9 +256,14 @@ impl Edge {
             }
         }
         append_forwarded_for(&mut headers, remote);
-        for i in self.order() {
+        for &i in self.order().iter() {
             let region = &self.regions[i];
-            let Ok(uri) = format!("http://{}{path}", region.authority).parse::<http::Uri>() else {
+            let Ok(uri) = http::Uri::builder()
+                .scheme(http::uri::Scheme::HTTP)
+                .authority(region.authority.clone())
+                .path_and_query(path.clone())
+                .build()
+            else {
                 return error(StatusCode::BAD_REQUEST, "Bad Request");
             };
             let mut upstream = Request::new(Full::new(body.clone()));

@@ -93,7 +93,12 @@ impl MeshTls {
         tls.alpn_protocols = vec![ALPN.to_vec()];
         let quic =
             QuicClientConfig::try_from(tls).map_err(|e| MeshError::Tls(format!("QUIC: {e}")))?;
-        Ok(quinn::ClientConfig::new(Arc::new(quic)))
+        let mut config = quinn::ClientConfig::new(Arc::new(quic));
+        // Pings may be a minute apart (`mesh.ping_interval_ms`); QUIC's idle timeout is 30 s.
+        let mut transport = quinn::TransportConfig::default();
+        transport.keep_alive_interval(Some(std::time::Duration::from_secs(10)));
+        config.transport_config(Arc::new(transport));
+        Ok(config)
     }
 }
 

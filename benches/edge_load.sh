@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# An edge node's cost, in one run: the bench API's MOCK route (`GET /bench/mock`) on a
+# regional node asked directly, through `causeway edge` (a mesh member forwarding to the
+# nearest region that is up), and through nginx (2 workers, keep-alive upstream pool)
+# proxying to the same regional node. Same wrk load for all three; prints a markdown table
+# and the edge / nginx ratios.
+#
+# Knobs: CONNECTIONS (64), DURATION (10 s), WARMUP (2 s), ROUNDS (1; medians), SKIP_BUILD=1,
+# CAUSEWAY_BIN, KEEP_TMP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+ROUNDS=${ROUNDS:-1}
+HOST_HEADER=bench.execute-api.localhost
+
+log() { echo "[edge_load] $*" >&2; }
+die() { log "$*"; exit 1; }
+
+need_install=()
+command -v wrk >/dev/null 2>&1 || need_install+=(wrk)
+command -v nginx >/dev/null 2>&1 || need_install+=(nginx-light)
+if ((${#need_install[@]})); then
+    apt-get install -y -qq "${need_install[@]}" >&2 || die "cannot install ${need_install[*]}"
+fi
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    cargo build --release --bin causeway >&2
+fi
+BIN=${CAUSEWAY_BIN:-target/release/causeway}
+[[ -x $BIN ]] || die "build first (or unset SKIP_BUILD)"
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ ${KEEP_TMP:-0} == 1 || $rc -ne 0 ]]; then log "temp dir kept: $TMP"; else rm -rf "$TMP"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# shellcheck source=benches/ports.sh
+source benches/ports.sh
+free_port GW_PORT
+free_port ADMIN_PORT
+free_port EDGE_PORT
+free_port NGINX_PORT
+free_port REGION_UDP
+free_port EDGE_UDP
+
+"$BIN" mesh certs --out "$TMP/certs" region.bench edge.bench >/dev/null
+mesh() { # id listen-udp peer peer-udp
+    cat <<EOF
+[mesh]
+id = "$1"
+listen = "127.0.0.1:$2"
+ca_file = "$TMP/certs/ca.pem"
+cert_file = "$TMP/certs/$1.pem"
+key_file = "$TMP/certs/$1-key.pem"
+peers = [{ id = "$3", address = "127.0.0.1:$4" }]
+EOF
+}
+cp -r benches/config "$TMP/region"
+sed -i "s/127.0.0.1:18080/127.0.0.1:$GW_PORT/; s/127.0.0.1:18090/127.0.0.1:$ADMIN_PORT/" "$TMP/region/causeway.toml"
+mesh region.bench "$REGION_UDP" edge.bench "$EDGE_UDP" >>"$TMP/region/causeway.toml"
+mkdir -p "$TMP/edge"
+{
+    echo "version = 1"
+    mesh edge.bench "$EDGE_UDP" region.bench "$REGION_UDP"
+    echo "[edge]"
+    echo "regions = [{ node = \"region.bench\", url = \"http://127.0.0.1:$GW_PORT\" }]"
+} >"$TMP/edge/causeway.toml"
+
+RUST_LOG=warn "$BIN" serve --config "$TMP/region" >"$TMP/region.log" 2>&1 &
+REGION_PID=$!
+PIDS+=("$REGION_PID")
+RUST_LOG=warn "$BIN" edge --config "$TMP/edge" --listen "127.0.0.1:$EDGE_PORT" >"$TMP/edge.log" 2>&1 &
+EDGE_PID=$!
+PIDS+=("$EDGE_PID")
+
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+user root;
+worker_processes 2;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/client_body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    keepalive_requests 1000000;
+    upstream region {
+        server 127.0.0.1:$GW_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass http://region;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        }
+    }
+}
+EOF
+nginx -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx/stdout.log" 2>&1 &
+PIDS+=($!)
+
+ready() { # url
+    local deadline=$((SECONDS + 30))
+    while ((SECONDS < deadline)); do
+        curl -fsS -H "Host: $HOST_HEADER" "$1" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    cat "$TMP"/*.log >&2 || true
+    die "$1 did not answer 200 within 30 s"
+}
+ready "http://127.0.0.1:$GW_PORT/bench/mock"
+ready "http://127.0.0.1:$EDGE_PORT/bench/mock"
+ready "http://127.0.0.1:$NGINX_PORT/bench/mock"
+# The edge forwards once the mesh says the region is up; until then it tries it anyway.
+curl -fsS -D - -o /dev/null -H "Host: $HOST_HEADER" "http://127.0.0.1:$EDGE_PORT/bench/mock" |
+    grep -qi '^x-causeway-region: region.bench' || die "the edge did not answer from the region"
+
+cat >"$TMP/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status + summary.errors.connect
+    + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+EOF
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+declare -A RPS P50 P99
+TARGETS=(region-direct edge nginx-edge)
+for round in $(seq "$ROUNDS"); do
+    for target in "${TARGETS[@]}"; do
+        case $target in
+            region-direct) port=$GW_PORT ;;
+            edge) port=$EDGE_PORT ;;
+            nginx-edge) port=$NGINX_PORT ;;
+        esac
+        url="http://127.0.0.1:$port/bench/mock"
+        wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" "$url" >/dev/null
+        read -r requests duration p50 p99 errors < <(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+            -s "$TMP/report.lua" -H "Host: $HOST_HEADER" "$url" | grep '^RESULT ' | cut -d' ' -f2-)
+        ((errors == 0)) || die "$target: $errors errors (round $round)"
+        rps=$(awk -v r="$requests" -v d="$duration" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+        log "round $round $target: $rps requests/s, p50 ${p50} µs, p99 ${p99} µs"
+        RPS[$target]+="$rps "
+        P50[$target]+="$p50 "
+        P99[$target]+="$p99 "
+    done
+done
+
+echo "| target | requests/s | p50 (µs) | p99 (µs) | RSS (KiB) |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+for target in "${TARGETS[@]}"; do
+    r=$(tr ' ' '\n' <<<"${RPS[$target]}" | grep . | median)
+    a=$(tr ' ' '\n' <<<"${P50[$target]}" | grep . | median)
+    b=$(tr ' ' '\n' <<<"${P99[$target]}" | grep . | median)
+    case $target in
+        edge) rss=$(awk '/VmRSS/ { print $2 }' "/proc/$EDGE_PID/status") ;;
+        region-direct) rss=$(awk '/VmRSS/ { print $2 }' "/proc/$REGION_PID/status") ;;
+        *) rss="" ;;
+    esac
+    echo "| $target | $r | $a | $b | $rss |"
+    printf -v "R_${target//-/_}" '%s' "$r"
+    printf -v "L_${target//-/_}" '%s' "$b"
+done
+# shellcheck disable=SC2154
+awk -v e="$R_edge" -v n="$R_nginx_edge" -v d="$R_region_direct" -v le="$L_edge" -v ln="$L_nginx_edge" \
+    'BEGIN { printf "\nedge / nginx requests/s: %.2fx, p99: %.2fx; edge / direct: %.2fx (%d connections, %d s, %d round(s))\n", e / n, le / ln, e / d, '"$CONNECTIONS"', '"$DURATION"', '"$ROUNDS"' }'
