@@ -15,6 +15,9 @@ pub(crate) struct Replica {
     /// Per origin: every entry it wrote up to this version has been seen (applied, or
     /// superseded by a newer write of the same key).
     known: Map<u64>,
+    /// Per origin: the newest version among the entries ever held (an upper bound of the
+    /// present ones), so a peer that has seen it all is answered without a scan.
+    newest: Map<u64>,
     /// Above every version seen, so a local write wins over what it saw.
     clock: u64,
     /// This node's previous write's version (the `prev` of its next push).
@@ -54,6 +57,7 @@ impl Replica {
         };
         let prev = std::mem::replace(&mut self.own_prev, self.clock);
         self.known.insert(me.to_owned(), self.clock);
+        self.note_newest(me, self.clock);
         self.entries.insert(entry.key.clone(), entry.clone());
         (entry, prev)
     }
@@ -69,13 +73,20 @@ impl Replica {
             Some(current) if !entry.supersedes(current) => false,
             Some(current) => {
                 current.clone_from(entry);
+                self.note_newest(&entry.origin, entry.version);
                 true
             }
             None => {
                 self.entries.insert(entry.key.clone(), entry.clone());
+                self.note_newest(&entry.origin, entry.version);
                 true
             }
         }
+    }
+
+    fn note_newest(&mut self, origin: &str, version: u64) {
+        let newest = self.newest.entry_ref(origin).or_insert(0);
+        *newest = (*newest).max(version);
     }
 
     /// A push from `entry.origin`: knowledge advances only when nothing was missed.
@@ -109,6 +120,12 @@ impl Replica {
     ) -> Option<(Versions, Vec<Entry>)> {
         let theirs: Map<u64> = digest.iter().cloned().collect();
         let seen = |origin: &str| theirs.get(origin).copied().unwrap_or(0);
+        // The common case, a peer that is up to date: nothing to scan for.
+        if self.newest.iter().all(|(o, &v)| v <= seen(o))
+            && self.known.iter().all(|(o, &v)| v <= seen(o))
+        {
+            return None;
+        }
         let mut missing: Vec<&Entry> = self
             .entries
             .values()
