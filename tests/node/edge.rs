@@ -100,7 +100,7 @@ ca_file = "{certs}/ca.pem"
 cert_file = "{certs}/{id}.pem"
 key_file = "{certs}/{id}-key.pem"
 ping_interval_ms = 100
-down_after_ms = 1000
+down_after_ms = 3000
 peers = [{peers}]
 "#,
         certs = certs.display(),
@@ -190,7 +190,7 @@ fn edge_picks_the_nearest_region_and_fails_over() {
         .expect("mint");
     assert!(out.status.success(), "{}", text(&out));
     let (far_udp, near_udp, edge_udp) = (udp_addr(), udp_addr(), udp_addr());
-    let relay = Relay::start(far_udp, Duration::from_millis(40));
+    let relay = Relay::start(far_udp, Duration::from_millis(80));
     let (_far_cfg, mut far) = region(
         FAR,
         far_udp,
