@@ -3,14 +3,13 @@
 //! when it is gone, and get a 503 when no region answers.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw, text};
+use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw, spawn_until, text};
 
 const API: &str = r#"version = 1
 id = "svc"
@@ -137,29 +136,17 @@ impl Drop for EdgeNode {
 }
 
 fn start_edge(dir: &std::path::Path) -> EdgeNode {
-    let mut child = Command::new(BIN)
-        .args(["edge", "--listen", "127.0.0.1:0", "--config"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn causeway edge");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if let Some(addr) = line.strip_prefix("causeway edge listening on http://") {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-            eprintln!("[edge] {line}");
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("edge printed its listening line")
-        .parse()
+    let (child, line) = spawn_until(
+        Command::new(BIN)
+            .args(["edge", "--listen", "127.0.0.1:0", "--config"])
+            .arg(dir),
+        "causeway edge listening on http://",
+        "[edge]",
+    );
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .and_then(|a| a.trim().parse().ok())
         .expect("an address");
     EdgeNode { child, addr }
 }
@@ -252,35 +239,23 @@ fn edge_picks_the_nearest_region_and_fails_over() {
 #[test]
 fn an_edge_without_regions_in_the_mesh_is_refused() {
     let cfg = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        cfg.path().join("causeway.toml"),
-        "version = 1\n[edge]\nregions = [{ node = \"r\", url = \"ftp://x\" }]\n",
-    )
-    .expect("write");
-    let out = Command::new(BIN)
-        .args(["validate", "--config"])
-        .arg(cfg.path())
-        .output()
-        .expect("validate");
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("add a `[mesh]` section"),
-        "{}",
+    let validate = |node_file: &str| {
+        std::fs::write(cfg.path().join("causeway.toml"), node_file).expect("write");
+        let out = Command::new(BIN)
+            .args(["validate", "--config"])
+            .arg(cfg.path())
+            .output()
+            .expect("validate");
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         text(&out)
-    );
+    };
+    let report = validate("version = 1\n[edge]\nregions = [{ node = \"r\", url = \"ftp://x\" }]\n");
+    assert!(report.contains("add a `[mesh]` section"), "{report}");
 
-    std::fs::write(
-        cfg.path().join("causeway.toml"),
+    let report = validate(
         "version = 1\n[mesh]\nid = \"e\"\nlisten = \"127.0.0.1:7400\"\nca_file = \"ca.pem\"\ncert_file = \"e.pem\"\nkey_file = \"e-key.pem\"\npeers = [{ id = \"r\", address = \"127.0.0.1:7401\" }]\n[edge]\nregions = [{ node = \"q\", url = \"ftp://x\" }]\n",
-    )
-    .expect("write");
-    let out = Command::new(BIN)
-        .args(["validate", "--config"])
-        .arg(cfg.path())
-        .output()
-        .expect("validate");
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    );
     for field in ["edge.regions[0].node", "edge.regions[0].url"] {
-        assert!(text(&out).contains(field), "{field}: {}", text(&out));
+        assert!(report.contains(field), "{field}: {report}");
     }
 }

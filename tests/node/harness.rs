@@ -66,32 +66,15 @@ impl Node {
 
     /// [`start`](Self::start) with more `serve` arguments.
     pub fn start_with(config: &Path, args: &[&str]) -> Node {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(config)
-            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn causeway");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if !sent && line.contains("causeway listening on") {
-                    let _ = tx.send(line.clone());
-                    sent = true;
-                }
-                eprintln!("[node] {line}");
-            }
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("node printed its listening line within 60 s");
+        let (child, line) = spawn_until(
+            Command::new(BIN)
+                .args(["serve", "--config"])
+                .arg(config)
+                .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+                .args(args),
+            "causeway listening on",
+            "[node]",
+        );
         let addrs: Vec<SocketAddr> = line
             .split("http://")
             .skip(1)
@@ -157,6 +140,38 @@ impl Drop for Node {
     }
 }
 
+/// Spawns `command` (`RUST_LOG=warn`, stderr echoed with `tag`) and waits up to 60 s for
+/// the stderr line containing `marker`, returned with the child.
+pub fn spawn_until(
+    command: &mut Command,
+    marker: &'static str,
+    tag: &'static str,
+) -> (Child, String) {
+    let mut child = command
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn causeway");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if !sent && line.contains(marker) {
+                let _ = tx.send(line.clone());
+                sent = true;
+            }
+            eprintln!("{tag} {line}");
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("no `{marker}` line within 60 s"));
+    (child, line)
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -183,7 +198,17 @@ pub fn get_raw(addr: SocketAddr, host: &str, path: &str) -> String {
 
 /// One blocking HTTP/1.1 GET over a fresh connection; returns (status, body).
 pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<(u16, String)> {
-    exchange(std::net::TcpStream::connect(addr)?, host, path)
+    exchange(std::net::TcpStream::connect(addr)?, host, path, "")
+}
+
+/// [`get`] with more header lines (`"name: value\r\n"` each).
+pub fn get_with(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    headers: &str,
+) -> std::io::Result<(u16, String)> {
+    exchange(std::net::TcpStream::connect(addr)?, host, path, headers)
 }
 
 /// [`get`] from a connection bound to `source` (another loopback address, say).
@@ -205,15 +230,20 @@ pub fn get_from(
         socket.connect(addr).await?.into_std()
     })?;
     stream.set_nonblocking(false)?;
-    exchange(stream, host, path)
+    exchange(stream, host, path, "")
 }
 
-fn exchange(mut s: std::net::TcpStream, host: &str, path: &str) -> std::io::Result<(u16, String)> {
+fn exchange(
+    mut s: std::net::TcpStream,
+    host: &str,
+    path: &str,
+    headers: &str,
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n"
     )?;
     let mut buf = String::new();
     s.read_to_string(&mut buf)?;

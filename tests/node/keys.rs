@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{ConfigDir, Node, eventually, text};
+use crate::harness::{ConfigDir, Node, eventually, get_with, text};
 
 const API: &str = r#"version = 1
 id = "keyed"
@@ -24,25 +24,10 @@ integration = { type = "MOCK", body = "secret" }
 const HOST: &str = "keyed.execute-api.localhost";
 
 fn get_with_key(addr: std::net::SocketAddr, path: &str, key: Option<&str>) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
     let header = key
         .map(|k| format!("x-api-key: {k}\r\n"))
         .unwrap_or_default();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {HOST}\r\n{header}Connection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).expect("read");
-    let status = buf.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (
-        status,
-        buf.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default(),
-    )
+    get_with(addr, HOST, path, &header).expect("request")
 }
 
 #[test]

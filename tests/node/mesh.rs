@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use crate::harness::{ConfigDir, Node, eventually, get, get_raw, text};
+use crate::harness::{ConfigDir, Node, eventually, get, get_raw, get_with, text};
 
 const API: &str = r#"version = 1
 id = "svc"
@@ -73,54 +73,60 @@ fn cache_header(node: &Node) -> String {
 }
 
 fn status_with_key(node: &Node, key: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(node.addr).expect("connect");
-    write!(
-        s,
-        "GET /prod/secret HTTP/1.1\r\nHost: {HOST}\r\nx-api-key: {key}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).expect("read");
-    let status = buf.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
-    (status, body.unwrap_or_default())
+    let header = format!("x-api-key: {key}\r\n");
+    get_with(node.addr, HOST, "/prod/secret", &header).expect("request")
 }
 
+/// The body of an admin API GET.
 fn admin_get(node: &Node, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(node.admin).expect("connect admin");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer test-token\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).expect("read");
-    buf
+    let auth = "Authorization: Bearer test-token\r\n";
+    get_with(node.admin, "admin", path, auth).map_or_else(|e| e.to_string(), |r| r.1)
+}
+
+/// Two meshed nodes, with certificates minted by `causeway mesh certs`.
+struct Pair {
+    _certs: tempfile::TempDir,
+    cfg_a: ConfigDir,
+    _cfg_b: ConfigDir,
+    a: Node,
+    b: Node,
+}
+
+impl Pair {
+    fn start() -> Pair {
+        let certs = tempfile::tempdir().expect("tempdir");
+        let out = std::process::Command::new(crate::harness::BIN)
+            .args(["mesh", "certs", "--out"])
+            .arg(certs.path())
+            .args(IDS)
+            .output()
+            .expect("run causeway mesh certs");
+        assert!(out.status.success(), "{}", text(&out));
+        let addrs = udp_addrs();
+        let (cfg_a, cfg_b) = (
+            meshed_config(0, certs.path(), &addrs),
+            meshed_config(1, certs.path(), &addrs),
+        );
+        let a = Node::start(cfg_a.path());
+        let b = Node::start(cfg_b.path());
+        Pair {
+            _certs: certs,
+            cfg_a,
+            _cfg_b: cfg_b,
+            a,
+            b,
+        }
+    }
 }
 
 #[test]
 fn two_nodes_share_flushes_keys_and_quotas() {
-    let certs = tempfile::tempdir().expect("tempdir");
-    let out = std::process::Command::new(crate::harness::BIN)
-        .args(["mesh", "certs", "--out"])
-        .arg(certs.path())
-        .args(IDS)
-        .output()
-        .expect("run causeway mesh certs");
-    assert!(out.status.success(), "{}", text(&out));
-    let addrs = udp_addrs();
-    let (cfg_a, cfg_b) = (
-        meshed_config(0, certs.path(), &addrs),
-        meshed_config(1, certs.path(), &addrs),
-    );
-    let a = Node::start(cfg_a.path());
-    let b = Node::start(cfg_b.path());
+    let pair = Pair::start();
+    let (a, b) = (&pair.a, &pair.b);
 
     // Each sees the other up, with a measured round-trip time.
     eventually("b sees a up", Duration::from_secs(15), || {
-        let status = admin_get(&b, "/v1/mesh");
+        let status = admin_get(b, "/v1/mesh");
         status.contains(r#""id":"node-a.mesh.test","up":true,"rtt_ms":"#)
     });
 
@@ -135,12 +141,12 @@ fn two_nodes_share_flushes_keys_and_quotas() {
     );
 
     // A flush on a empties b's cache too.
-    assert_eq!(cache_header(&b), "miss");
-    assert_eq!(cache_header(&b), "hit");
+    assert_eq!(cache_header(b), "miss");
+    assert_eq!(cache_header(b), "hit");
     let out = a.cli(&["flush-cache", "--api", "svc", "--stage", "prod"]);
     assert!(out.status.success(), "{}", text(&out));
     eventually("the flush reaches b", Duration::from_secs(10), || {
-        cache_header(&b) == "miss"
+        cache_header(b) == "miss"
     });
 
     // A usage plan and a key created on a are honoured by b; the quota is shared.
@@ -165,10 +171,10 @@ fn two_nodes_share_flushes_keys_and_quotas() {
     assert!(out.status.success(), "{}", text(&out));
     // (Refused with 403 until the key arrives; the one 200 is the first of three.)
     eventually("b honours the key", Duration::from_secs(10), || {
-        status_with_key(&b, key).0 == 200
+        status_with_key(b, key).0 == 200
     });
-    assert_eq!(status_with_key(&b, "not-the-key").0, 403);
-    assert_eq!(status_with_key(&a, key).0, 200, "second of three, on a");
+    assert_eq!(status_with_key(b, "not-the-key").0, 403);
+    assert_eq!(status_with_key(a, key).0, 200, "second of three, on a");
     eventually("b counts both requests", Duration::from_secs(10), || {
         let out = b.cli(&["usage-plans", "usage", &plan]);
         String::from_utf8_lossy(&out.stdout)
@@ -176,52 +182,39 @@ fn two_nodes_share_flushes_keys_and_quotas() {
             .nth(1)
             .is_some_and(|row| row.contains(" 2 "))
     });
-    assert_eq!(status_with_key(&b, key).0, 200, "third of three, on b");
+    assert_eq!(status_with_key(b, key).0, 200, "third of three, on b");
     assert_eq!(
-        status_with_key(&b, key),
+        status_with_key(b, key),
         (429, r#"{"message":"Limit Exceeded"}"#.to_owned()),
         "the quota spans both nodes"
     );
     eventually("a counts b's request", Duration::from_secs(10), || {
-        status_with_key(&a, key).0 == 429
+        status_with_key(a, key).0 == 429
     });
 }
 
 /// A deploy, and a rollback, on one node are served by the other.
 #[test]
 fn deployments_follow_across_the_mesh() {
-    let certs = tempfile::tempdir().expect("tempdir");
-    let out = std::process::Command::new(crate::harness::BIN)
-        .args(["mesh", "certs", "--out"])
-        .arg(certs.path())
-        .args(IDS)
-        .output()
-        .expect("run causeway mesh certs");
-    assert!(out.status.success(), "{}", text(&out));
-    let addrs = udp_addrs();
-    let (cfg_a, cfg_b) = (
-        meshed_config(0, certs.path(), &addrs),
-        meshed_config(1, certs.path(), &addrs),
-    );
-    let a = Node::start(cfg_a.path());
-    let b = Node::start(cfg_b.path());
+    let pair = Pair::start();
+    let (cfg_a, a, b) = (&pair.cfg_a, &pair.a, &pair.b);
     let version = |n: &Node| {
         get(n.addr, HOST, "/prod/version")
             .map(|r| r.1)
             .unwrap_or_default()
     };
-    assert_eq!(version(&b), "v1");
+    assert_eq!(version(b), "v1");
 
     cfg_a.write_api("svc", &API.replace(r#"body = "v1""#, r#"body = "v2""#));
     let out = a.cli(&["deploy"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(version(&a), "v2");
+    assert_eq!(version(a), "v2");
     eventually("b serves a's deployment", Duration::from_secs(10), || {
-        version(&b) == "v2"
+        version(b) == "v2"
     });
     // Both list the same stage pointer.
     let stages = |n: &Node| String::from_utf8_lossy(&n.cli(&["stages"]).stdout).into_owned();
-    let on_a = stages(&a);
+    let on_a = stages(a);
     let row = |s: &str| {
         s.lines()
             .find(|l| l.contains("prod"))
@@ -235,12 +228,12 @@ fn deployments_follow_across_the_mesh() {
         .unwrap_or("")
         .to_owned();
     assert!(a_id.len() > 8, "{on_a}");
-    assert!(row(&stages(&b)).contains(&a_id), "{a_id} in {}", stages(&b));
+    assert!(row(&stages(b)).contains(&a_id), "{a_id} in {}", stages(b));
 
     let out = a.cli(&["rollback", "--api", "svc", "--stage", "prod"]);
     assert!(out.status.success(), "{}", text(&out));
     eventually("b follows the rollback", Duration::from_secs(10), || {
-        version(&b) == "v1"
+        version(b) == "v1"
     });
 }
 
