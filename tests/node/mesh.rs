@@ -277,3 +277,58 @@ fn bad_mesh_settings_are_refused_with_their_place() {
         "{report}"
     );
 }
+
+/// A stage whose deployment uses a plugin is served by the peer too: the component
+/// travels over the mesh ahead of the stage.
+#[test]
+fn plugin_components_travel_with_their_stage() {
+    let pair = Pair::start();
+    let (cfg_a, a, b) = (&pair.cfg_a, &pair.a, &pair.b);
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plugins/target/wasm32-wasip2/release/hmac_authorizer.wasm");
+    std::fs::copy(&fixture, cfg_a.path().join("hmac.wasm"))
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", fixture.display()));
+    cfg_a.write_api(
+        "guarded",
+        r#"version = 1
+id = "guarded"
+name = "Guarded"
+type = "REST"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "hmac"
+file = "hmac.wasm"
+world = "authorizer"
+config = { secret = "s3cret" }
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "hmac"
+identity_sources = ["method.request.header.Authorization"]
+[[routes]]
+key = "GET /private"
+authorizer = "tokens"
+integration = { type = "MOCK", body = "private" }
+"#,
+    );
+    let guarded = |n: &Node| {
+        get_with(
+            n.addr,
+            "guarded.execute-api.localhost",
+            "/prod/private",
+            "Authorization: nope\r\n",
+        )
+        .map(|r| r.0)
+        .unwrap_or(0)
+    };
+    // Unknown to b so far: API Gateway's answer for a host with no API.
+    let before = guarded(b);
+    assert_ne!(before, 401);
+    let out = a.cli(&["deploy"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(guarded(a), 401, "a runs the authorizer");
+    eventually("b runs the authorizer too", Duration::from_secs(20), || {
+        guarded(b) == 401
+    });
+}

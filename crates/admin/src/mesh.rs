@@ -6,14 +6,16 @@
 //! | `flush/{api}/{stage}` | a nonce | the stage's response cache flushed |
 //! | `quota/{node}` | the node's quota counters (JSON) | merged (G-counters: per node, max) |
 //! | `stage/{api}/{stage}` | the stage record and the deployments it serves | stored, compiled, published |
+//! | `plugin/{sha}` | a plugin component (≤ 3 MiB), written before the stage using it | stored (hash checked); waiting stages retried |
 //! | `key/{id}`, `plan/{id}` | an API key's record (its value's hash) or a usage plan | stored and published |
 //!
 //! Every node counts its own requests in its own slot of each quota counter and shares
 //! the whole ledger every `mesh.quota_sync_ms`, so a usage plan's quota holds across
 //! regions to within one sync interval of traffic.
 
+use std::collections::{BTreeMap, HashSet};
 use std::net::UdpSocket;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use causeway_mesh::transport::{Mesh, MeshOptions, MeshTls};
@@ -40,14 +42,54 @@ pub struct PeerStatus {
     pub rtt_ms: Option<f64>,
 }
 
+/// Plugin components up to this size travel with the stages that use them; larger ones
+/// (an interpreter-based JavaScript or Python plugin) are uploaded to each node.
+const MAX_SHARED_COMPONENT: usize = 3 << 20;
+
 /// The running mesh member of a node.
 #[derive(Debug)]
 pub struct MeshLink {
     mesh: Mesh,
     section: MeshSection,
+    /// Components this node has shared (each goes once).
+    shared_components: Mutex<HashSet<String>>,
+    /// Peers' stage changes that could not be served yet (a component not here yet), by
+    /// key: retried when a component arrives.
+    pending: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
 impl MeshLink {
+    /// Shares component `sha` (read by `bytes`) unless it was already, or is too large.
+    pub(crate) fn share_component(
+        &self,
+        sha: &str,
+        bytes: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) {
+        let mut shared = self
+            .shared_components
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if shared.contains(sha) {
+            return;
+        }
+        match bytes() {
+            Ok(b) if b.len() <= MAX_SHARED_COMPONENT => {
+                self.mesh.write(&format!("plugin/{sha}"), Some(b));
+                shared.insert(sha.to_owned());
+            }
+            Ok(b) => tracing::warn!(
+                sha,
+                size = b.len(),
+                "plugin component too large to share over the mesh: upload it to each node (`causeway deploy --admin URL`)"
+            ),
+            Err(e) => tracing::error!(sha, error = %e, "cannot read a plugin component to share"),
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn flush(&self, api: &str, stage: &str) {
         let nonce: u64 = rand::random();
         self.mesh.write(
@@ -120,7 +162,12 @@ pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<bool, Admin
     tracing::info!(id = %section.id, listen = %section.listen, peers = section.peers.len(), "mesh started");
     let sync = Duration::from_millis(section.quota_sync_ms);
     let quota_key = format!("quota/{}", section.id);
-    control.attach_mesh(MeshLink { mesh, section });
+    control.attach_mesh(MeshLink {
+        mesh,
+        section,
+        shared_components: Mutex::new(HashSet::new()),
+        pending: Mutex::new(BTreeMap::new()),
+    });
     let control = control.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(sync);
@@ -171,15 +218,12 @@ fn apply(control: &Control, entry: &Entry) {
                 tracing::warn!(from = %entry.origin, error = %e, "unreadable quota counters from the mesh");
             }
         }
-        "stage" => match control.apply_shared_stage(value) {
-            Ok(r) => tracing::info!(
-                api = %r.api_id, stage = %r.stage, deployment = %r.deployment_id, from = %entry.origin,
-                "stage set by a peer"
-            ),
-            Err(e) => tracing::error!(
-                key = %entry.key, from = %entry.origin, error = %e,
-                "a peer's stage change is not served here"
-            ),
+        "stage" => apply_stage(control, &entry.key, value),
+        "plugin" => match control.put_plugin(rest, value) {
+            Ok(_) => retry_pending(control),
+            Err(e) => {
+                tracing::warn!(key = %entry.key, from = %entry.origin, error = %e, "shared plugin component refused")
+            }
         },
         "key" | "plan" => {
             if let Err(e) = control.apply_shared_key(kind, value) {
@@ -189,5 +233,38 @@ fn apply(control: &Control, entry: &Entry) {
         _ => {
             tracing::debug!(key = %entry.key, from = %entry.origin, "mesh entry of an unknown kind ignored")
         }
+    }
+}
+
+/// A peer's stage change; kept for a retry when it cannot be served yet.
+fn apply_stage(control: &Control, key: &str, value: &[u8]) {
+    match control.apply_shared_stage(value) {
+        Ok(r) => {
+            if let Some(link) = control.mesh() {
+                link.pending().remove(key);
+            }
+            tracing::info!(
+                api = %r.api_id, stage = %r.stage, deployment = %r.deployment_id,
+                "stage set by a peer"
+            );
+        }
+        Err(e) => {
+            if let Some(link) = control.mesh() {
+                link.pending().insert(key.to_owned(), value.to_vec());
+            }
+            tracing::error!(
+                key, error = %e,
+                "a peer's stage change is not served here yet (retried when a plugin component arrives)"
+            );
+        }
+    }
+}
+
+/// Retries the peers' stage changes that were waiting (a component arrived).
+pub(crate) fn retry_pending(control: &Control) {
+    let Some(link) = control.mesh() else { return };
+    let waiting = std::mem::take(&mut *link.pending());
+    for (key, value) in waiting {
+        apply_stage(control, &key, &value);
     }
 }

@@ -150,13 +150,14 @@ impl Control {
 
     /// Store a plugin component uploaded as `sha` (refused if the bytes hash otherwise).
     pub fn put_plugin(&self, sha: &str, bytes: &[u8]) -> Result<serde_json::Value, AdminError> {
-        let inner = self.lock();
-        let stored = inner.store.put_blob(bytes)?;
+        let stored = self.lock().store.put_blob(bytes)?;
         if stored != sha {
             return Err(AdminError::BadRequest(format!(
                 "the uploaded component has SHA-256 {stored}, not {sha}; upload it to /v1/plugins/{stored}"
             )));
         }
+        // A peer's stage may have been waiting for this component.
+        crate::mesh::retry_pending(self);
         Ok(serde_json::json!({ "sha256": stored, "size": bytes.len() }))
     }
 

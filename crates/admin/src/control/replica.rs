@@ -37,6 +37,18 @@ impl Control {
                 deployments,
             }
         };
+        // Components first: a peer applies entries in the order they were written.
+        if let Some(link) = self.mesh() {
+            let shas = shared
+                .deployments
+                .iter()
+                .flat_map(|d| d.api.plugins.iter().filter_map(|p| p.sha256.clone()));
+            for sha in shas {
+                link.share_component(&sha, || {
+                    self.lock().store.blob(&sha).map_err(|e| e.to_string())
+                });
+            }
+        }
         self.share("stage", &format!("{api_id}/{stage}"), &shared);
     }
 
