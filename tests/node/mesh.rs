@@ -134,6 +134,13 @@ fn two_nodes_share_flushes_keys_and_quotas() {
             .is_some_and(|(_, rtt)| rtt.starts_with(|c: char| c.is_ascii_digit()))
     });
 
+    eventually("a's metrics show b up", Duration::from_secs(10), || {
+        let metrics = get(a.admin, "admin", "/metrics")
+            .map(|r| r.1)
+            .unwrap_or_default();
+        metrics.contains(r#"causeway_MeshPeerUp{peer="node-b.mesh.test"} 1"#)
+            && metrics.contains(r#"causeway_MeshPeerRttSeconds{peer="node-b.mesh.test"} 0."#)
+    });
     let out = a.cli(&["mesh", "status"]);
     assert!(out.status.success(), "{}", text(&out));
     let shown = text(&out);

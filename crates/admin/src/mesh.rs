@@ -181,6 +181,11 @@ pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<bool, Admin
                     None => return,
                 },
                 _ = tick.tick() => {
+                    if let Some(link) = control.mesh() {
+                        for p in link.mesh.peers() {
+                            control.gateway().metrics().set_mesh_peer(&p.id, p.up, p.srtt);
+                        }
+                    }
                     let usage = serde_json::to_vec(&control.gateway().quota_usage_json())
                         .unwrap_or_default();
                     if usage != shared {

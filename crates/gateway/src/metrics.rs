@@ -9,12 +9,14 @@
 
 mod plugins;
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -103,6 +105,15 @@ pub struct Metrics {
     latency: Hist,
     integration_latency: Hist,
     plugins: Arc<plugins::PluginCollector>,
+    mesh_up: Family<PeerLabels, Gauge>,
+    mesh_rtt: Family<PeerLabels, Gauge<f64, AtomicU64>>,
+}
+
+/// Labels of a mesh peer's gauges.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct PeerLabels {
+    /// The peer's mesh id.
+    pub peer: String,
 }
 
 /// Pre-resolved handles for one (api, stage, route).
@@ -144,6 +155,8 @@ impl Metrics {
             latency: Family::new_with_constructor(MillisBuckets),
             integration_latency: Family::new_with_constructor(MillisBuckets),
             plugins: Arc::default(),
+            mesh_up: Family::default(),
+            mesh_rtt: Family::default(),
         };
         registry.register(
             "Count",
@@ -216,6 +229,16 @@ impl Metrics {
             m.integration_latency.clone(),
         );
         registry.register_collector(Box::new(m.plugins.clone()));
+        registry.register(
+            "MeshPeerUp",
+            "1 while the mesh peer answers pings, else 0",
+            m.mesh_up.clone(),
+        );
+        registry.register(
+            "MeshPeerRttSeconds",
+            "Smoothed round-trip time to the mesh peer",
+            m.mesh_rtt.clone(),
+        );
         *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         m
     }
@@ -250,6 +273,17 @@ impl Metrics {
     /// Count one failed plugin call (rare: the label lookup is fine here).
     pub fn plugin_error(&self, labels: &PluginLabels) {
         self.plugin_errors.get_or_create(labels).inc();
+    }
+
+    /// A mesh peer's state: up or down, smoothed round-trip time once measured.
+    pub fn set_mesh_peer(&self, peer: &str, up: bool, rtt: Option<Duration>) {
+        let labels = PeerLabels {
+            peer: peer.to_owned(),
+        };
+        self.mesh_up.get_or_create(&labels).set(i64::from(up));
+        if let Some(rtt) = rtt {
+            self.mesh_rtt.get_or_create(&labels).set(rtt.as_secs_f64());
+        }
     }
 
     /// Export these plugins (those of the published deployments) from now on.
