@@ -14,12 +14,11 @@
 //! regions to within one sync interval of traffic.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::UdpSocket;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use causeway_mesh::transport::{Mesh, MeshOptions, MeshTls};
-use causeway_mesh::{Entry, Event, NodeConfig, PeerInfo};
+use causeway_mesh::transport::Mesh;
+use causeway_mesh::{Entry, Event, PeerInfo};
 use causeway_model::{ConfigSet, MeshSection};
 use serde::{Deserialize, Serialize};
 
@@ -124,41 +123,12 @@ fn peer_status(p: PeerInfo) -> PeerStatus {
 
 /// Starts this node's mesh member when `[mesh]` is configured and attaches it to
 /// `control`; must run inside the tokio runtime. Errors name the setting to fix.
-pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<bool, AdminError> {
+pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<(), AdminError> {
     let Some(section) = set.node.mesh.clone() else {
-        return Ok(false);
+        return Ok(());
     };
-    let fail = |m: String| AdminError::BadRequest(m);
-    let tls = MeshTls::from_pem_files(
-        &set.dir.join(&section.ca_file),
-        &set.dir.join(&section.cert_file),
-        &set.dir.join(&section.key_file),
-    )
-    .map_err(|e| {
-        fail(format!(
-            "{e} (mesh.ca_file / cert_file / key_file, relative to the config directory; `causeway mesh certs` mints them)"
-        ))
-    })?;
-    let socket = UdpSocket::bind(section.listen).map_err(|e| {
-        fail(format!(
-            "cannot listen on UDP {} (mesh.listen): {e}",
-            section.listen
-        ))
-    })?;
-    let options = MeshOptions {
-        id: section.id.clone(),
-        peers: section
-            .peers
-            .iter()
-            .map(|p| (p.id.clone(), p.address))
-            .collect(),
-        node: NodeConfig {
-            ping_interval: Duration::from_millis(section.ping_interval_ms),
-            down_after: Duration::from_millis(section.down_after_ms),
-            ..NodeConfig::default()
-        },
-    };
-    let (mesh, mut events) = Mesh::start(socket, &tls, options).map_err(|e| fail(e.to_string()))?;
+    let (mesh, mut events) = Mesh::start_configured(&set.dir, &section)
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
     tracing::info!(id = %section.id, listen = %section.listen, peers = section.peers.len(), "mesh started");
     let sync = Duration::from_millis(section.quota_sync_ms);
     let quota_key = format!("quota/{}", section.id);
@@ -198,7 +168,7 @@ pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<bool, Admin
             }
         }
     });
-    Ok(true)
+    Ok(())
 }
 
 /// A peer's write, applied to this node.

@@ -110,7 +110,7 @@ async fn serve(
         }
     };
     match causeway_admin::start_mesh(&set, &control) {
-        Ok(_) => {}
+        Ok(()) => {}
         Err(AdminError::BadRequest(why)) => {
             print_errors([ConfigError::new("causeway.toml", "mesh", why)]);
             return Ok(ExitCode::from(EXIT_CONFIG));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use causeway_mesh::transport::{Mesh, MeshOptions, MeshTls};
+use causeway_mesh::transport::Mesh;
 use causeway_model::NodeConfig;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -37,11 +37,6 @@ pub enum EdgeError {
     Config(String),
     #[error(transparent)]
     Mesh(#[from] causeway_mesh::transport::MeshError),
-    #[error("cannot listen on UDP {addr} (mesh.listen): {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
 }
 
 struct Region {
@@ -81,29 +76,7 @@ impl Edge {
                 "an edge node needs `[mesh]` (the regional nodes as peers) and `[edge]` (their public listeners) in causeway.toml".into(),
             ));
         };
-        let tls = MeshTls::from_pem_files(
-            &dir.join(&mesh.ca_file),
-            &dir.join(&mesh.cert_file),
-            &dir.join(&mesh.key_file),
-        )?;
-        let socket = std::net::UdpSocket::bind(mesh.listen).map_err(|source| EdgeError::Bind {
-            addr: mesh.listen,
-            source,
-        })?;
-        let options = MeshOptions {
-            id: mesh.id.clone(),
-            peers: mesh
-                .peers
-                .iter()
-                .map(|p| (p.id.clone(), p.address))
-                .collect(),
-            node: causeway_mesh::NodeConfig {
-                ping_interval: Duration::from_millis(mesh.ping_interval_ms),
-                down_after: Duration::from_millis(mesh.down_after_ms),
-                ..causeway_mesh::NodeConfig::default()
-            },
-        };
-        let (member, mut events) = Mesh::start(socket, &tls, options)?;
+        let (member, mut events) = Mesh::start_configured(dir, mesh)?;
         // The edge applies nothing the regions replicate; it only watches who is up.
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
@@ -184,14 +157,6 @@ impl Edge {
         Ok(())
     }
 
-    /// The order regions would be tried in now (ids).
-    pub fn route_order(&self) -> Vec<String> {
-        self.order()
-            .iter()
-            .map(|&i| self.regions[i].node.clone())
-            .collect()
-    }
-
     /// [`compute_order`](Self::compute_order), reused for [`ORDER_TTL`].
     fn order(&self) -> Arc<[usize]> {
         let now = Instant::now();
@@ -256,7 +221,8 @@ impl Edge {
             }
         }
         append_forwarded_for(&mut headers, remote);
-        for &i in self.order().iter() {
+        let order = self.order();
+        for (attempt, &i) in order.iter().enumerate() {
             let region = &self.regions[i];
             let Ok(uri) = http::Uri::builder()
                 .scheme(http::uri::Scheme::HTTP)
@@ -269,7 +235,12 @@ impl Edge {
             let mut upstream = Request::new(Full::new(body.clone()));
             *upstream.method_mut() = parts.method.clone();
             *upstream.uri_mut() = uri;
-            *upstream.headers_mut() = headers.clone();
+            // Cloned only while another region may still need them.
+            *upstream.headers_mut() = if attempt + 1 == order.len() {
+                std::mem::take(&mut headers)
+            } else {
+                headers.clone()
+            };
             match self.client.request(upstream).await {
                 Ok(response) => {
                     let (mut parts, body) = response.into_parts();

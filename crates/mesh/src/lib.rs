@@ -17,8 +17,8 @@
 //! origin node, the version up to which it has seen everything), so a peer that missed a
 //! push — lost frame, partition, restart — is sent exactly what it lacks on the next ping.
 //!
-//! This crate must not depend on other Causeway crates, hyper or the gateway (the gateway
-//! depends on it), and `frame` and `node` must stay free of I/O.
+//! It depends on no Causeway crate but the model (for `[mesh]`), never on hyper or the
+//! gateway (the gateway side depends on it), and `frame` and `node` must stay free of I/O.
 
 mod frame;
 mod node;

@@ -140,6 +140,45 @@ impl Mesh {
         ))
     }
 
+    /// Starts the member a node file's `[mesh]` describes (PEM paths relative to `dir`):
+    /// reads the credentials, binds `mesh.listen`, then [`start`](Self::start). Errors say
+    /// which setting to fix.
+    pub fn start_configured(
+        dir: &std::path::Path,
+        section: &causeway_model::MeshSection,
+    ) -> Result<(Mesh, mpsc::UnboundedReceiver<Event>), MeshError> {
+        let tls = MeshTls::from_pem_files(
+            &dir.join(&section.ca_file),
+            &dir.join(&section.cert_file),
+            &dir.join(&section.key_file),
+        )
+        .map_err(|e| {
+            MeshError::Tls(format!(
+                "{e} (mesh.ca_file / cert_file / key_file, relative to the config directory; `causeway mesh certs` mints them)"
+            ))
+        })?;
+        let socket = std::net::UdpSocket::bind(section.listen).map_err(|e| {
+            MeshError::Config(format!(
+                "cannot listen on UDP {} (mesh.listen): {e}",
+                section.listen
+            ))
+        })?;
+        let options = MeshOptions {
+            id: section.id.clone(),
+            peers: section
+                .peers
+                .iter()
+                .map(|p| (p.id.clone(), p.address))
+                .collect(),
+            node: NodeConfig {
+                ping_interval: Duration::from_millis(section.ping_interval_ms),
+                down_after: Duration::from_millis(section.down_after_ms),
+                ..NodeConfig::default()
+            },
+        };
+        Mesh::start(socket, &tls, options)
+    }
+
     /// The UDP address the member listens on.
     pub fn local_addr(&self) -> Result<SocketAddr, MeshError> {
         Ok(self.endpoint.local_addr()?)
@@ -202,9 +241,7 @@ async fn drive(
                 tracing::debug!(peer = %t.to, "mesh outbound queue full: frame dropped");
             }
         }
-        let mut changed = false;
         while let Some(event) = node.poll_event() {
-            changed |= matches!(event, Event::PeerUp(_) | Event::PeerDown(_));
             match &event {
                 Event::PeerUp(id) => tracing::info!(peer = %id, "mesh peer up"),
                 Event::PeerDown(id) => tracing::warn!(peer = %id, "mesh peer down"),
@@ -213,7 +250,8 @@ async fn drive(
             let _ = events.send(event);
         }
         let mut snapshot = peers.lock().unwrap_or_else(PoisonError::into_inner);
-        if changed || snapshot.iter().zip(node.peers()).any(|(a, b)| a != b) {
+        // (Up/down and round-trip times are both in `PeerInfo`: one comparison.)
+        if snapshot.iter().zip(node.peers()).any(|(a, b)| a != b) {
             snapshot.clear();
             snapshot.extend(node.peers().cloned());
         }
