@@ -1,6 +1,7 @@
 //! An edge node in front of two regional nodes: requests go to the nearer region (round
 //! trips measured over the mesh, one region made far by a delaying UDP relay), fail over
-//! when it is gone, and get a 503 when no region answers.
+//! when it is gone, and get a 503 when no region answers. A route's WASM authorizer,
+//! deployed on a region, runs at the edge: refusals are answered there.
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
@@ -9,7 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw, spawn_until, text};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw_with, spawn_until, text};
 
 const API: &str = r#"version = 1
 id = "svc"
@@ -153,7 +159,13 @@ fn start_edge(dir: &std::path::Path) -> EdgeNode {
 
 /// (status, region header, body) of `GET /prod/hello` through the edge.
 fn through(edge: &EdgeNode) -> (u16, String, String) {
-    let raw = get_raw(edge.addr, HOST, "/prod/hello");
+    through_with(edge, HOST, "/prod/hello", "")
+}
+
+/// (status, region header, body) of a GET through the edge; no region header: the edge
+/// answered itself.
+fn through_with(edge: &EdgeNode, host: &str, path: &str, headers: &str) -> (u16, String, String) {
+    let raw = get_raw_with(edge.addr, host, path, headers);
     let status = raw.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let region = raw
         .lines()
@@ -166,16 +178,43 @@ fn through(edge: &EdgeNode) -> (u16, String, String) {
     (status, region, body)
 }
 
-#[test]
-fn edge_picks_the_nearest_region_and_fails_over() {
+/// A CA and certificates for `ids`, in a temporary directory.
+fn mint(ids: &[&str]) -> tempfile::TempDir {
     let certs = tempfile::tempdir().expect("tempdir");
     let out = Command::new(BIN)
         .args(["mesh", "certs", "--out"])
         .arg(certs.path())
-        .args([FAR, NEAR, EDGE])
+        .args(ids)
         .output()
         .expect("mint");
     assert!(out.status.success(), "{}", text(&out));
+    certs
+}
+
+/// An edge's config directory: `[mesh]` with `peers`, `[edge]` forwarding to `regions`.
+fn edge_config(
+    listen: SocketAddr,
+    certs: &std::path::Path,
+    peers: &[(&str, SocketAddr)],
+    regions: &[(&str, SocketAddr)],
+) -> tempfile::TempDir {
+    let cfg = tempfile::tempdir().expect("tempdir");
+    let regions: Vec<String> = regions
+        .iter()
+        .map(|(node, addr)| format!(r#"{{ node = "{node}", url = "http://{addr}" }}"#))
+        .collect();
+    let toml = format!(
+        "version = 1\n{}[edge]\nconnect_timeout_ms = 500\nregions = [{}]\n",
+        mesh_section(EDGE, listen, certs, peers),
+        regions.join(", ")
+    );
+    std::fs::write(cfg.path().join("causeway.toml"), toml).expect("write");
+    cfg
+}
+
+#[test]
+fn edge_picks_the_nearest_region_and_fails_over() {
+    let certs = mint(&[FAR, NEAR, EDGE]);
     let (far_udp, near_udp, edge_udp) = (udp_addr(), udp_addr(), udp_addr());
     let relay = Relay::start(far_udp, Duration::from_millis(80));
     let (_far_cfg, mut far) = region(
@@ -191,19 +230,12 @@ fn edge_picks_the_nearest_region_and_fails_over() {
         &[(FAR, far_udp), (EDGE, edge_udp)],
     );
 
-    let edge_cfg = tempfile::tempdir().expect("tempdir");
-    let edge_toml = format!(
-        "version = 1\n{}[edge]\nconnect_timeout_ms = 500\nregions = [{{ node = \"{FAR}\", url = \"http://{}\" }}, {{ node = \"{NEAR}\", url = \"http://{}\" }}]\n",
-        mesh_section(
-            EDGE,
-            edge_udp,
-            certs.path(),
-            &[(FAR, relay.addr), (NEAR, near_udp)]
-        ),
-        far.addr,
-        near.addr,
+    let edge_cfg = edge_config(
+        edge_udp,
+        certs.path(),
+        &[(FAR, relay.addr), (NEAR, near_udp)],
+        &[(FAR, far.addr), (NEAR, near.addr)],
     );
-    std::fs::write(edge_cfg.path().join("causeway.toml"), edge_toml).expect("write");
     let out = Command::new(BIN)
         .args(["validate", "--config"])
         .arg(edge_cfg.path())
@@ -258,4 +290,105 @@ fn an_edge_without_regions_in_the_mesh_is_refused() {
     for field in ["edge.regions[0].node", "edge.regions[0].url"] {
         assert!(report.contains(field), "{field}: {report}");
     }
+}
+
+const GUARDED: &str = r#"version = 1
+id = "guarded"
+name = "Guarded"
+type = "REST"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "hmac"
+file = "hmac.wasm"
+world = "authorizer"
+config = { secret = "s3cret" }
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "hmac"
+identity_sources = ["method.request.header.Authorization"]
+[[routes]]
+key = "GET /private"
+authorizer = "tokens"
+integration = { type = "MOCK", body = "private" }
+"#;
+
+/// `Authorization: Bearer payload.signature` as the HMAC authorizer fixture checks it.
+fn bearer(secret: &[u8]) -> String {
+    let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"alice","exp":4102444800}"#);
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(payload.as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("Authorization: Bearer {payload}.{sig}\r\n")
+}
+
+/// An API with a WASM authorizer, deployed on a region, reaches the edge over the mesh
+/// (stage and component); from then on the edge runs the authorizer itself: a missing
+/// token (401) and a forged one (403) are answered at the edge, even with every region
+/// gone and after the edge restarts; a good token is forwarded.
+#[test]
+fn the_edge_runs_a_routes_authorizer_before_forwarding() {
+    let certs = mint(&[NEAR, EDGE]);
+    let (region_udp, edge_udp) = (udp_addr(), udp_addr());
+    let (region_cfg, mut region) = region(NEAR, region_udp, certs.path(), &[(EDGE, edge_udp)]);
+    let edge_cfg = edge_config(
+        edge_udp,
+        certs.path(),
+        &[(NEAR, region_udp)],
+        &[(NEAR, region.addr)],
+    );
+    let mut edge = start_edge(edge_cfg.path());
+
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plugins/target/wasm32-wasip2/release/hmac_authorizer.wasm");
+    std::fs::copy(&fixture, region_cfg.path().join("hmac.wasm"))
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", fixture.display()));
+    region_cfg.write_api("guarded", GUARDED);
+    let out = region.cli(&["deploy"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let host = "guarded.execute-api.localhost";
+    let forged = bearer(b"not the secret");
+    // Until the stage arrives the edge forwards and the region refuses (its name on the
+    // answer); then the edge refuses by itself.
+    eventually(
+        "the edge answers a forged token itself",
+        Duration::from_secs(20),
+        || {
+            let (status, region_name, _) = through_with(&edge, host, "/prod/private", &forged);
+            status == 403 && region_name.is_empty()
+        },
+    );
+    let (status, region_name, body) = through_with(&edge, host, "/prod/private", &forged);
+    assert_eq!((status, region_name.as_str()), (403, ""), "{body}");
+    assert_eq!(body, r#"{"message":"invalid token signature"}"#);
+    let (status, region_name, body) = through_with(&edge, host, "/prod/private", "");
+    assert_eq!(
+        (status, region_name.as_str(), body.as_str()),
+        (401, "", r#"{"message":"Unauthorized"}"#)
+    );
+    assert_eq!(
+        through_with(&edge, host, "/prod/private", &bearer(b"s3cret")),
+        (200, NEAR.to_owned(), "private".to_owned())
+    );
+    // Routes without an authorizer, and APIs the edge has not placed, go to the region.
+    assert_eq!(through(&edge), (200, NEAR.to_owned(), "hello".to_owned()));
+
+    // No region left: refusals still come from the edge; a good token has nowhere to go.
+    region.kill9();
+    assert_eq!(through_with(&edge, host, "/prod/private", &forged).0, 403);
+    assert_eq!(
+        through_with(&edge, host, "/prod/private", &bearer(b"s3cret")).0,
+        503
+    );
+
+    // The edge kept what the region replicated: a restarted edge refuses at once.
+    drop(edge);
+    edge = start_edge(edge_cfg.path());
+    assert_eq!(
+        through_with(&edge, host, "/prod/private", "").0,
+        401,
+        "a restarted edge serves the stages it stored"
+    );
 }

@@ -182,13 +182,18 @@ pub fn text(o: &Output) -> String {
 
 /// One blocking HTTP/1.1 GET over a fresh connection: the whole answer, head and body.
 pub fn get_raw(addr: SocketAddr, host: &str, path: &str) -> String {
+    get_raw_with(addr, host, path, "")
+}
+
+/// [`get_raw`] with more header lines (`"name: value\r\n"` each).
+pub fn get_raw_with(addr: SocketAddr, host: &str, path: &str, headers: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n"
     )
     .expect("send");
     let mut answer = String::new();

@@ -161,6 +161,12 @@ impl Control {
         self.mesh().map(crate::mesh::MeshLink::status)
     }
 
+    /// The mesh's members as this node sees them: up or down, smoothed round-trip times
+    /// (empty without a mesh). An edge orders its regions by it.
+    pub fn mesh_peers(&self) -> Vec<causeway_mesh::PeerInfo> {
+        self.mesh().map(|l| l.peers()).unwrap_or_default()
+    }
+
     /// Flushes a stage's response cache here and, through the mesh, on every other node.
     /// False when the stage has no cache on this node.
     pub fn flush_cache(&self, api: &str, stage: &str) -> bool {

@@ -104,6 +104,10 @@ impl MeshLink {
         }
     }
 
+    pub(crate) fn peers(&self) -> Vec<PeerInfo> {
+        self.mesh.peers()
+    }
+
     pub(crate) fn status(&self) -> MeshStatus {
         MeshStatus {
             id: self.section.id.clone(),
@@ -147,7 +151,8 @@ pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<(), AdminEr
             tokio::select! {
                 event = events.recv() => match event {
                     Some(Event::Applied(entry)) => apply(&control, &entry),
-                    Some(_) => {}
+                    Some(Event::PeerUp(peer)) => tracing::info!(%peer, "mesh peer up"),
+                    Some(Event::PeerDown(peer)) => tracing::warn!(%peer, "mesh peer down"),
                     None => return,
                 },
                 _ = tick.tick() => {

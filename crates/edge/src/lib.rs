@@ -6,11 +6,17 @@
 //! round-trip times); [`select::order`] turns that into the order regions are tried in,
 //! and [`proxy`] forwards, moving on to the next region when one cannot be reached.
 //!
+//! Before forwarding, the edge runs the authorizer of the route a request falls on, from
+//! the stages the regions replicate to it ([`causeway_gateway::Gateway::check_at_edge`]):
+//! a missing identity, a deny or a bad token is answered at the edge, without the round
+//! trip to a region.
+//!
 //! `select` is sans-IO (no clock, no sockets) and tested as such; `proxy` is the hyper shell.
-//! This crate must not depend on the gateway, the admin crate or the CLI: an edge runs no
-//! API pipeline of its own.
+//! This crate uses the gateway's authorize phase only and must not depend on the admin
+//! crate or the CLI: the node's control plane (which applies what the mesh replicates) is
+//! wired in by the CLI.
 
 pub mod proxy;
 pub mod select;
 
-pub use proxy::{Edge, EdgeError};
+pub use proxy::{Edge, EdgeError, PeerSource};

@@ -3,12 +3,12 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use causeway_mesh::transport::Mesh;
+use causeway_gateway::{BoxError, Gateway, Peer};
+use causeway_mesh::PeerInfo;
 use causeway_model::NodeConfig;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::select::{Candidate, order};
 
-type Body = BoxBody<Bytes, hyper::Error>;
+type Body = BoxBody<Bytes, BoxError>;
 
 /// The response header naming the regional node that answered.
 pub const REGION_HEADER: &str = "x-causeway-region";
@@ -35,9 +35,10 @@ const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 pub enum EdgeError {
     #[error("{0}")]
     Config(String),
-    #[error(transparent)]
-    Mesh(#[from] causeway_mesh::transport::MeshError),
 }
+
+/// Where the edge learns which regions are up and how far each is: the node's mesh member.
+pub type PeerSource = Box<dyn Fn() -> Vec<PeerInfo> + Send + Sync>;
 
 struct Region {
     node: String,
@@ -48,10 +49,13 @@ struct Region {
 /// on the mesh's ping interval, not per request.
 const ORDER_TTL: Duration = Duration::from_millis(50);
 
-/// A running edge: its mesh member, the regions it forwards to, its upstream client.
+/// A running edge: the regions it forwards to, how it sees them, its upstream client, and
+/// the gateway holding the stages the regions replicated here (their authorizers run
+/// before forwarding, see [`Gateway::check_at_edge`]).
 pub struct Edge {
     regions: Vec<Region>,
-    mesh: Mesh,
+    peers: PeerSource,
+    gateway: Gateway,
     client: Client<HttpConnector, Full<Bytes>>,
     order: std::sync::Mutex<(Instant, Arc<[usize]>)>,
 }
@@ -68,27 +72,14 @@ impl std::fmt::Debug for Edge {
 }
 
 impl Edge {
-    /// Joins the mesh described by `node` (paths relative to `dir`) and prepares to forward
-    /// to its `[edge]` regions. Runs inside the tokio runtime.
-    pub fn start(dir: &Path, node: &NodeConfig) -> Result<Edge, EdgeError> {
-        let (Some(mesh), Some(edge)) = (&node.mesh, &node.edge) else {
+    /// Prepares to forward to `node`'s `[edge]` regions, ordered by what `peers` (the
+    /// node's mesh member) reports, checking requests against what `gateway` serves.
+    pub fn new(node: &NodeConfig, gateway: Gateway, peers: PeerSource) -> Result<Edge, EdgeError> {
+        let (Some(_), Some(edge)) = (&node.mesh, &node.edge) else {
             return Err(EdgeError::Config(
                 "an edge node needs `[mesh]` (the regional nodes as peers) and `[edge]` (their public listeners) in causeway.toml".into(),
             ));
         };
-        let (member, mut events) = Mesh::start_configured(dir, mesh)?;
-        // The edge applies nothing the regions replicate; it only watches who is up.
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                match event {
-                    causeway_mesh::Event::PeerUp(id) => tracing::info!(region = %id, "region up"),
-                    causeway_mesh::Event::PeerDown(id) => {
-                        tracing::warn!(region = %id, "region down")
-                    }
-                    causeway_mesh::Event::Applied(_) => {}
-                }
-            }
-        });
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(edge.connect_timeout_ms)));
         connector.set_nodelay(true);
@@ -112,7 +103,8 @@ impl Edge {
             .unwrap_or_else(Instant::now);
         Ok(Edge {
             regions,
-            mesh: member,
+            peers,
+            gateway,
             client,
             order: std::sync::Mutex::new((stale, Arc::from(Vec::new()))),
         })
@@ -171,7 +163,7 @@ impl Edge {
     }
 
     fn compute_order(&self) -> Vec<usize> {
-        let peers = self.mesh.peers();
+        let peers = (self.peers)();
         let candidates: Vec<Candidate<'_>> = self
             .regions
             .iter()
@@ -189,6 +181,10 @@ impl Edge {
 
     async fn forward(&self, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
         let (parts, body) = req.into_parts();
+        let parts = match self.gateway.check_at_edge(parts, &Peer::new(remote)).await {
+            Ok(parts) => parts,
+            Err(answer) => return answer.map(BodyExt::boxed),
+        };
         let body = if hyper::body::Body::is_end_stream(&body) {
             Bytes::new()
         } else {
@@ -250,7 +246,7 @@ impl Edge {
                             .headers
                             .insert(HeaderName::from_static(REGION_HEADER), v);
                     }
-                    return Response::from_parts(parts, body.boxed());
+                    return Response::from_parts(parts, body.map_err(BoxError::from).boxed());
                 }
                 Err(e) if e.is_connect() => {
                     tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");

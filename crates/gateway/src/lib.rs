@@ -68,6 +68,8 @@ pub struct Gateway {
 struct Inner {
     table: Arc<ArcSwap<Table>>,
     pipeline: Pipeline,
+    /// What an edge node runs before forwarding ([`Gateway::check_at_edge`]).
+    edge_gate: Pipeline,
     metrics: Arc<Metrics>,
     log_sinks: access_log::Sinks,
     tracing: Option<Arc<Tracing>>,
@@ -110,6 +112,14 @@ impl Gateway {
                 .map(std::path::Path::new),
         );
         let hub = Arc::new(websocket::Hub::new(client.clone(), metrics.clone()));
+        let edge_gate = Pipeline::new(vec![
+            Box::new(phases::edge::EdgeRoute {
+                table: table.clone(),
+            }),
+            Box::new(phases::authorize::Authorize {
+                metrics: metrics.clone(),
+            }),
+        ]);
         let pipeline = Pipeline::new(vec![
             Box::new(phases::observe::Observe { unrouted }),
             Box::new(phases::route::Route {
@@ -144,6 +154,7 @@ impl Gateway {
             inner: Arc::new(Inner {
                 table,
                 pipeline,
+                edge_gate,
                 metrics,
                 log_sinks: access_log::Sinks::default(),
                 tracing,
@@ -294,6 +305,29 @@ impl Gateway {
         let mut ctx = RequestCtx::new(parts, body, client, host);
         let resp = self.inner.pipeline.run(&mut ctx).await;
         (resp, ctx.request_id)
+    }
+
+    /// What an edge node does before forwarding a request to a region: when the request
+    /// falls on a route of a stage the regions replicated here and that route has an
+    /// authorizer, the authorizer runs here (its decision cache too). `Err` is the answer
+    /// to give at the edge (401, 403, the authorizer's failure, in API Gateway's shape,
+    /// with its request id); `Ok` hands the request head back to forward. Requests the
+    /// edge cannot place are forwarded unchecked: the region decides.
+    pub async fn check_at_edge(
+        &self,
+        parts: http::request::Parts,
+        client: &Peer,
+    ) -> Result<http::request::Parts, Response<Body>> {
+        let host = host_of(&parts);
+        let mut ctx = RequestCtx::new(parts, Body::Empty, client, host);
+        match self.inner.edge_gate.gate(&mut ctx).await {
+            None => Ok(ctx.parts),
+            Some(mut resp) => {
+                resp.headers_mut()
+                    .insert(&pipeline::REQUEST_ID, ctx.request_id.header_value());
+                Err(resp)
+            }
+        }
     }
 
     /// Accept connections on `listener` until `shutdown` resolves, then drain.

@@ -9,6 +9,7 @@ pub(crate) mod authorize;
 pub(crate) mod cache;
 pub(crate) mod cors;
 pub(crate) mod decode;
+pub(crate) mod edge;
 pub(crate) mod integrate;
 pub(crate) mod observe;
 pub(crate) mod params;

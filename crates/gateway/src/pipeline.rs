@@ -100,6 +100,40 @@ impl Pipeline {
         self
     }
 
+    /// Run the request through the phases as a gate: `None` when every phase continues
+    /// (the caller carries the request on), else the answer (after the response hooks of
+    /// the phases that ran). Not traced: the caller's own request span covers it.
+    pub async fn gate(&self, ctx: &mut RequestCtx) -> Option<Response<Body>> {
+        let mut ran = 0;
+        let mut resp = None;
+        for phase in &self.phases {
+            ran += 1;
+            let flow = match phase.request(ctx) {
+                Step::Now(flow) => flow,
+                Step::Later(future) => future.await,
+            };
+            match flow {
+                Flow::Continue => continue,
+                Flow::Respond(r) => {
+                    resp = Some(*r);
+                    break;
+                }
+                Flow::Fail(e) => {
+                    log_error(ctx, phase.name(), &e);
+                    ctx.error = Some((e.response_type(), e.message.to_string()));
+                    resp = Some(crate::gateway_responses::respond(ctx, &e));
+                    break;
+                }
+            }
+        }
+        let mut resp = resp?;
+        ctx.status = Some(resp.status().as_u16());
+        for phase in self.phases[..ran].iter().rev() {
+            phase.response(ctx, &mut resp);
+        }
+        Some(resp)
+    }
+
     /// Run the request through the phases and produce the response.
     pub async fn run(&self, ctx: &mut RequestCtx) -> Response<Body> {
         let tracing = self.tracing.as_deref();

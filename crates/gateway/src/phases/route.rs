@@ -10,7 +10,7 @@ use crate::body::Body;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
-use crate::table::{Resolved, Table};
+use crate::table::{Resolved, StageRuntime, Table};
 
 /// Request limits, from the node config.
 #[derive(Debug, Clone, Copy)]
@@ -126,32 +126,12 @@ impl Route {
             ctx.stage = Some(stage);
             return Flow::Fail(refused);
         }
-        let path = ctx.parts.uri.path();
-        let route_path = at.and_then(|a| path.get(a..)).unwrap_or("/");
-        // Where `route_path` starts in `path` (the fallback `/` is not in it, and has no
-        // parameters to place).
-        let base = path.len().saturating_sub(route_path.len());
         let kind = stage.deployment.kind();
         if kind == ApiType::WebSocket {
             ctx.stage = Some(stage);
             return Flow::Continue;
         }
-        let matched = match stage
-            .deployment
-            .router
-            .lookup(ctx.parts.method.as_str(), route_path)
-        {
-            Lookup::Matched(m) => {
-                ctx.route = Some(m.route);
-                for (_, value) in m.params.iter() {
-                    // Values are sub-slices of `route_path`; turn them into ranges of `path`.
-                    let start = value.as_ptr() as usize - route_path.as_ptr() as usize + base;
-                    ctx.params.push(start..start + value.len());
-                }
-                true
-            }
-            Lookup::MethodNotAllowed | Lookup::NotFound => false,
-        };
+        let matched = locate(ctx, &stage);
         let preflight_ok = stage.deployment.cors.is_some();
         ctx.stage = Some(stage);
         // A CORS preflight is answered by the CORS phase even without an OPTIONS route.
@@ -160,5 +140,31 @@ impl Route {
             return Flow::Fail(not_found(kind));
         }
         Flow::Continue
+    }
+}
+
+/// Looks the request up in `stage`'s routes (the route path starting at
+/// `ctx.route_path_at`); on a match sets `ctx.route` and the path parameters' ranges.
+pub(crate) fn locate(ctx: &mut RequestCtx, stage: &StageRuntime) -> bool {
+    let path = ctx.parts.uri.path();
+    let route_path = ctx.route_path_at.and_then(|a| path.get(a..)).unwrap_or("/");
+    // Where `route_path` starts in `path` (the fallback `/` is not in it, and has no
+    // parameters to place).
+    let base = path.len().saturating_sub(route_path.len());
+    match stage
+        .deployment
+        .router
+        .lookup(ctx.parts.method.as_str(), route_path)
+    {
+        Lookup::Matched(m) => {
+            ctx.route = Some(m.route);
+            for (_, value) in m.params.iter() {
+                // Values are sub-slices of `route_path`; turn them into ranges of `path`.
+                let start = value.as_ptr() as usize - route_path.as_ptr() as usize + base;
+                ctx.params.push(start..start + value.len());
+            }
+            true
+        }
+        Lookup::MethodNotAllowed | Lookup::NotFound => false,
     }
 }

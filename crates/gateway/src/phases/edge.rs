@@ -1,0 +1,46 @@
+//! What an edge node checks before it forwards a request to a region: the route is looked
+//! up in the stages the regions replicated to it, so its authorizer (a WASM plugin or a
+//! JWT authorizer) can run at the edge and a missing identity, a deny or a bad token is
+//! answered there, without the round trip. Whatever the edge cannot place (an API it has
+//! not received, an unknown route, a CORS preflight, a WebSocket API, a refused endpoint)
+//! is forwarded as it is: the region has the last word and answers in API Gateway's shape.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use causeway_model::ApiType;
+
+use crate::context::RequestCtx;
+use crate::pipeline::{Flow, Phase, Step};
+use crate::table::{Resolved, Table};
+
+pub(crate) struct EdgeRoute {
+    pub(crate) table: Arc<ArcSwap<Table>>,
+}
+
+impl Phase for EdgeRoute {
+    fn name(&self) -> &'static str {
+        "edge-route"
+    }
+
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        let Resolved::Stage(stage, at) = self.table.load().resolve(&ctx.host, ctx.parts.uri.path())
+        else {
+            return Step::Now(Flow::Continue);
+        };
+        let placeable = stage.deployment.kind() != ApiType::WebSocket
+            && stage
+                .deployment
+                .endpoint
+                .admits(ctx.private, ctx.client.ip(), String::new)
+                .is_ok()
+            && !(stage.deployment.cors.is_some() && super::cors::is_preflight(ctx));
+        if placeable {
+            ctx.route_path_at = at;
+            if super::route::locate(ctx, &stage) {
+                ctx.stage = Some(stage);
+            }
+        }
+        Step::Now(Flow::Continue)
+    }
+}
