@@ -7,21 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use causeway_gateway::{BoxError, Gateway, Peer};
+use causeway_gateway::{Body, ForwardError, Forwarder, Gateway, Origin, Peer};
 use causeway_mesh::PeerInfo;
 use causeway_model::NodeConfig;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 use crate::select::{Candidate, order};
-
-type Body = BoxBody<Bytes, BoxError>;
 
 /// The response header naming the regional node that answered.
 pub const REGION_HEADER: &str = "x-causeway-region";
@@ -29,6 +25,10 @@ pub const REGION_HEADER: &str = "x-causeway-region";
 /// Largest request body an edge forwards (API Gateway's payload limit). Bodies are held
 /// until a region accepts the connection, so a failed connect can be retried elsewhere.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// How long a region has to answer with a response head: API Gateway's longest
+/// integration timeout (29 s) and a margin; the region enforces the route's own.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why an edge could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +42,9 @@ pub type PeerSource = Box<dyn Fn() -> Vec<PeerInfo> + Send + Sync>;
 
 struct Region {
     node: String,
-    authority: http::uri::Authority,
+    origin: Origin,
+    /// `node` as a header value, for [`REGION_HEADER`].
+    name: Option<HeaderValue>,
 }
 
 /// How long a computed region order is reused: round-trip times and up/down states move
@@ -56,7 +58,7 @@ pub struct Edge {
     regions: Vec<Region>,
     peers: PeerSource,
     gateway: Gateway,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Forwarder,
     order: std::sync::Mutex<(Instant, Arc<[usize]>)>,
 }
 
@@ -80,21 +82,18 @@ impl Edge {
                 "an edge node needs `[mesh]` (the regional nodes as peers) and `[edge]` (their public listeners) in causeway.toml".into(),
             ));
         };
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_millis(edge.connect_timeout_ms)));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = Forwarder::new(Duration::from_millis(edge.connect_timeout_ms));
         let regions = edge
             .regions
             .iter()
             .map(|r| {
-                let authority = r.url.trim_start_matches("http://").trim_end_matches('/');
-                let authority = authority.parse().map_err(|e| {
+                let origin = client.origin(&r.url).map_err(|e| {
                     EdgeError::Config(format!("edge region {}: `{}`: {e}", r.node, r.url))
                 })?;
                 Ok(Region {
                     node: r.node.clone(),
-                    authority,
+                    origin,
+                    name: HeaderValue::from_str(&r.node).ok(),
                 })
             })
             .collect::<Result<Vec<_>, EdgeError>>()?;
@@ -183,7 +182,7 @@ impl Edge {
         let (parts, body) = req.into_parts();
         let parts = match self.gateway.check_at_edge(parts, &Peer::new(remote)).await {
             Ok(parts) => parts,
-            Err(answer) => return answer.map(BodyExt::boxed),
+            Err(answer) => return answer,
         };
         let body = if hyper::body::Body::is_end_stream(&body) {
             Bytes::new()
@@ -217,38 +216,30 @@ impl Edge {
             }
         }
         append_forwarded_for(&mut headers, remote);
-        let order = self.order();
-        for (attempt, &i) in order.iter().enumerate() {
+        for &i in self.order().iter() {
             let region = &self.regions[i];
-            let Ok(uri) = http::Uri::builder()
-                .scheme(http::uri::Scheme::HTTP)
-                .authority(region.authority.clone())
-                .path_and_query(path.clone())
-                .build()
-            else {
-                return error(StatusCode::BAD_REQUEST, "Bad Request");
-            };
-            let mut upstream = Request::new(Full::new(body.clone()));
-            *upstream.method_mut() = parts.method.clone();
-            *upstream.uri_mut() = uri;
-            // Cloned only while another region may still need them.
-            *upstream.headers_mut() = if attempt + 1 == order.len() {
-                std::mem::take(&mut headers)
-            } else {
-                headers.clone()
-            };
-            match self.client.request(upstream).await {
-                Ok(response) => {
-                    let (mut parts, body) = response.into_parts();
-                    strip_hop_by_hop(&mut parts.headers);
-                    if let Ok(v) = HeaderValue::from_str(&region.node) {
-                        parts
-                            .headers
-                            .insert(HeaderName::from_static(REGION_HEADER), v);
+            let sent = self
+                .client
+                .forward(
+                    &region.origin,
+                    parts.method.clone(),
+                    &path,
+                    &headers,
+                    body.clone(),
+                    RESPONSE_TIMEOUT,
+                )
+                .await;
+            match sent {
+                Ok(mut response) => {
+                    strip_hop_by_hop(response.headers_mut());
+                    if let Some(name) = &region.name {
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static(REGION_HEADER), name.clone());
                     }
-                    return Response::from_parts(parts, body.map_err(BoxError::from).boxed());
+                    return response;
                 }
-                Err(e) if e.is_connect() => {
+                Err(ForwardError::Unreachable(e)) => {
                     tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
                 }
                 Err(e) => {
@@ -300,11 +291,7 @@ fn append_forwarded_for(headers: &mut HeaderMap, remote: SocketAddr) {
 
 fn error(status: StatusCode, message: &str) -> Response<Body> {
     let body = serde_json::json!({ "message": message }).to_string();
-    let mut response = Response::new(
-        Full::new(Bytes::from(body))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
+    let mut response = Response::new(Body::Full(Some(Bytes::from(body))));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -16,6 +16,7 @@ mod compile;
 mod context;
 mod endpoint;
 mod error;
+mod forwarder;
 mod gateway_responses;
 mod json;
 pub mod jwt;
@@ -45,6 +46,7 @@ pub use body::{Body, BoxError};
 pub use compile::{CompiledDeployment, check_routes, compile};
 pub use context::{Peer, RequestCtx, RequestId};
 pub use error::{ErrorKind, ErrorSource, GatewayError};
+pub use forwarder::{ForwardError, Forwarder, Origin};
 pub use keys::{KeyBinding, PlanBinding};
 pub use metrics::{
     Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics, WebSocketEvent,

@@ -5,7 +5,7 @@ mod forward;
 mod function;
 mod mapper;
 mod mock;
-mod pool;
+pub(crate) mod pool;
 mod upstream;
 mod wasi_http;
 
