@@ -292,28 +292,6 @@ fn an_edge_without_regions_in_the_mesh_is_refused() {
     }
 }
 
-const GUARDED: &str = r#"version = 1
-id = "guarded"
-name = "Guarded"
-type = "REST"
-[[stages]]
-name = "prod"
-[[plugins]]
-name = "hmac"
-file = "hmac.wasm"
-world = "authorizer"
-config = { secret = "s3cret" }
-[[authorizers]]
-name = "tokens"
-type = "TOKEN"
-plugin = "hmac"
-identity_sources = ["method.request.header.Authorization"]
-[[routes]]
-key = "GET /private"
-authorizer = "tokens"
-integration = { type = "MOCK", body = "private" }
-"#;
-
 /// `Authorization: Bearer payload.signature` as the HMAC authorizer fixture checks it.
 fn bearer(secret: &[u8]) -> String {
     let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"alice","exp":4102444800}"#);
@@ -340,11 +318,7 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
     );
     let mut edge = start_edge(edge_cfg.path());
 
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("plugins/target/wasm32-wasip2/release/hmac_authorizer.wasm");
-    std::fs::copy(&fixture, region_cfg.path().join("hmac.wasm"))
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", fixture.display()));
-    region_cfg.write_api("guarded", GUARDED);
+    region_cfg.write_guarded_api();
     let out = region.cli(&["deploy"]);
     assert!(out.status.success(), "{}", text(&out));
 

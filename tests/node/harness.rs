@@ -312,3 +312,39 @@ integration = {{ type = "MOCK", body = "{version}" }}
 }
 
 pub const HOST: &str = "svc.execute-api.localhost";
+
+/// A REST API whose one route (`GET /private`, a MOCK answering `private`) is guarded by
+/// the HMAC authorizer fixture (secret `s3cret`), for [`ConfigDir::write_guarded_api`].
+const GUARDED_API: &str = r#"version = 1
+id = "guarded"
+name = "Guarded"
+type = "REST"
+[[stages]]
+name = "prod"
+[[plugins]]
+name = "hmac"
+file = "hmac.wasm"
+world = "authorizer"
+config = { secret = "s3cret" }
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "hmac"
+identity_sources = ["method.request.header.Authorization"]
+[[routes]]
+key = "GET /private"
+authorizer = "tokens"
+integration = { type = "MOCK", body = "private" }
+"#;
+
+impl ConfigDir {
+    /// Writes the `guarded` API (host `guarded.execute-api.localhost`) and copies the
+    /// HMAC authorizer fixture beside it.
+    pub fn write_guarded_api(&self) {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plugins/target/wasm32-wasip2/release/hmac_authorizer.wasm");
+        std::fs::copy(&fixture, self.path().join("hmac.wasm"))
+            .unwrap_or_else(|e| panic!("fixture {}: {e}", fixture.display()));
+        self.write_api("guarded", GUARDED_API);
+    }
+}

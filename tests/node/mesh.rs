@@ -295,34 +295,7 @@ fn bad_mesh_settings_are_refused_with_their_place() {
 fn plugin_components_travel_with_their_stage() {
     let pair = Pair::start();
     let (cfg_a, a, b) = (&pair.cfg_a, &pair.a, &pair.b);
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("plugins/target/wasm32-wasip2/release/hmac_authorizer.wasm");
-    std::fs::copy(&fixture, cfg_a.path().join("hmac.wasm"))
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", fixture.display()));
-    cfg_a.write_api(
-        "guarded",
-        r#"version = 1
-id = "guarded"
-name = "Guarded"
-type = "REST"
-[[stages]]
-name = "prod"
-[[plugins]]
-name = "hmac"
-file = "hmac.wasm"
-world = "authorizer"
-config = { secret = "s3cret" }
-[[authorizers]]
-name = "tokens"
-type = "TOKEN"
-plugin = "hmac"
-identity_sources = ["method.request.header.Authorization"]
-[[routes]]
-key = "GET /private"
-authorizer = "tokens"
-integration = { type = "MOCK", body = "private" }
-"#,
-    );
+    cfg_a.write_guarded_api();
     let guarded = |n: &Node| {
         get_with(
             n.addr,

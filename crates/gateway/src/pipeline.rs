@@ -112,18 +112,9 @@ impl Pipeline {
                 Step::Now(flow) => flow,
                 Step::Later(future) => future.await,
             };
-            match flow {
-                Flow::Continue => continue,
-                Flow::Respond(r) => {
-                    resp = Some(*r);
-                    break;
-                }
-                Flow::Fail(e) => {
-                    log_error(ctx, phase.name(), &e);
-                    ctx.error = Some((e.response_type(), e.message.to_string()));
-                    resp = Some(crate::gateway_responses::respond(ctx, &e));
-                    break;
-                }
+            if let Some(r) = answer(ctx, phase.name(), flow) {
+                resp = Some(r);
+                break;
             }
         }
         let mut resp = resp?;
@@ -162,18 +153,9 @@ impl Pipeline {
                 };
                 crate::trace::end_phase(pc, failed);
             }
-            match flow {
-                Flow::Continue => continue,
-                Flow::Respond(r) => {
-                    resp = Some(*r);
-                    break;
-                }
-                Flow::Fail(e) => {
-                    log_error(ctx, phase.name(), &e);
-                    ctx.error = Some((e.response_type(), e.message.to_string()));
-                    resp = Some(crate::gateway_responses::respond(ctx, &e));
-                    break;
-                }
+            if let Some(r) = answer(ctx, phase.name(), flow) {
+                resp = Some(r);
+                break;
             }
         }
         let mut resp = resp.unwrap_or_else(|| {
@@ -204,6 +186,21 @@ impl Pipeline {
             crate::trace::end_request(rc, resp.status().as_u16(), attrs);
         }
         resp
+    }
+}
+
+/// What `flow` means for the request: `None` to go on, else the answer (a failure rendered
+/// in API Gateway's shape and recorded on `ctx`).
+#[inline]
+fn answer(ctx: &mut RequestCtx, phase: &str, flow: Flow) -> Option<Response<Body>> {
+    match flow {
+        Flow::Continue => None,
+        Flow::Respond(r) => Some(*r),
+        Flow::Fail(e) => {
+            log_error(ctx, phase, &e);
+            ctx.error = Some((e.response_type(), e.message.to_string()));
+            Some(crate::gateway_responses::respond(ctx, &e))
+        }
     }
 }
 
