@@ -150,12 +150,14 @@ impl Control {
 
     /// Store a plugin component uploaded as `sha` (refused if the bytes hash otherwise).
     pub fn put_plugin(&self, sha: &str, bytes: &[u8]) -> Result<serde_json::Value, AdminError> {
-        let stored = self.lock().store.put_blob(bytes)?;
-        if stored != sha {
+        // Checked before anything is stored: a refused upload leaves no blob behind.
+        let real = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        if real != sha {
             return Err(AdminError::BadRequest(format!(
-                "the uploaded component has SHA-256 {stored}, not {sha}; upload it to /v1/plugins/{stored}"
+                "the uploaded component has SHA-256 {real}, not {sha}; upload it to /v1/plugins/{real}"
             )));
         }
+        let stored = self.lock().store.put_blob(bytes)?;
         // A peer's stage may have been waiting for this component.
         crate::mesh::retry_pending(self);
         Ok(serde_json::json!({ "sha256": stored, "size": bytes.len() }))

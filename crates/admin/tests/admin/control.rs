@@ -279,3 +279,25 @@ fn validate_config_compiles_every_api() {
     ));
     let _ = StoreError::UnknownApi { api_id: "x".into() };
 }
+
+#[test]
+fn a_component_uploaded_under_another_name_is_refused_and_not_stored() {
+    use sha2::Digest;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let set = config(tmp.path(), &[("pets", "v1")]);
+    let control = Control::open(&set, Gateway::new(&set.node)).expect("open");
+    let bytes = b"component bytes";
+    let real = hex::encode(sha2::Sha256::digest(bytes));
+    let err = control
+        .put_plugin(&"0".repeat(64), bytes)
+        .expect_err("a name that is not its hash");
+    assert!(err.to_string().contains(&real), "{err}");
+    assert!(
+        !control.has_plugin(&real),
+        "nothing stored by a refused upload"
+    );
+    control
+        .put_plugin(&real, bytes)
+        .expect("under its own hash");
+    assert!(control.has_plugin(&real));
+}
