@@ -10,12 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw_with, spawn_until, text};
+use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw_with, sign, spawn_until, text};
 
 const API: &str = r#"version = 1
 id = "svc"
@@ -292,13 +287,10 @@ fn an_edge_without_regions_in_the_mesh_is_refused() {
     }
 }
 
-/// `Authorization: Bearer payload.signature` as the HMAC authorizer fixture checks it.
-fn bearer(secret: &[u8]) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"alice","exp":4102444800}"#);
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    mac.update(payload.as_bytes());
-    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("Authorization: Bearer {payload}.{sig}\r\n")
+/// `Authorization: Bearer …` header line, signed under `secret`.
+fn bearer(secret: &str) -> String {
+    let claims = serde_json::json!({ "sub": "alice", "exp": 4_102_444_800_u64 });
+    format!("Authorization: Bearer {}\r\n", sign(secret, &claims))
 }
 
 /// An API with a WASM authorizer, deployed on a region, reaches the edge over the mesh
@@ -323,7 +315,7 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
     assert!(out.status.success(), "{}", text(&out));
 
     let host = "guarded.execute-api.localhost";
-    let forged = bearer(b"not the secret");
+    let forged = bearer("not the secret");
     // Until the stage arrives the edge forwards and the region refuses (its name on the
     // answer); then the edge refuses by itself.
     eventually(
@@ -343,7 +335,7 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
         (401, "", r#"{"message":"Unauthorized"}"#)
     );
     assert_eq!(
-        through_with(&edge, host, "/prod/private", &bearer(b"s3cret")),
+        through_with(&edge, host, "/prod/private", &bearer("s3cret")),
         (200, NEAR.to_owned(), "private".to_owned())
     );
     // Routes without an authorizer, and APIs the edge has not placed, go to the region.
@@ -353,7 +345,7 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
     region.kill9();
     assert_eq!(through_with(&edge, host, "/prod/private", &forged).0, 403);
     assert_eq!(
-        through_with(&edge, host, "/prod/private", &bearer(b"s3cret")).0,
+        through_with(&edge, host, "/prod/private", &bearer("s3cret")).0,
         503
     );
 

@@ -348,3 +348,18 @@ impl ConfigDir {
         self.write_api("guarded", GUARDED_API);
     }
 }
+
+/// `payload.signature` as the HMAC authorizer fixture checks it: `claims` as base64url
+/// JSON, signed with HMAC-SHA256 under `secret`.
+pub fn sign(secret: &str, claims: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(payload.as_bytes());
+    format!(
+        "{payload}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}

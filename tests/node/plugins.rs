@@ -5,12 +5,7 @@
 
 use std::path::Path;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use crate::harness::{ConfigDir, Node, text};
+use crate::harness::{ConfigDir, Node, sign, text};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -21,16 +16,6 @@ fn copy_fixture(cfg: &ConfigDir, name: &str, as_name: &str) {
     let from = Path::new(FIXTURES).join(format!("{name}.wasm"));
     std::fs::copy(&from, cfg.path().join(as_name))
         .unwrap_or_else(|e| panic!("fixture {}: {e}", from.display()));
-}
-
-fn sign(secret: &str, claims: &serde_json::Value) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(payload.as_bytes());
-    format!(
-        "{payload}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
 }
 
 const API: &str = r#"version = 1
