@@ -1,7 +1,8 @@
 //! An edge node in front of two regional nodes: requests go to the nearer region (round
 //! trips measured over the mesh, one region made far by a delaying UDP relay), fail over
 //! when it is gone, and get a 503 when no region answers. A route's WASM authorizer,
-//! deployed on a region, runs at the edge: refusals are answered there.
+//! deployed on a region, runs at the edge: refusals are answered there, and the region
+//! takes the edge's signed allow instead of running the authorizer again.
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
@@ -10,7 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, ConfigDir, Node, eventually, get_raw_with, sign, spawn_until, text};
+use crate::harness::{
+    BIN, ConfigDir, Node, eventually, get, get_raw_with, sign, spawn_until, text,
+};
 
 const API: &str = r#"version = 1
 id = "svc"
@@ -289,8 +292,22 @@ fn an_edge_without_regions_in_the_mesh_is_refused() {
 
 /// `Authorization: Bearer …` header line, signed under `secret`.
 fn bearer(secret: &str) -> String {
-    let claims = serde_json::json!({ "sub": "alice", "exp": 4_102_444_800_u64 });
+    bearer_n(secret, 0)
+}
+
+/// [`bearer`] with claim `n`: a token no decision cache has seen.
+fn bearer_n(secret: &str, n: u32) -> String {
+    let claims = serde_json::json!({ "sub": "alice", "exp": 4_102_444_800_u64, "n": n });
     format!("Authorization: Bearer {}\r\n", sign(secret, &claims))
+}
+
+/// How often the guarded API's authorizer has run on `node`.
+fn authorizer_calls(node: &Node) -> f64 {
+    let (_, body) = get(node.admin, "localhost", "/metrics").expect("metrics");
+    body.lines()
+        .find(|l| l.starts_with("causeway_PluginCallCount_total{api=\"guarded\",plugin=\"hmac\","))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// An API with a WASM authorizer, deployed on a region, reaches the edge over the mesh
@@ -340,6 +357,37 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
     );
     // Routes without an authorizer, and APIs the edge has not placed, go to the region.
     assert_eq!(through(&edge), (200, NEAR.to_owned(), "hello".to_owned()));
+
+    // Once the edge's signing key reached the region over the mesh, the region takes the
+    // edge's allow instead of running the authorizer again (new tokens: no cache hits).
+    let mut n = 0;
+    let mut good = || {
+        n += 1;
+        bearer_n("s3cret", n)
+    };
+    eventually(
+        "the region takes the edge's word",
+        Duration::from_secs(20),
+        || {
+            let before = authorizer_calls(&region);
+            let answer = through_with(&edge, host, "/prod/private", &good());
+            answer == (200, NEAR.to_owned(), "private".to_owned())
+                && authorizer_calls(&region) == before
+        },
+    );
+    let before = authorizer_calls(&region);
+    for _ in 0..5 {
+        assert_eq!(through_with(&edge, host, "/prod/private", &good()).0, 200);
+    }
+    assert_eq!(
+        authorizer_calls(&region),
+        before,
+        "the edge vouched for all five"
+    );
+    // Asked directly, the region runs its authorizer.
+    let direct = get_raw_with(region.addr, host, "/prod/private", &good());
+    assert!(direct.starts_with("HTTP/1.1 200"), "{direct}");
+    assert_eq!(authorizer_calls(&region), before + 1.0);
 
     // No region left: refusals still come from the edge; a good token has nowhere to go.
     region.kill9();

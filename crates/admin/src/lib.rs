@@ -32,7 +32,7 @@ pub use check::{ConfigSummary, check_api, validate_config, validate_config_with}
 pub use control::Control;
 pub use error::{AdminError, ErrorBody, ErrorItem};
 pub use http::{MAX_BODY_BYTES, MAX_PLUGIN_BYTES, serve_admin};
-pub use mesh::{MeshStatus, PeerStatus, start_mesh};
+pub use mesh::{MeshStatus, PeerStatus, start_mesh, vouch_as_edge};
 pub use plugins::PluginHost;
 pub use token::{TOKEN_FILE, resolve_token};
 

@@ -8,6 +8,7 @@
 //! | `stage/{api}/{stage}` | the stage record and the deployments it serves | stored, compiled, published |
 //! | `plugin/{sha}` | a plugin component (≤ 3 MiB), written before the stage using it | stored (hash checked); waiting stages retried |
 //! | `key/{id}`, `plan/{id}` | an API key's record (its value's hash) or a usage plan | stored and published |
+//! | `edge/{node}` | an edge node's signing key (random, made at its start) | its signed allows trusted in place of the authorizer |
 //!
 //! Every node counts its own requests in its own slot of each quota counter and shares
 //! the whole ledger every `mesh.quota_sync_ms`, so a usage plan's quota holds across
@@ -176,6 +177,20 @@ pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<(), AdminEr
     Ok(())
 }
 
+/// Length of an edge's signing key (HMAC-SHA256).
+const EDGE_KEY_BYTES: usize = 32;
+
+/// As an edge node: makes a fresh signing key, vouches for this node's authorizer allows
+/// with it and shares it with the regions (`edge/{node}`), so they do not authorize the
+/// same requests again. Nothing without a mesh: regions then authorize every request.
+pub fn vouch_as_edge(control: &Control) {
+    let Some(link) = control.mesh() else { return };
+    let key: [u8; EDGE_KEY_BYTES] = rand::random();
+    control.gateway().sign_as_edge(&link.section.id, &key);
+    link.mesh
+        .write(&format!("edge/{}", link.section.id), Some(key.to_vec()));
+}
+
 /// A peer's write, applied to this node.
 fn apply(control: &Control, entry: &Entry) {
     let Some(value) = &entry.value else { return };
@@ -205,6 +220,14 @@ fn apply(control: &Control, entry: &Entry) {
                 tracing::warn!(key = %entry.key, from = %entry.origin, error = %e, "shared plugin component refused")
             }
         },
+        // Only the edge itself names its key (a relayed entry keeps its origin).
+        "edge" if rest == entry.origin && value.len() == EDGE_KEY_BYTES => {
+            control.gateway().trust_edge(rest, value);
+            tracing::info!(edge = rest, "edge signing key from the mesh");
+        }
+        "edge" => {
+            tracing::warn!(key = %entry.key, from = %entry.origin, "edge key refused: not the edge's own, or not {EDGE_KEY_BYTES} bytes")
+        }
         "key" | "plan" => {
             if let Err(e) = control.apply_shared_key(kind, value) {
                 tracing::warn!(key = %entry.key, from = %entry.origin, error = %e, "shared key or plan refused");

@@ -60,6 +60,7 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: causeway.toml: mesh: {e}");
             return Ok(ExitCode::from(crate::EXIT_CONFIG));
         }
+        causeway_admin::vouch_as_edge(&control);
         let listener = TcpListener::bind(listen).await.with_context(|| {
             format!("cannot listen on {listen} (node.listen); pick another with --listen")
         })?;

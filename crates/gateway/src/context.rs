@@ -76,11 +76,14 @@ pub struct RequestCtx {
     pub(crate) cache_status: Option<&'static str>,
     /// `traceparent` for calls this request makes (the current phase's span), when traced.
     pub traceparent: Option<http::HeaderValue>,
+    /// An edge's signed allow, taken off the request's headers (see `edge_trust`).
+    pub(crate) edge_assertion: Option<http::HeaderValue>,
 }
 
 impl RequestCtx {
-    pub(crate) fn new(parts: Parts, body: Body, peer: &Peer, host: Arc<str>) -> Self {
+    pub(crate) fn new(mut parts: Parts, body: Body, peer: &Peer, host: Arc<str>) -> Self {
         let started = Instant::now();
+        let edge_assertion = parts.headers.remove(&crate::edge_trust::HEADER);
         RequestCtx {
             request_id: RequestId::new(),
             started,
@@ -107,6 +110,7 @@ impl RequestCtx {
             usage_key: None,
             jwt: None,
             traceparent: None,
+            edge_assertion,
             api_key: None,
             cache_fill: None,
             cache_status: None,

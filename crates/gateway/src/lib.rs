@@ -14,6 +14,7 @@ mod body;
 mod cache;
 mod compile;
 mod context;
+mod edge_trust;
 mod endpoint;
 mod error;
 mod forwarder;
@@ -72,6 +73,8 @@ struct Inner {
     pipeline: Pipeline,
     /// What an edge node runs before forwarding ([`Gateway::check_at_edge`]).
     edge_gate: Pipeline,
+    /// The edge's signing key and the edges' keys a region trusts.
+    edge_trust: Arc<edge_trust::EdgeTrust>,
     metrics: Arc<Metrics>,
     log_sinks: access_log::Sinks,
     tracing: Option<Arc<Tracing>>,
@@ -114,12 +117,15 @@ impl Gateway {
                 .map(std::path::Path::new),
         );
         let hub = Arc::new(websocket::Hub::new(client.clone(), metrics.clone()));
+        let edge_trust = Arc::new(edge_trust::EdgeTrust::default());
         let edge_gate = Pipeline::new(vec![
             Box::new(phases::edge::EdgeRoute {
                 table: table.clone(),
             }),
+            // An edge decides for itself: it takes no other edge's word.
             Box::new(phases::authorize::Authorize {
                 metrics: metrics.clone(),
+                edges: None,
             }),
         ]);
         let pipeline = Pipeline::new(vec![
@@ -132,6 +138,7 @@ impl Gateway {
             Box::new(phases::cors::Cors),
             Box::new(phases::authorize::Authorize {
                 metrics: metrics.clone(),
+                edges: Some(edge_trust.clone()),
             }),
             Box::new(phases::params::RequiredParams),
             Box::new(phases::api_key::ApiKey { keys: keys.clone() }),
@@ -157,6 +164,7 @@ impl Gateway {
                 table,
                 pipeline,
                 edge_gate,
+                edge_trust,
                 metrics,
                 log_sinks: access_log::Sinks::default(),
                 tracing,
@@ -315,6 +323,18 @@ impl Gateway {
     /// to give at the edge (401, 403, the authorizer's failure, in API Gateway's shape,
     /// with its request id); `Ok` hands the request head back to forward. Requests the
     /// edge cannot place are forwarded unchecked: the region decides.
+    /// As an edge node `node`, vouch for this node's allows with `key` (shared with the
+    /// regions over the mesh) so they do not authorize the same requests again.
+    pub fn sign_as_edge(&self, node: &str, key: &[u8]) {
+        self.inner.edge_trust.set_signer(node, key);
+    }
+
+    /// Take edge `node`'s allows signed with `key` in place of a call to the route's
+    /// authorizer (when made for the same request and deployment, and fresh).
+    pub fn trust_edge(&self, node: &str, key: &[u8]) {
+        self.inner.edge_trust.trust(node, key);
+    }
+
     pub async fn check_at_edge(
         &self,
         parts: http::request::Parts,
@@ -323,7 +343,13 @@ impl Gateway {
         let host = host_of(&parts);
         let mut ctx = RequestCtx::new(parts, Body::Empty, client, host);
         match self.inner.edge_gate.gate(&mut ctx).await {
-            None => Ok(ctx.parts),
+            None => {
+                // An allow is vouched for, so the region does not ask again.
+                if let Some(v) = self.inner.edge_trust.sign(&ctx, ctx.received_at_ms) {
+                    ctx.parts.headers.insert(&edge_trust::HEADER, v);
+                }
+                Ok(ctx.parts)
+            }
             Some(mut resp) => {
                 resp.headers_mut()
                     .insert(&pipeline::REQUEST_ID, ctx.request_id.header_value());

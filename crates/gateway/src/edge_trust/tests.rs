@@ -1,0 +1,136 @@
+use super::*;
+
+const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+const NOW: u64 = 1_800_000_000_000;
+
+fn assertion() -> Assertion {
+    Assertion {
+        edge: "edge-1".into(),
+        exp: NOW + LIFETIME_MS,
+        deployment: "d-1".into(),
+        method: "GET".into(),
+        host: "petstore.execute-api.localhost".into(),
+        path: "/prod/pets?limit=2".into(),
+        principal: Some("user-7".into()),
+        context: vec![("tier".into(), "gold".into())],
+        usage_key: None,
+        claims: None,
+        scopes: None,
+    }
+}
+
+fn request() -> Request<'static> {
+    Request {
+        deployment: "d-1",
+        method: "GET",
+        host: "petstore.execute-api.localhost",
+        path: "/prod/pets?limit=2",
+    }
+}
+
+fn trusting(node: &str, key: &[u8]) -> EdgeTrust {
+    let t = EdgeTrust::default();
+    t.trust(node, key);
+    t
+}
+
+fn header(a: &Assertion, key: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&encode(a, key).expect("encodes")).expect("header text")
+}
+
+#[test]
+fn a_signed_assertion_verifies_under_its_edges_key_only() {
+    let signed = header(&assertion(), KEY);
+    assert_eq!(trusting("edge-1", KEY).verify(&signed), Some(assertion()));
+    // Another key, another edge's name, no key at all.
+    assert_eq!(trusting("edge-1", b"another key").verify(&signed), None);
+    assert_eq!(trusting("edge-2", KEY).verify(&signed), None);
+    assert_eq!(EdgeTrust::default().verify(&signed), None);
+    // A newer key replaces the old one.
+    let t = trusting("edge-1", KEY);
+    t.trust("edge-1", b"rotated");
+    assert_eq!(t.verify(&signed), None);
+}
+
+#[test]
+fn any_change_to_the_header_is_refused() {
+    let t = trusting("edge-1", KEY);
+    let text = encode(&assertion(), KEY).expect("encodes");
+    // Flip each character of the payload and of the MAC in turn.
+    for i in VERSION.len() + 1..text.len() {
+        let mut bytes = text.clone().into_bytes();
+        if bytes[i] == b'.' {
+            continue;
+        }
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let forged = HeaderValue::from_bytes(&bytes).expect("header bytes");
+        if forged.as_bytes() != text.as_bytes() {
+            assert_eq!(t.verify(&forged), None, "byte {i} changed");
+        }
+    }
+    // A payload the attacker wrote, signed with a guessed key.
+    let mut mine = assertion();
+    mine.principal = Some("admin".into());
+    assert_eq!(t.verify(&header(&mine, b"guess")), None);
+    for junk in [
+        "",
+        "v1",
+        "v1.",
+        "v1..",
+        "v2.abc.def",
+        "v1.!!!.???",
+        "v1.AAAA.AAAA",
+    ] {
+        let v = HeaderValue::from_static(junk);
+        assert_eq!(t.verify(&v), None, "{junk:?}");
+    }
+}
+
+#[test]
+fn an_assertion_binds_only_its_own_request_while_fresh() {
+    let a = assertion();
+    assert!(a.binds(&request(), NOW));
+    assert!(a.binds(&request(), NOW + LIFETIME_MS));
+    assert!(!a.binds(&request(), NOW + LIFETIME_MS + 1), "expired");
+    let mut far = assertion();
+    far.exp = NOW + 3 * LIFETIME_MS;
+    assert!(!far.binds(&request(), NOW), "from too far ahead");
+    let others = [
+        Request {
+            deployment: "d-2",
+            ..request()
+        },
+        Request {
+            method: "DELETE",
+            ..request()
+        },
+        Request {
+            host: "other.execute-api.localhost",
+            ..request()
+        },
+        Request {
+            path: "/prod/pets?limit=3",
+            ..request()
+        },
+        Request {
+            path: "/prod/pets/1",
+            ..request()
+        },
+    ];
+    for (i, r) in others.iter().enumerate() {
+        assert!(!a.binds(r, NOW), "request {i}");
+    }
+}
+
+#[test]
+fn jwt_claims_travel_intact() {
+    let mut a = assertion();
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".into(), serde_json::Value::String("user-7".into()));
+    claims.insert("scope".into(), serde_json::Value::String("a b".into()));
+    a.claims = Some(claims);
+    a.scopes = Some(vec!["a".into()]);
+    a.usage_key = Some("key-1".into());
+    let t = trusting("edge-1", KEY);
+    assert_eq!(t.verify(&header(&a, KEY)), Some(a));
+}
