@@ -3,7 +3,10 @@
 # regional node asked directly, through `causeway edge` (a mesh member forwarding to the
 # nearest region that is up), and through nginx (2 workers, keep-alive upstream pool)
 # proxying to the same regional node. Same wrk load for all three; prints a markdown table
-# and the edge / nginx ratios.
+# and the edge / nginx ratios. Then the same three ways to `GET /bench/auth` of the `edged`
+# API, a MOCK behind the Rust HMAC authorizer (fresh instances, no decision cache): asked
+# directly and through nginx the region runs the authorizer; through the edge the edge
+# runs it and the region takes the edge's signed allow (`x-causeway-edge-auth`).
 #
 # Knobs: CONNECTIONS (64), DURATION (10 s), WARMUP (2 s), ROUNDS (1; medians), SKIP_BUILD=1,
 # CAUSEWAY_BIN, KEEP_TMP=1.
@@ -68,6 +71,40 @@ peers = [{ id = "$3", address = "127.0.0.1:$4" }]
 EOF
 }
 cp -r benches/config "$TMP/region"
+# The authorizer API (only the Rust component: it is small enough to reach the edge over
+# the mesh, with the stage).
+HMAC_WASM=plugins/target/wasm32-wasip2/release/hmac_authorizer.wasm
+[[ -f $HMAC_WASM ]] || die "$HMAC_WASM not found (built by cargo build)"
+cp "$HMAC_WASM" "$TMP/region/"
+cat >"$TMP/region/apis/edged.toml" <<'EOF'
+version = 1
+id = "edged"
+name = "Edged"
+type = "REST"
+[[stages]]
+name = "bench"
+[[plugins]]
+name = "hmac"
+file = "hmac_authorizer.wasm"
+world = "authorizer"
+config = { secret = "bench-secret", ttl = "0" }
+[[authorizers]]
+name = "tokens"
+type = "TOKEN"
+plugin = "hmac"
+identity_sources = ["method.request.header.Authorization"]
+result_ttl_seconds = 0
+[[routes]]
+key = "GET /auth"
+authorizer = "tokens"
+integration = { type = "MOCK", status = 200, headers = { "content-type" = "application/json" }, body = '{"message":"hello from causeway"}' }
+EOF
+AUTH_HOST=edged.execute-api.localhost
+AUTH_TOKEN=$(python3 -c 'import base64, hashlib, hmac
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+p = b64(b"{\"sub\":\"bench-user\"}")
+print((p + b"." + b64(hmac.new(b"bench-secret", p, hashlib.sha256).digest())).decode())') ||
+    die "python3 is needed to sign the authorizer token"
 sed -i "s/127.0.0.1:18080/127.0.0.1:$GW_PORT/; s/127.0.0.1:18090/127.0.0.1:$ADMIN_PORT/" "$TMP/region/causeway.toml"
 mesh region.bench "$REGION_UDP" edge.bench "$EDGE_UDP" >>"$TMP/region/causeway.toml"
 mkdir -p "$TMP/edge"
@@ -121,21 +158,40 @@ EOF
 nginx -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx/stdout.log" 2>&1 &
 PIDS+=($!)
 
-ready() { # url
+ready() { # url host [header]
     local deadline=$((SECONDS + 30))
     while ((SECONDS < deadline)); do
-        curl -fsS -H "Host: $HOST_HEADER" "$1" >/dev/null 2>&1 && return 0
+        curl -fsS -H "Host: $2" ${3:+-H "$3"} "$1" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     cat "$TMP"/*.log >&2 || true
     die "$1 did not answer 200 within 30 s"
 }
-ready "http://127.0.0.1:$GW_PORT/bench/mock"
-ready "http://127.0.0.1:$EDGE_PORT/bench/mock"
-ready "http://127.0.0.1:$NGINX_PORT/bench/mock"
+ready "http://127.0.0.1:$GW_PORT/bench/mock" "$HOST_HEADER"
+ready "http://127.0.0.1:$EDGE_PORT/bench/mock" "$HOST_HEADER"
+ready "http://127.0.0.1:$NGINX_PORT/bench/mock" "$HOST_HEADER"
 # The edge forwards once the mesh says the region is up; until then it tries it anyway.
 curl -fsS -D - -o /dev/null -H "Host: $HOST_HEADER" "http://127.0.0.1:$EDGE_PORT/bench/mock" |
     grep -qi '^x-causeway-region: region.bench' || die "the edge did not answer from the region"
+AUTH_HEADER="Authorization: Bearer $AUTH_TOKEN"
+ready "http://127.0.0.1:$GW_PORT/bench/auth" "$AUTH_HOST" "$AUTH_HEADER"
+# The edge refuses a missing token itself once the API reached it (no region header), and
+# the region has its key once a request through the edge leaves its authorizer uncalled.
+auth_calls() {
+    curl -fsS "http://127.0.0.1:$ADMIN_PORT/metrics" |
+        awk '/^causeway_PluginCallCount_total\{api="edged"/ { print $2; exit }'
+}
+deadline=$((SECONDS + 30))
+while :; do
+    refused=$(curl -s -D - -o /dev/null -H "Host: $AUTH_HOST" "http://127.0.0.1:$EDGE_PORT/bench/auth")
+    if grep -q '^HTTP/1.1 401' <<<"$refused" && ! grep -qi '^x-causeway-region' <<<"$refused"; then
+        before=$(auth_calls)
+        curl -fsS -o /dev/null -H "Host: $AUTH_HOST" -H "$AUTH_HEADER" "http://127.0.0.1:$EDGE_PORT/bench/auth"
+        [[ $(auth_calls) == "$before" ]] && break
+    fi
+    ((SECONDS < deadline)) || die "the edge does not authorize for the region within 30 s"
+    sleep 0.2
+done
 
 cat >"$TMP/report.lua" <<'EOF'
 done = function(summary, latency, requests)
@@ -146,18 +202,23 @@ end
 EOF
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A RPS P50 P99
-TARGETS=(region-direct edge nginx-edge)
+TARGETS=(region-direct edge nginx-edge region-auth edge-auth nginx-edge-auth)
 for round in $(seq "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
         case $target in
-            region-direct) port=$GW_PORT ;;
-            edge) port=$EDGE_PORT ;;
-            nginx-edge) port=$NGINX_PORT ;;
+            region-*) port=$GW_PORT ;;
+            edge*) port=$EDGE_PORT ;;
+            nginx-*) port=$NGINX_PORT ;;
         esac
+        headers=(-H "Host: $HOST_HEADER")
         url="http://127.0.0.1:$port/bench/mock"
-        wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" "$url" >/dev/null
+        if [[ $target == *-auth ]]; then
+            headers=(-H "Host: $AUTH_HOST" -H "$AUTH_HEADER")
+            url="http://127.0.0.1:$port/bench/auth"
+        fi
+        wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${headers[@]}" "$url" >/dev/null
         read -r requests duration p50 p99 errors < <(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-            -s "$TMP/report.lua" -H "Host: $HOST_HEADER" "$url" | grep '^RESULT ' | cut -d' ' -f2-)
+            -s "$TMP/report.lua" "${headers[@]}" "$url" | grep '^RESULT ' | cut -d' ' -f2-)
         ((errors == 0)) || die "$target: $errors errors (round $round)"
         rps=$(awk -v r="$requests" -v d="$duration" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
         log "round $round $target: $rps requests/s, p50 ${p50} µs, p99 ${p99} µs"
@@ -174,8 +235,8 @@ for target in "${TARGETS[@]}"; do
     a=$(tr ' ' '\n' <<<"${P50[$target]}" | grep . | median)
     b=$(tr ' ' '\n' <<<"${P99[$target]}" | grep . | median)
     case $target in
-        edge) rss=$(awk '/VmRSS/ { print $2 }' "/proc/$EDGE_PID/status") ;;
-        region-direct) rss=$(awk '/VmRSS/ { print $2 }' "/proc/$REGION_PID/status") ;;
+        edge | edge-auth) rss=$(awk '/VmRSS/ { print $2 }' "/proc/$EDGE_PID/status") ;;
+        region-direct | region-auth) rss=$(awk '/VmRSS/ { print $2 }' "/proc/$REGION_PID/status") ;;
         *) rss="" ;;
     esac
     echo "| $target | $r | $a | $b | $rss |"
@@ -185,3 +246,6 @@ done
 # shellcheck disable=SC2154
 awk -v e="$R_edge" -v n="$R_nginx_edge" -v d="$R_region_direct" -v le="$L_edge" -v ln="$L_nginx_edge" \
     'BEGIN { printf "\nedge / nginx requests/s: %.2fx, p99: %.2fx; edge / direct: %.2fx (%d connections, %d s, %d round(s))\n", e / n, le / ln, e / d, '"$CONNECTIONS"', '"$DURATION"', '"$ROUNDS"' }'
+# shellcheck disable=SC2154
+awk -v e="$R_edge_auth" -v n="$R_nginx_edge_auth" -v d="$R_region_auth" -v le="$L_edge_auth" -v ln="$L_nginx_edge_auth" \
+    'BEGIN { printf "behind the authorizer: edge / nginx requests/s: %.2fx, p99: %.2fx; edge / direct: %.2fx\n", e / n, le / ln, e / d }'
