@@ -21,6 +21,8 @@ mod gateway_responses;
 mod http1;
 #[path = "gateway/https.rs"]
 mod https;
+#[path = "gateway/https_listener.rs"]
+mod https_listener;
 #[path = "gateway/integrations.rs"]
 mod integrations;
 #[path = "gateway/jwt.rs"]

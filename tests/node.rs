@@ -18,6 +18,8 @@ mod edge;
 mod endpoints;
 #[path = "node/hotswap.rs"]
 mod hotswap;
+#[path = "node/https.rs"]
+mod https;
 #[path = "node/keys.rs"]
 mod keys;
 #[path = "node/mesh.rs"]

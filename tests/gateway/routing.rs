@@ -95,6 +95,8 @@ async fn stages_select_variables_and_root() {
 async fn custom_domain_base_path_mappings() {
     let mut node = causeway_model::NodeConfig::default();
     node.domains.push(causeway_model::DomainSpec {
+        cert_file: None,
+        key_file: None,
         name: "api.example.test".into(),
         mappings: vec![
             causeway_model::BasePathMapping {

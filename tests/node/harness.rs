@@ -56,6 +56,8 @@ pub struct Node {
     pub admin: SocketAddr,
     /// The private listener, when started with one.
     pub private: Option<SocketAddr>,
+    /// The HTTPS listener, when `[node.tls]` configures one.
+    pub https: Option<SocketAddr>,
     pub config: PathBuf,
 }
 
@@ -87,11 +89,16 @@ impl Node {
             [_, private, admin] => (Some(*private), *admin),
             _ => panic!("cannot parse {line}"),
         };
+        let https = line
+            .split("https://")
+            .nth(1)
+            .and_then(|s| s.split([' ', ')', ',']).next()?.parse().ok());
         Node {
             child,
             addr: addrs[0],
             admin,
             private,
+            https,
             config: config.to_owned(),
         }
     }

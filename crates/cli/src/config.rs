@@ -29,6 +29,7 @@ pub(crate) fn load_validated(dir: &Path) -> Result<(ConfigSet, ConfigSummary), E
         print_errors(&errors.0);
         ExitCode::from(EXIT_CONFIG)
     })?;
+    check_tls(&set)?;
     Ok((set, summary))
 }
 
@@ -48,7 +49,18 @@ pub(crate) fn load_validated_for_serving(
         print_errors(&errors.0);
         ExitCode::from(EXIT_CONFIG)
     })?;
+    check_tls(&set)?;
     Ok((set, host))
+}
+
+/// The HTTPS listener's certificates and keys parse and belong together.
+fn check_tls(set: &ConfigSet) -> Result<(), ExitCode> {
+    causeway_gateway::https_config(&set.node)
+        .map(drop)
+        .map_err(|e| {
+            print_errors([e]);
+            ExitCode::from(EXIT_CONFIG)
+        })
 }
 
 /// `causeway validate`.

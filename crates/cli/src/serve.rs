@@ -86,6 +86,28 @@ async fn serve(
             )
         })?),
     };
+    let https_listener = match causeway_gateway::https_config(node) {
+        Ok(None) => None,
+        Ok(Some(config)) => {
+            let addr = node
+                .node
+                .tls
+                .as_ref()
+                .map_or(node.node.listen, |t| t.listen);
+            let listener = TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} (node.tls.listen); free the port or pick another")
+            })?;
+            Some((listener, config))
+        }
+        Err(e) => {
+            print_errors([e]);
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let https_addr = match &https_listener {
+        Some((l, _)) => Some(l.local_addr()?),
+        None => None,
+    };
     // The port the gateway got (`--listen 127.0.0.1:0` picks one): what invoke URLs, as
     // in an OpenAPI export's `servers`, must name.
     set.node.node.listen = gateway_listener.local_addr()?;
@@ -145,6 +167,18 @@ async fn serve(
             }
         }
     });
+    let mut https_task = tokio::spawn({
+        let (gateway, stopped) = (gateway.clone(), until_stopped(stopped.clone()));
+        async move {
+            match https_listener {
+                Some((l, config)) => gateway.serve_https(l, config, stopped).await,
+                None => {
+                    stopped.await;
+                    Ok(())
+                }
+            }
+        }
+    });
     let mut gateway_task =
         tokio::spawn(gateway.serve(gateway_listener, until_stopped(stopped.clone())));
     let mut admin_task = tokio::spawn(serve_admin(
@@ -153,20 +187,23 @@ async fn serve(
         token,
         until_stopped(stopped),
     ));
-    match private_addr {
-        Some(p) => eprintln!(
-            "causeway listening on http://{gateway_addr} (private http://{p}, admin http://{admin_addr})"
-        ),
-        None => {
-            eprintln!("causeway listening on http://{gateway_addr} (admin http://{admin_addr})")
-        }
-    }
+    let mut others: Vec<String> = private_addr
+        .map(|p| format!("private http://{p}"))
+        .into_iter()
+        .chain(https_addr.map(|h| format!("https://{h}")))
+        .collect();
+    others.push(format!("admin http://{admin_addr}"));
+    eprintln!(
+        "causeway listening on http://{gateway_addr} ({})",
+        others.join(", ")
+    );
 
     let early = tokio::select! {
         () = shutdown_signal() => None,
         r = &mut gateway_task => Some(("gateway", r)),
         r = &mut admin_task => Some(("admin API", r)),
         r = &mut private_task => Some(("private listener", r)),
+        r = &mut https_task => Some(("HTTPS listener", r)),
     };
     tracing::info!("shutting down: draining in-flight requests");
     let _ = stop.send(true);
@@ -175,17 +212,20 @@ async fn serve(
         let _ = gateway_task.await;
         let _ = admin_task.await;
         let _ = private_task.await;
+        let _ = https_task.await;
         return match result {
             Ok(Ok(())) => anyhow::bail!("the {what} stopped unexpectedly"),
             Ok(Err(e)) => Err(e).with_context(|| format!("the {what} failed")),
             Err(e) => Err(e).with_context(|| format!("the {what} crashed")),
         };
     }
-    let (g, a, p) = tokio::join!(gateway_task, admin_task, private_task);
+    let (g, a, p, h) = tokio::join!(gateway_task, admin_task, private_task, https_task);
     g.context("the gateway crashed")?
         .context("the gateway failed")?;
     p.context("the private listener crashed")?
         .context("the private listener failed")?;
+    h.context("the HTTPS listener crashed")?
+        .context("the HTTPS listener failed")?;
     a.context("the admin API crashed")?
         .context("the admin API failed")?;
     tracing::info!("stopped");

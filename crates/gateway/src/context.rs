@@ -32,6 +32,8 @@ pub struct RequestCtx {
     pub client_ip: http::HeaderValue,
     /// Whether the request came in on the private listener.
     pub private: bool,
+    /// Whether it came in over TLS (`X-Forwarded-Proto: https`).
+    pub https: bool,
     /// Method, URI, headers.
     pub parts: Parts,
     /// The body, until a phase takes it.
@@ -91,6 +93,7 @@ impl RequestCtx {
             client: peer.addr,
             client_ip: peer.ip.clone(),
             private: peer.private,
+            https: peer.https,
             parts,
             body: Some(body),
             host,
@@ -333,6 +336,8 @@ pub struct Peer {
     ip: http::HeaderValue,
     /// Whether it came in on the private listener (PRIVATE APIs).
     pub private: bool,
+    /// Whether it came in on the HTTPS listener.
+    pub https: bool,
 }
 
 impl Peer {
@@ -345,6 +350,15 @@ impl Peer {
             addr,
             ip,
             private: false,
+            https: false,
+        }
+    }
+
+    /// A client of the HTTPS listener.
+    pub fn over_tls(self) -> Peer {
+        Peer {
+            https: true,
+            ..self
         }
     }
 

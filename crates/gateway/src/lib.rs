@@ -56,6 +56,7 @@ pub use metrics::{
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};
 pub use table::{CanaryBinding, EXECUTE_API_SUFFIX, StageBinding};
+pub use tls::server::{HttpsConfig, https_config};
 pub use trace::Tracing;
 
 use phases::route::Limits;
@@ -365,6 +366,17 @@ impl Gateway {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         server::serve(self, listener, false, shutdown).await
+    }
+
+    /// [`serve`](Self::serve) over TLS: the HTTPS listener (`[node.tls]`, see
+    /// [`https_config`]), serving the same APIs as the public listener.
+    pub async fn serve_https(
+        self,
+        listener: tokio::net::TcpListener,
+        config: HttpsConfig,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        server::https::serve(self, listener, config, shutdown).await
     }
 
     /// [`serve`](Self::serve) as the private listener: it serves PRIVATE APIs only, to

@@ -16,6 +16,7 @@ mod conn;
 mod drain;
 mod h1;
 mod header_timeout;
+pub(crate) mod https;
 mod linger;
 pub(crate) mod workers;
 

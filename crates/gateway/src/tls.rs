@@ -2,6 +2,8 @@
 //! plus the node's or the authorizer's own CAs) and the byte stream under a connection,
 //! plain TCP or TLS over TCP.
 
+pub mod server;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -34,6 +34,7 @@ pub use jwt::{JwtSpec, resolve_jwks};
 pub use load::{
     ConfigSet, ExtraChecks, load_dir, load_dir_with, parse_api, parse_api_with, parse_node,
 };
+pub use node::TlsListenSpec;
 pub use node::edge::{EdgeRegion, EdgeSection};
 pub use node::mesh::{MeshPeer, MeshSection, valid_mesh_id};
 pub use node::{

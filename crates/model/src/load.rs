@@ -96,6 +96,54 @@ pub(crate) fn read_pem_certificates(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
+/// Makes the HTTPS listener's and the domains' certificate and key paths relative to `dir`
+/// and checks each file holds what it should (the TLS stack parses them at start).
+fn resolve_tls_files(dir: &Path, file: &str, node: &mut NodeConfig) -> Vec<ConfigError> {
+    const CERT: (&str, &str) = (
+        "CERTIFICATE-----",
+        "a PEM certificate chain (`-----BEGIN CERTIFICATE-----`), the server's certificate first",
+    );
+    const KEY: (&str, &str) = (
+        "PRIVATE KEY-----",
+        "a PEM private key (`-----BEGIN PRIVATE KEY-----`, or an RSA or EC one)",
+    );
+    let mut errors = Vec::new();
+    let mut check = |field: String, path: &mut String, (marker, what): (&str, &str)| {
+        let full = dir.join(&*path);
+        let problem = match std::fs::read_to_string(&full) {
+            Err(e) => Some(format!(
+                "cannot read `{}`: {e}; paths are relative to the config directory",
+                full.display()
+            )),
+            Ok(text)
+                if !text.contains(&format!("-----BEGIN {marker}"))
+                    && !text.contains(&format!("-----BEGIN RSA {marker}"))
+                    && !text.contains(&format!("-----BEGIN EC {marker}")) =>
+            {
+                Some(format!("`{}` does not hold {what}", full.display()))
+            }
+            Ok(_) => None,
+        };
+        if let Some(message) = problem {
+            errors.push(ConfigError::new(file, field, message));
+        }
+        *path = full.display().to_string();
+    };
+    if let Some(tls) = &mut node.node.tls {
+        check("node.tls.cert_file".into(), &mut tls.cert_file, CERT);
+        check("node.tls.key_file".into(), &mut tls.key_file, KEY);
+    }
+    for (i, d) in node.domains.iter_mut().enumerate() {
+        if let Some(cert) = &mut d.cert_file {
+            check(format!("domains[{i}].cert_file"), cert, CERT);
+        }
+        if let Some(key) = &mut d.key_file {
+            check(format!("domains[{i}].key_file"), key, KEY);
+        }
+    }
+    errors
+}
+
 /// Hash each plugin's component (relative to `dir`) into its `sha256`, so that a new plugin
 /// version is a new deployment.
 pub fn resolve_plugins(dir: &Path, file: &str, api: &mut ApiSpec) -> Result<(), Vec<ConfigError>> {
@@ -174,6 +222,7 @@ pub fn load_dir_with(dir: &Path, extra: ExtraChecks<'_>) -> Result<ConfigSet, Co
         }
         *ca = path.display().to_string();
     }
+    errors.extend(resolve_tls_files(dir, &label(&node_path), &mut node));
     let apis_dir = dir.join("apis");
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&apis_dir) {
         Ok(rd) => rd

@@ -81,6 +81,9 @@ pub struct NodeSection {
     /// (absent: no private listener, and PRIVATE APIs are not served).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_listen: Option<SocketAddr>,
+    /// An HTTPS listener beside `listen`, serving the same APIs (absent: plain HTTP only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsListenSpec>,
     /// Where deployments and stage pointers are kept (relative to the config directory).
     pub data_dir: String,
     /// Largest accepted request body (API Gateway: 10 MB).
@@ -147,6 +150,7 @@ impl Default for NodeSection {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             private_listen: None,
+            tls: None,
             data_dir: ".causeway-data".into(),
             max_body_bytes: 10 * 1024 * 1024,
             max_header_bytes: 10_240,
@@ -191,6 +195,19 @@ impl Default for AdminSection {
     }
 }
 
+/// `[node.tls]`: the HTTPS listener (TLS 1.2 and 1.3, HTTP/1.1 and h2 by ALPN).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsListenSpec {
+    /// Where it listens, e.g. `0.0.0.0:443`.
+    pub listen: SocketAddr,
+    /// PEM certificate chain (leaf first) for clients whose SNI names no domain with a
+    /// certificate of its own (relative to the config directory).
+    pub cert_file: String,
+    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
+}
+
 /// A custom domain name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +216,14 @@ pub struct DomainSpec {
     pub name: String,
     /// Base-path mappings; an empty base path maps the whole domain.
     pub mappings: Vec<BasePathMapping>,
+    /// The domain's own certificate chain (PEM), served on the HTTPS listener to clients
+    /// whose SNI names the domain (API Gateway's custom domain certificate); absent: the
+    /// listener's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<String>,
+    /// The private key of `cert_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
 }
 
 /// `https://{domain}/{base_path}/...` → `{api}` at `{stage}`.

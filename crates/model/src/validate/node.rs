@@ -74,8 +74,32 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
     if let Some(edge) = &node.edge {
         super::mesh::check_edge(&mut r, edge, node.mesh.as_ref());
     }
+    if let Some(tls) = &node.node.tls
+        && tls.listen.port() != 0
+        && (tls.listen == node.node.listen || Some(tls.listen) == node.node.private_listen)
+    {
+        r.err(
+            "node.tls.listen",
+            format!("{} is already `node.listen` or `node.private_listen`; give the HTTPS listener its own port", tls.listen),
+        );
+    }
     let mut names = BTreeSet::new();
     for (i, d) in node.domains.iter().enumerate() {
+        match (&d.cert_file, &d.key_file) {
+            (Some(_), None) => r.err(
+                format!("domains[{i}].key_file"),
+                "a domain's `cert_file` needs its `key_file`",
+            ),
+            (None, Some(_)) => r.err(
+                format!("domains[{i}].cert_file"),
+                "a domain's `key_file` needs its `cert_file`",
+            ),
+            (Some(_), Some(_)) if node.node.tls.is_none() => r.err(
+                format!("domains[{i}].cert_file"),
+                "a domain certificate is served on the HTTPS listener: add `[node.tls]` (listen, cert_file, key_file)",
+            ),
+            _ => {}
+        }
         let host_ok = !d.name.is_empty()
             && d.name.split('.').all(|l| {
                 !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -158,4 +182,55 @@ pub(crate) fn cross(
         }
     }
     ConfigErrors(errors)
+}
+
+#[cfg(test)]
+mod tests {
+    fn fields(text: &str) -> Vec<String> {
+        crate::parse_node("causeway.toml", text)
+            .expect_err("refused")
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn https_settings_are_checked_where_they_are_written() {
+        let text = r#"
+version = 1
+[node]
+listen = "127.0.0.1:8080"
+[node.tls]
+listen = "127.0.0.1:8080"
+cert_file = "a.pem"
+key_file = "a-key.pem"
+[[domains]]
+name = "a.example.test"
+mappings = []
+cert_file = "d.pem"
+[[domains]]
+name = "b.example.test"
+mappings = []
+key_file = "d-key.pem"
+"#;
+        assert_eq!(
+            fields(text),
+            [
+                "node.tls.listen",
+                "domains[0].key_file",
+                "domains[1].cert_file"
+            ]
+        );
+        // A domain certificate needs the HTTPS listener to be served on.
+        let text = r#"
+version = 1
+[[domains]]
+name = "a.example.test"
+mappings = []
+cert_file = "d.pem"
+key_file = "d-key.pem"
+"#;
+        assert_eq!(fields(text), ["domains[0].cert_file"]);
+    }
 }

@@ -139,7 +139,8 @@ fn write_headers(ctx: &RequestCtx, u: &Upstream, head: &mut RequestHead) {
         }
     }
     if !mapped(&X_FORWARDED_PROTO) {
-        head.field(X_FORWARDED_PROTO.as_str(), &[b"http"]);
+        let proto: &[u8] = if ctx.https { b"https" } else { b"http" };
+        head.field(X_FORWARDED_PROTO.as_str(), &[proto]);
     }
     if let Some(tp) = ours_tp
         && !mapped(&TRACEPARENT)

@@ -77,7 +77,8 @@ fn headers(ctx: &RequestCtx, uri: &Uri) -> HeaderMap {
     if let Some(v) = forward::forwarded_for(xff, &ctx.client_ip) {
         h.insert(X_FORWARDED_FOR.clone(), v);
     }
-    h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    let proto = if ctx.https { "https" } else { "http" };
+    h.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     if let Some(tp) = &ctx.traceparent {
         h.insert(TRACEPARENT.clone(), tp.clone());
     }
