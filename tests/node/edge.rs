@@ -130,6 +130,8 @@ fn region(
 struct EdgeNode {
     child: Child,
     addr: SocketAddr,
+    /// The HTTPS listener, with `[node.tls]`.
+    https: Option<SocketAddr>,
 }
 
 impl Drop for EdgeNode {
@@ -147,12 +149,18 @@ fn start_edge(dir: &std::path::Path) -> EdgeNode {
         "causeway edge listening on http://",
         "[edge]",
     );
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.trim().parse().ok())
-        .expect("an address");
-    EdgeNode { child, addr }
+    // `… on http://ADDR`, or `… on http://ADDR (https://ADDR)`.
+    let after = |scheme: &str| {
+        line.split(scheme)
+            .nth(1)
+            .and_then(|a| a.split([' ', ')']).next()?.trim().parse().ok())
+    };
+    let addr = after("http://").expect("an address");
+    EdgeNode {
+        child,
+        addr,
+        https: after("https://"),
+    }
 }
 
 /// (status, region header, body) of `GET /prod/hello` through the edge.
@@ -405,4 +413,35 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
         401,
         "a restarted edge serves the stages it stored"
     );
+}
+
+/// With `[node.tls]` the edge terminates TLS (its certificate for the name the client
+/// asks for) and forwards to the region as over plain HTTP.
+#[test]
+fn an_edge_terminates_tls_and_forwards() {
+    let certs = mint(&[NEAR, EDGE, "localhost"]);
+    let (region_udp, edge_udp) = (udp_addr(), udp_addr());
+    let (_region_cfg, region) = region(NEAR, region_udp, certs.path(), &[(EDGE, edge_udp)]);
+    let edge_cfg = edge_config(
+        edge_udp,
+        certs.path(),
+        &[(NEAR, region_udp)],
+        &[(NEAR, region.addr)],
+    );
+    let node_file = edge_cfg.path().join("causeway.toml");
+    let mut text = std::fs::read_to_string(&node_file).expect("read");
+    text.push_str(&format!(
+        "[node.tls]\nlisten = \"127.0.0.1:0\"\ncert_file = \"{0}/localhost.pem\"\nkey_file = \"{0}/localhost-key.pem\"\n",
+        certs.path().display()
+    ));
+    std::fs::write(&node_file, text).expect("write");
+    let edge = start_edge(edge_cfg.path());
+    let https = edge.https.expect("the edge's HTTPS listener is printed");
+    let ca = std::fs::read(certs.path().join("ca.pem")).expect("CA");
+    let raw = crate::https::get_tls(https, &ca, HOST, "/prod/hello");
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains(&format!("x-causeway-region: {NEAR}")), "{raw}");
+    assert!(raw.ends_with("hello"), "{raw}");
+    // The plain listener goes on serving.
+    assert_eq!(through(&edge).0, 200);
 }

@@ -31,7 +31,7 @@ fn node_file(key: &str) -> String {
 }
 
 /// `GET path` over TLS to `addr` (SNI `localhost`, trusting `ca`): the raw answer.
-fn get_tls(addr: SocketAddr, ca: &[u8], host: &str, path: &str) -> String {
+pub(crate) fn get_tls(addr: SocketAddr, ca: &[u8], host: &str, path: &str) -> String {
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca) {
         roots.add(c.expect("CA PEM")).expect("CA");

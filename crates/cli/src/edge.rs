@@ -24,7 +24,7 @@ pub(crate) struct EdgeArgs {
 
 pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
     crate::serve::init_tracing();
-    let set = match crate::config::node_only(&args.config.config) {
+    let mut set = match crate::config::node_only(&args.config.config) {
         Ok(set) => set,
         Err(e) => {
             eprintln!("{e:#}");
@@ -32,6 +32,21 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let listen = args.listen.unwrap_or(set.node.node.listen);
+    // Certificate paths are relative to the config directory, as for `serve`.
+    let dir = set.dir.clone();
+    let node_file = dir.join("causeway.toml").display().to_string();
+    let tls_errors = causeway_model::resolve_tls_files(&dir, &node_file, &mut set.node);
+    let https = match causeway_gateway::https_config(&set.node) {
+        Ok(https) if tls_errors.is_empty() => https,
+        Ok(_) => {
+            crate::config::print_errors(&tls_errors);
+            return Ok(ExitCode::from(crate::EXIT_CONFIG));
+        }
+        Err(e) => {
+            crate::config::print_errors(tls_errors.iter().chain([&e]));
+            return Ok(ExitCode::from(crate::EXIT_CONFIG));
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -64,12 +79,47 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
         let listener = TcpListener::bind(listen).await.with_context(|| {
             format!("cannot listen on {listen} (node.listen); pick another with --listen")
         })?;
-        eprintln!(
-            "causeway edge listening on http://{}",
-            listener.local_addr()?
-        );
-        edge.serve(listener, crate::serve::shutdown_signal())
-            .await?;
+        let https = match (https, &set.node.node.tls) {
+            (Some(config), Some(tls)) => {
+                let l = TcpListener::bind(tls.listen).await.with_context(|| {
+                    format!("cannot listen on {} (node.tls.listen)", tls.listen)
+                })?;
+                Some((l, config))
+            }
+            _ => None,
+        };
+        match &https {
+            Some((l, _)) => eprintln!(
+                "causeway edge listening on http://{} (https://{})",
+                listener.local_addr()?,
+                l.local_addr()?
+            ),
+            None => eprintln!(
+                "causeway edge listening on http://{}",
+                listener.local_addr()?
+            ),
+        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let secure = {
+            let (edge, stopped) = (edge.clone(), until_stopped(stopped.clone()));
+            async move {
+                match https {
+                    Some((l, config)) => edge.serve_https(l, &config, stopped).await,
+                    None => Ok(()),
+                }
+            }
+        };
+        let plain = edge.serve(listener, until_stopped(stopped));
+        let signal = async move {
+            crate::serve::shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        let (plain, secure, ()) = tokio::join!(plain, secure, signal);
+        plain?;
+        secure?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use causeway_gateway::{Body, ForwardError, Forwarder, Gateway, Origin, Peer};
+use causeway_gateway::{Body, ForwardError, Forwarder, Gateway, HttpsConfig, Origin, Peer};
 use causeway_mesh::PeerInfo;
 use causeway_model::NodeConfig;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -16,6 +16,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::select::{Candidate, order};
 
@@ -29,6 +30,9 @@ const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// How long a region has to answer with a response head: API Gateway's longest
 /// integration timeout (29 s) and a margin; the region enforces the route's own.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why an edge could not start.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +119,26 @@ impl Edge {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
+        self.run(listener, None, shutdown).await
+    }
+
+    /// [`serve`](Self::serve) over TLS (the node's `[node.tls]`): the handshake, bounded by
+    /// [`HANDSHAKE_TIMEOUT`], then h2 or HTTP/1.1 as ALPN chose.
+    pub async fn serve_https(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: &HttpsConfig,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        self.run(listener, Some(tls.acceptor()), shutdown).await
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Option<TlsAcceptor>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -135,10 +159,27 @@ impl Edge {
                 async move { Ok::<_, Infallible>(edge.forward(req, remote).await) }
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            let conn = graceful.watch(conn.into_owned());
+            let Some(tls) = &tls else {
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                continue;
+            };
+            let (tls, watcher) = (tls.clone(), graceful.watcher());
             tokio::spawn(async move {
-                let _ = conn.await;
+                let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await
+                {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(peer = %remote, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                };
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let _ = watcher.watch(conn.into_owned()).await;
             });
         }
         tokio::select! {

@@ -33,6 +33,7 @@ pub use gateway_response::GatewayResponseSpec;
 pub use jwt::{JwtSpec, resolve_jwks};
 pub use load::{
     ConfigSet, ExtraChecks, load_dir, load_dir_with, parse_api, parse_api_with, parse_node,
+    resolve_tls_files,
 };
 pub use node::TlsListenSpec;
 pub use node::edge::{EdgeRegion, EdgeSection};

@@ -98,7 +98,8 @@ pub(crate) fn read_pem_certificates(path: &Path) -> Result<String, String> {
 
 /// Makes the HTTPS listener's and the domains' certificate and key paths relative to `dir`
 /// and checks each file holds what it should (the TLS stack parses them at start).
-fn resolve_tls_files(dir: &Path, file: &str, node: &mut NodeConfig) -> Vec<ConfigError> {
+/// [`load_dir`] does it; a node that reads only its node file calls it itself.
+pub fn resolve_tls_files(dir: &Path, file: &str, node: &mut NodeConfig) -> Vec<ConfigError> {
     const CERT: (&str, &str) = (
         "CERTIFICATE-----",
         "a PEM certificate chain (`-----BEGIN CERTIFICATE-----`), the server's certificate first",

@@ -8,7 +8,6 @@ use std::time::Duration;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio_rustls::TlsAcceptor;
 
 use super::drain::{self, Drain};
 use crate::Gateway;
@@ -22,7 +21,7 @@ pub(crate) async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let timeout = gw.inner.header_read_timeout;
-    let acceptor = TlsAcceptor::from(config.0);
+    let acceptor = config.acceptor();
     let mut http1 = http1::Builder::new();
     http1
         .timer(TokioTimer::new())

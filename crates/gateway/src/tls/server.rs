@@ -17,6 +17,13 @@ use tokio_rustls::rustls::{self, ServerConfig};
 #[derive(Clone, Debug)]
 pub struct HttpsConfig(pub(crate) Arc<ServerConfig>);
 
+impl HttpsConfig {
+    /// An acceptor for another listener on these settings (an edge node's).
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(self.0.clone())
+    }
+}
+
 /// Reads `[node.tls]` and the domains' certificates (paths as `load_dir` resolved them).
 /// `Ok(None)`: no HTTPS listener. An error names the setting and the file.
 pub fn https_config(node: &NodeConfig) -> Result<Option<HttpsConfig>, ConfigError> {
