@@ -117,14 +117,25 @@ fn region(
     certs: &std::path::Path,
     peers: &[(&str, SocketAddr)],
 ) -> (ConfigDir, Node) {
+    let cfg = region_config(id, listen, certs, peers);
+    let node = Node::start(cfg.path());
+    (cfg, node)
+}
+
+/// A regional node's config directory, with the `svc` API.
+fn region_config(
+    id: &str,
+    listen: SocketAddr,
+    certs: &std::path::Path,
+    peers: &[(&str, SocketAddr)],
+) -> ConfigDir {
     let cfg = ConfigDir::new(&[("svc", API)]);
     let node = format!(
         "version = 1\n[node]\ndata_dir = \"data\"\n[admin]\ntoken = \"test-token\"\n{}",
         mesh_section(id, listen, certs, peers)
     );
     std::fs::write(cfg.path().join("causeway.toml"), node).expect("write node file");
-    let node = Node::start(cfg.path());
-    (cfg, node)
+    cfg
 }
 
 struct EdgeNode {
@@ -416,12 +427,16 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
 }
 
 /// With `[node.tls]` the edge terminates TLS (its certificate for the name the client
-/// asks for) and forwards to the region as over plain HTTP.
+/// asks for) and forwards to the region as over plain HTTP. The region serves an API with
+/// an authorizer from its start, before the edge joined: it tells the mesh what it serves
+/// when its mesh member starts, so the edge runs that authorizer too.
 #[test]
 fn an_edge_terminates_tls_and_forwards() {
     let certs = mint(&[NEAR, EDGE, "localhost"]);
     let (region_udp, edge_udp) = (udp_addr(), udp_addr());
-    let (_region_cfg, region) = region(NEAR, region_udp, certs.path(), &[(EDGE, edge_udp)]);
+    let region_cfg = region_config(NEAR, region_udp, certs.path(), &[(EDGE, edge_udp)]);
+    region_cfg.write_guarded_api();
+    let region = Node::start(region_cfg.path());
     let edge_cfg = edge_config(
         edge_udp,
         certs.path(),
@@ -444,4 +459,16 @@ fn an_edge_terminates_tls_and_forwards() {
     assert!(raw.ends_with("hello"), "{raw}");
     // The plain listener goes on serving.
     assert_eq!(through(&edge).0, 200);
+    eventually(
+        "the edge learns the API the region started with",
+        Duration::from_secs(20),
+        || {
+            through_with(&edge, "guarded.execute-api.localhost", "/prod/private", "")
+                == (
+                    401,
+                    String::new(),
+                    r#"{"message":"Unauthorized"}"#.to_owned(),
+                )
+        },
+    );
 }

@@ -87,7 +87,7 @@ fn admin_get(node: &Node, path: &str) -> String {
 struct Pair {
     _certs: tempfile::TempDir,
     cfg_a: ConfigDir,
-    _cfg_b: ConfigDir,
+    cfg_b: ConfigDir,
     a: Node,
     b: Node,
 }
@@ -112,7 +112,7 @@ impl Pair {
         Pair {
             _certs: certs,
             cfg_a,
-            _cfg_b: cfg_b,
+            cfg_b,
             a,
             b,
         }
@@ -202,6 +202,46 @@ fn two_nodes_share_flushes_keys_and_quotas() {
     eventually("a counts b's request", Duration::from_secs(10), || {
         status_with_key(a, key).0 == 429
     });
+}
+
+/// A node that was down while the other deployed catches up when it comes back, and the
+/// older stage it announces at its start does not undo the newer change: the node that has
+/// the newer one answers with it.
+#[test]
+fn a_node_back_from_down_catches_up_without_undoing_newer_changes() {
+    let mut pair = Pair::start();
+    let version = |n: &Node| {
+        get(n.addr, HOST, "/prod/version")
+            .map(|r| r.1)
+            .unwrap_or_default()
+    };
+    eventually("both serve v1", Duration::from_secs(10), || {
+        version(&pair.a) == "v1" && version(&pair.b) == "v1"
+    });
+    pair.b.kill9();
+    pair.cfg_a
+        .write_api("svc", &API.replace(r#"body = "v1""#, r#"body = "v2""#));
+    let out = pair.a.cli(&["deploy"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(version(&pair.a), "v2");
+
+    // b restarts on its stored v1 and tells the mesh; a keeps v2 and b takes it.
+    pair.b = Node::start(pair.cfg_b.path());
+    eventually(
+        "b catches up with a's deployment",
+        Duration::from_secs(10),
+        || {
+            assert_eq!(version(&pair.a), "v2", "a was set back by b's older stage");
+            version(&pair.b) == "v2"
+        },
+    );
+    for _ in 0..10 {
+        assert_eq!(
+            (version(&pair.a), version(&pair.b)),
+            ("v2".into(), "v2".into())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A deploy, and a rollback, on one node are served by the other.

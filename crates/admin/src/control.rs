@@ -5,7 +5,7 @@ mod canary;
 mod export;
 mod keys;
 mod ops;
-mod replica;
+pub(crate) mod replica;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -5,10 +5,14 @@
 //! | --- | --- | --- |
 //! | `flush/{api}/{stage}` | a nonce | the stage's response cache flushed |
 //! | `quota/{node}` | the node's quota counters (JSON) | merged (G-counters: per node, max) |
-//! | `stage/{api}/{stage}` | the stage record and the deployments it serves | stored, compiled, published |
+//! | `stage/{api}/{stage}` | the stage record and the deployments it serves | stored, compiled, published, unless this node's record is as new (when newer: shared again) |
 //! | `plugin/{sha}` | a plugin component (≤ 3 MiB), written before the stage using it | stored (hash checked); waiting stages retried |
 //! | `key/{id}`, `plan/{id}` | an API key's record (its value's hash) or a usage plan | stored and published |
 //! | `edge/{node}` | an edge node's signing key (random, made at its start) | its signed allows trusted in place of the authorizer |
+//!
+//! When its mesh member starts a node shares every stage it has, so a node that joined
+//! after a change (a new edge, a region back from down) learns it; the last change wins by
+//! its time, and a node holding a newer one answers with it.
 //!
 //! Every node counts its own requests in its own slot of each quota counter and shares
 //! the whole ledger every `mesh.quota_sync_ms`, so a usage plan's quota holds across
@@ -23,6 +27,7 @@ use causeway_mesh::{Entry, Event, PeerInfo};
 use causeway_model::{ConfigSet, MeshSection};
 use serde::{Deserialize, Serialize};
 
+use crate::control::replica::Taken;
 use crate::{AdminError, Control};
 
 /// This node's view of the mesh, for `GET /v1/mesh`.
@@ -143,6 +148,8 @@ pub fn start_mesh(set: &ConfigSet, control: &Arc<Control>) -> Result<(), AdminEr
         shared_components: Mutex::new(HashSet::new()),
         pending: Mutex::new(BTreeMap::new()),
     });
+    // What this node serves, for the peers that started after it last changed.
+    control.share_all_stages();
     let control = control.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(sync);
@@ -242,14 +249,24 @@ fn apply(control: &Control, entry: &Entry) {
 /// A peer's stage change; kept for a retry when it cannot be served yet.
 fn apply_stage(control: &Control, key: &str, value: &[u8]) {
     match control.apply_shared_stage(value) {
-        Ok(r) => {
+        Ok(taken) => {
             if let Some(link) = control.mesh() {
                 link.pending().remove(key);
             }
-            tracing::info!(
-                api = %r.api_id, stage = %r.stage, deployment = %r.deployment_id,
-                "stage set by a peer"
-            );
+            match taken {
+                Taken::Set(r) => tracing::info!(
+                    api = %r.api_id, stage = %r.stage, deployment = %r.deployment_id,
+                    "stage set by a peer"
+                ),
+                Taken::Kept(r, true) => {
+                    tracing::info!(
+                        api = %r.api_id, stage = %r.stage, deployment = %r.deployment_id,
+                        "a peer shared an older change of a stage: sharing this node's newer one"
+                    );
+                    control.share_stage(&r.api_id, &r.stage);
+                }
+                Taken::Kept(_, false) => {}
+            }
         }
         Err(e) => {
             if let Some(link) = control.mesh() {

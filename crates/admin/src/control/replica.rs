@@ -8,6 +8,16 @@ use serde::{Deserialize, Serialize};
 use super::Control;
 use crate::AdminError;
 
+/// What became of a peer's stage change.
+#[derive(Debug)]
+pub(crate) enum Taken {
+    /// The stage now serves what the peer set.
+    Set(StageRecord),
+    /// This node already had that change, or a newer one (`true`: newer, which the mesh
+    /// should hear again, so the peer's older record does not stand).
+    Kept(StageRecord, bool),
+}
+
 /// A stage as one node last set it, with the deployments it serves (content-addressed,
 /// so a peer stores each once and checks its hash).
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,14 +62,39 @@ impl Control {
         self.share("stage", &format!("{api_id}/{stage}"), &shared);
     }
 
+    /// Tells the mesh every stage this node has, when its mesh member starts: a node that
+    /// joined after a change (a new edge, a region that was down) learns it, and a peer
+    /// with a newer change answers with that ([`Taken::Kept`]).
+    pub(crate) fn share_all_stages(&self) {
+        let stages: Vec<(String, String)> = self
+            .lock()
+            .store
+            .stages()
+            .into_iter()
+            .map(|r| (r.api_id.clone(), r.stage.clone()))
+            .collect();
+        for (api_id, stage) in stages {
+            self.share_stage(&api_id, &stage);
+        }
+    }
+
     /// A stage a peer shared: its deployments are stored (hash-checked), compiled, and the
-    /// stage is set as the peer set it. Refused, with nothing changed, when a deployment
+    /// stage is set as the peer set it, unless this node's record is as new or newer (the
+    /// last change wins, by its time). Refused, with nothing changed, when a deployment
     /// does not compile here (a plugin not uploaded to this node, say).
-    pub(crate) fn apply_shared_stage(&self, json: &[u8]) -> Result<StageRecord, AdminError> {
+    pub(crate) fn apply_shared_stage(&self, json: &[u8]) -> Result<Taken, AdminError> {
         let shared: SharedStage = serde_json::from_slice(json)
             .map_err(|e| AdminError::BadRequest(format!("unreadable shared stage: {e}")))?;
         let record = shared.record;
         let api_id = record.api_id.as_str();
+        if let Some(ours) = self.lock().store.stage(api_id, &record.stage)
+            && (ours.updated_at_ms > record.updated_at_ms
+                || (ours.updated_at_ms == record.updated_at_ms
+                    && ours.deployment_id == record.deployment_id))
+        {
+            let newer = ours.updated_at_ms > record.updated_at_ms;
+            return Ok(Taken::Kept(ours.clone(), newer));
+        }
         for d in shared.deployments {
             if d.api.id != api_id {
                 return Err(AdminError::BadRequest(format!(
@@ -101,6 +136,6 @@ impl Control {
             .update_stage(api_id, &record.stage, change, record.updated_at_ms)?
             .clone();
         self.publish(&mut inner);
-        Ok(stored)
+        Ok(Taken::Set(stored))
     }
 }
