@@ -1,10 +1,11 @@
-//! An edge's signed allow, between two real in-process gateways: one acting as the edge
-//! (`check_at_edge` runs the route's WASM authorizer and signs its allow), one as the
-//! region that trusts it. The region answers from the edge's decision without calling
-//! its own authorizer (the plugin's call metric), hands the decision's principal and
-//! context to the integration, never lets the header reach the upstream, and ignores an
-//! assertion that is replayed on another request, tampered with, or from an edge whose
-//! key it does not have.
+//! What an edge vouches for, between two real in-process gateways: one acting as the edge
+//! (`check_at_edge` runs the route's WASM authorizer and signs the client's address and
+//! the allow), one as the region that trusts it. The region answers from the edge's
+//! decision without calling its own authorizer (the plugin's call metric), hands the
+//! decision's principal and context and the client's address and scheme to the
+//! integration, never lets the header reach the upstream, and ignores an assertion that is
+//! replayed on another request, tampered with, from an edge whose key it does not have, or
+//! (the decision only) made on another deployment.
 
 use std::net::SocketAddr;
 
@@ -41,7 +42,10 @@ result_ttl_seconds = 0
 [[routes]]
 key = "GET /who"
 authorizer = "tokens"
-integration = {{ type = "MOCK", body = "$context.authorizer.principalId|$context.authorizer.tier" }}
+integration = {{ type = "MOCK", body = "$context.authorizer.principalId|$context.authorizer.tier|$context.identity.sourceIp" }}
+[[routes]]
+key = "GET /open"
+integration = {{ type = "MOCK", body = "$context.identity.sourceIp" }}
 [[routes]]
 key = "GET /other"
 authorizer = "tokens"
@@ -61,8 +65,17 @@ fn plugin_calls(gw: &TestGateway) -> f64 {
     )
 }
 
-/// The assertion the edge adds to `GET path` with `Authorization: auth` (it must allow).
+/// The client the edge serves (a documentation address: only the assertion can bring it
+/// to the region, whose own peer is 127.0.0.1).
+const CLIENT: &str = "203.0.113.9:40000";
+
+/// The assertion the edge adds to `GET path` with `Authorization: auth` (it must let it
+/// through), for a client that came over TLS when `tls`.
 async fn vouched(edge: &TestGateway, path: &str, auth: &str) -> String {
+    vouched_for(edge, path, auth, false).await
+}
+
+async fn vouched_for(edge: &TestGateway, path: &str, auth: &str, tls: bool) -> String {
     let req = http::Request::get(path)
         .header("host", HOST)
         .header("authorization", auth)
@@ -70,12 +83,13 @@ async fn vouched(edge: &TestGateway, path: &str, auth: &str) -> String {
         .header(HEADER, "v1.forged.forged")
         .body(())
         .expect("request");
-    let client: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
-    let parts = match edge
-        .gateway
-        .check_at_edge(req.into_parts().0, &Peer::new(client))
-        .await
-    {
+    let client: SocketAddr = CLIENT.parse().expect("addr");
+    let peer = if tls {
+        Peer::new(client).over_tls()
+    } else {
+        Peer::new(client)
+    };
+    let parts = match edge.gateway.check_at_edge(req.into_parts().0, &peer).await {
         Ok(parts) => parts,
         Err(resp) => panic!("the edge refused GET {path}: {}", resp.status()),
     };
@@ -107,14 +121,20 @@ async fn a_region_answers_from_an_edges_signed_allow_and_only_for_that_request()
     let who = vouched(&edge, "/prod/who", &token).await;
     assert_eq!(plugin_calls(&edge), 1.0);
     let r = ask(&region, "/prod/who", &[(HEADER, &who)]).await;
-    assert_eq!((r.status, r.text().as_str()), (200, "alice|gold"));
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "alice|gold|203.0.113.9")
+    );
     let r = ask(
         &region,
         "/prod/who",
         &[(HEADER, &who), ("authorization", &token)],
     )
     .await;
-    assert_eq!((r.status, r.text().as_str()), (200, "alice|gold"));
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "alice|gold|203.0.113.9")
+    );
     assert_eq!(plugin_calls(&region), 0.0, "the region did not ask again");
 
     // Replayed on another route, or on the same one with another query: not this
@@ -155,8 +175,36 @@ async fn a_region_answers_from_an_edges_signed_allow_and_only_for_that_request()
     assert_eq!(r.status, 401, "{}", r.text());
     region.gateway.trust_edge(EDGE, KEY);
 
-    // Through to an upstream: allowed on the edge's word, and the header is not passed on.
-    let echo = vouched(&edge, "/prod/echo", &token).await;
+    // A route without an authorizer: the client's address still comes from the edge, and
+    // only from a valid assertion.
+    let open = vouched(&edge, "/prod/open", "").await;
+    let r = ask(&region, "/prod/open", &[(HEADER, &open)]).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "203.0.113.9"));
+    let r = ask(&region, "/prod/open", &[(HEADER, &cut)]).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "127.0.0.1"));
+
+    // A region on another deployment of the API takes the client, not the decision.
+    let other = support::gateway_with_plugins(&[
+        &api.replace("name = \"Edge trust\"", "name = \"Edge trust 2\"")
+    ])
+    .await;
+    other.gateway.trust_edge(EDGE, KEY);
+    let r = ask(&other, "/prod/who", &[(HEADER, &who)]).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let r = ask(
+        &other,
+        "/prod/who",
+        &[(HEADER, &who), ("authorization", &token)],
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "alice|gold|203.0.113.9")
+    );
+
+    // Through to an upstream: allowed on the edge's word, the client's scheme passed on
+    // (it came over TLS to the edge), the header not.
+    let echo = vouched_for(&edge, "/prod/echo", &token, true).await;
     let calls = plugin_calls(&region);
     let r = ask(&region, "/prod/echo", &[(HEADER, &echo)]).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -165,5 +213,6 @@ async fn a_region_answers_from_an_edges_signed_allow_and_only_for_that_request()
         seen["headers"].get(HEADER).is_none(),
         "the upstream saw the assertion: {seen}"
     );
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "https", "{seen}");
     assert_eq!(plugin_calls(&region), calls);
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    BIN, ConfigDir, Node, eventually, get, get_raw_with, sign, spawn_until, text,
+    BIN, ConfigDir, Node, eventually, get, get_from, get_raw_with, sign, spawn_until, text,
 };
 
 const API: &str = r#"version = 1
@@ -24,6 +24,9 @@ name = "prod"
 [[routes]]
 key = "GET /hello"
 integration = { type = "MOCK", body = "hello" }
+[[routes]]
+key = "GET /ip"
+integration = { type = "MOCK", body = "$context.identity.sourceIp" }
 "#;
 const HOST: &str = "svc.execute-api.localhost";
 /// `region-a` is far (behind the relay), `region-b` near; by id alone `a` would come first.
@@ -407,6 +410,12 @@ fn the_edge_runs_a_routes_authorizer_before_forwarding() {
     let direct = get_raw_with(region.addr, host, "/prod/private", &good());
     assert!(direct.starts_with("HTTP/1.1 200"), "{direct}");
     assert_eq!(authorizer_calls(&region), before + 1.0);
+    // The region names the edge's client as the source, not the edge (127.0.0.1).
+    let client: std::net::IpAddr = "127.0.0.7".parse().expect("ip");
+    assert_eq!(
+        get_from(client, edge.addr, HOST, "/prod/ip").expect("get"),
+        (200, "127.0.0.7".to_owned())
+    );
 
     // No region left: refusals still come from the edge; a good token has nowhere to go.
     region.kill9();

@@ -154,9 +154,13 @@ impl Edge {
             };
             let _ = stream.set_nodelay(true);
             let edge = self.clone();
+            let peer = match tls {
+                Some(_) => Peer::new(remote).over_tls(),
+                None => Peer::new(remote),
+            };
             let service = hyper::service::service_fn(move |req| {
-                let edge = edge.clone();
-                async move { Ok::<_, Infallible>(edge.forward(req, remote).await) }
+                let (edge, peer) = (edge.clone(), peer.clone());
+                async move { Ok::<_, Infallible>(edge.forward(req, &peer).await) }
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let Some(tls) = &tls else {
@@ -219,9 +223,10 @@ impl Edge {
         order(&candidates)
     }
 
-    async fn forward(&self, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+    async fn forward(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
+        let remote = peer.addr;
         let (parts, body) = req.into_parts();
-        let parts = match self.gateway.check_at_edge(parts, &Peer::new(remote)).await {
+        let parts = match self.gateway.check_at_edge(parts, peer).await {
             Ok(parts) => parts,
             Err(answer) => return answer,
         };

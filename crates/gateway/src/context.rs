@@ -78,8 +78,13 @@ pub struct RequestCtx {
     pub(crate) cache_status: Option<&'static str>,
     /// `traceparent` for calls this request makes (the current phase's span), when traced.
     pub traceparent: Option<http::HeaderValue>,
-    /// An edge's signed allow, taken off the request's headers (see `edge_trust`).
+    /// What the request's edge vouches for, taken off its headers (see `edge_trust`).
     pub(crate) edge_assertion: Option<http::HeaderValue>,
+    /// The client's IP as the edge that forwarded the request saw it (`None`: the
+    /// connection's peer is the client); see [`source_ip`](Self::source_ip).
+    pub(crate) source_ip: Option<http::HeaderValue>,
+    /// The edge's authorizer allow, for the authorizer phase.
+    pub(crate) edge_decision: Option<Box<crate::edge_trust::Vouched>>,
 }
 
 impl RequestCtx {
@@ -114,10 +119,18 @@ impl RequestCtx {
             jwt: None,
             traceparent: None,
             edge_assertion,
+            source_ip: None,
+            edge_decision: None,
             api_key: None,
             cache_fill: None,
             cache_status: None,
         }
+    }
+
+    /// The client's IP as text (`$context.identity.sourceIp`): the connection's peer, or
+    /// the client an edge forwarded the request for.
+    pub fn source_ip(&self) -> &http::HeaderValue {
+        self.source_ip.as_ref().unwrap_or(&self.client_ip)
     }
 
     /// The authorizer's context entries (empty without an authorizer).
@@ -207,7 +220,7 @@ impl RequestCtx {
             V::RequestTimeEpoch => push_opt(out, Some(self.received_at_ms)),
             V::RequestTime => clf_time(out, self.received_at_ms / 1000),
             // The connection's IP text, made once per connection ([`Peer::new`]: ASCII).
-            V::SourceIp => out.push_str(self.client_ip.to_str().unwrap_or_default()),
+            V::SourceIp => out.push_str(self.source_ip().to_str().unwrap_or_default()),
             V::UserAgent => out.push_str(
                 self.parts
                     .headers

@@ -1,21 +1,26 @@
-//! An edge's allow, vouched for to the region it forwards to, so the region does not ask
-//! the same authorizer again (Envoy's ext_authz headers, made unforgeable).
+//! What an edge vouches for to the region it forwards to: who the client is, and the
+//! route authorizer's allow, so the region does not ask the same authorizer again (Envoy's
+//! ext_authz headers, made unforgeable).
 //!
-//! An edge node that authorized a request (a WASM authorizer's allow or a valid JWT) adds
-//! `x-causeway-edge-auth: v1.{payload}.{mac}`: the decision (principal, context, usage
-//! key, JWT claims and scopes) bound to the request's method, host and path, the
-//! deployment the edge decided on and a 30-second expiry, MessagePack in base64url,
-//! signed with HMAC-SHA256 under a key only the edge and its mesh peers know (each edge
-//! makes a random one at start and shares it over the mTLS mesh as `edge/{node}`).
+//! An edge node adds `x-causeway-edge-auth: v1.{payload}.{mac}` to every request it
+//! forwards: the client's address and whether it came over TLS (so the region's
+//! `$context.identity.sourceIp`, authorizer facts and access logs name the client, not the
+//! edge, as API Gateway's edge-optimized endpoints do, and integrations get
+//! `X-Forwarded-Proto: https`) and, when the route's authorizer allowed the request (a WASM
+//! authorizer or a valid JWT), that decision (principal, context, usage key, JWT claims and
+//! scopes) with the deployment the edge decided on. All of it is bound to the request's
+//! method, host, path and query and a 30-second expiry, MessagePack in base64url, signed
+//! with HMAC-SHA256 under a key only the edge and its mesh peers know (each edge makes a
+//! random one at start and shares it over the mTLS mesh as `edge/{node}`).
 //!
-//! A region takes the assertion instead of calling the route's authorizer only when all
-//! of it holds: a key it has from the named edge, a valid MAC, the same method, host,
-//! path and deployment, not expired. Anything else (a client's forgery, a stale deploy,
-//! skewed clocks, an edge it has no key from yet) is ignored and the region authorizes
-//! as if the header were absent, so trusting the edge can make a request faster, never
-//! let one through that the region's own authorizer would refuse for another request.
-//! The header is taken off every request before any phase sees it, so it never reaches
-//! an integration, a mapper or a log.
+//! A region takes the assertion only when all of it holds: a key it has from the named
+//! edge, a valid MAC, the same method, host and path, not expired; and the decision only
+//! for a route of the same deployment. Anything else (a client's forgery, a stale deploy,
+//! skewed clocks, an edge it has no key from yet) is ignored and the region serves the
+//! request as if the header were absent, so trusting the edge can make a request faster,
+//! never let one through that the region's own authorizer would refuse for another
+//! request. The header is taken off every request before any phase sees it, so it never
+//! reaches an integration, a mapper or a log.
 
 use std::sync::Arc;
 
@@ -52,10 +57,21 @@ struct Assertion {
     edge: String,
     /// Expiry, Unix milliseconds.
     exp: u64,
-    deployment: String,
     method: String,
     host: String,
     path: String,
+    /// The client's IP address, as text.
+    client: String,
+    /// Whether the client came over TLS.
+    https: bool,
+    /// The route authorizer's allow, when there was one.
+    decision: Option<Vouched>,
+}
+
+/// An authorizer's allow, made at the edge for a route of `deployment`.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Vouched {
+    deployment: String,
     principal: Option<String>,
     context: Vec<(String, String)>,
     usage_key: Option<String>,
@@ -98,24 +114,31 @@ impl EdgeTrust {
         });
     }
 
-    /// The assertion for a request this edge authorized (`None`: no signing key, no allow
-    /// to vouch for, or too large to send).
+    /// What this edge vouches for about a request it forwards (`None`: no signing key, or
+    /// too large to send, so the region decides alone): the client, and the route
+    /// authorizer's allow when there was one.
     pub(crate) fn sign(&self, ctx: &RequestCtx, now_ms: u64) -> Option<HeaderValue> {
         let signer = self.signer.load_full()?;
-        let stage = ctx.stage.as_deref()?;
-        let context = ctx.authorizer_context.as_deref()?;
+        let decision = match (ctx.stage.as_deref(), ctx.authorizer_context.as_deref()) {
+            (Some(stage), Some(context)) => Some(Vouched {
+                deployment: stage.deployment.id().0.clone(),
+                principal: ctx.principal_id.as_deref().map(str::to_owned),
+                context: context.to_vec(),
+                usage_key: ctx.usage_key.as_deref().map(str::to_owned),
+                claims: ctx.jwt.as_ref().map(|j| j.claims.clone()),
+                scopes: ctx.jwt.as_ref().and_then(|j| j.scopes.clone()),
+            }),
+            _ => None,
+        };
         let assertion = Assertion {
             edge: signer.0.clone(),
             exp: now_ms + LIFETIME_MS,
-            deployment: stage.deployment.id().0.clone(),
             method: ctx.parts.method.as_str().to_owned(),
             host: ctx.host.to_string(),
             path: path_of(ctx).to_owned(),
-            principal: ctx.principal_id.as_deref().map(str::to_owned),
-            context: context.to_vec(),
-            usage_key: ctx.usage_key.as_deref().map(str::to_owned),
-            claims: ctx.jwt.as_ref().map(|j| j.claims.clone()),
-            scopes: ctx.jwt.as_ref().and_then(|j| j.scopes.clone()),
+            client: ctx.client.ip().to_canonical().to_string(),
+            https: ctx.https,
+            decision,
         };
         let value = encode(&assertion, &signer.1)?;
         if value.len() > MAX_HEADER_BYTES {
@@ -124,33 +147,27 @@ impl EdgeTrust {
         HeaderValue::from_str(&value).ok()
     }
 
-    /// Hands the edge's decision to the request when `header` vouches for exactly this
-    /// request (see the module documentation); `false`: authorize as without it.
-    pub(crate) fn admit(&self, ctx: &mut RequestCtx, header: &HeaderValue, now_ms: u64) -> bool {
-        let Some(a) = self.verify(header) else {
+    /// Takes what the request's edge vouches for, when its assertion is for exactly this
+    /// request (see the module documentation): the client's address and scheme now, the
+    /// decision kept for the authorizer phase ([`take_decision`]). `false`: nothing taken.
+    pub(crate) fn open(&self, ctx: &mut RequestCtx, now_ms: u64) -> bool {
+        let Some(header) = ctx.edge_assertion.take() else {
             return false;
         };
-        let Some(stage) = ctx.stage.as_deref() else {
+        let Some(a) = self.verify(&header) else {
             return false;
         };
         let request = Request {
-            deployment: &stage.deployment.id().0,
             method: ctx.parts.method.as_str(),
             host: &ctx.host,
             path: path_of(ctx),
         };
-        if !a.binds(&request, now_ms) {
+        if !a.binds(&request, now_ms) || a.client.parse::<std::net::IpAddr>().is_err() {
             return false;
         }
-        ctx.principal_id = a.principal.map(Arc::from);
-        ctx.authorizer_context = Some(a.context.into());
-        ctx.usage_key = a.usage_key.map(Arc::from);
-        ctx.jwt = a.claims.map(|claims| {
-            Arc::new(JwtIdentity {
-                claims,
-                scopes: a.scopes,
-            })
-        });
+        ctx.source_ip = HeaderValue::from_str(&a.client).ok();
+        ctx.https = a.https;
+        ctx.edge_decision = a.decision.map(Box::new);
         true
     }
 
@@ -173,7 +190,6 @@ impl EdgeTrust {
 
 /// What an assertion must name to be taken for a request.
 struct Request<'a> {
-    deployment: &'a str,
     method: &'a str,
     host: &'a str,
     path: &'a str,
@@ -184,11 +200,35 @@ impl Assertion {
     fn binds(&self, r: &Request<'_>, now_ms: u64) -> bool {
         self.exp >= now_ms
             && self.exp <= now_ms + 2 * LIFETIME_MS
-            && self.deployment == r.deployment
             && self.method == r.method
             && self.host == r.host
             && self.path == r.path
     }
+}
+
+/// Hands the edge's allow to the request in place of the route authorizer's call, when the
+/// edge decided on the deployment this request is served by. `false`: authorize as usual.
+pub(crate) fn take_decision(ctx: &mut RequestCtx) -> bool {
+    let Some(d) = ctx.edge_decision.take().map(|d| *d) else {
+        return false;
+    };
+    let same = ctx
+        .stage
+        .as_deref()
+        .is_some_and(|s| s.deployment.id().0 == d.deployment);
+    if !same {
+        return false;
+    }
+    ctx.principal_id = d.principal.map(Arc::from);
+    ctx.authorizer_context = Some(d.context.into());
+    ctx.usage_key = d.usage_key.map(Arc::from);
+    ctx.jwt = d.claims.map(|claims| {
+        Arc::new(JwtIdentity {
+            claims,
+            scopes: d.scopes,
+        })
+    });
+    true
 }
 
 /// The request target the assertion is bound to: path and query as received.

@@ -123,13 +123,15 @@ impl Gateway {
             Box::new(phases::edge::EdgeRoute {
                 table: table.clone(),
             }),
-            // An edge decides for itself: it takes no other edge's word.
+            // An edge decides for itself: it opens no other edge's word.
             Box::new(phases::authorize::Authorize {
                 metrics: metrics.clone(),
-                edges: None,
             }),
         ]);
         let pipeline = Pipeline::new(vec![
+            Box::new(phases::edge::Vouched {
+                trust: edge_trust.clone(),
+            }),
             Box::new(phases::observe::Observe { unrouted }),
             Box::new(phases::route::Route {
                 table: table.clone(),
@@ -139,7 +141,6 @@ impl Gateway {
             Box::new(phases::cors::Cors),
             Box::new(phases::authorize::Authorize {
                 metrics: metrics.clone(),
-                edges: Some(edge_trust.clone()),
             }),
             Box::new(phases::params::RequiredParams),
             Box::new(phases::api_key::ApiKey { keys: keys.clone() }),

@@ -310,7 +310,6 @@ pub(crate) async fn upgrade(
         ctx.route = Some(index);
         let phase = crate::phases::authorize::Authorize {
             metrics: hub.metrics.clone(),
-            edges: None,
         };
         let flow = match crate::pipeline::Phase::request(&phase, &mut ctx) {
             crate::pipeline::Step::Now(flow) => flow,

@@ -7,21 +7,24 @@ fn assertion() -> Assertion {
     Assertion {
         edge: "edge-1".into(),
         exp: NOW + LIFETIME_MS,
-        deployment: "d-1".into(),
         method: "GET".into(),
         host: "petstore.execute-api.localhost".into(),
         path: "/prod/pets?limit=2".into(),
-        principal: Some("user-7".into()),
-        context: vec![("tier".into(), "gold".into())],
-        usage_key: None,
-        claims: None,
-        scopes: None,
+        client: "203.0.113.9".into(),
+        https: true,
+        decision: Some(Vouched {
+            deployment: "d-1".into(),
+            principal: Some("user-7".into()),
+            context: vec![("tier".into(), "gold".into())],
+            usage_key: None,
+            claims: None,
+            scopes: None,
+        }),
     }
 }
 
 fn request() -> Request<'static> {
     Request {
-        deployment: "d-1",
         method: "GET",
         host: "petstore.execute-api.localhost",
         path: "/prod/pets?limit=2",
@@ -70,7 +73,9 @@ fn any_change_to_the_header_is_refused() {
     }
     // A payload the attacker wrote, signed with a guessed key.
     let mut mine = assertion();
-    mine.principal = Some("admin".into());
+    if let Some(d) = &mut mine.decision {
+        d.principal = Some("admin".into());
+    }
     assert_eq!(t.verify(&header(&mine, b"guess")), None);
     for junk in [
         "",
@@ -97,10 +102,6 @@ fn an_assertion_binds_only_its_own_request_while_fresh() {
     assert!(!far.binds(&request(), NOW), "from too far ahead");
     let others = [
         Request {
-            deployment: "d-2",
-            ..request()
-        },
-        Request {
             method: "DELETE",
             ..request()
         },
@@ -123,14 +124,20 @@ fn an_assertion_binds_only_its_own_request_while_fresh() {
 }
 
 #[test]
-fn jwt_claims_travel_intact() {
+fn jwt_claims_travel_intact_and_a_client_without_a_decision_too() {
     let mut a = assertion();
     let mut claims = serde_json::Map::new();
     claims.insert("sub".into(), serde_json::Value::String("user-7".into()));
     claims.insert("scope".into(), serde_json::Value::String("a b".into()));
-    a.claims = Some(claims);
-    a.scopes = Some(vec!["a".into()]);
-    a.usage_key = Some("key-1".into());
+    if let Some(d) = &mut a.decision {
+        d.claims = Some(claims);
+        d.scopes = Some(vec!["a".into()]);
+        d.usage_key = Some("key-1".into());
+    }
     let t = trusting("edge-1", KEY);
     assert_eq!(t.verify(&header(&a, KEY)), Some(a));
+    let mut plain = assertion();
+    plain.decision = None;
+    plain.client = "2001:db8::7".into();
+    assert_eq!(t.verify(&header(&plain, KEY)), Some(plain));
 }

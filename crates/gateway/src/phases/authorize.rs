@@ -12,7 +12,6 @@ use smallvec::SmallVec;
 
 use crate::authorizer::{Authorizer, Decision, Granted, IdentitySource, RouteOf};
 use crate::context::RequestCtx;
-use crate::edge_trust::EdgeTrust;
 use crate::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::phases::decode;
 use crate::pipeline::{Flow, Phase, Step};
@@ -24,9 +23,6 @@ use facts::Asked;
 pub(crate) struct Authorize {
     /// Where authorizer failures are counted (`PluginErrorCount`).
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
-    /// The edges whose signed allows stand in for the authorizer (a region's pipeline;
-    /// `None` at an edge and on WebSocket handshakes).
-    pub(crate) edges: Option<Arc<EdgeTrust>>,
 }
 
 /// One identity value as the request carries it. A header's value is checked to be text
@@ -99,11 +95,7 @@ impl Phase for Authorize {
             return Step::Now(Flow::Continue);
         };
         let guarded = route.jwt.is_some() || route.authorizer.is_some();
-        if guarded
-            && let Some(edges) = &self.edges
-            && let Some(header) = ctx.edge_assertion.take()
-            && edges.admit(ctx, &header, ctx.received_at_ms)
-        {
+        if guarded && crate::edge_trust::take_decision(ctx) {
             return Step::Now(Flow::Continue);
         }
         let Some(route) = ctx.compiled_route() else {

@@ -11,8 +11,28 @@ use arc_swap::ArcSwap;
 use causeway_model::ApiType;
 
 use crate::context::RequestCtx;
+use crate::edge_trust::EdgeTrust;
 use crate::pipeline::{Flow, Phase, Step};
 use crate::table::{Resolved, Table};
+
+/// A region's first phase: what the request's edge vouches for (the client, an
+/// authorizer's allow) is taken when its assertion checks out (see `edge_trust`).
+pub(crate) struct Vouched {
+    pub(crate) trust: Arc<EdgeTrust>,
+}
+
+impl Phase for Vouched {
+    fn name(&self) -> &'static str {
+        "edge-vouched"
+    }
+
+    fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        if ctx.edge_assertion.is_some() {
+            self.trust.open(ctx, ctx.received_at_ms);
+        }
+        Step::Now(Flow::Continue)
+    }
+}
 
 pub(crate) struct EdgeRoute {
     pub(crate) table: Arc<ArcSwap<Table>>,

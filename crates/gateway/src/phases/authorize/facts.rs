@@ -56,7 +56,7 @@ impl Asked {
             headers: std::mem::take(&mut ctx.parts.headers),
             matched_path: ctx.matched_path.take(),
             params: ctx.params.clone(),
-            client_ip: ctx.client_ip.clone(),
+            client_ip: ctx.source_ip().clone(),
             request_id: ctx.request_id,
         })
     }
