@@ -31,8 +31,8 @@ integration = { type = "MOCK", body = "$context.identity.sourceIp" }
 const HOST: &str = "svc.execute-api.localhost";
 /// `region-a` is far (behind the relay), `region-b` near; by id alone `a` would come first.
 const FAR: &str = "region-a.test";
-const NEAR: &str = "region-b.test";
-const EDGE: &str = "edge-1.test";
+pub(crate) const NEAR: &str = "region-b.test";
+pub(crate) const EDGE: &str = "edge-1.test";
 
 /// Forwards UDP datagrams from whoever sends to it to `to`, `delay` late, and `to`'s
 /// answers back at once: a far-away link on loopback.
@@ -82,7 +82,7 @@ impl Drop for Relay {
     }
 }
 
-fn udp_addr() -> SocketAddr {
+pub(crate) fn udp_addr() -> SocketAddr {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
         .expect("free udp port")
@@ -126,7 +126,7 @@ fn region(
 }
 
 /// A regional node's config directory, with the `svc` API.
-fn region_config(
+pub(crate) fn region_config(
     id: &str,
     listen: SocketAddr,
     certs: &std::path::Path,
@@ -141,9 +141,9 @@ fn region_config(
     cfg
 }
 
-struct EdgeNode {
+pub(crate) struct EdgeNode {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// The HTTPS listener, with `[node.tls]`.
     https: Option<SocketAddr>,
 }
@@ -155,7 +155,7 @@ impl Drop for EdgeNode {
     }
 }
 
-fn start_edge(dir: &std::path::Path) -> EdgeNode {
+pub(crate) fn start_edge(dir: &std::path::Path) -> EdgeNode {
     let (child, line) = spawn_until(
         Command::new(BIN)
             .args(["edge", "--listen", "127.0.0.1:0", "--config"])
@@ -199,7 +199,7 @@ fn through_with(edge: &EdgeNode, host: &str, path: &str, headers: &str) -> (u16,
 }
 
 /// A CA and certificates for `ids`, in a temporary directory.
-fn mint(ids: &[&str]) -> tempfile::TempDir {
+pub(crate) fn mint(ids: &[&str]) -> tempfile::TempDir {
     let certs = tempfile::tempdir().expect("tempdir");
     let out = Command::new(BIN)
         .args(["mesh", "certs", "--out"])
@@ -212,7 +212,7 @@ fn mint(ids: &[&str]) -> tempfile::TempDir {
 }
 
 /// An edge's config directory: `[mesh]` with `peers`, `[edge]` forwarding to `regions`.
-fn edge_config(
+pub(crate) fn edge_config(
     listen: SocketAddr,
     certs: &std::path::Path,
     peers: &[(&str, SocketAddr)],

@@ -121,3 +121,77 @@ fn validate_names_each_websocket_mistake_with_its_file_and_field() {
     assert!(said.contains("routes[1].key"), "{said}");
     assert!(said.contains("route_selection_expression"), "{said}");
 }
+
+/// A WebSocket API through an edge node: the handshake goes to the region (its name on
+/// the 101), then messages flow both ways through the edge's tunnel.
+#[test]
+fn a_websocket_api_is_served_through_an_edge() {
+    use crate::edge::{EDGE, NEAR, edge_config, mint, region_config, start_edge, udp_addr};
+    let certs = mint(&[NEAR, EDGE]);
+    let (region_udp, edge_udp) = (udp_addr(), udp_addr());
+    let cfg = region_config(NEAR, region_udp, certs.path(), &[(EDGE, edge_udp)]);
+    cfg.write_api("chat", CHAT);
+    let region = Node::start(cfg.path());
+    let edge_cfg = edge_config(
+        edge_udp,
+        certs.path(),
+        &[(NEAR, region_udp)],
+        &[(NEAR, region.addr)],
+    );
+    let edge = start_edge(edge_cfg.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut req = format!("ws://{}/prod", edge.addr)
+            .into_client_request()
+            .expect("request");
+        req.headers_mut()
+            .insert("host", HOST.parse().expect("host"));
+        let (mut ws, resp) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(req),
+        )
+        .await
+        .expect("handshake within 10 s")
+        .expect("connected through the edge");
+        assert_eq!(
+            resp.headers()
+                .get("x-causeway-region")
+                .and_then(|v| v.to_str().ok()),
+            Some(NEAR)
+        );
+        for _ in 0..3 {
+            ws.send(Message::text(r#"{"action":"whoami"}"#))
+                .await
+                .expect("send");
+            let me: serde_json::Value = serde_json::from_str(&next(&mut ws).await).expect("JSON");
+            assert_eq!(me["greeting"], "welcome", "{me}");
+        }
+        ws.close(None).await.expect("close");
+    });
+    // An upgrade for a host no API serves: the region's refusal, passed on whole.
+    let mut s = std::net::TcpStream::connect(edge.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET /prod HTTP/1.1\r\nHost: nowhere.execute-api.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    .expect("send");
+    // The whole answer (its head and body may come in separate reads).
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !raw.ends_with(b"}") {
+        let n = s.read(&mut chunk).expect("read");
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&chunk[..n]);
+    }
+    let answer = String::from_utf8_lossy(&raw);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(answer.contains(&format!("x-causeway-region: {NEAR}")), "{answer}");
+    assert!(answer.ends_with("or use a configured custom domain.\"}"), "{answer}");
+}

@@ -9,7 +9,7 @@
 //! Before forwarding, the edge runs the authorizer of the route a request falls on, from
 //! the stages the regions replicate to it ([`causeway_gateway::Gateway::check_at_edge`]):
 //! a missing identity, a deny or a bad token is answered at the edge, without the round
-//! trip to a region.
+//! trip to a region. WebSocket connections are tunnelled to a region ([`tunnel`]).
 //!
 //! `select` is sans-IO (no clock, no sockets) and tested as such; `proxy` is the hyper shell.
 //! This crate uses the gateway's authorize phase only and must not depend on the admin
@@ -18,5 +18,6 @@
 
 pub mod proxy;
 pub mod select;
+mod tunnel;
 
 pub use proxy::{Edge, EdgeError, PeerSource};

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::select::{Candidate, order};
+use crate::tunnel;
 
 /// The response header naming the regional node that answered.
 pub const REGION_HEADER: &str = "x-causeway-region";
@@ -47,6 +48,8 @@ pub type PeerSource = Box<dyn Fn() -> Vec<PeerInfo> + Send + Sync>;
 struct Region {
     node: String,
     origin: Origin,
+    /// `host:port` of its public listener, for WebSocket tunnels.
+    authority: String,
     /// `node` as a header value, for [`REGION_HEADER`].
     name: Option<HeaderValue>,
 }
@@ -63,6 +66,7 @@ pub struct Edge {
     peers: PeerSource,
     gateway: Gateway,
     client: Forwarder,
+    connect_timeout: Duration,
     order: std::sync::Mutex<(Instant, Arc<[usize]>)>,
 }
 
@@ -94,9 +98,17 @@ impl Edge {
                 let origin = client.origin(&r.url).map_err(|e| {
                     EdgeError::Config(format!("edge region {}: `{}`: {e}", r.node, r.url))
                 })?;
+                let host = r.url.trim_start_matches("http://");
+                let host = host.split('/').next().unwrap_or(host);
+                let authority = if host.contains(':') && !host.ends_with(']') {
+                    host.to_owned()
+                } else {
+                    format!("{host}:80")
+                };
                 Ok(Region {
                     node: r.node.clone(),
                     origin,
+                    authority,
                     name: HeaderValue::from_str(&r.node).ok(),
                 })
             })
@@ -109,6 +121,7 @@ impl Edge {
             peers,
             gateway,
             client,
+            connect_timeout: Duration::from_millis(edge.connect_timeout_ms),
             order: std::sync::Mutex::new((stale, Arc::from(Vec::new()))),
         })
     }
@@ -223,8 +236,9 @@ impl Edge {
         order(&candidates)
     }
 
-    async fn forward(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
+    async fn forward(&self, mut req: Request<Incoming>, peer: &Peer) -> Response<Body> {
         let remote = peer.addr;
+        let upgrade = tunnel::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let (parts, body) = req.into_parts();
         let parts = match self.gateway.check_at_edge(parts, peer).await {
             Ok(parts) => parts,
@@ -250,6 +264,12 @@ impl Edge {
             .cloned()
             .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
         let mut headers = parts.headers;
+        if let Some(client) = upgrade {
+            append_forwarded_for(&mut headers, remote);
+            return self
+                .tunnel(client, &parts.method, path.as_str(), &headers)
+                .await;
+        }
         strip_hop_by_hop(&mut headers);
         if parts.uri.authority().is_some() && !headers.contains_key(header::HOST) {
             // An h2 request carries its host as `:authority`.
@@ -290,6 +310,51 @@ impl Edge {
                 }
                 Err(e) => {
                     tracing::warn!(region = %region.node, error = %e, "region failed mid-request");
+                    return error(StatusCode::BAD_GATEWAY, "Bad Gateway");
+                }
+            }
+        }
+        error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+    }
+
+    /// An upgrade request (a WebSocket handshake): to the first region that takes the
+    /// connection; a 101 starts the tunnel, anything else is passed on.
+    async fn tunnel(
+        &self,
+        client: hyper::upgrade::OnUpgrade,
+        method: &http::Method,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Response<Body> {
+        for &i in self.order().iter() {
+            let region = &self.regions[i];
+            let opened = tunnel::open(
+                &region.authority,
+                self.connect_timeout,
+                RESPONSE_TIMEOUT,
+                method,
+                path,
+                headers,
+            )
+            .await;
+            match opened {
+                Ok(mut opened) => {
+                    if let Some(name) = &region.name {
+                        opened
+                            .response
+                            .headers_mut()
+                            .insert(HeaderName::from_static(REGION_HEADER), name.clone());
+                    }
+                    if let Some((stream, early)) = opened.upgraded {
+                        tokio::spawn(tunnel::pipe(client, stream, early, region.node.clone()));
+                    }
+                    return opened.response;
+                }
+                Err(tunnel::TunnelError::Unreachable(e)) => {
+                    tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
+                }
+                Err(tunnel::TunnelError::Failed(e)) => {
+                    tracing::warn!(region = %region.node, error = %e, "region failed an upgrade");
                     return error(StatusCode::BAD_GATEWAY, "Bad Gateway");
                 }
             }
