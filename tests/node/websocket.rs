@@ -123,7 +123,8 @@ fn validate_names_each_websocket_mistake_with_its_file_and_field() {
 }
 
 /// A WebSocket API through an edge node: the handshake goes to the region (its name on
-/// the 101), then messages flow both ways through the edge's tunnel.
+/// the 101, the edge's client as the connection's source), then messages flow both ways
+/// through the edge's tunnel.
 #[test]
 fn a_websocket_api_is_served_through_an_edge() {
     use crate::edge::{EDGE, NEAR, edge_config, mint, region_config, start_edge, udp_addr};
@@ -143,19 +144,44 @@ fn a_websocket_api_is_served_through_an_edge() {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(async {
+    // Connected from 127.0.0.7: once the edge's key reached the region, the region names
+    // that client as the source (the edge connects from 127.0.0.1).
+    let connect = || async {
         let mut req = format!("ws://{}/prod", edge.addr)
             .into_client_request()
             .expect("request");
         req.headers_mut()
             .insert("host", HOST.parse().expect("host"));
-        let (mut ws, resp) = tokio::time::timeout(
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.7:0".parse().expect("addr"))
+            .expect("bind 127.0.0.7");
+        let stream = socket.connect(edge.addr).await.expect("connect");
+        tokio::time::timeout(
             Duration::from_secs(10),
-            tokio_tungstenite::connect_async(req),
+            tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(stream)),
         )
         .await
         .expect("handshake within 10 s")
-        .expect("connected through the edge");
+        .expect("connected through the edge")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    runtime.block_on(async {
+        let (mut ws, resp) = loop {
+            let (mut ws, resp) = connect().await;
+            ws.send(Message::text(r#"{"action":"whoami"}"#))
+                .await
+                .expect("send");
+            let me: serde_json::Value = serde_json::from_str(&next(&mut ws).await).expect("JSON");
+            if me["sourceIp"] == "127.0.0.7" {
+                break (ws, resp);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the region never named the edge's client: {me}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(
             resp.headers()
                 .get("x-causeway-region")
@@ -192,6 +218,12 @@ fn a_websocket_api_is_served_through_an_edge() {
     }
     let answer = String::from_utf8_lossy(&raw);
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
-    assert!(answer.contains(&format!("x-causeway-region: {NEAR}")), "{answer}");
-    assert!(answer.ends_with("or use a configured custom domain.\"}"), "{answer}");
+    assert!(
+        answer.contains(&format!("x-causeway-region: {NEAR}")),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with("or use a configured custom domain.\"}"),
+        "{answer}"
+    );
 }

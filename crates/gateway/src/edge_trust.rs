@@ -32,7 +32,7 @@ use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::context::RequestCtx;
+use crate::context::{Peer, RequestCtx};
 use crate::jwt::JwtIdentity;
 
 /// The header an edge's assertion travels in.
@@ -169,6 +169,34 @@ impl EdgeTrust {
         ctx.https = a.https;
         ctx.edge_decision = a.decision.map(Box::new);
         true
+    }
+
+    /// The client an edge forwarded a WebSocket handshake for, when `header` vouches for
+    /// exactly this request (the handshake does not run the pipeline's phases).
+    pub(crate) fn client_of(
+        &self,
+        header: &HeaderValue,
+        parts: &http::request::Parts,
+        host: &str,
+        now_ms: u64,
+        peer: &Peer,
+    ) -> Option<Peer> {
+        let a = self.verify(header)?;
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path(), |p| p.as_str());
+        let request = Request {
+            method: parts.method.as_str(),
+            host,
+            path,
+        };
+        if !a.binds(&request, now_ms) {
+            return None;
+        }
+        let ip: std::net::IpAddr = a.client.parse().ok()?;
+        let client = Peer::new(std::net::SocketAddr::new(ip, peer.addr.port()));
+        Some(if a.https { client.over_tls() } else { client })
     }
 
     /// The assertion in `header` when its MAC checks out under its edge's key.

@@ -274,7 +274,7 @@ impl Gateway {
         client: &Peer,
         upgraded: Option<&std::sync::atomic::AtomicBool>,
     ) -> Response<Body> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let host = host_of(&parts);
         if websocket::is_upgrade(&parts.headers)
             && !client.private
@@ -282,6 +282,14 @@ impl Gateway {
                 self.inner.table.load().resolve(&host, parts.uri.path())
             && stage.deployment.kind() == causeway_model::ApiType::WebSocket
         {
+            // The handshake does not run the pipeline: an edge's word on the client is
+            // taken here (and never passed on to `$connect`).
+            let vouched = parts.headers.remove(&edge_trust::HEADER).and_then(|h| {
+                self.inner
+                    .edge_trust
+                    .client_of(&h, &parts, &host, throttle::now_ms(), client)
+            });
+            let client = vouched.as_ref().unwrap_or(client);
             let path = parts.uri.path();
             let route_path = at.and_then(|a| path.get(a..)).unwrap_or("").to_owned();
             let req = Request::from_parts(parts, body);
