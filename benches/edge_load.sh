@@ -209,8 +209,10 @@ done = function(summary, latency, requests)
     + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 EOF
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-declare -A RPS P50 P99
+declare -A RPS P50 P99 EDGE_CPU REGION_CPU
 TARGETS=(region-direct edge nginx-edge region-auth edge-auth nginx-edge-auth)
 for round in $(seq "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
@@ -226,9 +228,15 @@ for round in $(seq "$ROUNDS"); do
             url="http://127.0.0.1:$port/bench/auth"
         fi
         wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${headers[@]}" "$url" >/dev/null
+        e0=$(cpu_ticks "$EDGE_PID")
+        r0=$(cpu_ticks "$REGION_PID")
         read -r requests duration p50 p99 errors < <(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
             -s "$TMP/report.lua" "${headers[@]}" "$url" | grep '^RESULT ' | cut -d' ' -f2-)
         ((errors == 0)) || die "$target: $errors errors (round $round)"
+        # CPU per request of each of our processes (µs); nginx's own is not sampled.
+        per_req() { awk -v d="$1" -v n="$requests" -v t="$CLK_TCK" 'BEGIN { printf "%.1f", d * 1e6 / t / n }'; }
+        EDGE_CPU[$target]+="$(per_req $(($(cpu_ticks "$EDGE_PID") - e0))) "
+        REGION_CPU[$target]+="$(per_req $(($(cpu_ticks "$REGION_PID") - r0))) "
         rps=$(awk -v r="$requests" -v d="$duration" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
         log "round $round $target: $rps requests/s, p50 ${p50} µs, p99 ${p99} µs"
         RPS[$target]+="$rps "
@@ -237,8 +245,8 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-echo "| target | requests/s | p50 (µs) | p99 (µs) | RSS (KiB) |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| target | requests/s | p50 (µs) | p99 (µs) | RSS (KiB) | edge CPU/req (µs) | region CPU/req (µs) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for target in "${TARGETS[@]}"; do
     r=$(tr ' ' '\n' <<<"${RPS[$target]}" | grep . | median)
     a=$(tr ' ' '\n' <<<"${P50[$target]}" | grep . | median)
@@ -248,7 +256,9 @@ for target in "${TARGETS[@]}"; do
         region-direct | region-auth) rss=$(awk '/VmRSS/ { print $2 }' "/proc/$REGION_PID/status") ;;
         *) rss="" ;;
     esac
-    echo "| $target | $r | $a | $b | $rss |"
+    ec=$(tr ' ' '\n' <<<"${EDGE_CPU[$target]}" | grep . | median)
+    rc=$(tr ' ' '\n' <<<"${REGION_CPU[$target]}" | grep . | median)
+    echo "| $target | $r | $a | $b | $rss | $ec | $rc |"
     printf -v "R_${target//-/_}" '%s' "$r"
     printf -v "L_${target//-/_}" '%s' "$b"
 done

@@ -11,12 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use crate::harness::{ConfigDir, Node, eventually, text};
+use crate::harness::{ConfigDir, Node, eventually, sign, text};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -64,13 +59,7 @@ fn copy_fixture(cfg: &ConfigDir, name: &str, as_name: &str) {
 }
 
 fn bearer() -> String {
-    let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"loader"}"#);
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").expect("any key length");
-    mac.update(payload.as_bytes());
-    format!(
-        "Bearer {payload}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
+    format!("Bearer {}", sign("s3cret", &serde_json::json!({ "sub": "loader" })))
 }
 
 /// Which version answered: 1 and 2 are the shopping-list function with greeting `v1` /

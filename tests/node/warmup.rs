@@ -8,12 +8,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use crate::harness::{ConfigDir, Node, get, text};
+use crate::harness::{ConfigDir, Node, get, sign, text};
 
 const HOST: &str = "warm.execute-api.localhost";
 
@@ -81,11 +76,10 @@ integration = { type = "MOCK", body = "not yet" }
 "#;
 
 fn token() -> String {
-    let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"alice","exp":4102444800}"#);
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").expect("any key length");
-    mac.update(payload.as_bytes());
-    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{payload}.{sig}")
+    sign(
+        "s3cret",
+        &serde_json::json!({ "sub": "alice", "exp": 4_102_444_800_u64 }),
+    )
 }
 
 fn private(addr: std::net::SocketAddr) -> (u16, String) {
