@@ -59,7 +59,10 @@ fn copy_fixture(cfg: &ConfigDir, name: &str, as_name: &str) {
 }
 
 fn bearer() -> String {
-    format!("Bearer {}", sign("s3cret", &serde_json::json!({ "sub": "loader" })))
+    format!(
+        "Bearer {}",
+        sign("s3cret", &serde_json::json!({ "sub": "loader" }))
+    )
 }
 
 /// Which version answered: 1 and 2 are the shopping-list function with greeting `v1` /
