@@ -4,12 +4,14 @@
 //! deployed on a region, runs at the edge: refusals are answered there, and the region
 //! takes the edge's signed allow instead of running the authorizer again.
 
-use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "edge/relay.rs"]
+mod relay;
+
+use relay::Relay;
 
 use crate::harness::{
     BIN, ConfigDir, Node, eventually, get, get_from, get_raw_with, sign, spawn_until, text,
@@ -33,54 +35,6 @@ const HOST: &str = "svc.execute-api.localhost";
 const FAR: &str = "region-a.test";
 pub(crate) const NEAR: &str = "region-b.test";
 pub(crate) const EDGE: &str = "edge-1.test";
-
-/// Forwards UDP datagrams from whoever sends to it to `to`, `delay` late, and `to`'s
-/// answers back at once: a far-away link on loopback.
-struct Relay {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-}
-
-impl Relay {
-    fn start(to: SocketAddr, delay: Duration) -> Relay {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind relay");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(2)))
-            .expect("timeout");
-        let addr = socket.local_addr().expect("addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        std::thread::spawn(move || {
-            let mut client = None;
-            let mut queue: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
-            let mut buf = [0u8; 65_536];
-            while !stopped.load(Ordering::Relaxed) {
-                if let Ok((n, from)) = socket.recv_from(&mut buf) {
-                    if from == to {
-                        if let Some(c) = client {
-                            let _ = socket.send_to(&buf[..n], c);
-                        }
-                    } else {
-                        client = Some(from);
-                        queue.push_back((Instant::now() + delay, buf[..n].to_vec()));
-                    }
-                }
-                while queue.front().is_some_and(|(due, _)| *due <= Instant::now()) {
-                    if let Some((_, packet)) = queue.pop_front() {
-                        let _ = socket.send_to(&packet, to);
-                    }
-                }
-            }
-        });
-        Relay { addr, stop }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
 
 pub(crate) fn udp_addr() -> SocketAddr {
     UdpSocket::bind("127.0.0.1:0")
@@ -146,6 +100,8 @@ pub(crate) struct EdgeNode {
     pub(crate) addr: SocketAddr,
     /// The HTTPS listener, with `[node.tls]`.
     https: Option<SocketAddr>,
+    /// The admin listener, with `--admin-listen`.
+    admin: Option<SocketAddr>,
 }
 
 impl Drop for EdgeNode {
@@ -156,10 +112,15 @@ impl Drop for EdgeNode {
 }
 
 pub(crate) fn start_edge(dir: &std::path::Path) -> EdgeNode {
+    start_edge_with(dir, &[])
+}
+
+fn start_edge_with(dir: &std::path::Path, args: &[&str]) -> EdgeNode {
     let (child, line) = spawn_until(
         Command::new(BIN)
             .args(["edge", "--listen", "127.0.0.1:0", "--config"])
-            .arg(dir),
+            .arg(dir)
+            .args(args),
         "causeway edge listening on http://",
         "[edge]",
     );
@@ -174,6 +135,7 @@ pub(crate) fn start_edge(dir: &std::path::Path) -> EdgeNode {
         child,
         addr,
         https: after("https://"),
+        admin: after("admin http://"),
     }
 }
 
@@ -262,7 +224,7 @@ fn edge_picks_the_nearest_region_and_fails_over() {
         .output()
         .expect("validate");
     assert!(out.status.success(), "{}", text(&out));
-    let edge = start_edge(edge_cfg.path());
+    let edge = start_edge_with(edge_cfg.path(), &["--admin-listen", "127.0.0.1:0"]);
 
     // Before round trips are measured the far region (first by id) may answer; once they
     // are, the near one does.
@@ -286,6 +248,31 @@ fn edge_picks_the_nearest_region_and_fails_over() {
         (status, body.as_str()),
         (503, r#"{"message":"Service Unavailable"}"#)
     );
+
+    // The edge's /metrics: what each region answered, the regions it could not reach,
+    // the answers it gave itself.
+    let admin = edge.admin.expect("the edge's admin listener is printed");
+    let (status, text) = get(admin, "localhost", "/metrics").expect("scrape");
+    assert_eq!(status, 200, "{text}");
+    let sample = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no `{prefix}` in:\n{text}"))
+    };
+    let near = format!("causeway_EdgeForwardCount_total{{region=\"{NEAR}\"}}");
+    assert!(sample(&near) >= 20.0, "{text}");
+    let far_answered = format!("causeway_EdgeForwardCount_total{{region=\"{FAR}\"}}");
+    assert!(sample(&far_answered) >= 1.0, "{text}");
+    let gone = format!("causeway_EdgeRegionUnreachableCount_total{{region=\"{NEAR}\"}}");
+    assert!(sample(&gone) >= 1.0, "{text}");
+    assert_eq!(
+        sample("causeway_EdgeAnswerCount_total{status=\"503\"}"),
+        1.0,
+        "{text}"
+    );
+    let latency = format!("causeway_EdgeRegionLatency_count{{region=\"{NEAR}\"}}");
+    assert!(sample(&latency) >= 20.0, "{text}");
 }
 
 #[test]

@@ -20,6 +20,9 @@ pub(crate) struct EdgeArgs {
     /// Client listener, overriding `node.listen` (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// Serve the admin API and `/metrics` here (an edge serves none unless asked).
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<SocketAddr>,
 }
 
 pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
@@ -88,20 +91,50 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
             }
             _ => None,
         };
-        match &https {
-            Some((l, _)) => eprintln!(
-                "causeway edge listening on http://{} (https://{})",
-                listener.local_addr()?,
-                l.local_addr()?
-            ),
-            None => eprintln!(
-                "causeway edge listening on http://{}",
-                listener.local_addr()?
-            ),
+        let admin = match args.admin_listen {
+            Some(addr) if !addr.ip().is_loopback() && !set.node.admin.allow_remote => {
+                eprintln!(
+                    "error: --admin-listen {addr} is not a loopback address; set `admin.allow_remote = true` in causeway.toml to expose the admin API"
+                );
+                return Ok(ExitCode::from(crate::EXIT_CONFIG));
+            }
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} (--admin-listen)")
+            })?),
+            None => None,
+        };
+        let mut others = Vec::new();
+        if let Some((l, _)) = &https {
+            others.push(format!("https://{}", l.local_addr()?));
         }
+        if let Some(l) = &admin {
+            others.push(format!("admin http://{}", l.local_addr()?));
+        }
+        let others = if others.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", others.join(", "))
+        };
+        eprintln!(
+            "causeway edge listening on http://{}{others}",
+            listener.local_addr()?
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
+        };
+        let admin = match admin {
+            Some(l) => {
+                let token = causeway_admin::resolve_token(&set)
+                    .context("cannot set up the admin token")?;
+                Some(tokio::spawn(causeway_admin::serve_admin(
+                    control.clone(),
+                    l,
+                    token,
+                    until_stopped(stopped.clone()),
+                )))
+            }
+            None => None,
         };
         let secure = {
             let (edge, stopped) = (edge.clone(), until_stopped(stopped.clone()));
@@ -120,6 +153,9 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
         let (plain, secure, ()) = tokio::join!(plain, secure, signal);
         plain?;
         secure?;
+        if let Some(admin) = admin {
+            admin.await.context("the admin API crashed")??;
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

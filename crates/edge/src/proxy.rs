@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use causeway_gateway::{Body, ForwardError, Forwarder, Gateway, HttpsConfig, Origin, Peer};
+use causeway_gateway::{
+    Body, EdgeRegionMetrics, ForwardError, Forwarder, Gateway, HttpsConfig, Origin, Peer,
+};
 use causeway_mesh::PeerInfo;
 use causeway_model::NodeConfig;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -50,6 +52,7 @@ struct Region {
     origin: Origin,
     /// `host:port` of its public listener, for WebSocket tunnels.
     authority: String,
+    metrics: EdgeRegionMetrics,
     /// `node` as a header value, for [`REGION_HEADER`].
     name: Option<HeaderValue>,
 }
@@ -109,6 +112,7 @@ impl Edge {
                     node: r.node.clone(),
                     origin,
                     authority,
+                    metrics: gateway.metrics().edge_region(&r.node),
                     name: HeaderValue::from_str(&r.node).ok(),
                 })
             })
@@ -242,7 +246,12 @@ impl Edge {
         let (parts, body) = req.into_parts();
         let parts = match self.gateway.check_at_edge(parts, peer).await {
             Ok(parts) => parts,
-            Err(answer) => return answer,
+            Err(answer) => {
+                self.gateway
+                    .metrics()
+                    .edge_answered(answer.status().as_u16());
+                return answer;
+            }
         };
         let body = if hyper::body::Body::is_end_stream(&body) {
             Bytes::new()
@@ -253,9 +262,9 @@ impl Edge {
                     if e.downcast_ref::<http_body_util::LengthLimitError>()
                         .is_some() =>
                 {
-                    return error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
+                    return self.error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
                 }
-                Err(_) => return error(StatusCode::BAD_REQUEST, "Bad Request"),
+                Err(_) => return self.error(StatusCode::BAD_REQUEST, "Bad Request"),
             }
         };
         let path = parts
@@ -284,6 +293,7 @@ impl Edge {
         append_forwarded_for(&mut headers, remote);
         for &i in self.order().iter() {
             let region = &self.regions[i];
+            let started = Instant::now();
             let sent = self
                 .client
                 .forward(
@@ -297,6 +307,9 @@ impl Edge {
                 .await;
             match sent {
                 Ok(mut response) => {
+                    region
+                        .metrics
+                        .forwarded(started.elapsed().as_secs_f64() * 1000.0);
                     strip_hop_by_hop(response.headers_mut());
                     if let Some(name) = &region.name {
                         response
@@ -306,15 +319,22 @@ impl Edge {
                     return response;
                 }
                 Err(ForwardError::Unreachable(e)) => {
+                    region.metrics.unreachable();
                     tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
                 }
                 Err(e) => {
                     tracing::warn!(region = %region.node, error = %e, "region failed mid-request");
-                    return error(StatusCode::BAD_GATEWAY, "Bad Gateway");
+                    return self.error(StatusCode::BAD_GATEWAY, "Bad Gateway");
                 }
             }
         }
-        error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        self.error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+    }
+
+    /// An answer of the edge's own (no region answered), counted.
+    fn error(&self, status: StatusCode, message: &str) -> Response<Body> {
+        self.gateway.metrics().edge_answered(status.as_u16());
+        error(status, message)
     }
 
     /// An upgrade request (a WebSocket handshake): to the first region that takes the
@@ -328,6 +348,7 @@ impl Edge {
     ) -> Response<Body> {
         for &i in self.order().iter() {
             let region = &self.regions[i];
+            let started = Instant::now();
             let opened = tunnel::open(
                 &region.authority,
                 self.connect_timeout,
@@ -339,6 +360,9 @@ impl Edge {
             .await;
             match opened {
                 Ok(mut opened) => {
+                    region
+                        .metrics
+                        .forwarded(started.elapsed().as_secs_f64() * 1000.0);
                     if let Some(name) = &region.name {
                         opened
                             .response
@@ -351,15 +375,16 @@ impl Edge {
                     return opened.response;
                 }
                 Err(tunnel::TunnelError::Unreachable(e)) => {
+                    region.metrics.unreachable();
                     tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
                 }
                 Err(tunnel::TunnelError::Failed(e)) => {
                     tracing::warn!(region = %region.node, error = %e, "region failed an upgrade");
-                    return error(StatusCode::BAD_GATEWAY, "Bad Gateway");
+                    return self.error(StatusCode::BAD_GATEWAY, "Bad Gateway");
                 }
             }
         }
-        error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        self.error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
     }
 }
 

@@ -50,8 +50,8 @@ pub use error::{ErrorKind, ErrorSource, GatewayError};
 pub use forwarder::{ForwardError, Forwarder, Origin};
 pub use keys::{KeyBinding, PlanBinding};
 pub use metrics::{
-    Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics, WebSocketEvent,
-    WebSocketLabels,
+    EdgeRegionMetrics, Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics,
+    WebSocketEvent, WebSocketLabels,
 };
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};

@@ -7,6 +7,7 @@
 //! (`PluginCallCount`, `PluginLatency`, ...) are read from the plugins' own counters at
 //! scrape time ([`plugins`]).
 
+mod edge;
 mod plugins;
 
 use std::sync::atomic::AtomicU64;
@@ -20,6 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+pub use edge::EdgeRegionMetrics;
 pub use plugins::PluginInstanceLabels;
 
 /// Labels of every API metric.
@@ -76,7 +78,7 @@ pub struct PluginLabels {
     pub kind: String,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct MillisBuckets;
 
 impl MetricConstructor<Histogram> for MillisBuckets {
@@ -107,6 +109,7 @@ pub struct Metrics {
     plugins: Arc<plugins::PluginCollector>,
     mesh_up: Family<PeerLabels, Gauge>,
     mesh_rtt: Family<PeerLabels, Gauge<f64, AtomicU64>>,
+    edge: edge::EdgeFamilies,
 }
 
 /// Labels of a mesh peer's gauges.
@@ -157,6 +160,7 @@ impl Metrics {
             plugins: Arc::default(),
             mesh_up: Family::default(),
             mesh_rtt: Family::default(),
+            edge: edge::EdgeFamilies::default(),
         };
         registry.register(
             "Count",
@@ -239,6 +243,7 @@ impl Metrics {
             "Smoothed round-trip time to the mesh peer",
             m.mesh_rtt.clone(),
         );
+        m.edge.register(&mut registry);
         *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         m
     }
@@ -284,6 +289,16 @@ impl Metrics {
         if let Some(rtt) = rtt {
             self.mesh_rtt.get_or_create(&labels).set(rtt.as_secs_f64());
         }
+    }
+
+    /// An edge node's handles for `region` (resolved once per region).
+    pub fn edge_region(&self, region: &str) -> EdgeRegionMetrics {
+        self.edge.region(region)
+    }
+
+    /// An edge answered a request itself with `status`.
+    pub fn edge_answered(&self, status: u16) {
+        self.edge.answered(status);
     }
 
     /// Export these plugins (those of the published deployments) from now on.
