@@ -243,6 +243,47 @@ async fn a_client_that_does_not_speak_tls_is_closed_and_others_are_served() {
     assert_eq!(status, 200, "{text}");
 }
 
+#[tokio::test]
+async fn a_reload_swaps_certificates_for_new_connections_and_a_bad_one_changes_nothing() {
+    let c = certs();
+    let gw = support::gateway_with(c.node.clone(), &[&api("http://127.0.0.1:9")]).await;
+    let config = causeway_gateway::https_config(&c.node)
+        .expect("TLS settings")
+        .expect("an HTTPS listener");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(
+        gw.gateway
+            .clone()
+            .serve_https(listener, config.clone(), std::future::pending()),
+    );
+    // Unusable files: refused, the listener keeps its certificate.
+    let mut broken = c.node.clone();
+    if let Some(tls) = &mut broken.node.tls {
+        tls.cert_file = c._dir.path().join("missing.pem").display().to_string();
+    }
+    let err = config.reload(&broken).expect_err("missing file");
+    assert_eq!(err.field, "node.tls");
+    let tls = connect(addr, &c.ca, "localhost", &[]).await;
+    assert_eq!(peer_leaf(&tls), c.default_leaf);
+    // The domain's certificate as the listener's: new connections get it.
+    let mut renewed = c.node.clone();
+    if let (Some(tls), Some(cert), Some(key)) = (
+        &mut renewed.node.tls,
+        &c.node.domains[0].cert_file,
+        &c.node.domains[0].key_file,
+    ) {
+        tls.cert_file = cert.clone();
+        tls.key_file = key.clone();
+    }
+    renewed.domains.clear();
+    config.reload(&renewed).expect("reloaded");
+    let tls = connect(addr, &c.ca, DOMAIN, &[]).await;
+    assert_eq!(peer_leaf(&tls), c.domain_leaf);
+}
+
 #[test]
 fn https_settings_that_cannot_be_used_are_refused_with_the_file_named() {
     let c = certs();

@@ -11,7 +11,9 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, ClientConnection, RootCertStore};
 
-use crate::harness::{BIN, ConfigDir, Node, get, text};
+use std::time::Duration;
+
+use crate::harness::{BIN, ConfigDir, Node, eventually, get, text};
 
 const API: &str = r#"version = 1
 id = "svc"
@@ -32,6 +34,11 @@ fn node_file(key: &str) -> String {
 
 /// `GET path` over TLS to `addr` (SNI `localhost`, trusting `ca`): the raw answer.
 pub(crate) fn get_tls(addr: SocketAddr, ca: &[u8], host: &str, path: &str) -> String {
+    try_get_tls(addr, ca, host, path).expect("TLS handshake and write")
+}
+
+/// [`get_tls`], `None` when the handshake fails (a certificate `ca` does not sign).
+fn try_get_tls(addr: SocketAddr, ca: &[u8], host: &str, path: &str) -> Option<String> {
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca) {
         roots.add(c.expect("CA PEM")).expect("CA");
@@ -47,12 +54,11 @@ pub(crate) fn get_tls(addr: SocketAddr, ca: &[u8], host: &str, path: &str) -> St
     let mut sock = TcpStream::connect(addr).expect("connect");
     let mut tls = rustls::Stream::new(&mut conn, &mut sock);
     let req = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
-    tls.write_all(req.as_bytes())
-        .expect("TLS handshake and write");
+    tls.write_all(req.as_bytes()).ok()?;
     let mut raw = Vec::new();
     // The answer, then the server closes (with or without close_notify).
     let _ = tls.read_to_end(&mut raw);
-    String::from_utf8_lossy(&raw).into_owned()
+    Some(String::from_utf8_lossy(&raw).into_owned())
 }
 
 #[test]
@@ -91,4 +97,36 @@ fn the_node_serves_https_beside_http_and_refuses_unusable_certificates() {
     // The plain listener serves the same API.
     let (status, body) = get(node.addr, "svc.execute-api.localhost", "/prod/hello").expect("get");
     assert_eq!((status, body.as_str()), (200, "hello over HTTP/1.1"));
+
+    // A renewed certificate (from another CA here) is served after SIGHUP, no restart.
+    let renewed = cfg.path().join("renewed");
+    let out = Command::new(BIN)
+        .args(["mesh", "certs", "--out"])
+        .arg(&renewed)
+        .arg("localhost")
+        .output()
+        .expect("mint");
+    assert!(out.status.success(), "{}", text(&out));
+    let new_ca = std::fs::read(renewed.join("ca.pem")).expect("CA");
+    for f in ["localhost.pem", "localhost-key.pem"] {
+        std::fs::copy(renewed.join(f), cfg.path().join("certs").join(f)).expect("copy");
+    }
+    let hangup = || {
+        let out = Command::new("kill")
+            .args(["-HUP", &node.child.id().to_string()])
+            .output()
+            .expect("kill");
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    hangup();
+    let served_by = |ca: &[u8]| try_get_tls(https, ca, "svc.execute-api.localhost", "/prod/hello");
+    eventually(
+        "the renewed certificate is served",
+        Duration::from_secs(10),
+        || served_by(&new_ca).is_some_and(|raw| raw.starts_with("HTTP/1.1 200")),
+    );
+    assert!(
+        served_by(&ca).is_none(),
+        "the old certificate is still served"
+    );
 }

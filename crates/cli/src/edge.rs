@@ -104,7 +104,8 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let mut others = Vec::new();
-        if let Some((l, _)) = &https {
+        if let Some((l, config)) = &https {
+            crate::hangup::reload_certificates_on_hangup(dir.clone(), config.clone());
             others.push(format!("https://{}", l.local_addr()?));
         }
         if let Some(l) = &admin {

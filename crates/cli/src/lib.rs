@@ -13,6 +13,7 @@ mod canary;
 mod client;
 mod config;
 mod edge;
+mod hangup;
 mod keys;
 mod mesh;
 mod openapi;

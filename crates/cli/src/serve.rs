@@ -105,7 +105,10 @@ async fn serve(
         }
     };
     let https_addr = match &https_listener {
-        Some((l, _)) => Some(l.local_addr()?),
+        Some((l, config)) => {
+            crate::hangup::reload_certificates_on_hangup(set.dir.clone(), config.clone());
+            Some(l.local_addr()?)
+        }
         None => None,
     };
     // The port the gateway got (`--listen 127.0.0.1:0` picks one): what invoke URLs, as

@@ -18,7 +18,6 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 use crate::select::{Candidate, order};
 use crate::tunnel;
@@ -147,13 +146,13 @@ impl Edge {
         tls: &HttpsConfig,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
-        self.run(listener, Some(tls.acceptor()), shutdown).await
+        self.run(listener, Some(tls.clone()), shutdown).await
     }
 
     async fn run(
         self: Arc<Self>,
         listener: TcpListener,
-        tls: Option<TlsAcceptor>,
+        tls: Option<HttpsConfig>,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -188,7 +187,7 @@ impl Edge {
                 });
                 continue;
             };
-            let (tls, watcher) = (tls.clone(), graceful.watcher());
+            let (tls, watcher) = (tls.acceptor(), graceful.watcher());
             tokio::spawn(async move {
                 let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await
                 {

@@ -21,7 +21,6 @@ pub(crate) async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let timeout = gw.inner.header_read_timeout;
-    let acceptor = config.acceptor();
     let mut http1 = http1::Builder::new();
     http1
         .timer(TokioTimer::new())
@@ -49,7 +48,7 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let (gw, acceptor, builders, signal) = (
             gw.clone(),
-            acceptor.clone(),
+            config.acceptor(),
             builders.clone(),
             drain.signal(),
         );

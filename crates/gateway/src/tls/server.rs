@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use causeway_model::{ConfigError, NodeConfig};
 use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -13,14 +14,32 @@ use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, ServerConfig};
 
-/// The HTTPS listener's settings, ready to accept with ([`crate::Gateway::serve_https`]).
+/// The HTTPS listener's settings, ready to accept with ([`crate::Gateway::serve_https`]);
+/// clones share them, so a [`reload`](Self::reload) reaches every listener at once.
 #[derive(Clone, Debug)]
-pub struct HttpsConfig(pub(crate) Arc<ServerConfig>);
+pub struct HttpsConfig(Arc<ArcSwap<ServerConfig>>);
 
 impl HttpsConfig {
-    /// An acceptor for another listener on these settings (an edge node's).
+    /// An acceptor on the current settings (taken per connection: a handshake already
+    /// started keeps the certificate it began with).
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(self.0.clone())
+        tokio_rustls::TlsAcceptor::from(self.0.load_full())
+    }
+
+    /// Reads the certificates again (renewed files, say); on any error the current ones
+    /// stay in use and the error names the setting.
+    pub fn reload(&self, node: &NodeConfig) -> Result<(), ConfigError> {
+        match https_config(node)? {
+            Some(fresh) => {
+                self.0.store(fresh.0.load_full());
+                Ok(())
+            }
+            None => Err(ConfigError::new(
+                "causeway.toml",
+                "node.tls",
+                "the HTTPS listener cannot be removed while the node runs; restart it",
+            )),
+        }
     }
 }
 
@@ -51,7 +70,7 @@ fn https_config_inner(node: &NodeConfig) -> Result<Option<HttpsConfig>, (String,
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(BySni { default, names }));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Some(HttpsConfig(Arc::new(config))))
+    Ok(Some(HttpsConfig(Arc::new(ArcSwap::from_pointee(config)))))
 }
 
 /// A certificate chain and its key, checked to belong together.
