@@ -154,17 +154,14 @@ impl EdgeTrust {
         let Some(header) = ctx.edge_assertion.take() else {
             return false;
         };
-        let Some(a) = self.verify(&header) else {
-            return false;
-        };
         let request = Request {
             method: ctx.parts.method.as_str(),
             host: &ctx.host,
             path: path_of(ctx),
         };
-        if !a.binds(&request, now_ms) || a.client.parse::<std::net::IpAddr>().is_err() {
+        let Some((a, _)) = self.checked(&header, &request, now_ms) else {
             return false;
-        }
+        };
         ctx.source_ip = HeaderValue::from_str(&a.client).ok();
         ctx.https = a.https;
         ctx.edge_decision = a.decision.map(Box::new);
@@ -181,7 +178,6 @@ impl EdgeTrust {
         now_ms: u64,
         peer: &Peer,
     ) -> Option<Peer> {
-        let a = self.verify(header)?;
         let path = parts
             .uri
             .path_and_query()
@@ -191,12 +187,22 @@ impl EdgeTrust {
             host,
             path,
         };
-        if !a.binds(&request, now_ms) {
-            return None;
-        }
-        let ip: std::net::IpAddr = a.client.parse().ok()?;
+        let (a, ip) = self.checked(header, &request, now_ms)?;
         let client = Peer::new(std::net::SocketAddr::new(ip, peer.addr.port()));
         Some(if a.https { client.over_tls() } else { client })
+    }
+
+    /// The assertion in `header` and the client it names, when it checks out and was made
+    /// for `request` (and is fresh).
+    fn checked(
+        &self,
+        header: &HeaderValue,
+        request: &Request<'_>,
+        now_ms: u64,
+    ) -> Option<(Assertion, std::net::IpAddr)> {
+        let a = self.verify(header)?;
+        let ip = a.client.parse().ok()?;
+        a.binds(request, now_ms).then_some((a, ip))
     }
 
     /// The assertion in `header` when its MAC checks out under its edge's key.
