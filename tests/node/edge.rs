@@ -248,6 +248,8 @@ fn edge_picks_the_nearest_region_and_fails_over() {
         (status, body.as_str()),
         (503, r#"{"message":"Service Unavailable"}"#)
     );
+    let raw = get_raw_with(edge.addr, HOST, "/prod/hello", "");
+    assert!(raw.contains("x-amzn-requestid: "), "{raw}");
 
     // The edge's /metrics: what each region answered, the regions it could not reach,
     // the answers it gave itself.
@@ -268,7 +270,7 @@ fn edge_picks_the_nearest_region_and_fails_over() {
     assert!(sample(&gone) >= 1.0, "{text}");
     assert_eq!(
         sample("causeway_EdgeAnswerCount_total{status=\"503\"}"),
-        1.0,
+        2.0,
         "{text}"
     );
     let latency = format!("causeway_EdgeRegionLatency_count{{region=\"{NEAR}\"}}");

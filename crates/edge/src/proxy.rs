@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use causeway_gateway::{
-    Body, EdgeRegionMetrics, ForwardError, Forwarder, Gateway, HttpsConfig, Origin, Peer,
+    Body, EdgeRegionMetrics, ForwardError, Forwarder, Gateway, HttpsConfig, Origin, Peer, RequestId,
 };
 use causeway_mesh::PeerInfo;
 use causeway_model::NodeConfig;
@@ -424,13 +424,19 @@ fn append_forwarded_for(headers: &mut HeaderMap, remote: SocketAddr) {
     }
 }
 
+/// An answer of the edge's own, in API Gateway's shape, with a request id of its own.
 fn error(status: StatusCode, message: &str) -> Response<Body> {
     let body = serde_json::json!({ "message": message }).to_string();
     let mut response = Response::new(Body::Full(Some(Bytes::from(body))));
     *response.status_mut() = status;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-amzn-requestid"),
+        RequestId::new().header_value(),
     );
     response
 }

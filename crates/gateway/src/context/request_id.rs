@@ -70,7 +70,7 @@ impl RequestId {
     }
 
     /// The id as a header value (one copy into the value's buffer).
-    pub(crate) fn header_value(&self) -> HeaderValue {
+    pub fn header_value(&self) -> HeaderValue {
         HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("-"))
     }
 }
