@@ -137,23 +137,37 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
-        let secure = {
+        let mut secure = tokio::spawn({
             let (edge, stopped) = (edge.clone(), until_stopped(stopped.clone()));
             async move {
                 match https {
                     Some((l, config)) => edge.serve_https(l, &config, stopped).await,
-                    None => Ok(()),
+                    None => {
+                        stopped.await;
+                        Ok(())
+                    }
                 }
             }
+        });
+        let mut plain = tokio::spawn(edge.serve(listener, until_stopped(stopped)));
+        // A listener that stops on its own stops the others too, as a signal does.
+        let early = tokio::select! {
+            () = crate::serve::shutdown_signal() => None,
+            r = &mut plain => Some(("listener", r)),
+            r = &mut secure => Some(("HTTPS listener", r)),
         };
-        let plain = edge.serve(listener, until_stopped(stopped));
-        let signal = async move {
-            crate::serve::shutdown_signal().await;
-            let _ = stop.send(true);
-        };
-        let (plain, secure, ()) = tokio::join!(plain, secure, signal);
-        plain?;
-        secure?;
+        let _ = stop.send(true);
+        if let Some((what, result)) = early {
+            let _ = plain.await;
+            let _ = secure.await;
+            return match result {
+                Ok(Ok(())) => anyhow::bail!("the edge's {what} stopped unexpectedly"),
+                Ok(Err(e)) => Err(e).with_context(|| format!("the edge's {what} failed")),
+                Err(e) => Err(e).with_context(|| format!("the edge's {what} crashed")),
+            };
+        }
+        plain.await.context("the listener crashed")??;
+        secure.await.context("the HTTPS listener crashed")??;
         if let Some(admin) = admin {
             admin.await.context("the admin API crashed")??;
         }
