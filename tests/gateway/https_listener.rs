@@ -91,7 +91,14 @@ fn certs() -> Certs {
     }
 }
 
-async fn serve_https(node: &NodeConfig, apis: &[&str]) -> (SocketAddr, support::TestGateway) {
+async fn serve_https(
+    node: &NodeConfig,
+    apis: &[&str],
+) -> (
+    SocketAddr,
+    support::TestGateway,
+    causeway_gateway::HttpsConfig,
+) {
     let gw = support::gateway_with(node.clone(), apis).await;
     let config = causeway_gateway::https_config(node)
         .expect("TLS settings")
@@ -103,9 +110,9 @@ async fn serve_https(node: &NodeConfig, apis: &[&str]) -> (SocketAddr, support::
     tokio::spawn(
         gw.gateway
             .clone()
-            .serve_https(listener, config, std::future::pending()),
+            .serve_https(listener, config.clone(), std::future::pending()),
     );
-    (addr, gw)
+    (addr, gw, config)
 }
 
 /// A TLS connection to `addr` naming `sni`, offering `alpn`.
@@ -166,7 +173,7 @@ async fn https_listener_serves_each_name_its_certificate_over_h1_and_h2() {
     let upstream = support::upstream().await;
     let c = certs();
     let api = api(&upstream.url());
-    let (addr, _gw) = serve_https(&c.node, &[&api]).await;
+    let (addr, _gw, _) = serve_https(&c.node, &[&api]).await;
 
     // The listener's certificate for an invoke URL's name; the pipeline behind it.
     let mut tls = connect(addr, &c.ca, "localhost", &[b"http/1.1"]).await;
@@ -213,7 +220,7 @@ async fn https_listener_serves_each_name_its_certificate_over_h1_and_h2() {
 #[tokio::test]
 async fn a_client_that_does_not_speak_tls_is_closed_and_others_are_served() {
     let c = certs();
-    let (addr, _gw) = serve_https(&c.node, &[&api("http://127.0.0.1:9")]).await;
+    let (addr, _gw, _) = serve_https(&c.node, &[&api("http://127.0.0.1:9")]).await;
     // Plain HTTP to the HTTPS port: the handshake fails, the connection closes.
     let mut plain = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (status, _) = get_h1(&mut plain, "svc.execute-api.localhost", "/prod/hello").await;
@@ -246,19 +253,7 @@ async fn a_client_that_does_not_speak_tls_is_closed_and_others_are_served() {
 #[tokio::test]
 async fn a_reload_swaps_certificates_for_new_connections_and_a_bad_one_changes_nothing() {
     let c = certs();
-    let gw = support::gateway_with(c.node.clone(), &[&api("http://127.0.0.1:9")]).await;
-    let config = causeway_gateway::https_config(&c.node)
-        .expect("TLS settings")
-        .expect("an HTTPS listener");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(
-        gw.gateway
-            .clone()
-            .serve_https(listener, config.clone(), std::future::pending()),
-    );
+    let (addr, _gw, config) = serve_https(&c.node, &[&api("http://127.0.0.1:9")]).await;
     // Unusable files: refused, the listener keeps its certificate.
     let mut broken = c.node.clone();
     if let Some(tls) = &mut broken.node.tls {
