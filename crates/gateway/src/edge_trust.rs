@@ -136,7 +136,8 @@ impl EdgeTrust {
             method: ctx.parts.method.as_str().to_owned(),
             host: ctx.host.to_string(),
             path: path_of(ctx).to_owned(),
-            client: ctx.client.ip().to_canonical().to_string(),
+            // The peer's address text, made once per connection.
+            client: ctx.client_ip.to_str().unwrap_or_default().to_owned(),
             https: ctx.https,
             decision,
         };
@@ -149,10 +150,10 @@ impl EdgeTrust {
 
     /// Takes what the request's edge vouches for, when its assertion is for exactly this
     /// request (see the module documentation): the client's address and scheme now, the
-    /// decision kept for the authorizer phase ([`take_decision`]). `false`: nothing taken.
-    pub(crate) fn open(&self, ctx: &mut RequestCtx, now_ms: u64) -> bool {
+    /// decision kept for the authorizer phase ([`take_decision`]).
+    pub(crate) fn open(&self, ctx: &mut RequestCtx, now_ms: u64) {
         let Some(header) = ctx.edge_assertion.take() else {
-            return false;
+            return;
         };
         let request = Request {
             method: ctx.parts.method.as_str(),
@@ -160,12 +161,11 @@ impl EdgeTrust {
             path: path_of(ctx),
         };
         let Some((a, _)) = self.checked(&header, &request, now_ms) else {
-            return false;
+            return;
         };
         ctx.source_ip = HeaderValue::from_str(&a.client).ok();
         ctx.https = a.https;
         ctx.edge_decision = a.decision.map(Box::new);
-        true
     }
 
     /// The client an edge forwarded a WebSocket handshake for, when `header` vouches for

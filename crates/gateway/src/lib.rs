@@ -327,24 +327,26 @@ impl Gateway {
         (resp, ctx.request_id)
     }
 
-    /// What an edge node does before forwarding a request to a region: when the request
-    /// falls on a route of a stage the regions replicated here and that route has an
-    /// authorizer, the authorizer runs here (its decision cache too). `Err` is the answer
-    /// to give at the edge (401, 403, the authorizer's failure, in API Gateway's shape,
-    /// with its request id); `Ok` hands the request head back to forward. Requests the
-    /// edge cannot place are forwarded unchecked: the region decides.
-    /// As an edge node `node`, vouch for this node's allows with `key` (shared with the
-    /// regions over the mesh) so they do not authorize the same requests again.
+    /// As edge node `node`, sign what this node vouches for about the requests it
+    /// forwards (the client, an authorizer's allow) with `key`, shared with the regions
+    /// over the mesh.
     pub fn sign_as_edge(&self, node: &str, key: &[u8]) {
         self.inner.edge_trust.set_signer(node, key);
     }
 
-    /// Take edge `node`'s allows signed with `key` in place of a call to the route's
-    /// authorizer (when made for the same request and deployment, and fresh).
+    /// Take what edge `node` signs with `key` (see `edge_trust`): the client it names, and
+    /// its allow in place of the route authorizer's call on the same deployment.
     pub fn trust_edge(&self, node: &str, key: &[u8]) {
         self.inner.edge_trust.trust(node, key);
     }
 
+    /// What an edge node does before forwarding a request to a region: when the request
+    /// falls on a route of a stage the regions replicated here and that route has an
+    /// authorizer, the authorizer runs here (its decision cache too). `Err` is the answer
+    /// to give at the edge (401, 403, the authorizer's failure, in API Gateway's shape,
+    /// with its request id); `Ok` hands the request head back to forward, signed for the
+    /// region when this node signs ([`sign_as_edge`](Self::sign_as_edge)). Requests the
+    /// edge cannot place are forwarded unchecked: the region decides.
     pub async fn check_at_edge(
         &self,
         parts: http::request::Parts,

@@ -27,9 +27,7 @@ impl Phase for Vouched {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
-        if ctx.edge_assertion.is_some() {
-            self.trust.open(ctx, ctx.received_at_ms);
-        }
+        self.trust.open(ctx, ctx.received_at_ms);
         Step::Now(Flow::Continue)
     }
 }
