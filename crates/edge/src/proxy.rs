@@ -49,8 +49,6 @@ pub type PeerSource = Box<dyn Fn() -> Vec<PeerInfo> + Send + Sync>;
 struct Region {
     node: String,
     origin: Origin,
-    /// `host:port` of its public listener, for WebSocket tunnels.
-    authority: String,
     metrics: EdgeRegionMetrics,
     /// `node` as a header value, for [`REGION_HEADER`].
     name: Option<HeaderValue>,
@@ -68,7 +66,6 @@ pub struct Edge {
     peers: PeerSource,
     gateway: Gateway,
     client: Forwarder,
-    connect_timeout: Duration,
     order: std::sync::Mutex<(Instant, Arc<[usize]>)>,
 }
 
@@ -100,17 +97,9 @@ impl Edge {
                 let origin = client.origin(&r.url).map_err(|e| {
                     EdgeError::Config(format!("edge region {}: `{}`: {e}", r.node, r.url))
                 })?;
-                let host = r.url.trim_start_matches("http://");
-                let host = host.split('/').next().unwrap_or(host);
-                let authority = if host.contains(':') && !host.ends_with(']') {
-                    host.to_owned()
-                } else {
-                    format!("{host}:80")
-                };
                 Ok(Region {
                     node: r.node.clone(),
                     origin,
-                    authority,
                     metrics: gateway.metrics().edge_region(&r.node),
                     name: HeaderValue::from_str(&r.node).ok(),
                 })
@@ -124,7 +113,6 @@ impl Edge {
             peers,
             gateway,
             client,
-            connect_timeout: Duration::from_millis(edge.connect_timeout_ms),
             order: std::sync::Mutex::new((stale, Arc::from(Vec::new()))),
         })
     }
@@ -348,40 +336,40 @@ impl Edge {
         for &i in self.order().iter() {
             let region = &self.regions[i];
             let started = Instant::now();
-            let opened = tunnel::open(
-                &region.authority,
-                self.connect_timeout,
-                RESPONSE_TIMEOUT,
-                method,
-                path,
-                headers,
-            )
-            .await;
-            match opened {
-                Ok(mut opened) => {
-                    region
-                        .metrics
-                        .forwarded(started.elapsed().as_secs_f64() * 1000.0);
-                    if let Some(name) = &region.name {
-                        opened
-                            .response
-                            .headers_mut()
-                            .insert(HeaderName::from_static(REGION_HEADER), name.clone());
-                    }
-                    if let Some((stream, early)) = opened.upgraded {
-                        tokio::spawn(tunnel::pipe(client, stream, early, region.node.clone()));
-                    }
-                    return opened.response;
-                }
-                Err(tunnel::TunnelError::Unreachable(e)) => {
+            let stream = match self.client.open(&region.origin).await {
+                Ok(stream) => stream,
+                Err(ForwardError::Unreachable(e)) => {
                     region.metrics.unreachable();
                     tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
+                    continue;
                 }
-                Err(tunnel::TunnelError::Failed(e)) => {
+                Err(e) => {
                     tracing::warn!(region = %region.node, error = %e, "region failed an upgrade");
                     return self.error(StatusCode::BAD_GATEWAY, "Bad Gateway");
                 }
+            };
+            let mut opened = match tunnel::open(stream, RESPONSE_TIMEOUT, method, path, headers)
+                .await
+            {
+                Ok(opened) => opened,
+                Err(e) => {
+                    tracing::warn!(region = %region.node, error = %e, "region failed an upgrade");
+                    return self.error(StatusCode::BAD_GATEWAY, "Bad Gateway");
+                }
+            };
+            region
+                .metrics
+                .forwarded(started.elapsed().as_secs_f64() * 1000.0);
+            if let Some(name) = &region.name {
+                opened
+                    .response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(REGION_HEADER), name.clone());
             }
+            if let Some((stream, early)) = opened.upgraded {
+                tokio::spawn(tunnel::pipe(client, stream, early, region.node.clone()));
+            }
+            return opened.response;
         }
         self.error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
     }

@@ -11,8 +11,7 @@ use causeway_gateway::Body;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Largest response head or non-101 body taken from a region on an upgrade request.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -28,37 +27,22 @@ pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
 }
 
-/// Why a region did not take the upgrade.
-pub(crate) enum TunnelError {
-    /// Nothing was sent: try the next region.
-    Unreachable(String),
-    /// The region failed after the request was sent.
-    Failed(String),
-}
-
 /// The region's answer to the upgrade request, and the connection to tunnel over when it
 /// is a 101 (with the bytes that followed the head).
-pub(crate) struct Opened {
+pub(crate) struct Opened<S> {
     pub(crate) response: Response<Body>,
-    pub(crate) upgraded: Option<(TcpStream, Bytes)>,
+    pub(crate) upgraded: Option<(S, Bytes)>,
 }
 
-/// Sends the upgrade request to `authority` (`host:port`) and reads the answer's head.
-pub(crate) async fn open(
-    authority: &str,
-    connect_timeout: Duration,
+/// Sends the upgrade request over `stream` (a new connection to a region) and reads the
+/// answer's head; an error means the region failed after the request was sent.
+pub(crate) async fn open<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     answer_timeout: Duration,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
-) -> Result<Opened, TunnelError> {
-    let mut stream =
-        match tokio::time::timeout(connect_timeout, TcpStream::connect(authority)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(TunnelError::Unreachable(e.to_string())),
-            Err(_) => return Err(TunnelError::Unreachable("connect timed out".into())),
-        };
-    let _ = stream.set_nodelay(true);
+) -> Result<Opened<S>, String> {
     let mut head = Vec::with_capacity(512);
     head.extend_from_slice(method.as_str().as_bytes());
     head.push(b' ');
@@ -71,31 +55,24 @@ pub(crate) async fn open(
         head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
-    let failed = |e: std::io::Error| TunnelError::Failed(e.to_string());
-    stream.write_all(&head).await.map_err(failed)?;
+    stream.write_all(&head).await.map_err(|e| e.to_string())?;
     tokio::time::timeout(answer_timeout, read_answer(stream))
         .await
-        .map_err(|_| TunnelError::Failed("no answer in time".into()))?
+        .map_err(|_| "no answer in time".to_owned())?
 }
 
-async fn read_answer(mut stream: TcpStream) -> Result<Opened, TunnelError> {
-    let failed = |e: String| TunnelError::Failed(e);
+async fn read_answer<S: AsyncRead + Unpin>(mut stream: S) -> Result<Opened<S>, String> {
     let mut buf = BytesMut::with_capacity(4096);
     let (status, headers, used) = loop {
-        if stream
-            .read_buf(&mut buf)
-            .await
-            .map_err(|e| failed(e.to_string()))?
-            == 0
-        {
-            return Err(failed("closed before answering".into()));
+        if stream.read_buf(&mut buf).await.map_err(|e| e.to_string())? == 0 {
+            return Err("closed before answering".into());
         }
         let mut fields = [httparse::EMPTY_HEADER; 64];
         let mut parsed = httparse::Response::new(&mut fields);
         match parsed.parse(&buf) {
             Ok(httparse::Status::Complete(used)) => {
-                let status = StatusCode::from_u16(parsed.code.unwrap_or(502))
-                    .map_err(|e| failed(e.to_string()))?;
+                let status =
+                    StatusCode::from_u16(parsed.code.unwrap_or(502)).map_err(|e| e.to_string())?;
                 let mut headers = HeaderMap::new();
                 for f in parsed.headers.iter() {
                     if let (Ok(n), Ok(v)) = (
@@ -108,8 +85,8 @@ async fn read_answer(mut stream: TcpStream) -> Result<Opened, TunnelError> {
                 break (status, headers, used);
             }
             Ok(httparse::Status::Partial) if buf.len() < MAX_ANSWER => {}
-            Ok(httparse::Status::Partial) => return Err(failed("answer head too large".into())),
-            Err(e) => return Err(failed(format!("malformed answer: {e}"))),
+            Ok(httparse::Status::Partial) => return Err("answer head too large".into()),
+            Err(e) => return Err(format!("malformed answer: {e}")),
         }
     };
     let rest = buf.split_off(used).freeze();
@@ -133,7 +110,7 @@ async fn read_answer(mut stream: TcpStream) -> Result<Opened, TunnelError> {
         if stream
             .read_buf(&mut body)
             .await
-            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| e.to_string())?
             == 0
         {
             break;
@@ -153,9 +130,9 @@ async fn read_answer(mut stream: TcpStream) -> Result<Opened, TunnelError> {
 
 /// Copies bytes between the client's upgraded connection and the region's until either
 /// closes (`early`: what the region sent right after its 101 head).
-pub(crate) async fn pipe(
+pub(crate) async fn pipe<S: AsyncRead + AsyncWrite + Unpin>(
     client: hyper::upgrade::OnUpgrade,
-    mut region: TcpStream,
+    mut region: S,
     early: Bytes,
     node: String,
 ) {

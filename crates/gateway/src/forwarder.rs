@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap};
 use http::uri::PathAndQuery;
 use http::{Method, Response};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::body::Body;
 use crate::phases::integrate::pool::{self, Host, Outgoing, Pool, PoolError, RequestHead};
@@ -96,11 +97,30 @@ impl Forwarder {
         self.pool
             .send_head(origin.host.clone(), Outgoing { head, body }, deadline)
             .await
-            .map_err(|e| match e {
-                PoolError::Connect { .. }
-                | PoolError::ConnectTimeout(_)
-                | PoolError::Resolve { .. } => ForwardError::Unreachable(e.to_string()),
-                e => ForwardError::Failed(e.to_string()),
-            })
+            .map_err(ForwardError::from)
+    }
+
+    /// A connection of its own to `origin`, not pooled (a WebSocket tunnel's): the caller
+    /// writes the request and owns the bytes both ways.
+    pub async fn open(
+        &self,
+        origin: &Origin,
+    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + 'static, ForwardError> {
+        self.pool
+            .open(&origin.host)
+            .await
+            .map_err(ForwardError::from)
+    }
+}
+
+impl From<PoolError> for ForwardError {
+    /// Nothing sent (connect refused or timed out, name not resolved) is `Unreachable`.
+    fn from(e: PoolError) -> ForwardError {
+        match e {
+            PoolError::Connect { .. }
+            | PoolError::ConnectTimeout(_)
+            | PoolError::Resolve { .. } => ForwardError::Unreachable(e.to_string()),
+            e => ForwardError::Failed(e.to_string()),
+        }
     }
 }

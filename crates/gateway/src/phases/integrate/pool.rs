@@ -287,6 +287,13 @@ impl Pool {
     /// A new connection to `host`.
     async fn connect(&self, host: &Host) -> Result<Box<Conn>, PoolError> {
         self.start_reaper();
+        Ok(Conn::new(self.open(host).await?))
+    }
+
+    /// A new byte stream to `host` (TCP, and TLS for `https://`), within the connect
+    /// timeout: a pooled connection's, or one handed over whole (an edge's WebSocket
+    /// tunnel).
+    pub(crate) async fn open(&self, host: &Host) -> Result<Stream, PoolError> {
         self.inner.stats.connects.fetch_add(1, Ordering::Relaxed);
         let timeout = || PoolError::ConnectTimeout(host.authority.to_string());
         let connect = async {
@@ -303,10 +310,9 @@ impl Pool {
                 })?;
             Ok(Stream::Right(Box::new(tls)))
         };
-        let stream = tokio::time::timeout(self.inner.config.connect_timeout, connect)
+        tokio::time::timeout(self.inner.config.connect_timeout, connect)
             .await
-            .map_err(|_| timeout())??;
-        Ok(Conn::new(stream))
+            .map_err(|_| timeout())?
     }
 
     /// Close expired idle connections periodically, while the pool lives.
