@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use causeway_admin::{ConfigSummary, validate_config};
+use causeway_gateway::HttpsConfig;
 use causeway_model::{ConfigSet, NodeConfig, load_dir_with, parse_node};
 
 use crate::{ConfigArg, EXIT_CONFIG};
@@ -39,7 +40,14 @@ pub(crate) fn load_validated(dir: &Path) -> Result<(ConfigSet, ConfigSummary), E
 /// plugin is loaded (from the artifact cache) and warmed once per start, not twice.
 pub(crate) fn load_validated_for_serving(
     dir: &Path,
-) -> Result<(ConfigSet, std::sync::Arc<causeway_admin::PluginHost>), ExitCode> {
+) -> Result<
+    (
+        ConfigSet,
+        std::sync::Arc<causeway_admin::PluginHost>,
+        Option<HttpsConfig>,
+    ),
+    ExitCode,
+> {
     let set = load_dir_with(dir, &causeway_gateway::check_routes).map_err(|errors| {
         print_errors(&errors.0);
         ExitCode::from(EXIT_CONFIG)
@@ -49,18 +57,17 @@ pub(crate) fn load_validated_for_serving(
         print_errors(&errors.0);
         ExitCode::from(EXIT_CONFIG)
     })?;
-    check_tls(&set)?;
-    Ok((set, host))
+    let https = check_tls(&set)?;
+    Ok((set, host, https))
 }
 
-/// The HTTPS listener's certificates and keys parse and belong together.
-fn check_tls(set: &ConfigSet) -> Result<(), ExitCode> {
-    causeway_gateway::https_config(&set.node)
-        .map(drop)
-        .map_err(|e| {
-            print_errors([e]);
-            ExitCode::from(EXIT_CONFIG)
-        })
+/// The HTTPS listener's settings (`None`: no `[node.tls]`), its certificates and keys
+/// parsed and checked to belong together.
+fn check_tls(set: &ConfigSet) -> Result<Option<HttpsConfig>, ExitCode> {
+    causeway_gateway::https_config(&set.node).map_err(|e| {
+        print_errors([e]);
+        ExitCode::from(EXIT_CONFIG)
+    })
 }
 
 /// `causeway validate`.

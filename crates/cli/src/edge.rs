@@ -38,18 +38,19 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
     // Certificate paths are relative to the config directory, as for `serve`.
     let dir = set.dir.clone();
     let node_file = dir.join("causeway.toml").display().to_string();
-    let tls_errors = causeway_model::resolve_tls_files(&dir, &node_file, &mut set.node);
-    let https = match causeway_gateway::https_config(&set.node) {
-        Ok(https) if tls_errors.is_empty() => https,
-        Ok(_) => {
-            crate::config::print_errors(&tls_errors);
-            return Ok(ExitCode::from(crate::EXIT_CONFIG));
-        }
-        Err(e) => {
-            crate::config::print_errors(tls_errors.iter().chain([&e]));
-            return Ok(ExitCode::from(crate::EXIT_CONFIG));
-        }
+    let mut errors = causeway_model::resolve_tls_files(&dir, &node_file, &mut set.node);
+    let https = if errors.is_empty() {
+        causeway_gateway::https_config(&set.node).unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        })
+    } else {
+        None
     };
+    if !errors.is_empty() {
+        crate::config::print_errors(&errors);
+        return Ok(ExitCode::from(crate::EXIT_CONFIG));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -17,7 +17,7 @@ use crate::{EXIT_CONFIG, ServeArgs};
 
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let (mut set, plugins) = match load_validated_for_serving(&args.config.config) {
+    let (mut set, plugins, https) = match load_validated_for_serving(&args.config.config) {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
@@ -48,7 +48,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         runtime.worker_threads(set.node.node.worker_threads);
     }
     let runtime = runtime.build().context("cannot start the async runtime")?;
-    runtime.block_on(serve(set, plugins))
+    runtime.block_on(serve(set, plugins, https))
 }
 
 pub(crate) fn init_tracing() {
@@ -64,6 +64,7 @@ pub(crate) fn init_tracing() {
 async fn serve(
     mut set: ConfigSet,
     plugins: Arc<causeway_admin::PluginHost>,
+    https: Option<causeway_gateway::HttpsConfig>,
 ) -> anyhow::Result<ExitCode> {
     let node = &set.node;
     let gateway_listener = TcpListener::bind(node.node.listen).await.with_context(|| {
@@ -86,23 +87,15 @@ async fn serve(
             )
         })?),
     };
-    let https_listener = match causeway_gateway::https_config(node) {
-        Ok(None) => None,
-        Ok(Some(config)) => {
-            let addr = node
-                .node
-                .tls
-                .as_ref()
-                .map_or(node.node.listen, |t| t.listen);
+    let https_listener = match (https, &node.node.tls) {
+        (Some(config), Some(tls)) => {
+            let addr = tls.listen;
             let listener = TcpListener::bind(addr).await.with_context(|| {
                 format!("cannot listen on {addr} (node.tls.listen); free the port or pick another")
             })?;
             Some((listener, config))
         }
-        Err(e) => {
-            print_errors([e]);
-            return Ok(ExitCode::from(EXIT_CONFIG));
-        }
+        _ => None,
     };
     let https_addr = match &https_listener {
         Some((l, config)) => {
