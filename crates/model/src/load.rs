@@ -116,11 +116,8 @@ pub fn resolve_tls_files(dir: &Path, file: &str, node: &mut NodeConfig) -> Vec<C
                 "cannot read `{}`: {e}; paths are relative to the config directory",
                 full.display()
             )),
-            Ok(text)
-                if !text.contains(&format!("-----BEGIN {marker}"))
-                    && !text.contains(&format!("-----BEGIN RSA {marker}"))
-                    && !text.contains(&format!("-----BEGIN EC {marker}")) =>
-            {
+            // `PRIVATE KEY-----` ends PKCS#8, RSA and EC key headers alike.
+            Ok(text) if !(text.contains("-----BEGIN ") && text.contains(marker)) => {
                 Some(format!("`{}` does not hold {what}", full.display()))
             }
             Ok(_) => None,
