@@ -366,8 +366,8 @@ impl Edge {
                     .headers_mut()
                     .insert(HeaderName::from_static(REGION_HEADER), name.clone());
             }
-            if let Some((stream, early)) = opened.upgraded {
-                tokio::spawn(tunnel::pipe(client, stream, early, region.node.clone()));
+            if let Some(upgraded) = opened.upgraded {
+                tokio::spawn(tunnel::pipe(client, upgraded, region.node.clone()));
             }
             return opened.response;
         }
