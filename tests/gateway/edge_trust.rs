@@ -80,7 +80,7 @@ async fn vouched_for(edge: &TestGateway, path: &str, auth: &str, tls: bool) -> S
         .header("host", HOST)
         .header("authorization", auth)
         // A client's own attempt is dropped by the edge, not passed on.
-        .header(HEADER, "v1.forged.forged")
+        .header(HEADER, "v2.forged.forged")
         .body(())
         .expect("request");
     let client: SocketAddr = CLIENT.parse().expect("addr");
@@ -96,7 +96,7 @@ async fn vouched_for(edge: &TestGateway, path: &str, auth: &str, tls: bool) -> S
     let values: Vec<_> = parts.headers.get_all(HEADER).iter().collect();
     assert_eq!(values.len(), 1, "one assertion, the edge's");
     let v = values[0].to_str().expect("text").to_owned();
-    assert!(v.starts_with("v1.") && v != "v1.forged.forged", "{v}");
+    assert!(v.starts_with("v2.") && v != "v2.forged.forged", "{v}");
     v
 }
 
@@ -158,7 +158,7 @@ async fn a_region_answers_from_an_edges_signed_allow_and_only_for_that_request()
     let mut forged = who.clone().into_bytes();
     forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).expect("text");
-    for bad in [cut.as_str(), forged.as_str(), "v1.e30.AAAA"] {
+    for bad in [cut.as_str(), forged.as_str(), "v2.e30.AAAA"] {
         let r = ask(&region, "/prod/who", &[(HEADER, bad)]).await;
         assert_eq!(r.status, 401, "{bad}: {}", r.text());
     }

@@ -313,6 +313,22 @@ impl Gateway {
         resp
     }
 
+    /// Serve a request whose head was read elsewhere (an embedder's own listener, a
+    /// benchmark): the pipeline as [`handle`](Self::handle) runs it, without the
+    /// WebSocket handshake.
+    pub async fn handle_head(
+        &self,
+        parts: http::request::Parts,
+        body: Body,
+        client: &Peer,
+    ) -> Response<Body> {
+        let host = host_of(&parts);
+        let (mut resp, id) = self.handle_parts(parts, body, client, host).await;
+        resp.headers_mut()
+            .insert(&pipeline::REQUEST_ID, id.header_value());
+        resp
+    }
+
     /// Serve one request; `host` is [`host_of`] `parts`. The answer's request id header
     /// is the caller's to add (the listener's HTTP/1.1 path writes it with the head).
     pub(crate) async fn handle_parts(

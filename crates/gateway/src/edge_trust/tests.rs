@@ -38,7 +38,7 @@ fn trusting(node: &str, key: &[u8]) -> EdgeTrust {
 }
 
 fn header(a: &Assertion, key: &[u8]) -> HeaderValue {
-    HeaderValue::from_str(&encode(a, key).expect("encodes")).expect("header text")
+    HeaderValue::from_str(&encode(a, keyed(key)).expect("encodes")).expect("header text")
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn a_signed_assertion_verifies_under_its_edges_key_only() {
 #[test]
 fn any_change_to_the_header_is_refused() {
     let t = trusting("edge-1", KEY);
-    let text = encode(&assertion(), KEY).expect("encodes");
+    let text = encode(&assertion(), keyed(KEY)).expect("encodes");
     // Flip each character of the payload and of the MAC in turn.
     for i in VERSION.len() + 1..text.len() {
         let mut bytes = text.clone().into_bytes();
@@ -79,12 +79,12 @@ fn any_change_to_the_header_is_refused() {
     assert_eq!(t.verify(&header(&mine, b"guess")), None);
     for junk in [
         "",
-        "v1",
-        "v1.",
-        "v1..",
+        "v2",
+        "v2.",
+        "v2..",
         "v2.abc.def",
-        "v1.!!!.???",
-        "v1.AAAA.AAAA",
+        "v2.!!!.???",
+        "v2.AAAA.AAAA",
     ] {
         let v = HeaderValue::from_static(junk);
         assert_eq!(t.verify(&v), None, "{junk:?}");
@@ -140,4 +140,24 @@ fn jwt_claims_travel_intact_and_a_client_without_a_decision_too() {
     plain.decision = None;
     plain.client = "2001:db8::7".into();
     assert_eq!(t.verify(&header(&plain, KEY)), Some(plain));
+}
+
+#[test]
+fn a_first_release_assertion_is_ignored_even_when_signed_right() {
+    let named = rmp_serde::to_vec_named(&assertion()).expect("encodes");
+    let signed = format!("v1.{}", URL_SAFE_NO_PAD.encode(named));
+    let mut mac = keyed(KEY);
+    mac.update(signed.as_bytes());
+    let text = format!(
+        "{signed}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
+    let old = HeaderValue::from_str(&text).expect("header text");
+    assert_eq!(trusting("edge-1", KEY).verify(&old), None);
+    // The same assertion as this release writes it verifies.
+    assert!(
+        trusting("edge-1", KEY)
+            .verify(&header(&assertion(), KEY))
+            .is_some()
+    );
 }
