@@ -1,5 +1,6 @@
-//! WEBSOCKET APIs in operation: a `$connect` authorizer, access logs per event, and a
-//! node shutting down with connections open.
+//! WEBSOCKET APIs in operation: a `$connect` authorizer (its decision in mapping and in a
+//! function's event), access logs per event, and a node shutting down with connections
+//! open.
 
 use std::time::Duration;
 
@@ -24,6 +25,10 @@ name = "hmac"
 file = "hmac_authorizer.wasm"
 world = "authorizer"
 config = { secret = "s3cret", ttl = "300" }
+[[plugins]]
+name = "shop"
+file = "shopping_list_function.wasm"
+world = "function"
 [[authorizers]]
 name = "tokens"
 type = "TOKEN"
@@ -38,6 +43,10 @@ integration = { type = "MOCK" }
 key = "whoami"
 route_response = true
 integration = { type = "MOCK", body = '{"principal":"$context.authorizer.principalId","team":"$context.authorizer.team"}' }
+[[routes]]
+key = "shop"
+route_response = true
+integration = { type = "FUNCTION", plugin = "shop" }
 "#;
     let gw = support::gateway_with_plugins(&[api]).await;
     let open = |authorization: Option<String>| {
@@ -81,6 +90,13 @@ integration = { type = "MOCK", body = '{"principal":"$context.authorizer.princip
     let me = next_json(&mut ws).await;
     assert_eq!(me["principal"], "alice");
     assert_eq!(me["team"], "blue");
+    // A function reads it from the event's `requestContext.authorizer`.
+    ws.send(Message::text(r#"{"action":"shop","items":["tea"]}"#))
+        .await
+        .expect("send");
+    let list = next_json(&mut ws).await;
+    assert_eq!(list["principal"], "alice", "{list}");
+    assert_eq!(list["total"], 1, "{list}");
 }
 
 #[tokio::test]

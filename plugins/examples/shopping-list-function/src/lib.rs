@@ -1,7 +1,8 @@
 //! Shopping-list function: an API Gateway proxy integration (payload 1.0 or 2.0).
 //!
 //! Items come from the JSON body (`{"items":["milk","eggs"]}`, base64 or not) and from
-//! `item` query parameters; the response counts them. `POST` with no item answers 400, a
+//! `item` query parameters; the response counts them (and names the authorizer's principal
+//! when there is one). `POST` with no item answers 400, a
 //! path ending in `/fail` returns a function error (the gateway answers 502).
 //!
 //! The event is read into typed structs that name only the fields this function uses and
@@ -50,6 +51,16 @@ struct RequestContext<'a> {
     /// 2.0 only.
     #[serde(borrow)]
     http: Option<Http<'a>>,
+    /// What a Lambda-style authorizer allowed (REST 1.0 and WebSocket events).
+    #[serde(borrow)]
+    authorizer: Option<Authorizer<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Authorizer<'a> {
+    #[serde(borrow)]
+    principal_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +98,9 @@ struct List<'a> {
     items: &'a BTreeMap<String, u64>,
     total: usize,
     request_id: Option<&'a str>,
+    /// The authorizer's principal, when the route has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<&'a str>,
     greeting: &'a str,
 }
 
@@ -147,6 +161,11 @@ impl Function for ShoppingListFunction {
                 items: &counts,
                 total: items.len(),
                 request_id: event.request_context.request_id.as_deref(),
+                principal: event
+                    .request_context
+                    .authorizer
+                    .as_ref()
+                    .and_then(|a| a.principal_id.as_deref()),
                 greeting: &greeting,
             };
             (200, serde_json::to_string(&list))
