@@ -41,20 +41,8 @@ fn gateway() -> Gateway {
     let deployment = Deployment::snapshot(&api, "bench", 0);
     let compiled =
         Arc::new(compile(&deployment, &Default::default()).unwrap_or_else(|e| panic!("{e}")));
-    let bindings = api
-        .stages
-        .iter()
-        .map(|s| StageBinding {
-            api_id: api.id.clone(),
-            stage: s.name.clone(),
-            deployment: compiled.clone(),
-            variables: s.variables.clone(),
-            settings: s.settings(),
-            canary: None,
-        })
-        .collect();
     let gateway = Gateway::new(&NodeConfig::default());
-    gateway.publish(bindings, &[]);
+    gateway.publish(StageBinding::every_stage_of(&api, &compiled), &[]);
     gateway
 }
 

@@ -254,17 +254,7 @@ pub fn bindings(api: &ApiSpec) -> Vec<StageBinding> {
     let dep = Deployment::snapshot(api, "test", 0);
     let compiled =
         Arc::new(compile(&dep, &Default::default()).unwrap_or_else(|e| panic!("compile: {e}")));
-    api.stages
-        .iter()
-        .map(|s| StageBinding {
-            api_id: api.id.clone(),
-            stage: s.name.clone(),
-            deployment: compiled.clone(),
-            variables: s.variables.clone(),
-            settings: s.settings(),
-            canary: None,
-        })
-        .collect()
+    StageBinding::every_stage_of(api, &compiled)
 }
 
 pub async fn gateway_with(node: NodeConfig, apis: &[&str]) -> TestGateway {
@@ -407,17 +397,7 @@ pub fn bindings_with_plugins(
         .unwrap_or_else(|e| panic!("load plugins: {e}"));
     let dep = Deployment::snapshot(&api, "test", 0);
     let compiled = Arc::new(compile(&dep, &plugins).unwrap_or_else(|e| panic!("compile: {e}")));
-    api.stages
-        .iter()
-        .map(|s| StageBinding {
-            api_id: api.id.clone(),
-            stage: s.name.clone(),
-            deployment: compiled.clone(),
-            variables: s.variables.clone(),
-            settings: s.settings(),
-            canary: None,
-        })
-        .collect()
+    StageBinding::every_stage_of(&api, &compiled)
 }
 
 /// A gateway serving `apis` (TOML texts) with their plugins loaded (see

@@ -34,6 +34,28 @@ pub struct StageBinding {
     pub canary: Option<CanaryBinding>,
 }
 
+impl StageBinding {
+    /// Every stage `api` declares, bound to `deployment` with the stage's own variables
+    /// and settings and no canary: an API file served as it is read (tests, benches,
+    /// embedders without a control plane).
+    pub fn every_stage_of(
+        api: &causeway_model::ApiSpec,
+        deployment: &Arc<CompiledDeployment>,
+    ) -> Vec<StageBinding> {
+        api.stages
+            .iter()
+            .map(|s| StageBinding {
+                api_id: api.id.clone(),
+                stage: s.name.clone(),
+                deployment: deployment.clone(),
+                variables: s.variables.clone(),
+                settings: s.settings(),
+                canary: None,
+            })
+            .collect()
+    }
+}
+
 /// A stage's canary, ready to publish.
 #[derive(Debug, Clone)]
 pub struct CanaryBinding {
