@@ -281,8 +281,8 @@ fn keyed(key: &[u8]) -> HmacSha256 {
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"))
 }
 
-/// `v2.{payload}.{mac}`: the assertion as a MessagePack array (fields by position, not
-/// name: a third of the bytes to hash, encode and send), signed with `mac`.
+/// `v2.{payload}.{mac}`: the assertion as a MessagePack array (fields by position, no
+/// names to hash, encode and send), signed with `mac`.
 fn encode(assertion: &Assertion, mut mac: HmacSha256) -> Option<String> {
     let bytes = rmp_serde::to_vec(assertion).ok()?;
     let mut signed = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(bytes));
