@@ -54,6 +54,15 @@ struct Region {
     name: Option<HeaderValue>,
 }
 
+impl Region {
+    /// Names this region on its answer ([`REGION_HEADER`]).
+    fn stamp(&self, headers: &mut HeaderMap) {
+        if let Some(name) = &self.name {
+            headers.insert(HeaderName::from_static(REGION_HEADER), name.clone());
+        }
+    }
+}
+
 /// How long a computed region order is reused: round-trip times and up/down states move
 /// on the mesh's ping interval, not per request.
 const ORDER_TTL: Duration = Duration::from_millis(50);
@@ -278,44 +287,67 @@ impl Edge {
             }
         }
         append_forwarded_for(&mut headers, remote);
+        let (forwarder, method, path, headers) = (&self.client, &parts.method, &path, &headers);
+        let sent = self
+            .first_reachable("mid-request", |region| {
+                let (method, body) = (method.clone(), body.clone());
+                async move {
+                    forwarder
+                        .forward(
+                            &region.origin,
+                            method,
+                            path,
+                            headers,
+                            body,
+                            RESPONSE_TIMEOUT,
+                        )
+                        .await
+                }
+            })
+            .await;
+        match sent {
+            Ok((mut response, region)) => {
+                strip_hop_by_hop(response.headers_mut());
+                region.stamp(response.headers_mut());
+                response
+            }
+            Err(answer) => answer,
+        }
+    }
+
+    /// Tries the regions, nearest up one first, until one is reached: an unreachable
+    /// region is counted and the next one tried; any other failure is a 502 (the request
+    /// may have been sent), none reached a 503. The region that answered is returned
+    /// with the answer, its latency counted.
+    async fn first_reachable<'s, T, A>(
+        &'s self,
+        what: &'static str,
+        mut attempt: impl FnMut(&'s Region) -> A,
+    ) -> Result<(T, &'s Region), Response<Body>>
+    where
+        A: Future<Output = Result<T, ForwardError>>,
+    {
         for &i in self.order().iter() {
             let region = &self.regions[i];
             let started = Instant::now();
-            let sent = self
-                .client
-                .forward(
-                    &region.origin,
-                    parts.method.clone(),
-                    &path,
-                    &headers,
-                    body.clone(),
-                    RESPONSE_TIMEOUT,
-                )
-                .await;
-            match sent {
-                Ok(mut response) => {
+            match attempt(region).await {
+                Ok(answer) => {
                     region
                         .metrics
                         .forwarded(started.elapsed().as_secs_f64() * 1000.0);
-                    strip_hop_by_hop(response.headers_mut());
-                    if let Some(name) = &region.name {
-                        response
-                            .headers_mut()
-                            .insert(HeaderName::from_static(REGION_HEADER), name.clone());
-                    }
-                    return response;
+                    return Ok((answer, region));
                 }
                 Err(ForwardError::Unreachable(e)) => {
                     region.metrics.unreachable();
                     tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
                 }
                 Err(e) => {
-                    tracing::warn!(region = %region.node, error = %e, "region failed mid-request");
-                    return self.error(StatusCode::BAD_GATEWAY, "Bad Gateway");
+                    tracing::warn!(region = %region.node, error = %e, "region failed {what}");
+                    return Err(self.error(StatusCode::BAD_GATEWAY, "Bad Gateway"));
                 }
             }
         }
-        self.error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        Err(self.error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"))
     }
 
     /// An answer of the edge's own (no region answered), counted.
@@ -333,45 +365,25 @@ impl Edge {
         path: &str,
         headers: &HeaderMap,
     ) -> Response<Body> {
-        for &i in self.order().iter() {
-            let region = &self.regions[i];
-            let started = Instant::now();
-            let stream = match self.client.open(&region.origin).await {
-                Ok(stream) => stream,
-                Err(ForwardError::Unreachable(e)) => {
-                    region.metrics.unreachable();
-                    tracing::warn!(region = %region.node, error = %e, "region unreachable: trying the next");
-                    continue;
+        let forwarder = &self.client;
+        let opened = self
+            .first_reachable("an upgrade", |region| async move {
+                let stream = forwarder.open(&region.origin).await?;
+                tunnel::open(stream, RESPONSE_TIMEOUT, method, path, headers)
+                    .await
+                    .map_err(ForwardError::Failed)
+            })
+            .await;
+        match opened {
+            Ok((mut opened, region)) => {
+                region.stamp(opened.response.headers_mut());
+                if let Some(upgraded) = opened.upgraded {
+                    tokio::spawn(tunnel::pipe(client, upgraded, region.node.clone()));
                 }
-                Err(e) => {
-                    tracing::warn!(region = %region.node, error = %e, "region failed an upgrade");
-                    return self.error(StatusCode::BAD_GATEWAY, "Bad Gateway");
-                }
-            };
-            let mut opened = match tunnel::open(stream, RESPONSE_TIMEOUT, method, path, headers)
-                .await
-            {
-                Ok(opened) => opened,
-                Err(e) => {
-                    tracing::warn!(region = %region.node, error = %e, "region failed an upgrade");
-                    return self.error(StatusCode::BAD_GATEWAY, "Bad Gateway");
-                }
-            };
-            region
-                .metrics
-                .forwarded(started.elapsed().as_secs_f64() * 1000.0);
-            if let Some(name) = &region.name {
-                opened
-                    .response
-                    .headers_mut()
-                    .insert(HeaderName::from_static(REGION_HEADER), name.clone());
+                opened.response
             }
-            if let Some(upgraded) = opened.upgraded {
-                tokio::spawn(tunnel::pipe(client, upgraded, region.node.clone()));
-            }
-            return opened.response;
+            Err(answer) => answer,
         }
-        self.error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
     }
 }
 

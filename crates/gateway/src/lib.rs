@@ -123,7 +123,7 @@ impl Gateway {
             Box::new(phases::edge::EdgeRoute {
                 table: table.clone(),
             }),
-            // An edge decides for itself: it opens no other edge's word.
+            // An edge decides for itself: it takes no other edge's word.
             Box::new(phases::authorize::Authorize {
                 metrics: metrics.clone(),
             }),
