@@ -85,3 +85,26 @@ fn admin_api_requires_the_token() {
     assert!(!out.status.success());
     assert!(text(&out).contains("Unauthorized"), "{}", text(&out));
 }
+
+#[test]
+fn an_admin_listener_off_loopback_is_refused_unless_allowed() {
+    let cfg = ConfigDir::new(&[]);
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "0.0.0.0:0",
+            "--config",
+        ])
+        .arg(cfg.path())
+        .output()
+        .expect("run causeway serve");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("admin.listen") && t.contains("admin.allow_remote = true"),
+        "{t}"
+    );
+}

@@ -21,6 +21,25 @@ pub(crate) fn print_errors<E: Display>(errors: impl IntoIterator<Item = E>) {
 
 /// Load and fully validate `dir` (the model's checks and the gateway's compile). On
 /// failure every error has been printed and the exit code is returned.
+/// Refuses (printed, with the exit code) an admin listener off loopback unless the node
+/// allows remote admin access (`causeway serve` and `causeway edge`).
+pub(crate) fn check_admin_listen(
+    addr: std::net::SocketAddr,
+    node: &NodeConfig,
+) -> Result<(), ExitCode> {
+    if node.admin.allow_remote || addr.ip().is_loopback() {
+        return Ok(());
+    }
+    print_errors([causeway_model::ConfigError::new(
+        "--admin-listen",
+        "admin.listen",
+        format!(
+            "{addr} is not a loopback address; set `admin.allow_remote = true` in causeway.toml to expose the admin API"
+        ),
+    )]);
+    Err(ExitCode::from(EXIT_CONFIG))
+}
+
 pub(crate) fn load_validated(dir: &Path) -> Result<(ConfigSet, ConfigSummary), ExitCode> {
     let set = load_dir_with(dir, &causeway_gateway::check_routes).map_err(|errors| {
         print_errors(&errors.0);

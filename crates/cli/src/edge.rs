@@ -93,15 +93,14 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
             _ => None,
         };
         let admin = match args.admin_listen {
-            Some(addr) if !addr.ip().is_loopback() && !set.node.admin.allow_remote => {
-                eprintln!(
-                    "error: --admin-listen {addr} is not a loopback address; set `admin.allow_remote = true` in causeway.toml to expose the admin API"
-                );
-                return Ok(ExitCode::from(crate::EXIT_CONFIG));
+            Some(addr) if let Err(code) = crate::config::check_admin_listen(addr, &set.node) => {
+                return Ok(code);
             }
-            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
-                format!("cannot listen on {addr} (--admin-listen)")
-            })?),
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (--admin-listen)"))?,
+            ),
             None => None,
         };
         let mut others = Vec::new();
@@ -127,8 +126,8 @@ pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
         };
         let admin = match admin {
             Some(l) => {
-                let token = causeway_admin::resolve_token(&set)
-                    .context("cannot set up the admin token")?;
+                let token =
+                    causeway_admin::resolve_token(&set).context("cannot set up the admin token")?;
                 Some(tokio::spawn(causeway_admin::serve_admin(
                     control.clone(),
                     l,

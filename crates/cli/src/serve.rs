@@ -30,17 +30,8 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.private_listen {
         set.node.node.private_listen = Some(listen);
     }
-    let admin = &set.node.admin;
-    if !admin.allow_remote && !admin.listen.ip().is_loopback() {
-        print_errors([ConfigError::new(
-            "--admin-listen",
-            "admin.listen",
-            format!(
-                "{} is not a loopback address; set `admin.allow_remote = true` in causeway.toml to expose the admin API",
-                admin.listen
-            ),
-        )]);
-        return Ok(ExitCode::from(EXIT_CONFIG));
+    if let Err(code) = crate::config::check_admin_listen(set.node.admin.listen, &set.node) {
+        return Ok(code);
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
