@@ -111,7 +111,7 @@ pub struct NodeSection {
     /// `false` (the default): each connection stays on one worker thread, with its own
     /// event loop, timers, upstream connections, warm plugin instances and decision-cache
     /// front (nginx's and Envoy's workers, Pingora's no-steal runtime): no cross-thread
-    /// wake-ups; plugin routes serve 5–15 % more requests/s. `true`: one work-stealing
+    /// wake-ups; plugin routes serve 3–15 % more requests/s. `true`: one work-stealing
     /// pool serves every connection (tokio's multi-thread runtime, Pingora's default):
     /// when other busy processes share the cores, a connection never waits for its own
     /// thread to be scheduled again, so tail latency holds up better (and the cheapest
