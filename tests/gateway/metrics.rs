@@ -247,6 +247,8 @@ integration = { type = "MOCK", body = "${context.authorizer.count}" }
         assert!(["1", "2"].contains(&r.text().as_str()), "{}", r.text());
     }
     assert!(counter("PluginRetiredCount_total") >= 2.0);
+    // Slots to spare (the default 1,000): no instance was given up to another call.
+    assert_eq!(counter("PluginReclaimedCount_total"), 0.0);
     // Retired instances are replaced in the background, up to min_idle.
     wait_for_idle(&gw, "pool", "counter", 2.0).await;
     assert!(counter("PluginWarmupCount_total") >= 3.0);

@@ -43,6 +43,8 @@ pub(crate) struct EngineShared {
     pub(crate) linker: Linker<HostState>,
     pub(crate) config: EngineConfig,
     cache: Option<ArtifactCache>,
+    /// The `reuse` pools of the plugins loaded on it.
+    pub(crate) idle_pools: crate::plugin::IdlePools,
     _ticker: ticker::Ticker,
 }
 
@@ -124,6 +126,7 @@ impl PluginEngine {
                 linker,
                 config,
                 cache,
+                idle_pools: crate::plugin::IdlePools::default(),
                 _ticker: ticker,
             }),
         })

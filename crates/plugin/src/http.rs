@@ -152,7 +152,21 @@ impl Plugin {
         tokio::spawn(async move {
             let started = std::time::Instant::now();
             let call = async {
-                let proxy = pre.instantiate_async(&mut store).await?;
+                let mut reclaimed = 0;
+                let proxy = loop {
+                    match pre.instantiate_async(&mut store).await {
+                        Ok(proxy) => break proxy,
+                        // Out of instance slots: take one back from an idle pooled
+                        // instance (the store holds the request, so it is kept).
+                        Err(e)
+                            if reclaimed < crate::plugin::MAX_RECLAIMS
+                                && plugin.reclaim_slot(&e) =>
+                        {
+                            reclaimed += 1
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)

@@ -13,6 +13,7 @@ pub(crate) struct Counters {
     warmups: AtomicU64,
     reuses: AtomicU64,
     retired: AtomicU64,
+    reclaimed: AtomicU64,
     discarded_trap: AtomicU64,
     discarded_timeout: AtomicU64,
     discarded_memory: AtomicU64,
@@ -57,6 +58,11 @@ impl Counters {
         bump(&self.retired);
     }
 
+    /// An idle instance was dropped to free its slot for another plugin's call.
+    pub(crate) fn reclaimed(&self) {
+        bump(&self.reclaimed);
+    }
+
     /// An instance was thrown away because a call failed with `kind`.
     pub(crate) fn discarded(&self, kind: PluginErrorKind) {
         bump(match kind {
@@ -76,6 +82,7 @@ impl Counters {
             warmups: get(&self.warmups),
             reuses: get(&self.reuses),
             retired: get(&self.retired),
+            reclaimed: get(&self.reclaimed),
             discarded: Discards {
                 trap: get(&self.discarded_trap),
                 timeout: get(&self.discarded_timeout),
@@ -210,6 +217,9 @@ pub struct PluginMetrics {
     /// Pooled instances retired for age or use count, or dropped because the pool was
     /// full.
     pub retired: u64,
+    /// Idle pooled instances dropped because a call (of any plugin) found the engine out
+    /// of instance slots (`max_instances`) and took one back.
+    pub reclaimed: u64,
     /// Instances thrown away after a failed call, by reason.
     pub discarded: Discards,
     /// Warm instances idle in the pool now.

@@ -22,6 +22,7 @@ use crate::state::{DeadlineExceeded, HostState, Limiter, PluginShared};
 
 pub use calls::FunctionOutput;
 pub use check::{CheckReport, Probe, local_token_request};
+pub(crate) use pool::IdlePools;
 use pool::{Lease, Pool};
 
 /// A loaded plugin. Share it (`Arc<Plugin>`) between tasks: calls may run concurrently,
@@ -36,7 +37,7 @@ pub struct Plugin {
     export_names: Vec<String>,
     import_names: Vec<String>,
     pool: Option<Pool>,
-    counters: Counters,
+    counters: Arc<Counters>,
     artifact: ArtifactSource,
     artifact_file: Option<std::path::PathBuf>,
     load_time: Duration,
@@ -55,6 +56,10 @@ impl std::fmt::Debug for Plugin {
             .finish_non_exhaustive()
     }
 }
+
+/// Idle instances a call may take back, one at a time, before it gives up on finding a
+/// free instance slot (others' calls may take the freed slots first).
+pub(crate) const MAX_RECLAIMS: usize = 4;
 
 /// Why an instance is created: for a call (on the request path) or ahead of calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,9 +97,12 @@ impl Plugin {
         me: std::sync::Weak<Plugin>,
     ) -> Plugin {
         let (artifact, artifact_file) = artifact;
+        let counters = Arc::new(Counters::default());
         let pool = match options.policy {
             InstancePolicy::Fresh => None,
-            InstancePolicy::Reuse(policy) => Some(Pool::new(policy)),
+            InstancePolicy::Reuse(policy) => {
+                Some(Pool::new(policy, counters.clone(), &engine.idle_pools))
+            }
         };
         Plugin {
             shared: Arc::new(PluginShared {
@@ -110,7 +118,7 @@ impl Plugin {
             export_names: prepared.export_names,
             import_names: prepared.import_names,
             pool,
-            counters: Counters::default(),
+            counters,
             artifact,
             artifact_file,
             load_time,
@@ -222,11 +230,7 @@ impl Plugin {
     async fn acquire(&self) -> Result<Lease, PluginError> {
         let started = Instant::now();
         self.counters.call();
-        if let Some(mut lease) = self
-            .pool
-            .as_ref()
-            .and_then(|p| p.take(&self.counters, started))
-        {
+        if let Some(mut lease) = self.pool.as_ref().and_then(|p| p.take(started)) {
             if let Err(e) = self.begin(&mut lease.store, started) {
                 self.counters.observe(started.elapsed());
                 return Err(e);
@@ -270,7 +274,7 @@ impl Plugin {
         while created < target && pool.idle() < target {
             let mut lease = self.instantiate(Purpose::Warm, Instant::now()).await?;
             lease.uses = 0;
-            pool.put(lease, &self.counters, Instant::now());
+            pool.put(lease, Instant::now());
             created += 1;
         }
         Ok(created)
@@ -339,26 +343,54 @@ impl Plugin {
 
     /// A new instance, armed for a call.
     /// (`now`: when the call started, for its deadline and latency.)
+    ///
+    /// A call that finds the engine out of instance slots takes one back from an idle
+    /// pooled instance (any plugin's) and tries again; warming up never does (a
+    /// deployment's warm-up must not empty the pools of the one serving).
     async fn instantiate(&self, purpose: Purpose, now: Instant) -> Result<Lease, PluginError> {
         let mut store = self.armed_store(purpose, now)?;
-        match self.pre.instantiate_async(&mut store).await {
-            Ok(instance) => Ok(Lease {
-                store,
-                instance,
-                uses: 1,
-                born: now,
-                started: now,
-                exports: pool::TypedExports::default(),
-                home: pool::NO_HOME,
-            }),
-            Err(e) => {
-                let hit = store.data().limiter.hit;
-                let err = PluginError::from_instantiation(self.name(), &e, hit);
-                let err = self.described(err, &store);
-                self.counters.discarded(err.kind);
-                Err(err)
+        let mut reclaimed = 0;
+        loop {
+            let err = match self.pre.instantiate_async(&mut store).await {
+                Ok(instance) => {
+                    return Ok(Lease {
+                        store,
+                        instance,
+                        uses: 1,
+                        born: now,
+                        started: now,
+                        exports: pool::TypedExports::default(),
+                        home: pool::NO_HOME,
+                    });
+                }
+                Err(e) => {
+                    PluginError::from_instantiation(self.name(), &e, store.data().limiter.hit)
+                }
+            };
+            if err.kind == PluginErrorKind::Capacity
+                && purpose == Purpose::Call
+                && reclaimed < MAX_RECLAIMS
+                && self.engine.idle_pools.reclaim()
+            {
+                reclaimed += 1;
+                // A new store: a refused instantiation may have left some of the
+                // component's core instances in the old one, holding their slots.
+                store = self.new_store(now);
+                self.begin(&mut store, now)?;
+                continue;
             }
+            let err = self.described(err, &store);
+            self.counters.discarded(err.kind);
+            return Err(err);
         }
+    }
+
+    /// [`IdlePools::reclaim`] from a `wasi:http` call that found the engine out of
+    /// instance slots: true when a slot was freed (try again).
+    pub(crate) fn reclaim_slot(&self, err: &wasmtime::Error) -> bool {
+        err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+            && self.engine.idle_pools.reclaim()
     }
 
     pub(crate) fn wasm_error(&self, e: &wasmtime::Error, store: &Store<HostState>) -> PluginError {
@@ -397,7 +429,7 @@ impl Plugin {
             Err(CallError::Wasm(e)) => (false, Err(self.wasm_error(&e, &lease.store))),
         };
         let lost = match (&self.pool, keep) {
-            (Some(pool), true) => !pool.put(lease, &self.counters, now),
+            (Some(pool), true) => !pool.put(lease, now),
             (None, true) => false,
             (_, false) => {
                 if let Err(e) = &result {

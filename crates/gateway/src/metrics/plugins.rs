@@ -70,6 +70,7 @@ fn add(acc: &mut PluginMetrics, m: &PluginMetrics) {
     acc.warmups += m.warmups;
     acc.reuses += m.reuses;
     acc.retired += m.retired;
+    acc.reclaimed += m.reclaimed;
     acc.discarded.trap += m.discarded.trap;
     acc.discarded.timeout += m.discarded.timeout;
     acc.discarded.memory_limit += m.discarded.memory_limit;
@@ -84,7 +85,7 @@ fn add(acc: &mut PluginMetrics, m: &PluginMetrics) {
 
 type Field = fn(&PluginMetrics) -> u64;
 
-const COUNTERS: [(&str, &str, Field); 5] = [
+const COUNTERS: [(&str, &str, Field); 6] = [
     ("PluginCallCount", "Plugin calls started", |m| m.calls),
     (
         "PluginInstantiationCount",
@@ -105,6 +106,11 @@ const COUNTERS: [(&str, &str, Field); 5] = [
         "PluginRetiredCount",
         "Pooled plugin instances retired for age or use count, or because the pool was full",
         |m| m.retired,
+    ),
+    (
+        "PluginReclaimedCount",
+        "Idle pooled plugin instances dropped to free an instance slot for a call",
+        |m| m.reclaimed,
     ),
 ];
 

@@ -1,7 +1,7 @@
 //! The warm-instance pool of [`InstancePolicy::Reuse`](crate::InstancePolicy::Reuse).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant;
 
 use wasmtime::Store;
@@ -90,18 +90,34 @@ pub(crate) type HandleFn = TypedFunc<(String,), (Result<String, String>,)>;
 /// Wasmtime's 100,000 live handles per store would make a call trap.
 pub(crate) const MAX_HELD_REQUESTS: u32 = 1024;
 
-/// Idle warm instances, most recently used last.
+/// A `reuse` plugin's warm instances.
 pub(crate) struct Pool {
-    idle: Mutex<Vec<Lease>>,
+    idle: Arc<Idle>,
     policy: ReusePolicy,
 }
 
+/// A pool's idle instances, most recently used last, with the plugin's counters: shared
+/// with the engine's [`IdlePools`], which may take one back to free its instance slot.
+pub(crate) struct Idle {
+    leases: Mutex<Vec<Lease>>,
+    counters: Arc<Counters>,
+}
+
+impl Idle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Lease>> {
+        self.leases.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Pool {
-    pub(crate) fn new(policy: ReusePolicy) -> Self {
-        Pool {
-            idle: Mutex::new(Vec::with_capacity(policy.max_idle)),
-            policy,
-        }
+    /// A pool for `policy`, registered with the engine's `pools`.
+    pub(crate) fn new(policy: ReusePolicy, counters: Arc<Counters>, pools: &IdlePools) -> Self {
+        let idle = Arc::new(Idle {
+            leases: Mutex::new(Vec::with_capacity(policy.max_idle)),
+            counters,
+        });
+        pools.register(&idle);
+        Pool { idle, policy }
     }
 
     fn expired(&self, lease: &Lease, now: Instant) -> bool {
@@ -116,11 +132,11 @@ impl Pool {
     /// that thread's core), else the newest not yet used by a call, else the newest.
     /// Expired ones met on the way are retired (dropped outside the lock). `now`: when the
     /// call started.
-    pub(crate) fn take(&self, counters: &Counters, now: Instant) -> Option<Lease> {
+    pub(crate) fn take(&self, now: Instant) -> Option<Lease> {
         let here = here();
         let mut retired = Vec::new();
         let found = {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut idle = self.idle.lock();
             let pick = idle
                 .iter()
                 .rposition(|l| l.home == here)
@@ -138,20 +154,20 @@ impl Pool {
             }
         };
         for _ in retired.drain(..) {
-            counters.retired();
+            self.idle.counters.retired();
         }
         found
     }
 
     /// Return an instance after a successful call; it is retired instead when it is
     /// expired or the pool is full. True when it was kept.
-    pub(crate) fn put(&self, lease: Lease, counters: &Counters, now: Instant) -> bool {
+    pub(crate) fn put(&self, lease: Lease, now: Instant) -> bool {
         if self.expired(&lease, now) {
-            counters.retired();
+            self.idle.counters.retired();
             return false;
         }
         let overflow = {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut idle = self.idle.lock();
             if idle.len() < self.policy.max_idle {
                 idle.push(lease);
                 None
@@ -160,15 +176,60 @@ impl Pool {
             }
         };
         if overflow.is_some() {
-            counters.retired();
+            self.idle.counters.retired();
         }
         overflow.is_none()
     }
 
     pub(crate) fn idle(&self) -> usize {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.idle.lock().len()
+    }
+}
+
+/// Every `reuse` pool of one engine, weakly held. An idle instance keeps one of the
+/// engine's instance slots (`max_instances`, warm pools included); when a call finds
+/// none free, an idle instance of another plugin is worth less than the call, so the
+/// call takes its slot back ([`IdlePools::reclaim`]) instead of failing.
+#[derive(Default)]
+pub(crate) struct IdlePools {
+    pools: Mutex<Vec<Weak<Idle>>>,
+}
+
+impl IdlePools {
+    fn register(&self, idle: &Arc<Idle>) {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        pools.retain(|p| p.strong_count() > 0);
+        pools.push(Arc::downgrade(idle));
+    }
+
+    /// Drop the least recently used idle instance of the pool that holds the most
+    /// (counted as reclaimed in its plugin's metrics), which frees its instance slot.
+    /// False when no pool holds an idle instance.
+    pub(crate) fn reclaim(&self) -> bool {
+        let taken = {
+            let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+            let fullest = pools
+                .iter()
+                .filter_map(Weak::upgrade)
+                .map(|idle| {
+                    let len = idle.lock().len();
+                    (len, idle)
+                })
+                .max_by_key(|(len, _)| *len);
+            match fullest {
+                Some((len, idle)) if len > 0 => {
+                    let mut leases = idle.lock();
+                    (!leases.is_empty()).then(|| (leases.remove(0), idle.clone()))
+                }
+                _ => None,
+            }
+        };
+        // Dropped outside the locks: the store's drop gives the slot back.
+        let Some((lease, idle)) = taken else {
+            return false;
+        };
+        drop(lease);
+        idle.counters.reclaimed();
+        true
     }
 }

@@ -14,6 +14,7 @@ mod logs;
 mod mapper;
 mod polyglot;
 mod reuse;
+mod slots;
 mod versions;
 mod warmup;
 
