@@ -130,6 +130,33 @@ async fn a_target_the_fast_path_refuses_late_is_a_400_and_its_body_stays_a_body(
     assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
 }
 
+/// The host a request is routed by is the one every proxy in front would agree on: an
+/// absolute-form target's authority over `Host` (RFC 9112 §3.2.2), and no guess between
+/// two `Host` fields or for an HTTP/1.1 request with none (400, as nginx answers).
+#[tokio::test]
+async fn the_host_is_the_targets_and_two_or_none_are_refused() {
+    let (gw, _up) = wire(None).await;
+    let requests = format!(
+        "GET http://{HOST}/prod/a HTTP/1.1\r\nHost: other.execute-api.localhost\r\n\r\n\
+         GET /prod/a HTTP/1.1\r\nHost: {HOST}\r\nHost: other.execute-api.localhost\r\n\r\n\
+         GET /prod/a HTTP/1.1\r\nConnection: close\r\n\r\n"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    let got = answers(&text);
+    assert_eq!(got.len(), 3, "{text}");
+    assert!(got[0].0.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert_eq!(got[0].1, "first", "routed by the target's authority");
+    for ((head, body), why) in got[1..]
+        .iter()
+        .zip(["Multiple Host headers", "Missing Host header"])
+    {
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        let body: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        let message = body["message"].as_str().expect("message");
+        assert!(message.starts_with(why), "{message}");
+    }
+}
+
 #[tokio::test]
 async fn a_head_sent_a_few_bytes_at_a_time_is_served() {
     let (gw, _up) = wire(None).await;

@@ -236,6 +236,12 @@ fn edge_picks_the_nearest_region_and_fails_over() {
     for _ in 0..20 {
         assert_eq!(through(&edge).1, NEAR);
     }
+    // An absolute-form target names the API whatever `Host` says (RFC 9112 §3.2.2), at
+    // the edge and at the region it forwards to alike.
+    let target = format!("http://{HOST}/prod/hello");
+    let raw = get_raw_with(edge.addr, "nothing.execute-api.localhost", &target, "");
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.ends_with("hello"), "{raw}");
 
     // The near region dies: the very next request is served by the far one.
     near.kill9();

@@ -276,15 +276,18 @@ impl Edge {
                 .await;
         }
         strip_hop_by_hop(&mut headers);
-        if parts.uri.authority().is_some() && !headers.contains_key(header::HOST) {
-            // An h2 request carries its host as `:authority`.
-            if let Some(Ok(host)) = parts
+        // The region is sent the path alone: it must see the host this edge placed the
+        // request by (`causeway_gateway`'s rule): an h2 request's `:authority` when it
+        // has no `Host` field, an absolute-form HTTP/1 target's authority over its `Host`
+        // field (RFC 9112 §3.2.2).
+        let h2 = parts.version >= http::Version::HTTP_2;
+        if !(h2 && headers.contains_key(header::HOST))
+            && let Some(Ok(host)) = parts
                 .uri
                 .authority()
                 .map(|a| HeaderValue::from_str(a.as_str()))
-            {
-                headers.insert(header::HOST, host);
-            }
+        {
+            headers.insert(header::HOST, host);
         }
         append_forwarded_for(&mut headers, remote);
         let (forwarder, method, path, headers) = (&self.client, &parts.method, &path, &headers);

@@ -3,20 +3,25 @@
 
 use std::sync::Arc;
 
-/// The request's host, lowercase, without port.
+/// The request's host, lowercase, without port. HTTP/1: an absolute-form target's
+/// authority (RFC 9112 §3.2.2 has the server ignore `Host` then), else the `Host` field.
+/// h2: the `Host` field if the client sent one (some clients send it beside a
+/// `:authority` naming the address they connected to), else `:authority`. A request with
+/// two `Host` fields or an HTTP/1.1 one with no host at all is refused before routing
+/// ([`host_problem`]).
 ///
 /// The last answer is kept per thread with the bytes it came from: a node serves a few
-/// hosts, and a request whose `Host` is byte for byte the previous one's on this thread
+/// hosts, and a request whose host is byte for byte the previous one's on this thread
 /// shares its text instead of lowercasing a copy.
 pub(crate) fn host_of(parts: &http::request::Parts) -> Arc<str> {
-    // h2 clients send `:authority` (the URI's); HTTP/1.1 clients send `Host`.
-    let raw = match parts.headers.get(http::header::HOST) {
-        Some(h) => h.as_bytes(),
-        None => parts
-            .uri
-            .authority()
-            .map_or(&b""[..], |a| a.as_str().as_bytes()),
-    };
+    let authority = parts.uri.authority().map(|a| a.as_str().as_bytes());
+    let field = parts.headers.get(http::header::HOST).map(|h| h.as_bytes());
+    let raw = if parts.version >= http::Version::HTTP_2 {
+        field.or(authority)
+    } else {
+        authority.or(field)
+    }
+    .unwrap_or_default();
     thread_local! {
         static LAST_HOST: std::cell::RefCell<(Vec<u8>, Arc<str>)> =
             std::cell::RefCell::new((Vec::new(), Arc::from("")));
@@ -39,6 +44,23 @@ pub(crate) fn host_of(parts: &http::request::Parts) -> Arc<str> {
         }
         host
     })
+}
+
+/// Why the request's host cannot be trusted, if it cannot (a 400 with this message):
+/// two `Host` fields (which one a proxy in front routed by is anyone's guess: RFC 9112
+/// §3.2 has servers refuse it, as nginx does), or an HTTP/1.1 request that names no host
+/// at all.
+pub(crate) fn host_problem(parts: &http::request::Parts) -> Option<&'static str> {
+    let mut hosts = parts.headers.get_all(http::header::HOST).iter();
+    let first = hosts.next();
+    if hosts.next().is_some() {
+        return Some("Multiple Host headers: send exactly one Host header");
+    }
+    if first.is_none() && parts.version == http::Version::HTTP_11 && parts.uri.authority().is_none()
+    {
+        return Some("Missing Host header: HTTP/1.1 requests must name the API's host");
+    }
+    None
 }
 
 /// The host part of a `Host` value (no port, no IPv6 brackets), lowercase; empty when
@@ -111,5 +133,53 @@ mod tests {
         assert_eq!(host("/", None), "");
         // Not UTF-8: matches nothing, never panics.
         assert_eq!(host("/", Some(b"\xffbad:1")), "");
+        // HTTP/1.1: an absolute-form target's authority, not the `Host` field (RFC 9112
+        // §3.2.2); h2: the `Host` field a client sent beside `:authority`.
+        assert_eq!(
+            host("http://Pets.example.com/x", Some(b"other.example.com")),
+            "pets.example.com"
+        );
+        let (h2, ()) = http::Request::builder()
+            .uri("http://127.0.0.1:8080/x")
+            .version(http::Version::HTTP_2)
+            .header(http::header::HOST, "Pets.example.com")
+            .body(())
+            .expect("request")
+            .into_parts();
+        assert_eq!(&*super::host_of(&h2), "pets.example.com");
+    }
+
+    #[test]
+    fn two_hosts_or_none_in_http_1_1_are_problems() {
+        let parts = |uri: &str, version: http::Version, hosts: &[&str]| {
+            let mut req = http::Request::builder().uri(uri).version(version);
+            for h in hosts {
+                req = req.header(http::header::HOST, *h);
+            }
+            req.body(()).expect("request").into_parts().0
+        };
+        let v11 = http::Version::HTTP_11;
+        assert_eq!(super::host_problem(&parts("/", v11, &["a.example"])), None);
+        assert!(
+            super::host_problem(&parts("/", v11, &["a.example", "b.example"]))
+                .is_some_and(|m| m.starts_with("Multiple Host headers"))
+        );
+        assert!(
+            super::host_problem(&parts("/", v11, &[]))
+                .is_some_and(|m| m.starts_with("Missing Host header"))
+        );
+        // HTTP/1.0 needs none; an absolute-form target or h2's `:authority` names it.
+        assert_eq!(
+            super::host_problem(&parts("/", http::Version::HTTP_10, &[])),
+            None
+        );
+        assert_eq!(
+            super::host_problem(&parts("http://a.example/", v11, &[])),
+            None
+        );
+        assert_eq!(
+            super::host_problem(&parts("https://a.example/", http::Version::HTTP_2, &[])),
+            None
+        );
     }
 }

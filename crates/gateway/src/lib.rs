@@ -60,7 +60,7 @@ pub use table::{CanaryBinding, EXECUTE_API_SUFFIX, StageBinding};
 pub use tls::server::{HttpsConfig, https_config};
 pub use trace::Tracing;
 
-pub(crate) use host::host_of;
+pub(crate) use host::{host_of, host_problem};
 use phases::route::Limits;
 use table::Table;
 

@@ -98,6 +98,9 @@ impl Route {
                 "Invalid request target: expected a path starting with '/' or an absolute URL",
             ));
         }
+        if let Some(problem) = crate::host_problem(&ctx.parts) {
+            return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(problem));
+        }
         let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());
         let (stage, at) = match resolved {
             Resolved::Stage(stage, at) => (stage, at),
