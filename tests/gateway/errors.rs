@@ -220,6 +220,17 @@ async fn malformed_request_line_is_400() {
         .find_map(|l| l.strip_prefix("x-amzn-requestid: "))
         .unwrap_or_else(|| panic!("no request id in {head}"));
     assert_eq!(id.len(), 36, "{id}");
+    // And the body every other error has, framed by its length.
+    let body = r#"{"message":"Bad Request"}"#;
+    assert!(head.ends_with(&format!("\r\n\r\n{body}")), "{head}");
+    assert!(
+        head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\ncontent-type: application/json\r\n"),
+        "{head}"
+    );
     // A header block past hyper's 64 KiB read buffer: hyper's own 431, with an id too.
     let mut s = tokio::net::TcpStream::connect(gw.addr)
         .await
@@ -234,6 +245,10 @@ async fn malformed_request_line_is_400() {
     let head = String::from_utf8_lossy(&buf);
     assert!(head.starts_with("HTTP/1.1 431"), "{head}");
     assert!(head.contains("\r\nx-amzn-requestid: "), "{head}");
+    assert!(
+        head.ends_with(r#"{"message":"Request Header Fields Too Large"}"#),
+        "{head}"
+    );
     // The node is still up.
     let r = get(&support::client(), gw.addr, HOST, "/prod/nope").await;
     assert_eq!(r.status, 403);
@@ -259,7 +274,7 @@ async fn half_closed_client_still_gets_the_answer() {
     assert!(text.contains("\r\nx-amzn-requestid: "), "{text}");
 }
 
-/// Answers hyper writes by itself get a request id patched in; a proxied body that quotes
+/// Answers hyper writes by itself get a request id and a JSON body patched in; a proxied body that quotes
 /// an HTTP error answer, arriving in its own write, is passed through byte for byte.
 #[tokio::test]
 async fn a_body_that_looks_like_an_error_answer_is_not_patched() {

@@ -1,10 +1,12 @@
-//! Request ids on the answers hyper writes by itself.
+//! Request ids and API Gateway's body on the answers hyper writes by itself.
 //!
 //! A request line or header block hyper cannot parse never reaches the pipeline: hyper
 //! answers `400 Bad Request` (or `431`, `414`, `505`) on its own, without the
-//! `x-amzn-requestid` header every other answer carries. [`WithRequestIds`] wraps a
-//! connection's stream and, when an answer head of status 4xx/5xx without that header is
-//! written, inserts one (a fresh id, logged with the reason). Answers of 2xx/3xx and heads
+//! `x-amzn-requestid` header every other answer carries and with an empty body.
+//! [`WithRequestIds`] wraps a connection's stream and, when an answer head of status
+//! 4xx/5xx without that header is written, inserts one (a fresh id, logged with the
+//! reason) and gives the answer the body every other error has, `{"message": REASON}` as
+//! JSON (its `content-length` set to match). Answers of 2xx/3xx and heads
 //! that already have the header pass through untouched; the check is a prefix comparison
 //! and, for error heads only, a scan of the head.
 //!
@@ -42,8 +44,9 @@ impl<S> WithRequestIds<S> {
     }
 }
 
-/// `buf` with a request id header after the status line, if it is exactly hyper's own
-/// answer: one bodiless HTTP/1.1 head of an error status, `content-length: 0`, no id.
+/// `buf` with a request id header after the status line and a JSON body naming the
+/// status's reason, if it is exactly hyper's own answer: one bodiless HTTP/1.1 head of an
+/// error status, `content-length: 0`, no id.
 fn patched(buf: &[u8]) -> Option<Vec<u8>> {
     let status = buf.strip_prefix(b"HTTP/1.1 ")?;
     if !matches!(status.first(), Some(b'4' | b'5')) {
@@ -66,13 +69,32 @@ fn patched(buf: &[u8]) -> Option<Vec<u8>> {
     let id = crate::context::RequestId::new();
     let status_line = String::from_utf8_lossy(&buf[9..line_end]);
     tracing::debug!(request_id = %id, status = %status_line, "answered by hyper (malformed request)");
-    let mut out = Vec::with_capacity(buf.len() + HEADER.len() + 40);
+    // `400 Bad Request` -> `Bad Request` (a status line without a reason: the code).
+    let reason = status_line
+        .split_once(' ')
+        .map_or(&*status_line, |(_, reason)| reason);
+    let mut body = String::with_capacity(reason.len() + 16);
+    body.push_str("{\"message\":");
+    crate::json::quoted(&mut body, reason);
+    body.push('}');
+    let mut out = Vec::with_capacity(buf.len() + HEADER.len() + 80 + body.len());
     out.extend_from_slice(&buf[..line_end + 2]);
     out.extend_from_slice(HEADER);
     out.extend_from_slice(b": ");
     out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(b"\r\ncontent-type: application/json\r\n");
+    // The other fields, `content-length: 0` replaced by the body's length.
+    for line in buf[line_end + 2..head_end].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.eq_ignore_ascii_case(b"content-length: 0") {
+            out.extend_from_slice(format!("content-length: {}", body.len()).as_bytes());
+        } else {
+            out.extend_from_slice(line);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&buf[line_end + 2..]);
+    out.extend_from_slice(body.as_bytes());
     Some(out)
 }
 
@@ -190,11 +212,25 @@ mod tests {
             text.starts_with("HTTP/1.1 400 Bad Request\r\nx-amzn-requestid: "),
             "{text}"
         );
-        assert!(text.ends_with("\r\ncontent-length: 0\r\n\r\n"), "{text}");
-        assert_eq!(
-            out.len(),
-            canned.len() + "x-amzn-requestid: \r\n".len() + 36
+        let body = r#"{"message":"Bad Request"}"#;
+        assert!(
+            text.ends_with(&format!(
+                "\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )),
+            "{text}"
         );
+        let (head, _) = text.split_once("\r\n\r\n").expect("head");
+        assert_eq!(head.matches("content-length").count(), 1, "{text}");
+        // hyper's other fields stay, in order.
+        let closing = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let text = String::from_utf8(patched(closing).expect("patched")).expect("text");
+        let body = r#"{"message":"Request Header Fields Too Large"}"#;
+        let tail = format!(
+            "\r\nconnection: close\r\ncontent-length: {}\r\ndate: x\r\n\r\n{body}",
+            body.len()
+        );
+        assert!(text.ends_with(&tail), "{text}");
         // Ours already carry the header; successes are never looked at.
         assert!(patched(b"HTTP/1.1 404 Not Found\r\nX-Amzn-RequestId: a\r\n\r\n").is_none());
         assert!(patched(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
