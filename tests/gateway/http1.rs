@@ -157,6 +157,31 @@ async fn the_host_is_the_targets_and_two_or_none_are_refused() {
     }
 }
 
+/// A request framed two ways (`Content-Length` and `Transfer-Encoding: chunked`) is read
+/// as chunked and its connection closed after the answer (RFC 9112 §6.1): whatever a
+/// proxy in front took for the rest of the stream is never served as a next request.
+#[tokio::test]
+async fn a_request_framed_two_ways_closes_its_connection() {
+    let (gw, _up) = wire(None).await;
+    let smuggled = format!("GET /prod/b HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    let requests = format!(
+        "POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 5\r\n\
+         Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n{smuggled}"
+    );
+    let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    assert!(
+        text.contains(r#""body":"hello""#),
+        "read as chunked: {text}"
+    );
+    assert!(
+        !text.contains("second!"),
+        "the smuggled request was served: {text}"
+    );
+}
+
 #[tokio::test]
 async fn a_head_sent_a_few_bytes_at_a_time_is_served() {
     let (gw, _up) = wire(None).await;
