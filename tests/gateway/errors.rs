@@ -198,6 +198,26 @@ async fn header_block_over_limit_is_431() {
         431,
         "Request Header Fields Too Large",
     );
+    // The limit is API Gateway's "total combined size of request line and header values":
+    // a long query and a long field, each under it, are over it together.
+    let (query, field) = ("q".repeat(6_000), "v".repeat(5_000));
+    let path = format!("/prod/up/x?q={query}");
+    let over = send(&c, gw.addr, "GET", HOST, &path, &[("x-big", &field)], "").await;
+    assert_error(&over, 431, "Request Header Fields Too Large");
+    // Each alone is served (here: the upstream refuses, 502).
+    let line = send(&c, gw.addr, "GET", HOST, &path, &[], "").await;
+    assert_eq!(line.status, 502, "{}", line.text());
+    let fields = send(
+        &c,
+        gw.addr,
+        "GET",
+        HOST,
+        "/prod/up/x",
+        &[("x-big", &field)],
+        "",
+    )
+    .await;
+    assert_eq!(fields.status, 502, "{}", fields.text());
 }
 
 #[tokio::test]

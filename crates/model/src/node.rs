@@ -88,7 +88,9 @@ pub struct NodeSection {
     pub data_dir: String,
     /// Largest accepted request body (API Gateway: 10 MB).
     pub max_body_bytes: u64,
-    /// Largest accepted request header block (API Gateway: 10,240 bytes).
+    /// Largest accepted request head: the request line and the header fields together
+    /// (API Gateway's "total combined size of request line and header values": 10,240
+    /// bytes); larger is a 431.
     pub max_header_bytes: usize,
     /// How long a client has to send a request's complete header block (and how long an
     /// idle keep-alive connection stays open), in milliseconds (default 30,000; as nginx's

@@ -57,13 +57,22 @@ impl Phase for Route {
 
 impl Route {
     fn decide(&self, ctx: &mut RequestCtx) -> Flow {
+        // API Gateway's quota: the request line and the header fields together
+        // ("Total combined size of request line and header values", 10,240 bytes).
+        let request_line = ctx.parts.method.as_str().len()
+            + ctx
+                .parts
+                .uri
+                .path_and_query()
+                .map_or(1, |p| p.as_str().len())
+            + "  HTTP/1.1\r\n".len();
         let header_bytes: usize = ctx
             .parts
             .headers
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
             .sum();
-        if header_bytes > self.limits.max_header_bytes {
+        if request_line + header_bytes > self.limits.max_header_bytes {
             return Flow::Fail(GatewayError::new(ErrorKind::HeadersTooLarge));
         }
         // The declared length, as hyper read it from `content-length` (h1 or h2): the
