@@ -116,6 +116,12 @@ impl PluginError {
     }
 }
 
+/// Whether `err` is the engine's pooling allocator out of instance slots.
+pub(crate) fn out_of_slots(err: &wasmtime::Error) -> bool {
+    err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+}
+
 /// Which kind of failure `err` is. Our own markers (returned by the epoch callback and
 /// the resource limiter) come first, then Wasmtime's trap codes.
 fn classify(err: &wasmtime::Error, memory_hit: bool) -> PluginErrorKind {
@@ -125,10 +131,7 @@ fn classify(err: &wasmtime::Error, memory_hit: bool) -> PluginErrorKind {
     if err.downcast_ref::<MemoryLimitExceeded>().is_some() {
         return PluginErrorKind::MemoryLimit;
     }
-    if err
-        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
-        .is_some()
-    {
+    if out_of_slots(err) {
         return PluginErrorKind::Capacity;
     }
     match err.downcast_ref::<wasmtime::Trap>() {

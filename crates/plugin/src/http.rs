@@ -156,14 +156,9 @@ impl Plugin {
                 let proxy = loop {
                     match pre.instantiate_async(&mut store).await {
                         Ok(proxy) => break proxy,
-                        // Out of instance slots: take one back from an idle pooled
-                        // instance (the store holds the request, so it is kept).
-                        Err(e)
-                            if reclaimed < crate::plugin::MAX_RECLAIMS
-                                && plugin.reclaim_slot(&e) =>
-                        {
-                            reclaimed += 1
-                        }
+                        // Out of instance slots and one taken back: again, in the same
+                        // store (it holds the request).
+                        Err(e) if plugin.slot_freed(&e, &mut reclaimed) => {}
                         Err(e) => return Err(e),
                     }
                 };

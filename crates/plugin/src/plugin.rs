@@ -59,7 +59,7 @@ impl std::fmt::Debug for Plugin {
 
 /// Idle instances a call may take back, one at a time, before it gives up on finding a
 /// free instance slot (others' calls may take the freed slots first).
-pub(crate) const MAX_RECLAIMS: usize = 4;
+const MAX_RECLAIMS: usize = 4;
 
 /// Why an instance is created: for a call (on the request path) or ahead of calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +351,7 @@ impl Plugin {
         let mut store = self.armed_store(purpose, now)?;
         let mut reclaimed = 0;
         loop {
-            let err = match self.pre.instantiate_async(&mut store).await {
+            match self.pre.instantiate_async(&mut store).await {
                 Ok(instance) => {
                     return Ok(Lease {
                         store,
@@ -363,34 +363,33 @@ impl Plugin {
                         home: pool::NO_HOME,
                     });
                 }
-                Err(e) => {
-                    PluginError::from_instantiation(self.name(), &e, store.data().limiter.hit)
+                Err(e) if purpose == Purpose::Call && self.slot_freed(&e, &mut reclaimed) => {
+                    // A new store: a refused instantiation may have left some of the
+                    // component's core instances in the old one, holding their slots.
+                    store = self.new_store(now);
+                    self.begin(&mut store, now)?;
                 }
-            };
-            if err.kind == PluginErrorKind::Capacity
-                && purpose == Purpose::Call
-                && reclaimed < MAX_RECLAIMS
-                && self.engine.idle_pools.reclaim()
-            {
-                reclaimed += 1;
-                // A new store: a refused instantiation may have left some of the
-                // component's core instances in the old one, holding their slots.
-                store = self.new_store(now);
-                self.begin(&mut store, now)?;
-                continue;
+                Err(e) => {
+                    let hit = store.data().limiter.hit;
+                    let err = PluginError::from_instantiation(self.name(), &e, hit);
+                    let err = self.described(err, &store);
+                    self.counters.discarded(err.kind);
+                    return Err(err);
+                }
             }
-            let err = self.described(err, &store);
-            self.counters.discarded(err.kind);
-            return Err(err);
         }
     }
 
-    /// [`IdlePools::reclaim`] from a `wasi:http` call that found the engine out of
-    /// instance slots: true when a slot was freed (try again).
-    pub(crate) fn reclaim_slot(&self, err: &wasmtime::Error) -> bool {
-        err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
-            .is_some()
-            && self.engine.idle_pools.reclaim()
+    /// After a call's instantiation failed with `err`: when the engine was out of
+    /// instance slots, take one back from an idle pooled instance ([`IdlePools::reclaim`])
+    /// unless this call already took [`MAX_RECLAIMS`] (counted in `reclaimed`). True when
+    /// a slot was freed: try again.
+    pub(crate) fn slot_freed(&self, err: &wasmtime::Error, reclaimed: &mut usize) -> bool {
+        let freed = *reclaimed < MAX_RECLAIMS
+            && crate::error::out_of_slots(err)
+            && self.engine.idle_pools.reclaim();
+        *reclaimed += usize::from(freed);
+        freed
     }
 
     pub(crate) fn wasm_error(&self, e: &wasmtime::Error, store: &Store<HostState>) -> PluginError {

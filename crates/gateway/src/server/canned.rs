@@ -73,10 +73,8 @@ fn patched(buf: &[u8]) -> Option<Vec<u8>> {
     let reason = status_line
         .split_once(' ')
         .map_or(&*status_line, |(_, reason)| reason);
-    let mut body = String::with_capacity(reason.len() + 16);
-    body.push_str("{\"message\":");
-    crate::json::quoted(&mut body, reason);
-    body.push('}');
+    // As `GatewayError` renders its body.
+    let body = serde_json::json!({ "message": reason }).to_string();
     let mut out = Vec::with_capacity(buf.len() + HEADER.len() + 80 + body.len());
     out.extend_from_slice(&buf[..line_end + 2]);
     out.extend_from_slice(HEADER);

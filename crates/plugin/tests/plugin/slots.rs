@@ -49,11 +49,17 @@ fn keep(idle: usize) -> InstancePolicy {
     })
 }
 
+/// A counter plugin keeping `idle` warm instances, warmed: they hold `idle` slots.
+async fn warmed(engine: &PluginEngine, name: &str, idle: usize) -> Arc<Plugin> {
+    let plugin = counter(engine, name, keep(idle));
+    assert_eq!(plugin.prewarm().await.expect("prewarm"), idle);
+    plugin
+}
+
 #[tokio::test]
 async fn a_call_takes_a_slot_back_from_another_plugins_idle_instance() {
     let engine = engine(2);
-    let warm = counter(&engine, "warm", keep(2));
-    assert_eq!(warm.prewarm().await.expect("prewarm"), 2);
+    let warm = warmed(&engine, "warm", 2).await;
     assert_eq!(warm.metrics().pool_idle, 2, "both slots idle in its pool");
 
     let fresh = counter(&engine, "fresh", InstancePolicy::Fresh);
@@ -69,8 +75,7 @@ async fn a_call_takes_a_slot_back_from_another_plugins_idle_instance() {
 #[tokio::test]
 async fn pools_take_the_only_slot_from_each_other_and_keep_clean_state() {
     let engine = engine(1);
-    let first = counter(&engine, "first", keep(1));
-    assert_eq!(first.prewarm().await.expect("prewarm"), 1);
+    let first = warmed(&engine, "first", 1).await;
     let second = counter(&engine, "second", keep(1));
     assert_eq!(count(&second).await, "1", "on the slot taken from `first`");
     assert_eq!(count(&second).await, "2", "its instance is kept and reused");
@@ -89,8 +94,7 @@ async fn pools_take_the_only_slot_from_each_other_and_keep_clean_state() {
 #[tokio::test]
 async fn warming_up_never_takes_slots_from_other_pools() {
     let engine = engine(1);
-    let serving = counter(&engine, "serving", keep(1));
-    assert_eq!(serving.prewarm().await.expect("prewarm"), 1);
+    let serving = warmed(&engine, "serving", 1).await;
     let next = counter(&engine, "next", keep(1));
     let err = next.prewarm().await.expect_err("no free slot");
     assert_eq!(err.kind, PluginErrorKind::Capacity, "{err}");
@@ -143,8 +147,7 @@ async fn slots_busy_in_calls_are_not_taken_the_call_fails_with_capacity() {
 #[tokio::test]
 async fn a_wasi_http_call_takes_a_slot_back_too() {
     let engine = engine(1);
-    let warm = counter(&engine, "warm", keep(1));
-    assert_eq!(warm.prewarm().await.expect("prewarm"), 1);
+    let warm = warmed(&engine, "warm", 1).await;
     let handler = load(
         &engine,
         "wasi-http",
