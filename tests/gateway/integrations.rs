@@ -224,15 +224,62 @@ async fn large_responses_stream_through() {
     assert_eq!(r.body.len(), 8 * 1024 * 1024);
 }
 
+/// h2 with prior knowledge: `:authority` names the API; a `Host` field beside it must
+/// name the same host (RFC 9113 §8.3.1), else the request is refused rather than routed
+/// by one of the two.
 #[tokio::test]
-async fn h2_prior_knowledge_is_served() {
+async fn h2_prior_knowledge_is_served_by_its_authority() {
+    use http_body_util::{BodyExt, Empty};
     let gw = support::gateway(&[&api("http://127.0.0.1:9")]).await;
-    let c: support::TestClient =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .http2_only(true)
-            .build_http();
-    let r = get(&c, gw.addr, HOST, "/prod/").await;
-    assert_eq!(r.status, 201);
+    let tcp = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .expect("h2 handshake");
+    tokio::spawn(conn);
+    let port = gw.addr.port();
+    let cases: [(String, Option<String>, u16); 4] = [
+        (format!("http://{HOST}:{port}/prod/"), None, 201),
+        (
+            format!("http://{HOST}:{port}/prod/"),
+            Some(format!("{}:{port}", HOST.to_uppercase())),
+            201,
+        ),
+        (
+            format!("http://127.0.0.1:{port}/prod/"),
+            Some(HOST.into()),
+            400,
+        ),
+        (
+            format!("http://{HOST}/prod/"),
+            Some("other.example.com".into()),
+            400,
+        ),
+    ];
+    for (uri, host, status) in cases {
+        let mut req = http::Request::get(&uri);
+        if let Some(h) = &host {
+            req = req.header(http::header::HOST, h);
+        }
+        let req = req.body(Empty::<bytes::Bytes>::new()).expect("request");
+        let resp = send.send_request(req).await.expect("h2 answer");
+        assert_eq!(resp.status(), status, "{uri} with Host {host:?}");
+        assert_eq!(resp.version(), http::Version::HTTP_2);
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        let body = String::from_utf8_lossy(&body);
+        if status == 400 {
+            assert!(
+                body.contains("Host header differs from :authority"),
+                "{body}"
+            );
+        } else {
+            assert!(body.starts_with("hello blue"), "{body}");
+        }
+    }
 }
 
 /// A client body of unknown length (chunked) goes upstream chunked and arrives whole.

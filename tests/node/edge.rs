@@ -242,6 +242,17 @@ fn edge_picks_the_nearest_region_and_fails_over() {
     let raw = get_raw_with(edge.addr, "nothing.execute-api.localhost", &target, "");
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
     assert!(raw.ends_with("hello"), "{raw}");
+    // A host in doubt (two `Host` fields) is refused by the edge itself: forwarded, the
+    // region would see only the one the edge chose.
+    let raw = get_raw_with(
+        edge.addr,
+        HOST,
+        "/prod/hello",
+        "Host: other.example.com\r\n",
+    );
+    assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
+    assert!(raw.contains("Multiple Host headers"), "{raw}");
+    assert!(!raw.contains("x-causeway-region"), "{raw}");
 
     // The near region dies: the very next request is served by the far one.
     near.kill9();

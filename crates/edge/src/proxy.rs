@@ -277,15 +277,12 @@ impl Edge {
         }
         strip_hop_by_hop(&mut headers);
         // The region is sent the path alone: it must see the host this edge placed the
-        // request by (`causeway_gateway`'s rule): an h2 request's `:authority` when it
-        // has no `Host` field, an absolute-form HTTP/1 target's authority over its `Host`
-        // field (RFC 9112 §3.2.2).
-        let h2 = parts.version >= http::Version::HTTP_2;
-        if !(h2 && headers.contains_key(header::HOST))
-            && let Some(Ok(host)) = parts
-                .uri
-                .authority()
-                .map(|a| HeaderValue::from_str(a.as_str()))
+        // request by (`causeway_gateway`'s rule): the target's authority (h2's
+        // `:authority`, an absolute-form HTTP/1 target's) over the `Host` field.
+        if let Some(Ok(host)) = parts
+            .uri
+            .authority()
+            .map(|a| HeaderValue::from_str(a.as_str()))
         {
             headers.insert(header::HOST, host);
         }

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-/// The request's host, lowercase, without port. HTTP/1: an absolute-form target's
-/// authority (RFC 9112 §3.2.2 has the server ignore `Host` then), else the `Host` field.
-/// h2: the `Host` field if the client sent one (some clients send it beside a
-/// `:authority` naming the address they connected to), else `:authority`. A request with
-/// two `Host` fields or an HTTP/1.1 one with no host at all is refused before routing
-/// ([`host_problem`]).
+/// The request's host, lowercase, without port: the target's authority (an h2 request's
+/// `:authority`, an absolute-form HTTP/1 target's: RFC 9112 §3.2.2 has the server ignore
+/// `Host` then), else the `Host` field. A request with two `Host` fields, an h2 one whose
+/// `Host` names another host than its `:authority`, or an HTTP/1.1 one with no host at
+/// all is refused before routing ([`host_problem`]).
 ///
 /// The last answer is kept per thread with the bytes it came from: a node serves a few
 /// hosts, and a request whose host is byte for byte the previous one's on this thread
@@ -16,12 +15,7 @@ use std::sync::Arc;
 pub(crate) fn host_of(parts: &http::request::Parts) -> Arc<str> {
     let authority = parts.uri.authority().map(|a| a.as_str().as_bytes());
     let field = parts.headers.get(http::header::HOST).map(|h| h.as_bytes());
-    let raw = if parts.version >= http::Version::HTTP_2 {
-        field.or(authority)
-    } else {
-        authority.or(field)
-    }
-    .unwrap_or_default();
+    let raw = authority.or(field).unwrap_or_default();
     thread_local! {
         static LAST_HOST: std::cell::RefCell<(Vec<u8>, Arc<str>)> =
             std::cell::RefCell::new((Vec::new(), Arc::from("")));
@@ -49,12 +43,21 @@ pub(crate) fn host_of(parts: &http::request::Parts) -> Arc<str> {
 /// Why the request's host cannot be trusted, if it cannot (a 400 with this message):
 /// two `Host` fields (which one a proxy in front routed by is anyone's guess: RFC 9112
 /// §3.2 has servers refuse it, as nginx does), or an HTTP/1.1 request that names no host
-/// at all.
+/// at all, or an h2 request whose `Host` field names another host than its `:authority`
+/// (RFC 9113 §8.3.1: a proxy in front may have routed by either).
 pub(crate) fn host_problem(parts: &http::request::Parts) -> Option<&'static str> {
     let mut hosts = parts.headers.get_all(http::header::HOST).iter();
     let first = hosts.next();
     if hosts.next().is_some() {
         return Some("Multiple Host headers: send exactly one Host header");
+    }
+    if parts.version >= http::Version::HTTP_2
+        && let (Some(field), Some(authority)) = (first, parts.uri.authority())
+        && lowercase_host(field.as_bytes()) != lowercase_host(authority.as_str().as_bytes())
+    {
+        return Some(
+            "Host header differs from :authority: name the API's host in :authority and leave Host out or equal to it",
+        );
     }
     if first.is_none() && parts.version == http::Version::HTTP_11 && parts.uri.authority().is_none()
     {
@@ -133,24 +136,25 @@ mod tests {
         assert_eq!(host("/", None), "");
         // Not UTF-8: matches nothing, never panics.
         assert_eq!(host("/", Some(b"\xffbad:1")), "");
-        // HTTP/1.1: an absolute-form target's authority, not the `Host` field (RFC 9112
-        // §3.2.2); h2: the `Host` field a client sent beside `:authority`.
+        // An absolute-form target's authority, not the `Host` field (RFC 9112 §3.2.2);
+        // h2's `:authority` likewise (a `Host` beside it that differs is a problem).
         assert_eq!(
             host("http://Pets.example.com/x", Some(b"other.example.com")),
             "pets.example.com"
         );
         let (h2, ()) = http::Request::builder()
-            .uri("http://127.0.0.1:8080/x")
+            .uri("http://Pets.example.com:8080/x")
             .version(http::Version::HTTP_2)
-            .header(http::header::HOST, "Pets.example.com")
+            .header(http::header::HOST, "pets.example.com")
             .body(())
             .expect("request")
             .into_parts();
         assert_eq!(&*super::host_of(&h2), "pets.example.com");
+        assert_eq!(super::host_problem(&h2), None);
     }
 
     #[test]
-    fn two_hosts_or_none_in_http_1_1_are_problems() {
+    fn two_hosts_none_in_http_1_1_or_two_in_h2_are_problems() {
         let parts = |uri: &str, version: http::Version, hosts: &[&str]| {
             let mut req = http::Request::builder().uri(uri).version(version);
             for h in hosts {
@@ -177,9 +181,21 @@ mod tests {
             super::host_problem(&parts("http://a.example/", v11, &[])),
             None
         );
+        let v2 = http::Version::HTTP_2;
         assert_eq!(
-            super::host_problem(&parts("https://a.example/", http::Version::HTTP_2, &[])),
+            super::host_problem(&parts("https://a.example/", v2, &[])),
             None
         );
+        // h2: a `Host` beside `:authority` must name the same host (case and port aside).
+        assert_eq!(
+            super::host_problem(&parts("https://a.example/", v2, &["A.example:443"])),
+            None
+        );
+        assert!(
+            super::host_problem(&parts("http://127.0.0.1:8080/", v2, &["a.example"]))
+                .is_some_and(|m| m.starts_with("Host header differs from :authority"))
+        );
+        // No `:authority`: the `Host` field names it.
+        assert_eq!(super::host_problem(&parts("/", v2, &["a.example"])), None);
     }
 }

@@ -4,6 +4,7 @@
 //! answered there, without the round trip. Whatever the edge cannot place (an API it has
 //! not received, an unknown route, a CORS preflight, a WebSocket API, a refused endpoint)
 //! is forwarded as it is: the region has the last word and answers in API Gateway's shape.
+//! A request whose host is in doubt (`host_problem`) is refused at the edge.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use causeway_model::ApiType;
 
 use crate::context::RequestCtx;
 use crate::edge_trust::EdgeTrust;
+use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
 use crate::table::{Resolved, Table};
 
@@ -42,6 +44,13 @@ impl Phase for EdgeRoute {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        // A request whose host is in doubt is refused here: forwarded, the region would
+        // see only the host this edge chose.
+        if let Some(problem) = crate::host_problem(&ctx.parts) {
+            return Step::Now(Flow::Fail(
+                GatewayError::new(ErrorKind::BadRequest).with_message(problem),
+            ));
+        }
         let Resolved::Stage(stage, at) = self.table.load().resolve(&ctx.host, ctx.parts.uri.path())
         else {
             return Step::Now(Flow::Continue);
