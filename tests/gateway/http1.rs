@@ -157,25 +157,53 @@ async fn the_host_is_the_targets_and_two_or_none_are_refused() {
     }
 }
 
-/// A request framed two ways (`Content-Length` and `Transfer-Encoding: chunked`) is read
-/// as chunked and its connection closed after the answer (RFC 9112 §6.1): whatever a
-/// proxy in front took for the rest of the stream is never served as a next request.
+/// A request framed two ways (`Content-Length` and `Transfer-Encoding`, in either order)
+/// is refused with 400 and its connection closed, as Envoy and nginx do (RFC 9112 §6.1
+/// allows reading it as chunked; a proxy in front that went by the length would see
+/// another request boundary). Once hyper serves a connection (after a chunked request),
+/// it reads such a request as chunked and closes after it: either way, what follows on
+/// the connection is never served.
 #[tokio::test]
-async fn a_request_framed_two_ways_closes_its_connection() {
+async fn a_request_framed_two_ways_is_refused_and_its_connection_closed() {
     let (gw, _up) = wire(None).await;
     let smuggled = format!("GET /prod/b HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    for framing in [
+        "Content-Length: 5\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked\r\nContent-Length: 5",
+        "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\nContent-Length: 5",
+    ] {
+        let requests = format!(
+            "POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\n{framing}\r\n\r\n\
+             5\r\nhello\r\n0\r\n\r\n{smuggled}"
+        );
+        let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
+        assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{framing}: {text}");
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+        assert!(text.contains("\r\nx-amzn-requestid: "), "{text}");
+        assert!(
+            text.contains("Content-Length and Transfer-Encoding both present"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("second!"),
+            "the smuggled request was served: {text}"
+        );
+    }
+    // hyper's turn: a chunked request first hands the connection to it.
     let requests = format!(
-        "POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 5\r\n\
+        "POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nTransfer-Encoding: chunked\r\n\r\n\
+         2\r\nhi\r\n0\r\n\r\n\
+         POST /prod/up/echo HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 5\r\n\
          Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n{smuggled}"
     );
     let text = exchange(&gw, &[requests.as_bytes()], Duration::ZERO).await;
-    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
     assert!(
         text.contains(r#""body":"hello""#),
         "read as chunked: {text}"
     );
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
     assert!(
         !text.contains("second!"),
         "the smuggled request was served: {text}"

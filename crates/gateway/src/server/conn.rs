@@ -36,6 +36,7 @@ use super::header_timeout::Ticking;
 use super::linger::{Handback, linger};
 use crate::body::Body;
 use crate::context::{Peer, RequestId};
+use crate::error::{ErrorKind, GatewayError};
 use crate::{Gateway, host_of};
 
 /// Read buffer per connection (grown for larger heads and bodies).
@@ -63,6 +64,8 @@ pub(super) struct Listener {
 enum Next {
     Request(h1::Request),
     Hyper(&'static str),
+    /// Answered 400 with this message, then closed (see `h1::Parsed::Refuse`).
+    Refuse(&'static str),
     H2,
     Close,
 }
@@ -84,6 +87,23 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
                 return with_hyper(&listener, io, buf.freeze(), peer, &drain, false).await;
             }
             Next::H2 => return with_hyper(&listener, io, buf.freeze(), peer, &drain, true).await,
+            Next::Refuse(why) => {
+                let id = RequestId::new();
+                tracing::debug!(peer = %peer.addr, request_id = %id, why, "request refused before routing");
+                let res = GatewayError::new(ErrorKind::BadRequest)
+                    .with_message(why)
+                    .to_response();
+                let answer = Answer {
+                    id,
+                    head_request: false,
+                    close: true,
+                };
+                if let Err(e) = write_response(&mut io, &mut out, res, answer).await {
+                    tracing::debug!(peer = %peer.addr, error = %e, "answer not written in full");
+                    return;
+                }
+                break;
+            }
         };
         let body = if req.body == 0 {
             Body::Empty
@@ -147,6 +167,7 @@ async fn next_request(
                 match h1::parse_request(buf) {
                     Parsed::Request(req) => return Next::Request(req),
                     Parsed::Hyper(why) => return Next::Hyper(why),
+                    Parsed::Refuse(why) => return Next::Refuse(why),
                     Parsed::Partial => {}
                 }
             }

@@ -7,7 +7,9 @@
 //! `100-continue`. Anything else (HTTP/1.0, chunked or large bodies, upgrades, heads
 //! httparse rejects or that are too large) is [`Parsed::Hyper`]: the connection, those
 //! bytes included, is handed to hyper, which serves it from there on with its own
-//! answers for malformed input. So this code never has to answer a malformed request.
+//! answers for malformed input. So this code never has to answer a malformed request,
+//! but for one kind hyper would serve: a head with both `content-length` and
+//! `transfer-encoding`, which is refused ([`Parsed::Refuse`]).
 
 use std::mem::MaybeUninit;
 
@@ -43,6 +45,11 @@ pub(super) enum Parsed {
     /// Not for the fast path (the reason, for the debug log): hyper serves the
     /// connection from these bytes on.
     Hyper(&'static str),
+    /// A head framed two ways (`content-length` and `transfer-encoding`): answered 400
+    /// with this message and the connection closed, as Envoy and nginx do. RFC 9112 §6.1
+    /// lets a server read it as chunked instead (hyper does), but a proxy in front that
+    /// went by the length would see another request boundary (request smuggling).
+    Refuse(&'static str),
 }
 
 /// A request head the fast path serves.
@@ -95,6 +102,12 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
         smallvec::SmallVec::new();
     let mut body = None;
     let mut close = false;
+    // Framing other than a plain length, and other reasons to hand the connection to
+    // hyper, are noted and acted on once every field was seen: a head framed two ways is
+    // refused whatever order its fields come in.
+    let mut chunked = false;
+    let mut has_length = false;
+    let mut to_hyper = None;
     for h in req.headers.iter() {
         let value = h.value;
         let name = match names::common_name(h.name.as_bytes()) {
@@ -105,29 +118,40 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
             },
         };
         if name == header::CONTENT_LENGTH {
-            let Some(n) = wire::parse_length(value).and_then(|n| usize::try_from(n).ok()) else {
-                return Parsed::Hyper("content-length");
-            };
-            if body.is_some_and(|b| b != n) {
-                return Parsed::Hyper("conflicting content-length");
+            has_length = true;
+            match wire::parse_length(value).and_then(|n| usize::try_from(n).ok()) {
+                None => to_hyper = Some("content-length"),
+                Some(n) if body.is_some_and(|b| b != n) => {
+                    to_hyper = Some("conflicting content-length");
+                }
+                Some(n) => body = Some(n),
             }
-            body = Some(n);
         } else if name == header::CONNECTION {
             for token in wire::tokens(value) {
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
                 } else if token.eq_ignore_ascii_case(b"upgrade") {
-                    return Parsed::Hyper("upgrade");
+                    to_hyper = Some("upgrade");
                 }
             }
-        } else if name == header::TRANSFER_ENCODING
-            || name == header::EXPECT
-            || name == header::UPGRADE
-        {
-            return Parsed::Hyper("transfer-encoding, expect or upgrade");
+        } else if name == header::TRANSFER_ENCODING {
+            chunked = true;
+        } else if name == header::EXPECT || name == header::UPGRADE {
+            to_hyper = Some("expect or upgrade");
         }
         let start = value.as_ptr() as usize - base;
         fields.push((name, start, start + value.len()));
+    }
+    if chunked && has_length {
+        return Parsed::Refuse(
+            "Content-Length and Transfer-Encoding both present: send one (Transfer-Encoding: chunked for a body of unknown length)",
+        );
+    }
+    if let Some(why) = to_hyper {
+        return Parsed::Hyper(why);
+    }
+    if chunked {
+        return Parsed::Hyper("transfer-encoding");
     }
     let body = body.unwrap_or(0);
     if body > MAX_FAST_BODY {

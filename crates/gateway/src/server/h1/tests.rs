@@ -86,6 +86,22 @@ fn what_the_fast_path_does_not_serve_goes_to_hyper() {
 }
 
 #[test]
+fn a_head_framed_two_ways_is_refused_whatever_the_order() {
+    for text in [
+        "POST / HTTP/1.1\r\ncontent-length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\ncontent-length: 5\r\n\r\n",
+        // Whatever else would hand it to hyper, or a length that does not parse.
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nUpgrade: h2c\r\ncontent-length: 5\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    ] {
+        match parse(text).0 {
+            Parsed::Refuse(why) => assert!(why.starts_with("Content-Length and Transfer-Encoding")),
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn connection_close_is_noted() {
     let (req, _) = request("GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n");
     assert!(req.close);
@@ -245,7 +261,7 @@ fn mangled_input_is_taken_handed_over_or_waited_for_never_a_panic() {
             }
             // hyper reads the connection from its first byte; a partial head is read on.
             Parsed::Hyper(why) => assert_eq!(&buf[..], &bytes[..], "{why}: {bytes:?}"),
-            Parsed::Partial => assert_eq!(&buf[..], &bytes[..], "{bytes:?}"),
+            Parsed::Partial | Parsed::Refuse(_) => assert_eq!(&buf[..], &bytes[..], "{bytes:?}"),
         }
     }
     assert!(
