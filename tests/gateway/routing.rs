@@ -166,3 +166,64 @@ integration = { type = "MOCK", status = 404, body = "fallback $context.routeKey"
     // The `$default` stage is served without a stage prefix.
     assert_eq!(get(&c, gw.addr, h, "/items/7").await.text(), "item");
 }
+
+/// Dot segments are resolved before routing (RFC 3986 §5.2.4, as nginx does): a path
+/// that climbs out of an open greedy route reaches the route it resolves to, an upstream
+/// never sees a `..` that would take it outside the integration's prefix, and climbing
+/// above the root is a 400.
+#[tokio::test]
+async fn dot_segments_are_resolved_before_routing() {
+    let up = support::upstream().await;
+    let api = format!(
+        r#"
+version = 1
+id = "dots"
+name = "Dots"
+type = "REST"
+[[stages]]
+name = "prod"
+[[stages]]
+name = "dev"
+[[routes]]
+key = "GET /admin"
+integration = {{ type = "MOCK", body = "admin on $context.stage at $context.path" }}
+[[routes]]
+key = "ANY /{{proxy+}}"
+integration = {{ type = "HTTP_PROXY", uri = "{}/public/{{proxy}}" }}
+"#,
+        up.url()
+    );
+    let gw = support::gateway(&[&api]).await;
+    let c = support::client();
+    let h = "dots.execute-api.localhost";
+    for (path, answer) in [
+        ("/prod/public/../admin", "admin on prod at /prod/admin"),
+        ("/prod/x/%2e%2E/admin", "admin on prod at /prod/admin"),
+        ("/prod/./x/.%2e/admin", "admin on prod at /prod/admin"),
+        ("/prod/../dev/admin", "admin on dev at /dev/admin"),
+    ] {
+        let r = get(&c, gw.addr, h, path).await;
+        assert_eq!((r.status, r.text().as_str()), (200, answer), "{path}");
+    }
+    // Through the greedy route: the upstream is sent the resolved path, inside `/public/`.
+    let r = get(&c, gw.addr, h, "/prod/a/b/../../c/./d?x=..").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let echo: serde_json::Value = serde_json::from_str(&r.text()).expect("echo JSON");
+    assert_eq!(echo["path"], "/public/c/d", "{echo}");
+    let hits = &up.hits;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    for path in [
+        "/prod/../../admin",
+        "/%2e%2e/prod/admin",
+        "/prod/a/../../..",
+    ] {
+        let r = get(&c, gw.addr, h, path).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains("climbs above the root"), "{}", r.text());
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a refused path never reached the upstream"
+    );
+}

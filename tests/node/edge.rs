@@ -253,6 +253,15 @@ fn edge_picks_the_nearest_region_and_fails_over() {
     assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
     assert!(raw.contains("Multiple Host headers"), "{raw}");
     assert!(!raw.contains("x-causeway-region"), "{raw}");
+    // Dot segments are resolved at the edge as at the region: placed and forwarded by
+    // the path they resolve to; one that climbs above the root is the edge's own 400.
+    let raw = get_raw_with(edge.addr, HOST, "/prod/x/%2e%2e/hello", "");
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.ends_with("hello"), "{raw}");
+    let raw = get_raw_with(edge.addr, HOST, "/prod/../../hello", "");
+    assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
+    assert!(raw.contains("climbs above the root"), "{raw}");
+    assert!(!raw.contains("x-causeway-region"), "{raw}");
 
     // The near region dies: the very next request is served by the far one.
     near.kill9();

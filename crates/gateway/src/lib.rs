@@ -27,6 +27,7 @@ mod metrics;
 mod model;
 #[cfg(test)]
 mod mutate;
+mod path;
 mod phases;
 mod pipeline;
 mod plugins;

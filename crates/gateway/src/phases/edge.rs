@@ -4,7 +4,8 @@
 //! answered there, without the round trip. Whatever the edge cannot place (an API it has
 //! not received, an unknown route, a CORS preflight, a WebSocket API, a refused endpoint)
 //! is forwarded as it is: the region has the last word and answers in API Gateway's shape.
-//! A request whose host is in doubt (`host_problem`) is refused at the edge.
+//! A request whose host is in doubt (`host_problem`) is refused at the edge; a path's dot
+//! segments are resolved before it is placed (`path`).
 
 use std::sync::Arc;
 
@@ -49,6 +50,12 @@ impl Phase for EdgeRoute {
         if let Some(problem) = crate::host_problem(&ctx.parts) {
             return Step::Now(Flow::Fail(
                 GatewayError::new(ErrorKind::BadRequest).with_message(problem),
+            ));
+        }
+        // Placed and forwarded by the path it resolves to, as the region would route it.
+        if let Err(why) = crate::path::resolve_dot_segments(&mut ctx.parts) {
+            return Step::Now(Flow::Fail(
+                GatewayError::new(ErrorKind::BadRequest).with_message(why),
             ));
         }
         let Resolved::Stage(stage, at) = self.table.load().resolve(&ctx.host, ctx.parts.uri.path())

@@ -110,6 +110,9 @@ impl Route {
         if let Some(problem) = crate::host_problem(&ctx.parts) {
             return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(problem));
         }
+        if let Err(why) = crate::path::resolve_dot_segments(&mut ctx.parts) {
+            return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(why));
+        }
         let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());
         let (stage, at) = match resolved {
             Resolved::Stage(stage, at) => (stage, at),
