@@ -167,12 +167,12 @@ integration = { type = "MOCK", status = 404, body = "fallback $context.routeKey"
     assert_eq!(get(&c, gw.addr, h, "/items/7").await.text(), "item");
 }
 
-/// Dot segments are resolved before routing (RFC 3986 §5.2.4, as nginx does): a path
-/// that climbs out of an open greedy route reaches the route it resolves to, an upstream
-/// never sees a `..` that would take it outside the integration's prefix, and climbing
-/// above the root is a 400.
+/// Dot segments are resolved and slashes merged before routing (RFC 3986 §5.2.4, as
+/// nginx does): a path that climbs out of an open greedy route reaches the route it
+/// resolves to, an upstream never sees a `..` that would take it outside the
+/// integration's prefix, and climbing above the root is a 400.
 #[tokio::test]
-async fn dot_segments_are_resolved_before_routing() {
+async fn dot_segments_are_resolved_and_slashes_merged_before_routing() {
     let up = support::upstream().await;
     let api = format!(
         r#"
@@ -201,12 +201,13 @@ integration = {{ type = "HTTP_PROXY", uri = "{}/public/{{proxy}}" }}
         ("/prod/x/%2e%2E/admin", "admin on prod at /prod/admin"),
         ("/prod/./x/.%2e/admin", "admin on prod at /prod/admin"),
         ("/prod/../dev/admin", "admin on dev at /dev/admin"),
+        ("//prod//admin", "admin on prod at /prod/admin"),
     ] {
         let r = get(&c, gw.addr, h, path).await;
         assert_eq!((r.status, r.text().as_str()), (200, answer), "{path}");
     }
     // Through the greedy route: the upstream is sent the resolved path, inside `/public/`.
-    let r = get(&c, gw.addr, h, "/prod/a/b/../../c/./d?x=..").await;
+    let r = get(&c, gw.addr, h, "/prod/a/b/../../c/.//d?x=..").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let echo: serde_json::Value = serde_json::from_str(&r.text()).expect("echo JSON");
     assert_eq!(echo["path"], "/public/c/d", "{echo}");

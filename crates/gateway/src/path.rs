@@ -1,15 +1,18 @@
-//! Dot segments in a request's path, removed before routing (RFC 3986 §5.2.4), as nginx
-//! does and Envoy's `normalize_path` does.
+//! A request's path as routing sees it: empty segments merged (`//` is `/`) and dot
+//! segments resolved (RFC 3986 §5.2.4), as nginx does by default (`merge_slashes`, its
+//! URI normalization) and Envoy with `merge_slashes` and `normalize_path`.
 //!
 //! Routed as written, `/prod/public/../admin` would match `ANY /{proxy+}` (an open route,
 //! say) and reach the upstream as `/public/../admin`, which the upstream resolves to
 //! `/admin`: a route with an authorizer on `/admin` is bypassed, and an integration URI's
-//! prefix (`http://backend/public/{proxy}`) escaped. So `.` and `..` segments, also when
-//! percent-encoded (`%2e`: an encoded unreserved character means the same), are resolved
-//! first, and everything after the route phase (the route, its parameters, the upstream's
-//! path, `$context.path`) sees the result. A `..` that would climb above the root is a
-//! 400, as nginx answers. Encoded slashes (`%2F`) are left as they are: they do not
-//! separate segments here, and an upstream that decodes them sees what the client sent.
+//! prefix (`http://backend/public/{proxy}`) escaped. `/prod/admin//users` would do the
+//! same past `GET /admin/users` to an upstream that merges slashes. So `.` and `..`
+//! segments, also when percent-encoded (`%2e`: an encoded unreserved character means the
+//! same), are resolved and empty segments dropped first (a trailing slash stays), and
+//! everything after the route phase (the route, its parameters, the upstream's path,
+//! `$context.path`) sees the result. A `..` that would climb above the root is a 400, as
+//! nginx answers. Encoded slashes (`%2F`) are left as they are: they do not separate
+//! segments here, and an upstream that decodes them sees what the client sent.
 
 use http::Uri;
 use http::uri::PathAndQuery;
@@ -18,38 +21,39 @@ use http::uri::PathAndQuery;
 pub(crate) const ABOVE_ROOT: &str =
     "Invalid path: a '..' segment climbs above the root; send the path it resolves to";
 
-/// Remove the dot segments of the request's path in place (see [`without_dot_segments`]).
-pub(crate) fn resolve_dot_segments(parts: &mut http::request::Parts) -> Result<(), &'static str> {
-    if let Some(uri) = without_dot_segments(&parts.uri)? {
+/// Normalize the request's path in place (see [`normalized`]).
+pub(crate) fn normalize(parts: &mut http::request::Parts) -> Result<(), &'static str> {
+    if let Some(uri) = normalized(&parts.uri)? {
         parts.uri = uri;
     }
     Ok(())
 }
 
-/// `uri` with the dot segments of its path removed: `Ok(None)` when it has none (the
-/// common case, found by one scan without allocating), `Err` when a `..` climbs above
-/// the root.
-pub(crate) fn without_dot_segments(uri: &Uri) -> Result<Option<Uri>, &'static str> {
+/// `uri` with its path's empty segments merged and dot segments removed: `Ok(None)` when
+/// it has neither (the common case, found by one scan without allocating), `Err` when a
+/// `..` climbs above the root.
+pub(crate) fn normalized(uri: &Uri) -> Result<Option<Uri>, &'static str> {
     let path = uri.path();
-    if !path.split('/').any(|s| dots(s).is_some()) {
+    if !path.contains("//") && !path.split('/').any(|s| dots(s).is_some()) {
         return Ok(None);
     }
     let mut kept: Vec<&str> = Vec::new();
     let mut segments = path.strip_prefix('/').unwrap_or(path).split('/').peekable();
     while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
         match dots(segment) {
-            None => {
-                kept.push(segment);
-                continue;
+            // A trailing slash stays: `/a/` is a directory.
+            None if segment.is_empty() && !last => {}
+            None => kept.push(segment),
+            Some(dots) => {
+                if let Dots::Two = dots {
+                    kept.pop().ok_or(ABOVE_ROOT)?;
+                }
+                // `/a/b/..` is `/a/`, `/a/.` is `/a/`: a directory.
+                if last {
+                    kept.push("");
+                }
             }
-            Some(Dots::One) => {}
-            Some(Dots::Two) => {
-                kept.pop().ok_or(ABOVE_ROOT)?;
-            }
-        }
-        // `/a/b/..` is `/a/`, `/a/.` is `/a/`: a directory.
-        if segments.peek().is_none() {
-            kept.push("");
         }
     }
     let mut text = String::with_capacity(path.len() + uri.query().map_or(0, |q| q.len() + 1));
@@ -92,11 +96,11 @@ mod tests {
 
     fn resolved(uri: &str) -> Result<Option<String>, &'static str> {
         let uri: Uri = uri.parse().expect("uri");
-        without_dot_segments(&uri).map(|u| u.map(|u| u.to_string()))
+        normalized(&uri).map(|u| u.map(|u| u.to_string()))
     }
 
     #[test]
-    fn paths_without_dot_segments_are_left_alone() {
+    fn paths_without_dot_or_empty_segments_are_left_alone() {
         for uri in [
             "/",
             "/prod/pets/1",
@@ -104,15 +108,15 @@ mod tests {
             "/prod/...",
             "/prod/.well-known/x",
             "/prod/a..b/%2e%2e%2e",
-            "/prod//x",
             "/prod/a%2F..",
+            "/prod/pets/",
         ] {
             assert_eq!(resolved(uri), Ok(None), "{uri}");
         }
     }
 
     #[test]
-    fn dot_segments_resolve_as_rfc_3986_says() {
+    fn dot_segments_resolve_as_rfc_3986_says_and_slashes_merge() {
         for (uri, expected) in [
             ("/prod/public/../admin", "/prod/admin"),
             ("/prod/./pets", "/prod/pets"),
@@ -123,7 +127,10 @@ mod tests {
             ("/prod/a/.%2e/b", "/prod/b"),
             ("/prod/a/%2E./b", "/prod/b"),
             ("/prod/a/%2e/b", "/prod/a/b"),
-            ("/prod/a//../b", "/prod/a/b"),
+            ("/prod/a//../b", "/prod/b"),
+            ("/prod//admin///users", "/prod/admin/users"),
+            ("//prod/x//", "/prod/x/"),
+            ("//", "/"),
             (
                 "http://api.example/prod/x/../y",
                 "http://api.example/prod/y",
@@ -133,7 +140,7 @@ mod tests {
         }
     }
 
-    /// Mangled paths never panic, and what comes back has no dot segment left.
+    /// Mangled paths never panic, and what comes back has no dot or empty segment left.
     #[test]
     fn mangled_paths_resolve_or_are_refused_never_a_panic() {
         let seeds: [&[u8]; 3] = [
@@ -147,11 +154,12 @@ mod tests {
             let Ok(uri) = Uri::try_from(bytes.as_slice()) else {
                 continue;
             };
-            if let Ok(Some(resolved)) = without_dot_segments(&uri) {
+            if let Ok(Some(resolved)) = normalized(&uri) {
                 assert!(
                     resolved.path().split('/').all(|s| dots(s).is_none()),
                     "{uri} -> {resolved}"
                 );
+                assert!(!resolved.path().contains("//"), "{uri} -> {resolved}");
                 assert_eq!(resolved.query(), uri.query());
             }
         }

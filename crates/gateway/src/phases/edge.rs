@@ -4,8 +4,8 @@
 //! answered there, without the round trip. Whatever the edge cannot place (an API it has
 //! not received, an unknown route, a CORS preflight, a WebSocket API, a refused endpoint)
 //! is forwarded as it is: the region has the last word and answers in API Gateway's shape.
-//! A request whose host is in doubt (`host_problem`) is refused at the edge; a path's dot
-//! segments are resolved before it is placed (`path`).
+//! A request whose host is in doubt (`host_problem`) is refused at the edge; a path is
+//! normalized (dot segments, `//`) before it is placed (`path`).
 
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ impl Phase for EdgeRoute {
             ));
         }
         // Placed and forwarded by the path it resolves to, as the region would route it.
-        if let Err(why) = crate::path::resolve_dot_segments(&mut ctx.parts) {
+        if let Err(why) = crate::path::normalize(&mut ctx.parts) {
             return Step::Now(Flow::Fail(
                 GatewayError::new(ErrorKind::BadRequest).with_message(why),
             ));

@@ -110,7 +110,7 @@ impl Route {
         if let Some(problem) = crate::host_problem(&ctx.parts) {
             return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(problem));
         }
-        if let Err(why) = crate::path::resolve_dot_segments(&mut ctx.parts) {
+        if let Err(why) = crate::path::normalize(&mut ctx.parts) {
             return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(why));
         }
         let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());
