@@ -34,7 +34,7 @@ pub(crate) fn normalize(parts: &mut http::request::Parts) -> Result<(), &'static
 /// `..` climbs above the root.
 pub(crate) fn normalized(uri: &Uri) -> Result<Option<Uri>, &'static str> {
     let path = uri.path();
-    if !path.contains("//") && !path.split('/').any(|s| dots(s).is_some()) {
+    if !needs_work(path) {
         return Ok(None);
     }
     let mut kept: Vec<&str> = Vec::new();
@@ -67,6 +67,22 @@ pub(crate) fn normalized(uri: &Uri) -> Result<Option<Uri>, &'static str> {
     parts.path_and_query = Some(PathAndQuery::try_from(text).map_err(|_| ABOVE_ROOT)?);
     // The same characters as before, fewer of them: `http` takes it back.
     Uri::from_parts(parts).map(Some).map_err(|_| ABOVE_ROOT)
+}
+
+/// Whether `path` has an empty or a dot segment: one pass over its bytes, looking only
+/// at what follows each `/` (a request's path is short; this runs for every request).
+fn needs_work(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'/'
+            && match bytes.get(i + 1) {
+                Some(b'/') => true,
+                Some(b'.' | b'%') => path
+                    .get(i + 1..)
+                    .is_some_and(|rest| dots(rest.split('/').next().unwrap_or(rest)).is_some()),
+                _ => false,
+            }
+    })
 }
 
 enum Dots {
@@ -154,6 +170,10 @@ mod tests {
             let Ok(uri) = Uri::try_from(bytes.as_slice()) else {
                 continue;
             };
+            // The one-pass check agrees with the definition.
+            let path = uri.path();
+            let plain = !path.contains("//") && path.split('/').all(|s| dots(s).is_none());
+            assert_eq!(needs_work(path), !plain, "{path}");
             if let Ok(Some(resolved)) = normalized(&uri) {
                 assert!(
                     resolved.path().split('/').all(|s| dots(s).is_none()),
