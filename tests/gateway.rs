@@ -9,6 +9,8 @@ mod access_log;
 mod authorizers;
 #[path = "gateway/caching.rs"]
 mod caching;
+#[path = "gateway/compression.rs"]
+mod compression;
 #[path = "gateway/edge_trust.rs"]
 mod edge_trust;
 #[path = "gateway/errors.rs"]

@@ -30,6 +30,8 @@ pub enum Body {
     Upstream(crate::phases::integrate::UpstreamBody),
     /// A `wasi-http` plugin's response, as the guest writes it.
     Plugin(causeway_plugin::HttpBody),
+    /// Another body, compressed as it streams (REST APIs' `minimum_compression_size`).
+    Compressed(Box<crate::compress::Encoded>),
 }
 
 impl From<Bytes> for Body {
@@ -70,6 +72,7 @@ impl http_body::Body for Body {
             Body::Tee(t) => t.poll(cx),
             Body::Upstream(u) => Pin::new(u).poll_frame(cx),
             Body::Plugin(p) => Pin::new(p).poll_frame(cx).map_err(Into::into),
+            Body::Compressed(c) => c.poll(cx),
         }
     }
 
@@ -82,6 +85,7 @@ impl http_body::Body for Body {
             Body::Tee(t) => t.is_end_stream(),
             Body::Upstream(u) => u.is_end_stream(),
             Body::Plugin(p) => p.is_end_stream(),
+            Body::Compressed(c) => c.is_end_stream(),
         }
     }
 
@@ -94,6 +98,7 @@ impl http_body::Body for Body {
             Body::Tee(t) => t.size_hint(),
             Body::Upstream(u) => u.size_hint(),
             Body::Plugin(p) => p.size_hint(),
+            Body::Compressed(c) => c.size_hint(),
         }
     }
 }

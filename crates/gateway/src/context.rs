@@ -85,6 +85,9 @@ pub struct RequestCtx {
     pub(crate) source_ip: Option<http::HeaderValue>,
     /// The edge's authorizer allow, for the authorizer phase.
     pub(crate) edge_decision: Option<Box<crate::edge_trust::Vouched>>,
+    /// The API compresses responses of at least this many bytes, in the coding the client
+    /// accepts (`None`: none); set by the compress phase.
+    pub(crate) compress: Option<(Option<crate::compress::Coding>, u64)>,
 }
 
 impl RequestCtx {
@@ -121,6 +124,7 @@ impl RequestCtx {
             edge_assertion,
             source_ip: None,
             edge_decision: None,
+            compress: None,
             api_key: None,
             cache_fill: None,
             cache_status: None,

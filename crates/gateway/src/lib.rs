@@ -13,6 +13,7 @@ mod authorizer;
 mod body;
 mod cache;
 mod compile;
+mod compress;
 mod context;
 mod edge_trust;
 mod endpoint;
@@ -141,6 +142,7 @@ impl Gateway {
                 limits,
                 hub: hub.clone(),
             }),
+            Box::new(phases::compress::Compress),
             Box::new(phases::cors::Cors),
             Box::new(phases::authorize::Authorize {
                 metrics: metrics.clone(),

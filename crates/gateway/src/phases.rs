@@ -1,5 +1,5 @@
 //! The built-in phases, in pipeline order: [`observe::Observe`] (metrics, access log),
-//! [`route::Route`] (limits, host, stage, route), [`cors::Cors`], [`authorize::Authorize`],
+//! [`route::Route`] (limits, host, stage, route), [`compress::Compress`], [`cors::Cors`], [`authorize::Authorize`],
 //! [`params::RequiredParams`], [`api_key::ApiKey`], [`throttle::ThrottlePhase`],
 //! [`cache::CachePhase`], then the integration ([`integrate::Integrate`]), which always
 //! answers.
@@ -7,6 +7,7 @@
 pub(crate) mod api_key;
 pub(crate) mod authorize;
 pub(crate) mod cache;
+pub(crate) mod compress;
 pub(crate) mod cors;
 pub(crate) mod decode;
 pub(crate) mod edge;

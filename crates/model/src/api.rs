@@ -30,6 +30,11 @@ pub struct ApiSpec {
     /// Media types passed through as binary (e.g. `image/png`, `*/*`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub binary_media_types: Vec<String>,
+    /// REST APIs: compress responses of at least this many bytes (0..=10,485,760) for
+    /// clients that accept `gzip` or `deflate` (API Gateway's `minimumCompressionSize`);
+    /// unset: never compress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_compression_size: Option<u64>,
     /// HTTP-API style CORS block (HTTP APIs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<CorsSpec>,

@@ -28,6 +28,9 @@ impl Report<'_> {
     }
 }
 
+/// The largest `minimum_compression_size` (API Gateway's bound, 10 MiB).
+pub const MAX_COMPRESSION_SIZE: u64 = 10 * 1024 * 1024;
+
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 fn valid_id(id: &str) -> bool {
@@ -108,6 +111,19 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
     plugins_and_authorizers(&mut r, api);
     models::check(&mut r, api);
     gateway_responses(&mut r, api);
+    if let Some(size) = api.minimum_compression_size {
+        if api.kind != ApiType::Rest {
+            r.err(
+                "minimum_compression_size",
+                "only REST APIs compress responses (API Gateway's minimumCompressionSize); remove it",
+            );
+        } else if size > MAX_COMPRESSION_SIZE {
+            r.err(
+                "minimum_compression_size",
+                format!("{size} is over the largest allowed, {MAX_COMPRESSION_SIZE} bytes (10 MiB); 0 compresses every response"),
+            );
+        }
+    }
     if api.cors.is_some() && api.kind == ApiType::Rest {
         r.err("cors", "the `cors` block is for HTTP APIs; on a REST API add an `OPTIONS` route with a MOCK integration");
     }

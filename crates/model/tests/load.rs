@@ -487,3 +487,32 @@ body = '{"error": "$context.error.message"}'
         "{errs:#?}"
     );
 }
+
+#[test]
+fn minimum_compression_size_is_for_rest_apis_and_bounded() {
+    let api = |kind: &str, size: &str| {
+        format!(
+            "version = 1\nid = \"z\"\nname = \"z\"\ntype = \"{kind}\"\nminimum_compression_size = {size}\n\
+             [[routes]]\nkey = \"GET /a\"\nintegration = {{ type = \"MOCK\" }}\n"
+        )
+    };
+    for size in ["0", "1024", "10485760"] {
+        let spec = causeway_model::parse_api("z.toml", &api("REST", size)).expect("valid");
+        assert_eq!(
+            spec.minimum_compression_size.map(|s| s.to_string()),
+            Some(size.to_owned())
+        );
+    }
+    for (kind, size, says) in [
+        ("REST", "10485761", "over the largest allowed"),
+        ("HTTP", "1024", "only REST APIs compress"),
+    ] {
+        let err = causeway_model::parse_api("z.toml", &api(kind, size))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("minimum_compression_size"), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    // A negative size is not a size at all.
+    assert!(causeway_model::parse_api("z.toml", &api("REST", "-1")).is_err());
+}

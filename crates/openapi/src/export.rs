@@ -53,6 +53,12 @@ pub fn export(api: &ApiSpec, options: &ExportOptions) -> Value {
             json!(api.binary_media_types),
         );
     }
+    if let Some(size) = api.minimum_compression_size {
+        doc.insert(
+            "x-amazon-apigateway-minimum-compression-size".into(),
+            json!(size),
+        );
+    }
     if let Some(cors) = &api.cors {
         let mut c = Map::new();
         c.insert("allowOrigins".into(), json!(cors.allow_origins));

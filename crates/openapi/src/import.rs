@@ -144,6 +144,9 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    let minimum_compression_size = obj
+        .get("x-amazon-apigateway-minimum-compression-size")
+        .and_then(|v| r.ours::<u64>("x-amazon-apigateway-minimum-compression-size", v));
     let cors = obj
         .get("x-amazon-apigateway-cors")
         .and_then(|v| aws::cors(&mut r, v));
@@ -194,6 +197,7 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         description,
         endpoint,
         binary_media_types,
+        minimum_compression_size,
         cors,
         stages,
         plugins,

@@ -142,12 +142,14 @@ fn every_shipped_api_survives_export_and_import() {
     round_trip("private.toml", PRIVATE_REST);
 }
 
-/// A PRIVATE REST API (its endpoint travels in `x-causeway.endpoint`).
+/// A PRIVATE REST API (its endpoint travels in `x-causeway.endpoint`) that compresses
+/// responses (`x-amazon-apigateway-minimum-compression-size`).
 const PRIVATE_REST: &str = r#"
 version = 1
 id = "inside"
 name = "Inside"
 type = "REST"
+minimum_compression_size = 1024
 [endpoint]
 type = "PRIVATE"
 source_networks = ["10.0.0.0/8", "fd00::/8"]
