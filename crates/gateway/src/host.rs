@@ -44,22 +44,29 @@ pub(crate) fn host_of(parts: &http::request::Parts) -> Arc<str> {
 /// two `Host` fields (which one a proxy in front routed by is anyone's guess: RFC 9112
 /// §3.2 has servers refuse it, as nginx does), or an HTTP/1.1 request that names no host
 /// at all, or an h2 request whose `Host` field names another host than its `:authority`
-/// (RFC 9113 §8.3.1: a proxy in front may have routed by either).
-pub(crate) fn host_problem(parts: &http::request::Parts) -> Option<&'static str> {
-    let mut hosts = parts.headers.get_all(http::header::HOST).iter();
-    let first = hosts.next();
-    if hosts.next().is_some() {
+/// (RFC 9113 §8.3.1: a proxy in front may have routed by either). `host` is the
+/// request's [`host_of`].
+///
+/// Every request is asked, so the common one costs no header lookup: a header map whose
+/// names are all distinct has no second `Host`, and an HTTP/1.1 request's empty `host`
+/// says it named none (or one with no host in it).
+pub(crate) fn host_problem(parts: &http::request::Parts, host: &str) -> Option<&'static str> {
+    let headers = &parts.headers;
+    if headers.len() != headers.keys_len()
+        && headers.get_all(http::header::HOST).iter().nth(1).is_some()
+    {
         return Some("Multiple Host headers: send exactly one Host header");
     }
     if parts.version >= http::Version::HTTP_2
-        && let (Some(field), Some(authority)) = (first, parts.uri.authority())
+        && let (Some(field), Some(authority)) =
+            (headers.get(http::header::HOST), parts.uri.authority())
         && lowercase_host(field.as_bytes()) != lowercase_host(authority.as_str().as_bytes())
     {
         return Some(
             "Host header differs from :authority: name the API's host in :authority and leave Host out or equal to it",
         );
     }
-    if first.is_none() && parts.version == http::Version::HTTP_11 && parts.uri.authority().is_none()
+    if host.is_empty() && parts.version == http::Version::HTTP_11 && parts.uri.authority().is_none()
     {
         return Some("Missing Host header: HTTP/1.1 requests must name the API's host");
     }
@@ -150,7 +157,7 @@ mod tests {
             .expect("request")
             .into_parts();
         assert_eq!(&*super::host_of(&h2), "pets.example.com");
-        assert_eq!(super::host_problem(&h2), None);
+        assert_eq!(super::host_problem(&h2, &super::host_of(&h2)), None);
     }
 
     #[test]
@@ -162,40 +169,46 @@ mod tests {
             }
             req.body(()).expect("request").into_parts().0
         };
+        let problem = |p: &http::request::Parts| super::host_problem(p, &super::host_of(p));
         let v11 = http::Version::HTTP_11;
-        assert_eq!(super::host_problem(&parts("/", v11, &["a.example"])), None);
+        assert_eq!(problem(&parts("/", v11, &["a.example"])), None);
         assert!(
-            super::host_problem(&parts("/", v11, &["a.example", "b.example"]))
+            problem(&parts("/", v11, &["a.example", "b.example"]))
                 .is_some_and(|m| m.starts_with("Multiple Host headers"))
         );
         assert!(
-            super::host_problem(&parts("/", v11, &[]))
-                .is_some_and(|m| m.starts_with("Missing Host header"))
+            problem(&parts("/", v11, &[])).is_some_and(|m| m.starts_with("Missing Host header"))
         );
         // HTTP/1.0 needs none; an absolute-form target or h2's `:authority` names it.
-        assert_eq!(
-            super::host_problem(&parts("/", http::Version::HTTP_10, &[])),
-            None
+        // A host field with no host in it is no host either.
+        assert!(problem(&parts("/", v11, &[":8080"])).is_some_and(|m| m.starts_with("Missing")));
+        // Another repeated field is not a second `Host`.
+        let mut repeated = parts("/", v11, &["a.example"]);
+        for v in ["a", "b"] {
+            repeated
+                .headers
+                .append(http::header::ACCEPT, http::HeaderValue::from_static(v));
+        }
+        assert_eq!(problem(&repeated), None);
+        repeated.headers.append(
+            http::header::HOST,
+            http::HeaderValue::from_static("b.example"),
         );
-        assert_eq!(
-            super::host_problem(&parts("http://a.example/", v11, &[])),
-            None
-        );
+        assert!(problem(&repeated).is_some_and(|m| m.starts_with("Multiple")));
+        assert_eq!(problem(&parts("/", http::Version::HTTP_10, &[])), None);
+        assert_eq!(problem(&parts("http://a.example/", v11, &[])), None);
         let v2 = http::Version::HTTP_2;
-        assert_eq!(
-            super::host_problem(&parts("https://a.example/", v2, &[])),
-            None
-        );
+        assert_eq!(problem(&parts("https://a.example/", v2, &[])), None);
         // h2: a `Host` beside `:authority` must name the same host (case and port aside).
         assert_eq!(
-            super::host_problem(&parts("https://a.example/", v2, &["A.example:443"])),
+            problem(&parts("https://a.example/", v2, &["A.example:443"])),
             None
         );
         assert!(
-            super::host_problem(&parts("http://127.0.0.1:8080/", v2, &["a.example"]))
+            problem(&parts("http://127.0.0.1:8080/", v2, &["a.example"]))
                 .is_some_and(|m| m.starts_with("Host header differs from :authority"))
         );
         // No `:authority`: the `Host` field names it.
-        assert_eq!(super::host_problem(&parts("/", v2, &["a.example"])), None);
+        assert_eq!(problem(&parts("/", v2, &["a.example"])), None);
     }
 }

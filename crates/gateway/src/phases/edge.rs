@@ -47,7 +47,7 @@ impl Phase for EdgeRoute {
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
         // A request whose host is in doubt is refused here: forwarded, the region would
         // see only the host this edge chose.
-        if let Some(problem) = crate::host_problem(&ctx.parts) {
+        if let Some(problem) = crate::host_problem(&ctx.parts, &ctx.host) {
             return Step::Now(Flow::Fail(
                 GatewayError::new(ErrorKind::BadRequest).with_message(problem),
             ));

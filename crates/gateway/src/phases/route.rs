@@ -107,7 +107,7 @@ impl Route {
                 "Invalid request target: expected a path starting with '/' or an absolute URL",
             ));
         }
-        if let Some(problem) = crate::host_problem(&ctx.parts) {
+        if let Some(problem) = crate::host_problem(&ctx.parts, &ctx.host) {
             return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(problem));
         }
         if let Err(why) = crate::path::normalize(&mut ctx.parts) {
