@@ -22,6 +22,8 @@ mod hotswap;
 mod https;
 #[path = "node/keys.rs"]
 mod keys;
+#[path = "node/limits.rs"]
+mod limits;
 #[path = "node/mesh.rs"]
 mod mesh;
 #[path = "node/openapi.rs"]

@@ -27,6 +27,7 @@ pub(crate) struct EdgeArgs {
 
 pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<ExitCode> {
     crate::serve::init_tracing();
+    crate::serve::raise_open_files_limit();
     let mut set = match crate::config::node_only(&args.config.config) {
         Ok(set) => set,
         Err(e) => {

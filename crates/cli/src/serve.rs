@@ -17,6 +17,7 @@ use crate::{EXIT_CONFIG, ServeArgs};
 
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
+    raise_open_files_limit();
     let (mut set, plugins, https) = match load_validated_for_serving(&args.config.config) {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
@@ -40,6 +41,22 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = runtime.build().context("cannot start the async runtime")?;
     runtime.block_on(serve(set, plugins, https))
+}
+
+/// Raise the soft limit on open files to the hard one, as Go's runtime does at start and
+/// nginx's `worker_rlimit_nofile` is set for: every client and upstream connection holds
+/// a descriptor, and the soft limit a shell or service manager hands down (often 1,024)
+/// would otherwise cap the node near a thousand connections, with accepts failing
+/// beyond. Called by `serve` and `edge` once logging is up.
+pub(crate) fn raise_open_files_limit() {
+    match rlimit::Resource::NOFILE.get() {
+        Ok((soft, hard)) if soft < hard => match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(now) => tracing::info!(from = soft, to = now, "raised the open files limit"),
+            Err(e) => tracing::warn!(soft, hard, error = %e, "cannot raise the open files limit"),
+        },
+        Ok((soft, _)) => tracing::debug!(soft, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot read the open files limit"),
+    }
 }
 
 pub(crate) fn init_tracing() {
