@@ -91,9 +91,26 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    pub(crate) fn new(mut parts: Parts, body: Body, peer: &Peer, host: Arc<str>) -> Self {
+    pub(crate) fn new(parts: Parts, body: Body, peer: &Peer, host: Arc<str>) -> Self {
+        RequestCtx::with_fields(parts, body, peer, host, true)
+    }
+
+    /// [`new`](Self::new) for a request whose fields the listener has seen:
+    /// `edge_assertion` says whether one is an edge's assertion (else its lookup is
+    /// skipped).
+    pub(crate) fn with_fields(
+        mut parts: Parts,
+        body: Body,
+        peer: &Peer,
+        host: Arc<str>,
+        edge_assertion: bool,
+    ) -> Self {
         let started = Instant::now();
-        let edge_assertion = parts.headers.remove(&crate::edge_trust::HEADER);
+        let edge_assertion = if edge_assertion {
+            parts.headers.remove(&crate::edge_trust::HEADER)
+        } else {
+            None
+        };
         RequestCtx {
             request_id: RequestId::new(),
             started,

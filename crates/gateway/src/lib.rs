@@ -311,7 +311,7 @@ impl Gateway {
             return resp;
         }
         let (mut resp, id) = self
-            .handle_parts(parts, Body::Stream(body), client, host)
+            .handle_parts(parts, Body::Stream(body), client, host, true)
             .await;
         resp.headers_mut()
             .insert(&pipeline::REQUEST_ID, id.header_value());
@@ -328,22 +328,25 @@ impl Gateway {
         client: &Peer,
     ) -> Response<Body> {
         let host = host_of(&parts);
-        let (mut resp, id) = self.handle_parts(parts, body, client, host).await;
+        let (mut resp, id) = self.handle_parts(parts, body, client, host, true).await;
         resp.headers_mut()
             .insert(&pipeline::REQUEST_ID, id.header_value());
         resp
     }
 
-    /// Serve one request; `host` is [`host_of`] `parts`. The answer's request id header
-    /// is the caller's to add (the listener's HTTP/1.1 path writes it with the head).
+    /// Serve one request; `host` is [`host_of`] `parts`; `edge_assertion`: whether its
+    /// fields may hold an edge's assertion ([`RequestCtx::with_fields`]). The answer's
+    /// request id header is the caller's to add (the listener's HTTP/1.1 path writes it
+    /// with the head).
     pub(crate) async fn handle_parts(
         &self,
         parts: http::request::Parts,
         body: Body,
         client: &Peer,
         host: Arc<str>,
+        edge_assertion: bool,
     ) -> (Response<Body>, context::RequestId) {
-        let mut ctx = RequestCtx::new(parts, body, client, host);
+        let mut ctx = RequestCtx::with_fields(parts, body, client, host, edge_assertion);
         let resp = self.inner.pipeline.run(&mut ctx).await;
         (resp, ctx.request_id)
     }

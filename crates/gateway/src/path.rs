@@ -72,17 +72,17 @@ pub(crate) fn normalized(uri: &Uri) -> Result<Option<Uri>, &'static str> {
 /// Whether `path` has an empty or a dot segment: one pass over its bytes, looking only
 /// at what follows each `/` (a request's path is short; this runs for every request).
 fn needs_work(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b == b'/'
-            && match bytes.get(i + 1) {
-                Some(b'/') => true,
-                Some(b'.' | b'%') => path
-                    .get(i + 1..)
-                    .is_some_and(|rest| dots(rest.split('/').next().unwrap_or(rest)).is_some()),
-                _ => false,
-            }
-    })
+    // Pairs of bytes: a `/` and what follows it.
+    path.as_bytes()
+        .windows(2)
+        .enumerate()
+        .any(|(i, pair)| match pair {
+            [b'/', b'/'] => true,
+            [b'/', b'.' | b'%'] => path
+                .get(i + 1..)
+                .is_some_and(|rest| dots(rest.split('/').next().unwrap_or(rest)).is_some()),
+            _ => false,
+        })
 }
 
 enum Dots {

@@ -116,7 +116,10 @@ pub(super) async fn serve(listener: Arc<Listener>, stream: TcpStream, peer: Peer
         };
         let head_request = req.parts.method == Method::HEAD;
         let host = host_of(&req.parts);
-        let (res, id) = listener.gw.handle_parts(req.parts, body, &peer, host).await;
+        let (res, id) = listener
+            .gw
+            .handle_parts(req.parts, body, &peer, host, req.edge_assertion)
+            .await;
         let close = req.close || drain.is_draining();
         let answer = Answer {
             id,

@@ -60,6 +60,9 @@ pub(super) struct Request {
     pub(super) body: usize,
     /// The client asked for the connection to close after this answer.
     pub(super) close: bool,
+    /// It carries an edge's assertion (`x-causeway-edge-auth`), which the request
+    /// context takes off its fields; a request without one is spared the lookup.
+    pub(super) edge_assertion: bool,
 }
 
 /// Parse a request head from the front of `buf`, consuming it when complete.
@@ -108,12 +111,17 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     let mut chunked = false;
     let mut has_length = false;
     let mut to_hyper = None;
+    let mut edge_assertion = false;
     for h in req.headers.iter() {
         let value = h.value;
         let name = match names::common_name(h.name.as_bytes()) {
             Some(name) => name,
             None => match HeaderName::from_bytes(h.name.as_bytes()) {
-                Ok(name) => name,
+                Ok(name) => {
+                    // Not a common name: the one place it can be.
+                    edge_assertion |= name == crate::edge_trust::HEADER;
+                    name
+                }
                 Err(_) => return Parsed::Hyper("header name"),
             },
         };
@@ -175,7 +183,12 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     parts.uri = uri;
     parts.version = Version::HTTP_11;
     parts.headers = headers;
-    Parsed::Request(Request { parts, body, close })
+    Parsed::Request(Request {
+        parts,
+        body,
+        close,
+        edge_assertion,
+    })
 }
 
 /// Hand a head that was split off `buf` and then refused to hyper after all: hyper

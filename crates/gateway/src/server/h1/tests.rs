@@ -86,6 +86,20 @@ fn what_the_fast_path_does_not_serve_goes_to_hyper() {
 }
 
 #[test]
+fn an_edge_assertion_among_the_fields_is_noted() {
+    let (plain, _) = request("GET / HTTP/1.1\r\nHost: a\r\nX-Other: 1\r\n\r\n");
+    assert!(!plain.edge_assertion);
+    let (vouched, _) = request("GET / HTTP/1.1\r\nHost: a\r\nX-Causeway-Edge-Auth: v1.x\r\n\r\n");
+    assert!(vouched.edge_assertion);
+    assert!(
+        vouched
+            .parts
+            .headers
+            .contains_key(&crate::edge_trust::HEADER)
+    );
+}
+
+#[test]
 fn a_head_framed_two_ways_is_refused_whatever_the_order() {
     for text in [
         "POST / HTTP/1.1\r\ncontent-length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
