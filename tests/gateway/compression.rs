@@ -38,6 +38,26 @@ integration = {{ type = "HTTP_PROXY", uri = "{upstream}/{{proxy}}" }}
     )
 }
 
+/// `method path` with `Accept-Encoding: accept`.
+async fn ask(
+    c: &support::TestClient,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    accept: &str,
+) -> support::Reply {
+    send(
+        c,
+        addr,
+        method,
+        HOST,
+        path,
+        &[("accept-encoding", accept)],
+        "",
+    )
+    .await
+}
+
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
@@ -59,16 +79,7 @@ async fn answers_are_compressed_for_clients_that_accept_it() {
     };
 
     // gzip: encoded, no stale length, `Vary` for caches in front.
-    let r = send(
-        &c,
-        gw.addr,
-        "GET",
-        HOST,
-        "/prod/big",
-        &[("accept-encoding", "br, gzip")],
-        "",
-    )
-    .await;
+    let r = ask(&c, gw.addr, "GET", "/prod/big", "br, gzip").await;
     assert_eq!(r.status, 200);
     assert_eq!(header(&r, "content-encoding").as_deref(), Some("gzip"));
     assert_eq!(header(&r, "vary").as_deref(), Some("accept-encoding"));
@@ -77,16 +88,7 @@ async fn answers_are_compressed_for_clients_that_accept_it() {
     assert_eq!(String::from_utf8(gunzip(&r.body)).expect("text"), big);
 
     // deflate (the zlib format), when gzip is refused.
-    let r = send(
-        &c,
-        gw.addr,
-        "GET",
-        HOST,
-        "/prod/big",
-        &[("accept-encoding", "gzip;q=0, deflate")],
-        "",
-    )
-    .await;
+    let r = ask(&c, gw.addr, "GET", "/prod/big", "gzip;q=0, deflate").await;
     assert_eq!(header(&r, "content-encoding").as_deref(), Some("deflate"));
     let mut text = String::new();
     flate2::read::ZlibDecoder::new(&r.body[..])
@@ -100,16 +102,7 @@ async fn answers_are_compressed_for_clients_that_accept_it() {
         ("/prod/big", "identity", Some("accept-encoding")),
         ("/prod/small", "gzip", None),
     ] {
-        let r = send(
-            &c,
-            gw.addr,
-            "GET",
-            HOST,
-            path,
-            &[("accept-encoding", accept)],
-            "",
-        )
-        .await;
+        let r = ask(&c, gw.addr, "GET", path, accept).await;
         assert_eq!(r.status, 200);
         assert_eq!(header(&r, "content-encoding"), None, "{path}");
         assert_eq!(header(&r, "vary").as_deref(), vary, "{path}");
@@ -117,16 +110,7 @@ async fn answers_are_compressed_for_clients_that_accept_it() {
     }
     // Already encoded (by an upstream), or marked `no-transform`: passed on as it is.
     for path in ["/prod/encoded", "/prod/as-is"] {
-        let r = send(
-            &c,
-            gw.addr,
-            "GET",
-            HOST,
-            path,
-            &[("accept-encoding", "gzip")],
-            "",
-        )
-        .await;
+        let r = ask(&c, gw.addr, "GET", path, "gzip").await;
         assert_eq!(r.status, 200);
         assert_ne!(
             header(&r, "content-encoding").as_deref(),
@@ -136,28 +120,17 @@ async fn answers_are_compressed_for_clients_that_accept_it() {
         assert_eq!(r.body.len(), big.len(), "{path}");
     }
     // HEAD: the length of the plain answer, nothing encoded.
-    let r = send(
-        &c,
-        gw.addr,
-        "HEAD",
-        HOST,
-        "/prod/big",
-        &[("accept-encoding", "gzip")],
-        "",
-    )
-    .await;
+    let r = ask(&c, gw.addr, "HEAD", "/prod/big", "gzip").await;
     assert_eq!(header(&r, "content-encoding"), None);
 
     // A streamed upstream answer (8 MiB, chunk by chunk) is encoded as it streams.
     let n = 8 * 1024 * 1024;
-    let r = send(
+    let r = ask(
         &c,
         gw.addr,
         "GET",
-        HOST,
         &format!("/prod/up/big?bytes={n}"),
-        &[("accept-encoding", "gzip")],
-        "",
+        "gzip",
     )
     .await;
     assert_eq!(r.status, 200);
@@ -171,16 +144,7 @@ async fn apis_without_the_setting_answer_as_before() {
     let api = api("http://127.0.0.1:9").replace("minimum_compression_size = 1000\n", "");
     let gw = support::gateway(&[&api]).await;
     let c = support::client();
-    let r = send(
-        &c,
-        gw.addr,
-        "GET",
-        HOST,
-        "/prod/big",
-        &[("accept-encoding", "gzip")],
-        "",
-    )
-    .await;
+    let r = ask(&c, gw.addr, "GET", "/prod/big", "gzip").await;
     assert_eq!(r.status, 200);
     assert!(r.headers.get("content-encoding").is_none());
     assert!(r.headers.get("vary").is_none());
