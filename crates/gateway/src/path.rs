@@ -63,10 +63,13 @@ pub(crate) fn normalized(uri: &Uri) -> Result<Option<Uri>, &'static str> {
         text.push('?');
         text.push_str(query);
     }
+    // The same characters as before, fewer of them: `http` takes them back (were it ever
+    // to refuse, the request is refused, not routed by its unresolved path).
+    const INVALID: &str =
+        "Invalid path: it cannot be resolved; send it without `.` and `..` segments";
     let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(PathAndQuery::try_from(text).map_err(|_| ABOVE_ROOT)?);
-    // The same characters as before, fewer of them: `http` takes it back.
-    Uri::from_parts(parts).map(Some).map_err(|_| ABOVE_ROOT)
+    parts.path_and_query = Some(PathAndQuery::try_from(text).map_err(|_| INVALID)?);
+    Uri::from_parts(parts).map(Some).map_err(|_| INVALID)
 }
 
 /// Whether `path` has an empty or a dot segment: one pass over its bytes, looking only
