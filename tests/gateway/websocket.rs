@@ -306,6 +306,14 @@ async fn connect_decides_and_bad_handshakes_are_refused_with_reasons() {
             other => panic!("{path}: expected {status}, got {other:?}"),
         }
     }
+    // A handshake's path is normalized as the pipeline's are: placed by what it resolves
+    // to, refused when it climbs above the root.
+    let ws = connect(gw.addr, "/x/%2e%2e//prod", "").await;
+    assert!(ws.is_ok(), "{ws:?}");
+    match connect(gw.addr, "/../prod", "").await {
+        Err(tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 400),
+        other => panic!("expected a 400, got {other:?}"),
+    }
     // A plain HTTP request: told to upgrade.
     let r = send(&support::client(), gw.addr, "GET", HOST, "/prod", &[], "").await;
     assert_eq!(r.status, 426);

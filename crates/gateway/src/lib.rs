@@ -281,8 +281,11 @@ impl Gateway {
     ) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
         let host = host_of(&parts);
+        // A handshake is placed by its normalized path as the pipeline routes (one that
+        // cannot be normalized goes on to the pipeline, which refuses it).
         if websocket::is_upgrade(&parts.headers)
             && !client.private
+            && path::normalize(&mut parts).is_ok()
             && let table::Resolved::Stage(stage, at) =
                 self.inner.table.load().resolve(&host, parts.uri.path())
             && stage.deployment.kind() == causeway_model::ApiType::WebSocket
