@@ -228,8 +228,8 @@ fn a_node_back_from_down_catches_up_without_undoing_newer_changes() {
     // b restarts on its stored v1 and tells the mesh; a keeps v2 and b takes it. Usually
     // within 2 s; once in a loaded full run a's first handshake with the new b failed
     // ("authentication failed": a dial begun while b was down, it seems) and the catch-up
-    // outlasted 10 s, so the deadline covers QUIC's 30 s idle timeout (see the closing
-    // note of the twenty-fifth session: the redial is not investigated yet).
+    // outlasted 10 s, so the deadline covers QUIC's 30 s idle timeout (why that handshake
+    // fails, and whether a should redial sooner, is not known yet).
     pair.b = Node::start(pair.cfg_b.path());
     eventually(
         "b catches up with a's deployment",
