@@ -46,9 +46,11 @@ impl Phase for Compress {
                 StatusCode::NO_CONTENT | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
             )
             || resp.headers().contains_key(CONTENT_ENCODING)
-            || resp.headers().get_all(CACHE_CONTROL).iter().any(|v| {
-                crate::wire::tokens(v.as_bytes()).any(|t| t.eq_ignore_ascii_case(b"no-transform"))
-            })
+            || resp
+                .headers()
+                .get_all(CACHE_CONTROL)
+                .iter()
+                .any(|v| crate::wire::has_token(v.as_bytes(), b"no-transform"))
         {
             return;
         }

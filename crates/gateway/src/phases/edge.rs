@@ -14,7 +14,6 @@ use causeway_model::ApiType;
 
 use crate::context::RequestCtx;
 use crate::edge_trust::EdgeTrust;
-use crate::error::{ErrorKind, GatewayError};
 use crate::pipeline::{Flow, Phase, Step};
 use crate::table::{Resolved, Table};
 
@@ -45,18 +44,11 @@ impl Phase for EdgeRoute {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
-        // A request whose host is in doubt is refused here: forwarded, the region would
-        // see only the host this edge chose.
-        if let Some(problem) = crate::host_problem(&ctx.parts, &ctx.host) {
-            return Step::Now(Flow::Fail(
-                GatewayError::new(ErrorKind::BadRequest).with_message(problem),
-            ));
-        }
-        // Placed and forwarded by the path it resolves to, as the region would route it.
-        if let Err(why) = crate::path::normalize(&mut ctx.parts) {
-            return Step::Now(Flow::Fail(
-                GatewayError::new(ErrorKind::BadRequest).with_message(why),
-            ));
+        // A host in doubt is refused here (forwarded, the region would see only the host
+        // this edge chose), and the path is placed and forwarded as it resolves, as the
+        // region would route it.
+        if let Err(e) = super::route::settle_target(ctx) {
+            return Step::Now(Flow::Fail(e));
         }
         let Resolved::Stage(stage, at) = self.table.load().resolve(&ctx.host, ctx.parts.uri.path())
         else {

@@ -55,6 +55,17 @@ impl Phase for Route {
     }
 }
 
+/// The request's host and path as it is placed by (the route phase, and an edge's
+/// placement alike): a host in doubt ([`crate::host_problem`]) or a path that cannot be
+/// normalized ([`crate::path::normalize`], which normalizes it in place) is a 400.
+pub(crate) fn settle_target(ctx: &mut RequestCtx) -> Result<(), GatewayError> {
+    let bad = |why: &'static str| GatewayError::new(ErrorKind::BadRequest).with_message(why);
+    if let Some(problem) = crate::host_problem(&ctx.parts, &ctx.host) {
+        return Err(bad(problem));
+    }
+    crate::path::normalize(&mut ctx.parts).map_err(bad)
+}
+
 impl Route {
     fn decide(&self, ctx: &mut RequestCtx) -> Flow {
         // API Gateway's quota: the request line and the header fields together
@@ -107,11 +118,8 @@ impl Route {
                 "Invalid request target: expected a path starting with '/' or an absolute URL",
             ));
         }
-        if let Some(problem) = crate::host_problem(&ctx.parts, &ctx.host) {
-            return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(problem));
-        }
-        if let Err(why) = crate::path::normalize(&mut ctx.parts) {
-            return Flow::Fail(GatewayError::new(ErrorKind::BadRequest).with_message(why));
+        if let Err(e) = settle_target(ctx) {
+            return Flow::Fail(e);
         }
         let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());
         let (stage, at) = match resolved {

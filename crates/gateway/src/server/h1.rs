@@ -108,7 +108,7 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     // Framing other than a plain length, and other reasons to hand the connection to
     // hyper, are noted and acted on once every field was seen: a head framed two ways is
     // refused whatever order its fields come in.
-    let mut chunked = false;
+    let mut transfer_encoding = false;
     let mut has_length = false;
     let mut to_hyper = None;
     let mut edge_assertion = false;
@@ -143,14 +143,14 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
                 }
             }
         } else if name == header::TRANSFER_ENCODING {
-            chunked = true;
+            transfer_encoding = true;
         } else if name == header::EXPECT || name == header::UPGRADE {
             to_hyper = Some("expect or upgrade");
         }
         let start = value.as_ptr() as usize - base;
         fields.push((name, start, start + value.len()));
     }
-    if chunked && has_length {
+    if transfer_encoding && has_length {
         return Parsed::Refuse(
             "Content-Length and Transfer-Encoding both present: send one (Transfer-Encoding: chunked for a body of unknown length)",
         );
@@ -158,7 +158,7 @@ pub(super) fn parse_request(buf: &mut BytesMut) -> Parsed {
     if let Some(why) = to_hyper {
         return Parsed::Hyper(why);
     }
-    if chunked {
+    if transfer_encoding {
         return Parsed::Hyper("transfer-encoding");
     }
     let body = body.unwrap_or(0);
