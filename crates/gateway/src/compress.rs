@@ -45,19 +45,24 @@ impl Coding {
 pub(crate) fn accepted(headers: &HeaderMap) -> Option<Coding> {
     let (mut gzip, mut deflate, mut any) = (None, None, None);
     for value in headers.get_all(http::header::ACCEPT_ENCODING) {
-        let Ok(value) = value.to_str() else { continue };
-        for item in value.split(',') {
-            let mut params = item.split(';');
-            let name = params.next().unwrap_or_default().trim();
+        for item in crate::wire::tokens(value.as_bytes()) {
+            let mut params = item.split(|&b| b == b';').map(<[u8]>::trim_ascii);
+            let name = params.next().unwrap_or_default();
             // `q=0` refuses a coding; a q-value that does not parse counts as 1.
             let wanted = params
-                .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
-                .all(|q| q.trim().parse::<f32>().map_or(true, |q| q > 0.0));
-            let slot = if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+                .filter_map(|p| p.strip_prefix(b"q=").or(p.strip_prefix(b"Q=")))
+                .all(|q| {
+                    std::str::from_utf8(q)
+                        .ok()
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_none_or(|q| q > 0.0)
+                });
+            let slot = if name.eq_ignore_ascii_case(b"gzip") || name.eq_ignore_ascii_case(b"x-gzip")
+            {
                 &mut gzip
-            } else if name.eq_ignore_ascii_case("deflate") {
+            } else if name.eq_ignore_ascii_case(b"deflate") {
                 &mut deflate
-            } else if name == "*" {
+            } else if name == b"*" {
                 &mut any
             } else {
                 continue;
