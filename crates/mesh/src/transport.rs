@@ -22,6 +22,11 @@ pub use tls::{MeshTls, Minted, mint, valid_node_id};
 
 /// Frames queued per peer before new ones are dropped.
 const OUTBOUND_QUEUE: usize = 1024;
+/// A dial whose handshake has not finished by then is given up and begun anew. A peer
+/// that crashed mid-handshake and restarted cannot read the rest of that handshake (its
+/// Initial keys came from the connection id the dead process chose), so without this the
+/// dial would wait for QUIC's idle timeout (30 s); a new one is answered at once.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Frames from all peers queued for the node before readers wait.
 const INBOUND_QUEUE: usize = 4096;
 
@@ -84,7 +89,7 @@ impl Mesh {
             }
         }
         let mut endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
+            tls.endpoint_config(),
             Some(tls.server_config()?),
             socket,
             Arc::new(quinn::TokioRuntime),
@@ -268,7 +273,10 @@ async fn dial(
     let mut backoff = Duration::from_millis(100);
     while let Some(first) = frames.recv().await {
         let connection = match endpoint.connect(addr, &id) {
-            Ok(connecting) => connecting.await.map_err(|e| e.to_string()),
+            Ok(connecting) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting).await {
+                Ok(done) => done.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no handshake within {HANDSHAKE_TIMEOUT:?}")),
+            },
             Err(e) => Err(e.to_string()),
         };
         let mut send = match connection {

@@ -82,6 +82,34 @@ impl MeshTls {
         Ok(quinn::ServerConfig::with_crypto(Arc::new(quic)))
     }
 
+    /// The endpoint's settings, with keys derived from this node's private key: the
+    /// stateless-reset key and the key its connection ids are made and recognized with.
+    /// A node that crashed and restarted on its address therefore still recognizes the
+    /// connection ids its previous life gave out and answers a packet on one of them with
+    /// a reset its peer accepts (RFC 9000 §10.3), so the peer drops that dead connection
+    /// and dials again at once instead of writing into it until QUIC's idle timeout.
+    pub(super) fn endpoint_config(&self) -> quinn::EndpointConfig {
+        let secret = |label: &[u8]| {
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            ctx.update(b"causeway mesh ");
+            ctx.update(label);
+            ctx.update(self.key.secret_der());
+            ctx.finish()
+        };
+        let reset = secret(b"stateless reset");
+        let mut config = quinn::EndpointConfig::new(Arc::new(ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            reset.as_ref(),
+        )));
+        let mut cid_key = [0u8; 8];
+        cid_key.copy_from_slice(&secret(b"connection ids").as_ref()[..8]);
+        let cid_key = u64::from_le_bytes(cid_key);
+        config.cid_generator(move || {
+            Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
+        });
+        config
+    }
+
     pub(super) fn client_config(&self) -> Result<quinn::ClientConfig, MeshError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
