@@ -174,3 +174,139 @@ fn quota_usage_survives_a_restart() {
         "used 3 of 3: {row}"
     );
 }
+
+/// Plans change and keys and plans are deleted with the CLI; the data plane follows at
+/// once, bad changes are refused with what to fix, and deletes survive a restart.
+#[test]
+fn plans_change_and_keys_and_plans_are_deleted() {
+    let cfg = ConfigDir::new(&[("keyed", API)]);
+    let node = Node::start(cfg.path());
+    let cli_ok = |args: &[&str]| {
+        let out = node.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let plan = cli_ok(&[
+        "usage-plans",
+        "create",
+        "--name",
+        "basic",
+        "--stage",
+        "keyed:prod",
+    ]);
+    let (alice, bob) = ("alice-value-0123456789abc", "bob-value-0123456789abcde");
+    let alice_id = cli_ok(&[
+        "keys", "create", "--name", "a", "--value", alice, "--plan", &plan,
+    ]);
+    let alice_id = alice_id.split(' ').next().unwrap_or_default().to_owned();
+    cli_ok(&[
+        "keys", "create", "--name", "b", "--value", bob, "--plan", &plan,
+    ]);
+    let forbidden = (403, r#"{"message":"Forbidden"}"#.to_owned());
+    assert_eq!(
+        get_with_key(node.addr, "/beta/secret", Some(bob)),
+        forbidden
+    );
+
+    // The plan now covers beta as well, then a throttle of 1 request/s with a burst of 1.
+    cli_ok(&[
+        "usage-plans",
+        "update",
+        &plan,
+        "--stage",
+        "keyed:prod",
+        "--stage",
+        "keyed:beta",
+    ]);
+    assert_eq!(get_with_key(node.addr, "/beta/secret", Some(bob)).0, 200);
+    cli_ok(&[
+        "usage-plans",
+        "update",
+        &plan,
+        "--rate",
+        "1",
+        "--burst",
+        "1",
+    ]);
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| get_with_key(node.addr, "/beta/secret", Some(bob)).0)
+        .collect();
+    assert!(
+        statuses.contains(&429),
+        "throttled after the change: {statuses:?}"
+    );
+    cli_ok(&["usage-plans", "update", &plan, "--no-throttle"]);
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| get_with_key(node.addr, "/beta/secret", Some(bob)).0)
+        .collect();
+    assert_eq!(statuses, [200; 5], "the throttle removed");
+    let list = cli_ok(&["usage-plans", "list"]);
+    assert!(list.contains("keyed:beta"), "{list}");
+
+    // Refusals name what to fix and change nothing.
+    let out = node.cli(&[
+        "usage-plans",
+        "update",
+        &plan,
+        "--rate",
+        "0",
+        "--burst",
+        "1",
+    ]);
+    assert!(
+        !out.status.success() && text(&out).contains("rate"),
+        "{}",
+        text(&out)
+    );
+    let out = node.cli(&["usage-plans", "update", &plan]);
+    assert!(
+        !out.status.success() && text(&out).contains("nothing to change"),
+        "{}",
+        text(&out)
+    );
+    for (args, what) in [
+        (
+            &["usage-plans", "delete", "p-0000000000"][..],
+            "p-0000000000",
+        ),
+        (&["keys", "delete", "k-0000000000"][..], "k-0000000000"),
+    ] {
+        let out = node.cli(args);
+        assert!(
+            !out.status.success() && text(&out).contains(what),
+            "{}",
+            text(&out)
+        );
+    }
+    assert_eq!(get_with_key(node.addr, "/prod/secret", Some(alice)).0, 200);
+
+    // A deleted key is refused; a deleted plan leaves its keys in no plan (refused too).
+    cli_ok(&["keys", "delete", &alice_id]);
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(alice)),
+        forbidden
+    );
+    assert!(!cli_ok(&["keys", "list"]).contains(&alice_id));
+    cli_ok(&["usage-plans", "delete", &plan]);
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(bob)),
+        forbidden
+    );
+    assert!(!cli_ok(&["usage-plans", "list"]).contains(&plan));
+
+    drop(node);
+    let node = Node::start(cfg.path());
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(alice)),
+        forbidden
+    );
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(bob)),
+        forbidden
+    );
+    let keys = String::from_utf8_lossy(&node.cli(&["keys", "list"]).stdout).into_owned();
+    assert!(!keys.contains(&alice_id) && keys.contains(" b "), "{keys}");
+    // The deleted key's value can be imported again.
+    let out = node.cli(&["keys", "create", "--name", "a2", "--value", alice]);
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -202,6 +202,33 @@ fn two_nodes_share_flushes_keys_and_quotas() {
     eventually("a counts b's request", Duration::from_secs(10), || {
         status_with_key(a, key).0 == 429
     });
+
+    // A second key in the plan; the plan deleted on b is gone on a, the key deleted on a
+    // gone on b (both refused there, and no longer listed).
+    let other = "mesh-key-two-0123456789abcdef";
+    let out = b.cli(&[
+        "keys", "create", "--name", "k2", "--value", other, "--plan", &plan,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let key_id = String::from_utf8_lossy(&out.stdout)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    eventually("a honours b's key", Duration::from_secs(10), || {
+        status_with_key(a, other).0 == 200
+    });
+    let out = a.cli(&["keys", "delete", &key_id]);
+    assert!(out.status.success(), "{}", text(&out));
+    eventually("the delete reaches b", Duration::from_secs(10), || {
+        status_with_key(b, other).0 == 403
+    });
+    assert!(!text(&b.cli(&["keys", "list"])).contains(&key_id));
+    let out = b.cli(&["usage-plans", "delete", &plan]);
+    assert!(out.status.success(), "{}", text(&out));
+    eventually("a drops the plan", Duration::from_secs(10), || {
+        !text(&a.cli(&["usage-plans", "list"])).contains(&plan)
+    });
 }
 
 /// A node that was down while the other deployed catches up when it comes back, and the

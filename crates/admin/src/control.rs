@@ -156,6 +156,13 @@ impl Control {
         }
     }
 
+    /// Deletes `kind/id` on every other node (a tombstone the mesh keeps).
+    pub(crate) fn unshare(&self, kind: &str, id: &str) {
+        if let Some(link) = self.mesh() {
+            link.unshare(kind, id);
+        }
+    }
+
     /// This node's view of the mesh (`None`: no `[mesh]` configured).
     pub fn mesh_status(&self) -> Option<crate::mesh::MeshStatus> {
         self.mesh().map(crate::mesh::MeshLink::status)

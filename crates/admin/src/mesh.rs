@@ -110,6 +110,10 @@ impl MeshLink {
         }
     }
 
+    pub(crate) fn unshare(&self, kind: &str, id: &str) {
+        self.mesh.write(&format!("{kind}/{id}"), None);
+    }
+
     pub(crate) fn peers(&self) -> Vec<PeerInfo> {
         self.mesh.peers()
     }
@@ -200,11 +204,24 @@ pub fn vouch_as_edge(control: &Control) {
 
 /// A peer's write, applied to this node.
 fn apply(control: &Control, entry: &Entry) {
-    let Some(value) = &entry.value else { return };
     let (kind, rest) = entry
         .key
         .split_once('/')
         .unwrap_or((entry.key.as_str(), ""));
+    let Some(value) = &entry.value else {
+        // Deletes: only keys and plans are ever deleted.
+        if matches!(kind, "key" | "plan") {
+            match control.apply_shared_delete(kind, rest) {
+                Ok(()) => {
+                    tracing::info!(key = %entry.key, from = %entry.origin, "deleted by a peer")
+                }
+                Err(e) => {
+                    tracing::warn!(key = %entry.key, from = %entry.origin, error = %e, "a peer's delete not applied")
+                }
+            }
+        }
+        return;
+    };
     match kind {
         "flush" => {
             if let Some((api, stage)) = rest.split_once('/') {

@@ -155,6 +155,42 @@ pub struct KeyPatch {
     pub usage_plans: Option<Vec<String>>,
 }
 
+/// `PATCH /v1/usageplans/{id}`: absent fields are kept; `"throttle": null` and
+/// `"quota": null` remove them; `stages` replaces the list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatch {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New per-key rate and burst (`Some(None)`: none).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub throttle: Option<Option<causeway_model::ThrottleSpec>>,
+    /// New per-key quota (`Some(None)`: none).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub quota: Option<Option<causeway_model::QuotaSpec>>,
+    /// The API stages covered from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<causeway_store::PlanStage>>,
+}
+
+/// A field that is present, `null` or not: absent fields never reach this (`default`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// `POST /v1/usageplans`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use causeway_admin::wire::{
-    ApiKeyRecord, CreatedKey, Items, KeyPatch, KeyUsage, NewKey, NewPlan, PlanStage,
+    ApiKeyRecord, CreatedKey, Items, KeyPatch, KeyUsage, NewKey, NewPlan, PlanPatch, PlanStage,
     UsagePlanRecord,
 };
 use causeway_model::{QuotaPeriodSpec, QuotaSpec, ThrottleSpec};
@@ -55,6 +55,13 @@ pub(crate) enum KeysCommand {
         /// Key id.
         id: String,
     },
+    /// Delete a key, on every node of the mesh (its value can then be imported again).
+    Delete {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Key id.
+        id: String,
+    },
 }
 
 /// `causeway usage-plans`.
@@ -66,6 +73,15 @@ pub(crate) enum PlansCommand {
     List {
         #[command(flatten)]
         admin: AdminArgs,
+    },
+    /// Change a plan: only what is named changes.
+    Update(PlanUpdateArgs),
+    /// Delete a plan; its keys stay, without it.
+    Delete {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Plan id.
+        id: String,
     },
     /// Quota use of each key of a plan in the current period.
     Usage {
@@ -101,6 +117,82 @@ pub(crate) struct NewPlanArgs {
     /// API stages covered, as API:STAGE (repeatable).
     #[arg(long = "stage", value_name = "API:STAGE")]
     stages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanUpdateArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// Plan id.
+    id: String,
+    /// New name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Requests per second per key.
+    #[arg(long, requires = "burst", conflicts_with = "no_throttle")]
+    rate: Option<f64>,
+    /// Burst per key.
+    #[arg(long, requires = "rate")]
+    burst: Option<u32>,
+    /// Remove the plan's throttle.
+    #[arg(long)]
+    no_throttle: bool,
+    /// Requests per quota period per key.
+    #[arg(long, requires = "quota_period", conflicts_with = "no_quota")]
+    quota_limit: Option<u64>,
+    /// DAY, WEEK or MONTH.
+    #[arg(long, value_parser = ["DAY", "WEEK", "MONTH"], requires = "quota_limit")]
+    quota_period: Option<String>,
+    /// Days taken off the first period.
+    #[arg(long, default_value_t = 0)]
+    quota_offset: u64,
+    /// Remove the plan's quota.
+    #[arg(long)]
+    no_quota: bool,
+    /// The API stages covered from now on, as API:STAGE (repeatable; replaces the list).
+    #[arg(long = "stage", value_name = "API:STAGE", conflicts_with = "no_stages")]
+    stages: Vec<String>,
+    /// Cover no stage any more.
+    #[arg(long)]
+    no_stages: bool,
+}
+
+fn throttle(rate: Option<f64>, burst: Option<u32>) -> Option<ThrottleSpec> {
+    match (rate, burst) {
+        (Some(rate), Some(burst)) => Some(ThrottleSpec { rate, burst }),
+        _ => None,
+    }
+}
+
+fn quota(limit: Option<u64>, period: Option<&str>, offset: u64) -> Option<QuotaSpec> {
+    let (limit, period) = (limit?, period?);
+    let period = match period {
+        "DAY" => QuotaPeriodSpec::Day,
+        "WEEK" => QuotaPeriodSpec::Week,
+        _ => QuotaPeriodSpec::Month,
+    };
+    Some(QuotaSpec {
+        limit,
+        period,
+        offset,
+    })
+}
+
+fn plan_stages(list: &[String]) -> anyhow::Result<Vec<PlanStage>> {
+    let mut stages = Vec::new();
+    for s in list {
+        let (api, stage) = s
+            .split_once(':')
+            .with_context(|| format!("`{s}`: write API:STAGE"))?;
+        if api.is_empty() || stage.is_empty() {
+            bail!("`{s}`: write API:STAGE");
+        }
+        stages.push(PlanStage {
+            api: api.to_owned(),
+            stage: stage.to_owned(),
+        });
+    }
+    Ok(stages)
 }
 
 pub(crate) fn keys(cmd: &KeysCommand) -> anyhow::Result<ExitCode> {
@@ -146,6 +238,14 @@ pub(crate) fn keys(cmd: &KeysCommand) -> anyhow::Result<ExitCode> {
                 render(&["ID", "NAME", "VALUE", "STATE", "PLANS", "CREATED"], &rows)
             );
         }
+        KeysCommand::Delete { admin, id } => {
+            let key: ApiKeyRecord = Admin::connect(admin)?.send(
+                Method::DELETE,
+                &format!("/v1/apikeys/{id}"),
+                &serde_json::json!({}),
+            )?;
+            println!("{}: deleted", key.id);
+        }
         KeysCommand::Disable { admin, id } | KeysCommand::Enable { admin, id } => {
             let enabled = matches!(cmd, KeysCommand::Enable { .. });
             let patch = KeyPatch {
@@ -167,47 +267,54 @@ pub(crate) fn keys(cmd: &KeysCommand) -> anyhow::Result<ExitCode> {
 pub(crate) fn plans(cmd: &PlansCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PlansCommand::Create(a) => {
-            let throttle = match (a.rate, a.burst) {
-                (Some(rate), Some(burst)) => Some(ThrottleSpec { rate, burst }),
-                _ => None,
-            };
-            let quota = match (a.quota_limit, a.quota_period.as_deref()) {
-                (Some(limit), Some(p)) => {
-                    let period = match p {
-                        "DAY" => QuotaPeriodSpec::Day,
-                        "WEEK" => QuotaPeriodSpec::Week,
-                        _ => QuotaPeriodSpec::Month,
-                    };
-                    Some(QuotaSpec {
-                        limit,
-                        period,
-                        offset: a.quota_offset,
-                    })
-                }
-                _ => None,
-            };
-            let mut stages = Vec::new();
-            for s in &a.stages {
-                let (api, stage) = s
-                    .split_once(':')
-                    .with_context(|| format!("`{s}`: write API:STAGE"))?;
-                if api.is_empty() || stage.is_empty() {
-                    bail!("`{s}`: write API:STAGE");
-                }
-                stages.push(PlanStage {
-                    api: api.to_owned(),
-                    stage: stage.to_owned(),
-                });
-            }
             let req = NewPlan {
                 name: a.name.clone(),
-                throttle,
-                quota,
-                stages,
+                throttle: throttle(a.rate, a.burst),
+                quota: quota(a.quota_limit, a.quota_period.as_deref(), a.quota_offset),
+                stages: plan_stages(&a.stages)?,
             };
             let plan: UsagePlanRecord =
                 Admin::connect(&a.admin)?.send(Method::POST, "/v1/usageplans", &req)?;
             println!("{}", plan.id);
+        }
+        PlansCommand::Update(a) => {
+            let patch = PlanPatch {
+                name: a.name.clone(),
+                throttle: if a.no_throttle {
+                    Some(None)
+                } else {
+                    throttle(a.rate, a.burst).map(Some)
+                },
+                quota: if a.no_quota {
+                    Some(None)
+                } else {
+                    quota(a.quota_limit, a.quota_period.as_deref(), a.quota_offset).map(Some)
+                },
+                stages: if a.no_stages || !a.stages.is_empty() {
+                    Some(plan_stages(&a.stages)?)
+                } else {
+                    None
+                },
+            };
+            if patch == PlanPatch::default() {
+                bail!(
+                    "nothing to change: name --name, --rate/--burst, --quota-limit/--quota-period, --stage, or a --no-… flag"
+                );
+            }
+            let plan: UsagePlanRecord = Admin::connect(&a.admin)?.send(
+                Method::PATCH,
+                &format!("/v1/usageplans/{}", a.id),
+                &patch,
+            )?;
+            println!("{}: updated", plan.id);
+        }
+        PlansCommand::Delete { admin, id } => {
+            let plan: UsagePlanRecord = Admin::connect(admin)?.send(
+                Method::DELETE,
+                &format!("/v1/usageplans/{id}"),
+                &serde_json::json!({}),
+            )?;
+            println!("{}: deleted", plan.id);
         }
         PlansCommand::List { admin } => {
             let list: Items<UsagePlanRecord> = Admin::connect(admin)?.get("/v1/usageplans")?;

@@ -249,6 +249,70 @@ impl KeyStore {
         Ok(record)
     }
 
+    /// Change a plan: each `Some` replaces that part (`Some(None)` removes its throttle or
+    /// quota), after the same checks as [`create_plan`](Self::create_plan).
+    pub fn update_plan(
+        &mut self,
+        id: &str,
+        name: Option<String>,
+        throttle: Option<Option<ThrottleSpec>>,
+        quota: Option<Option<QuotaSpec>>,
+        stages: Option<Vec<PlanStage>>,
+    ) -> Result<UsagePlanRecord, StoreError> {
+        let mut record = self.plan(id)?.clone();
+        if let Some(name) = name {
+            record.name = name;
+        }
+        if let Some(throttle) = throttle {
+            record.throttle = throttle;
+        }
+        if let Some(quota) = quota {
+            record.quota = quota;
+        }
+        if let Some(stages) = stages {
+            record.stages = stages;
+        }
+        self.put_plan(record)
+    }
+
+    /// Delete a key; an unknown id is [`StoreError::UnknownKey`].
+    pub fn delete_key(&mut self, id: &str) -> Result<ApiKeyRecord, StoreError> {
+        let record = self.key(id)?.clone();
+        let mut keys = self.keys.clone();
+        keys.remove(id);
+        self.save_keys(&keys)?;
+        self.keys = keys;
+        Ok(record)
+    }
+
+    /// Delete a plan and take it off every key in it (as API Gateway's `DeleteUsagePlan`
+    /// removes the plan's keys from it). Returns the plan and the keys changed.
+    pub fn delete_plan(
+        &mut self,
+        id: &str,
+    ) -> Result<(UsagePlanRecord, Vec<ApiKeyRecord>), StoreError> {
+        let record = self.plan(id)?.clone();
+        let mut keys = self.keys.clone();
+        let mut changed = Vec::new();
+        for key in keys.values_mut() {
+            if key.usage_plans.iter().any(|p| p == id) {
+                key.usage_plans.retain(|p| p != id);
+                changed.push(key.clone());
+            }
+        }
+        // Keys first: if the plans file is not written, the plan is still there with
+        // fewer keys in it, never a key in a plan that does not exist.
+        if !changed.is_empty() {
+            self.save_keys(&keys)?;
+            self.keys = keys;
+        }
+        let mut plans = self.plans.clone();
+        plans.remove(id);
+        self.save_plans(&plans)?;
+        self.plans = plans;
+        Ok((record, changed))
+    }
+
     /// One plan.
     pub fn plan(&self, id: &str) -> Result<&UsagePlanRecord, StoreError> {
         self.plans

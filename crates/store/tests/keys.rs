@@ -130,3 +130,85 @@ fn plugin_blobs_are_content_addressed_and_verified() {
     .expect("tamper");
     assert!(store.blob(&sha).is_err(), "a tampered blob is refused");
 }
+
+#[test]
+fn plans_change_and_deletes_stick_across_reopen() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut ks = KeyStore::open(tmp.path()).expect("open");
+    let gold = ks.create_plan("gold", None, None, vec![], 1).expect("gold");
+    let silver = ks
+        .create_plan("silver", None, None, vec![], 1)
+        .expect("silver");
+    let value = "alice-key-value-0123456789";
+    let (alice, _) = ks
+        .create_key(
+            "alice",
+            Some(value.into()),
+            true,
+            vec![gold.id.clone(), silver.id.clone()],
+            2,
+        )
+        .expect("alice");
+    let (bob, _) = ks
+        .create_key("bob", None, true, vec![silver.id.clone()], 2)
+        .expect("bob");
+
+    let throttle = ThrottleSpec {
+        rate: 5.0,
+        burst: 10,
+    };
+    let changed = ks
+        .update_plan(
+            &gold.id,
+            Some("platinum".into()),
+            Some(Some(throttle)),
+            None,
+            None,
+        )
+        .expect("update");
+    assert_eq!(
+        (changed.name.as_str(), changed.throttle),
+        ("platinum", Some(throttle))
+    );
+    let bad = ThrottleSpec {
+        rate: 0.0,
+        burst: 1,
+    };
+    assert!(
+        ks.update_plan(&gold.id, None, Some(Some(bad)), None, None)
+            .is_err()
+    );
+    assert_eq!(
+        ks.plan(&gold.id).expect("gold").throttle,
+        Some(throttle),
+        "a refused change changes nothing"
+    );
+    let cleared = ks
+        .update_plan(&gold.id, None, Some(None), None, None)
+        .expect("clear");
+    assert_eq!(
+        (cleared.name.as_str(), cleared.throttle),
+        ("platinum", None)
+    );
+
+    // Deleting a plan takes it off its keys; deleting a key frees its value.
+    let (deleted, keys) = ks.delete_plan(&silver.id).expect("delete plan");
+    assert_eq!(deleted.id, silver.id);
+    let mut ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want = vec![alice.id.as_str(), bob.id.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    assert!(ks.delete_plan(&silver.id).is_err(), "already gone");
+    ks.delete_key(&alice.id).expect("delete key");
+    assert!(ks.delete_key(&alice.id).is_err(), "already gone");
+    ks.create_key("alice again", Some(value.into()), true, vec![], 3)
+        .expect("a deleted key's value can be imported again");
+
+    let ks = KeyStore::open(tmp.path()).expect("reopen");
+    assert!(ks.plan(&silver.id).is_err());
+    assert!(ks.key(&alice.id).is_err());
+    assert!(ks.key(&bob.id).expect("bob").usage_plans.is_empty());
+    assert_eq!(ks.plan(&gold.id).expect("gold").name, "platinum");
+    assert_eq!(ks.keys().len(), 2);
+}

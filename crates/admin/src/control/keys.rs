@@ -7,7 +7,7 @@ use causeway_gateway::{KeyBinding, PlanBinding};
 use causeway_store::{ApiKeyRecord, KeyStore, UsagePlanRecord};
 
 use super::Control;
-use crate::wire::{CreatedKey, KeyPatch, KeyUsage, NewKey, NewPlan};
+use crate::wire::{CreatedKey, KeyPatch, KeyUsage, NewKey, NewPlan, PlanPatch};
 use crate::{AdminError, now_ms};
 
 impl Control {
@@ -70,6 +70,52 @@ impl Control {
         self.publish_keys(&ks);
         self.share("key", &key.id, &key);
         Ok(key)
+    }
+
+    /// Delete a key: refused from now on, here and (through the mesh) on every node.
+    pub fn delete_key(&self, id: &str) -> Result<ApiKeyRecord, AdminError> {
+        let mut ks = self.keys();
+        let key = ks.delete_key(id)?;
+        self.publish_keys(&ks);
+        self.unshare("key", &key.id);
+        Ok(key)
+    }
+
+    /// Change a plan's name, throttle, quota or stages.
+    pub fn update_plan(&self, id: &str, patch: PlanPatch) -> Result<UsagePlanRecord, AdminError> {
+        let mut ks = self.keys();
+        let plan = ks.update_plan(id, patch.name, patch.throttle, patch.quota, patch.stages)?;
+        self.publish_keys(&ks);
+        self.share("plan", &plan.id, &plan);
+        Ok(plan)
+    }
+
+    /// Delete a plan; its keys stay, without it.
+    pub fn delete_plan(&self, id: &str) -> Result<UsagePlanRecord, AdminError> {
+        let mut ks = self.keys();
+        let (plan, keys) = ks.delete_plan(id)?;
+        self.publish_keys(&ks);
+        for key in &keys {
+            self.share("key", &key.id, key);
+        }
+        self.unshare("plan", &plan.id);
+        Ok(plan)
+    }
+
+    /// A key or plan a peer deleted: gone here too (already gone is fine).
+    pub(crate) fn apply_shared_delete(&self, kind: &str, id: &str) -> Result<(), String> {
+        let mut ks = self.keys();
+        let gone = match kind {
+            "key" => ks.delete_key(id).map(drop),
+            _ => ks.delete_plan(id).map(drop),
+        };
+        match gone {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+        self.publish_keys(&ks);
+        Ok(())
     }
 
     /// A key or plan a peer shared over the mesh, stored and published here.

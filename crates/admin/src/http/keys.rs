@@ -1,6 +1,6 @@
 //! Admin routes for API keys and usage plans:
-//! `GET|POST /v1/apikeys`, `GET|PATCH /v1/apikeys/{id}`, `GET|POST /v1/usageplans`,
-//! `GET /v1/usageplans/{id}`.
+//! `GET|POST /v1/apikeys`, `GET|PATCH|DELETE /v1/apikeys/{id}`, `GET|POST /v1/usageplans`,
+//! `GET|PATCH|DELETE /v1/usageplans/{id}`, `GET /v1/usageplans/{id}/usage`.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 
 use super::routes::{Resp, items, method_not_allowed, not_found, read_json, run};
 use crate::Control;
-use crate::wire::{KeyPatch, NewKey, NewPlan};
+use crate::wire::{KeyPatch, NewKey, NewPlan, PlanPatch};
 
 pub(super) async fn route(
     c: Arc<Control>,
@@ -46,7 +46,11 @@ pub(super) async fn route(
             };
             run(StatusCode::OK, move || c.update_key(&id, patch)).await
         }
-        (["apikeys", _], _) => method_not_allowed("GET, PATCH"),
+        (["apikeys", id], &Method::DELETE) => {
+            let id = (*id).to_owned();
+            run(StatusCode::OK, move || c.delete_key(&id)).await
+        }
+        (["apikeys", _], _) => method_not_allowed("GET, PATCH, DELETE"),
         (["usageplans"], &Method::GET) => {
             run(StatusCode::OK, move || Ok(items(c.list_plans()))).await
         }
@@ -68,7 +72,19 @@ pub(super) async fn route(
             })
             .await
         }
-        (["usageplans", _], _) => method_not_allowed("GET"),
+        (["usageplans", id], &Method::PATCH) => {
+            let id = (*id).to_owned();
+            let patch: PlanPatch = match read_json(req, false).await {
+                Ok(p) => p,
+                Err(resp) => return resp,
+            };
+            run(StatusCode::OK, move || c.update_plan(&id, patch)).await
+        }
+        (["usageplans", id], &Method::DELETE) => {
+            let id = (*id).to_owned();
+            run(StatusCode::OK, move || c.delete_plan(&id)).await
+        }
+        (["usageplans", _], _) => method_not_allowed("GET, PATCH, DELETE"),
         (["usageplans", id, "usage"], &Method::GET) => {
             let id = (*id).to_owned();
             run(StatusCode::OK, move || c.plan_usage(&id).map(items)).await

@@ -50,7 +50,7 @@ fn mangle(text: &str, rng: &mut Rng) -> Vec<u8> {
 }
 
 /// Calls that change state when they are well formed.
-fn seeds(deployment: &str) -> Vec<(Method, String, String)> {
+fn seeds(deployment: &str, plan: &str) -> Vec<(Method, String, String)> {
     let v2 = serde_json::to_string(&api("pets", "v2")).expect("api JSON");
     let prefix = &deployment[..8];
     vec![
@@ -88,6 +88,11 @@ fn seeds(deployment: &str) -> Vec<(Method, String, String)> {
             Method::POST,
             "/v1/usageplans".into(),
             r#"{"name": "gold", "throttle": {"rate": 10, "burst": 20}, "quota": {"limit": 1000, "period": "DAY"}, "stages": [{"api": "pets", "stage": "prod"}]}"#.into(),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/usageplans/{plan}"),
+            r#"{"name": "silver", "throttle": null, "quota": {"limit": 5, "period": "WEEK", "offset": 2}, "stages": [{"api": "pets", "stage": "prod"}]}"#.into(),
         ),
     ]
 }
@@ -172,7 +177,15 @@ async fn mangled_calls_are_refused_cleanly_and_change_nothing() {
         .as_str()
         .expect("id")
         .to_owned();
-    let seeds = seeds(&first);
+    let (status, plan) = node
+        .api(
+            Method::POST,
+            "/v1/usageplans",
+            Some(json!({"name": "bronze", "throttle": {"rate": 1, "burst": 1}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{plan}");
+    let seeds = seeds(&first, plan["id"].as_str().expect("plan id"));
     // Each seed works as sent (so its mutations reach the code behind it).
     for (method, path, body) in &seeds {
         let (status, out) = node
