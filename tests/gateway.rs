@@ -33,6 +33,8 @@ mod jwt;
 mod mapping;
 #[path = "gateway/metrics.rs"]
 mod metrics;
+#[path = "gateway/mtls.rs"]
+mod mtls;
 #[path = "gateway/routing.rs"]
 mod routing;
 #[path = "gateway/seeded.rs"]

@@ -85,7 +85,7 @@ async fn vouched_for(edge: &TestGateway, path: &str, auth: &str, tls: bool) -> S
         .expect("request");
     let client: SocketAddr = CLIENT.parse().expect("addr");
     let peer = if tls {
-        Peer::new(client).over_tls()
+        Peer::new(client).over_tls(None)
     } else {
         Peer::new(client)
     };

@@ -81,6 +81,7 @@ fn certs() -> Certs {
         }],
         cert_file: Some(write("domain.pem", dcert)),
         key_file: Some(write("domain-key.pem", dkey)),
+        truststore_file: None,
     });
     Certs {
         ca: minted.ca_cert.clone(),

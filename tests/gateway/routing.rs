@@ -97,6 +97,7 @@ async fn custom_domain_base_path_mappings() {
     node.domains.push(causeway_model::DomainSpec {
         cert_file: None,
         key_file: None,
+        truststore_file: None,
         name: "api.example.test".into(),
         mappings: vec![
             causeway_model::BasePathMapping {

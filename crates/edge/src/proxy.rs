@@ -167,16 +167,15 @@ impl Edge {
             };
             let _ = stream.set_nodelay(true);
             let edge = self.clone();
-            let peer = match tls {
-                Some(_) => Peer::new(remote).over_tls(),
-                None => Peer::new(remote),
+            let service = move |peer: Peer| {
+                hyper::service::service_fn(move |req| {
+                    let (edge, peer) = (edge.clone(), peer.clone());
+                    async move { Ok::<_, Infallible>(edge.forward(req, &peer).await) }
+                })
             };
-            let service = hyper::service::service_fn(move |req| {
-                let (edge, peer) = (edge.clone(), peer.clone());
-                async move { Ok::<_, Infallible>(edge.forward(req, &peer).await) }
-            });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let Some(tls) = &tls else {
+                let service = service(Peer::new(remote));
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
@@ -184,17 +183,18 @@ impl Edge {
                 });
                 continue;
             };
-            let (tls, watcher) = (tls.acceptor(), graceful.watcher());
+            let (tls, watcher) = (tls.clone(), graceful.watcher());
             tokio::spawn(async move {
-                let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await
-                {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        tracing::debug!(peer = %remote, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                };
+                let (stream, client) =
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                        Ok(Ok(accepted)) => accepted,
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %remote, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                let service = service(Peer::new(remote).over_tls(client));
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                 let _ = watcher.watch(conn.into_owned()).await;
             });

@@ -15,6 +15,7 @@ use crate::table::StageRuntime;
 
 mod request_id;
 
+pub use crate::peer::Peer;
 pub use request_id::RequestId;
 
 /// State of one request as it moves through the pipeline.
@@ -34,6 +35,8 @@ pub struct RequestCtx {
     pub private: bool,
     /// Whether it came in over TLS (`X-Forwarded-Proto: https`).
     pub https: bool,
+    /// The client certificate its connection proved to a mutual-TLS domain.
+    pub tls_client: Option<Arc<crate::peer::TlsClient>>,
     /// Method, URI, headers.
     pub parts: Parts,
     /// The body, until a phase takes it.
@@ -119,6 +122,7 @@ impl RequestCtx {
             client_ip: peer.ip.clone(),
             private: peer.private,
             https: peer.https,
+            tls_client: peer.tls_client.clone(),
             parts,
             body: Some(body),
             host,
@@ -242,6 +246,11 @@ impl RequestCtx {
             V::RequestTime => clf_time(out, self.received_at_ms / 1000),
             // The connection's IP text, made once per connection ([`Peer::new`]: ASCII).
             V::SourceIp => out.push_str(self.source_ip().to_str().unwrap_or_default()),
+            V::ClientCert(field) => {
+                if let Some(c) = &self.tls_client {
+                    out.push_str(field.of(&c.cert));
+                }
+            }
             V::UserAgent => out.push_str(
                 self.parts
                     .headers
@@ -292,6 +301,8 @@ pub(crate) enum ContextVar {
     SourceIp,
     /// `identity.userAgent`.
     UserAgent,
+    /// `identity.clientCert.*` (empty without a client certificate).
+    ClientCert(CertField),
     Status,
     ResponseLength,
     ResponseLatency,
@@ -330,6 +341,12 @@ impl ContextVar {
             "requestTime" => V::RequestTime,
             "identity.sourceIp" => V::SourceIp,
             "identity.userAgent" => V::UserAgent,
+            "identity.clientCert.clientCertPem" => V::ClientCert(CertField::Pem),
+            "identity.clientCert.subjectDN" => V::ClientCert(CertField::SubjectDn),
+            "identity.clientCert.issuerDN" => V::ClientCert(CertField::IssuerDn),
+            "identity.clientCert.serialNumber" => V::ClientCert(CertField::SerialNumber),
+            "identity.clientCert.validity.notBefore" => V::ClientCert(CertField::NotBefore),
+            "identity.clientCert.validity.notAfter" => V::ClientCert(CertField::NotAfter),
             "status" => V::Status,
             "responseLength" => V::ResponseLength,
             "responseLatency" => V::ResponseLatency,
@@ -342,6 +359,30 @@ impl ContextVar {
             "error.validationErrorString" => V::ErrorValidation,
             _ => return None,
         })
+    }
+}
+
+/// One field of `$context.identity.clientCert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CertField {
+    Pem,
+    SubjectDn,
+    IssuerDn,
+    SerialNumber,
+    NotBefore,
+    NotAfter,
+}
+
+impl CertField {
+    pub(crate) fn of(self, c: &crate::peer::ClientCert) -> &str {
+        match self {
+            CertField::Pem => &c.pem,
+            CertField::SubjectDn => &c.subject_dn,
+            CertField::IssuerDn => &c.issuer_dn,
+            CertField::SerialNumber => &c.serial_number,
+            CertField::NotBefore => &c.not_before,
+            CertField::NotAfter => &c.not_after,
+        }
     }
 }
 
@@ -359,49 +400,6 @@ fn protocol(v: http::Version) -> &'static str {
         http::Version::HTTP_2 => "HTTP/2.0",
         http::Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
-    }
-}
-
-/// A connection's client: its address, and its IP as text (what `X-Forwarded-For` gets),
-/// made once per connection rather than per request.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    pub addr: SocketAddr,
-    ip: http::HeaderValue,
-    /// Whether it came in on the private listener (PRIVATE APIs).
-    pub private: bool,
-    /// Whether it came in on the HTTPS listener.
-    pub https: bool,
-}
-
-impl Peer {
-    pub fn new(addr: SocketAddr) -> Peer {
-        let mut text = String::with_capacity(15);
-        push_ip(&mut text, addr.ip());
-        let ip = http::HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
-            .unwrap_or_else(|_| http::HeaderValue::from_static(""));
-        Peer {
-            addr,
-            ip,
-            private: false,
-            https: false,
-        }
-    }
-
-    /// A client of the HTTPS listener.
-    pub fn over_tls(self) -> Peer {
-        Peer {
-            https: true,
-            ..self
-        }
-    }
-
-    /// A client of the private listener.
-    pub fn private(addr: SocketAddr) -> Peer {
-        Peer {
-            private: true,
-            ..Peer::new(addr)
-        }
     }
 }
 
@@ -479,7 +477,7 @@ pub(crate) fn iso_time(out: &mut String, millis: u64) {
 
 /// Year, month (1-12) and day of the month of `secs` after the Unix epoch, in UTC
 /// (Howard Hinnant's days-to-civil).
-fn civil(secs: u64) -> (i64, i64, i64) {
+pub(crate) fn civil(secs: u64) -> (i64, i64, i64) {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

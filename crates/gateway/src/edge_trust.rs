@@ -193,7 +193,11 @@ impl EdgeTrust {
         };
         let (a, ip) = self.checked(header, &request, now_ms)?;
         let client = Peer::new(std::net::SocketAddr::new(ip, peer.addr.port()));
-        Some(if a.https { client.over_tls() } else { client })
+        Some(if a.https {
+            client.over_tls(None)
+        } else {
+            client
+        })
     }
 
     /// The assertion in `header` and the client it names, when it checks out and was made

@@ -43,6 +43,9 @@ pub enum ErrorKind {
     Throttled,
     /// A usage plan's quota is used up (429).
     QuotaExceeded,
+    /// A request for a mutual-TLS domain on a connection not made to it (421): the
+    /// client should open a new connection naming the domain in SNI.
+    Misdirected,
     /// A bug or an impossible state in the gateway.
     Internal,
 }
@@ -109,6 +112,7 @@ impl GatewayError {
             ErrorKind::AuthorizerFailure => (ErrorSource::Plugin, true, ""),
             ErrorKind::Throttled => (ErrorSource::Client, true, "Too Many Requests"),
             ErrorKind::QuotaExceeded => (ErrorSource::Client, false, "Limit Exceeded"),
+            ErrorKind::Misdirected => (ErrorSource::Client, true, "Misdirected Request"),
             ErrorKind::Internal => (ErrorSource::Internal, false, "Internal server error"),
         };
         GatewayError {
@@ -152,6 +156,7 @@ impl GatewayError {
             ErrorKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ErrorKind::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::IntegrationFailure => StatusCode::BAD_GATEWAY,
+            ErrorKind::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -172,6 +177,7 @@ impl GatewayError {
             ErrorKind::AuthorizerFailure => "AuthorizerConfigurationException",
             ErrorKind::Throttled => "ThrottlingException",
             ErrorKind::QuotaExceeded => "LimitExceededException",
+            ErrorKind::Misdirected => "MisdirectedRequestException",
             ErrorKind::Internal => "InternalServerErrorException",
         }
     }
@@ -195,6 +201,7 @@ impl GatewayError {
             ErrorKind::AuthorizerFailure => "AUTHORIZER_FAILURE",
             ErrorKind::Throttled => "THROTTLED",
             ErrorKind::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorKind::Misdirected => "DEFAULT_4XX",
             ErrorKind::Internal => "DEFAULT_5XX",
         }
     }

@@ -29,6 +29,7 @@ mod model;
 #[cfg(test)]
 mod mutate;
 mod path;
+mod peer;
 mod phases;
 mod pipeline;
 mod plugins;
@@ -56,6 +57,7 @@ pub use metrics::{
     EdgeRegionMetrics, Metrics, PluginInstanceLabels, PluginLabels, RouteLabels, RouteMetrics,
     WebSocketEvent, WebSocketLabels,
 };
+pub use peer::{ClientCert, TlsClient};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};
 pub use table::{CanaryBinding, EXECUTE_API_SUFFIX, StageBinding};
@@ -282,10 +284,18 @@ impl Gateway {
         let (mut parts, body) = req.into_parts();
         let host = host_of(&parts);
         // A handshake is placed by its normalized path as the pipeline routes (one that
-        // cannot be normalized goes on to the pipeline, which refuses it).
+        // cannot be normalized, or is not for this connection, goes on to the pipeline,
+        // which refuses it).
         if websocket::is_upgrade(&parts.headers)
             && !client.private
             && path::normalize(&mut parts).is_ok()
+            // A mutual-TLS domain's handshake without its certificate: the pipeline refuses it.
+            && self
+                .inner
+                .table
+                .load()
+                .client_cert_problem(&host, client.https, client.tls_client.as_deref())
+                .is_none()
             && let table::Resolved::Stage(stage, at) =
                 self.inner.table.load().resolve(&host, parts.uri.path())
             && stage.deployment.kind() == causeway_model::ApiType::WebSocket

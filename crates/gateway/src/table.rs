@@ -123,6 +123,8 @@ pub(crate) struct Table {
     apis: HashMap<Box<str>, ApiEntry, RandomState>,
     /// Domain → (base path, stage), longest base path first.
     domains: HashMap<Box<str>, Vec<Mapping>, RandomState>,
+    /// Domains served only to clients that proved a certificate to them (mutual TLS).
+    mutual: hashbrown::HashSet<Box<str>, RandomState>,
 }
 
 /// What a host + path resolved to.
@@ -185,8 +187,36 @@ impl Table {
                 .collect();
             maps.sort_by_key(|(b, _)| std::cmp::Reverse(b.len()));
             t.domains.insert(d.name.to_ascii_lowercase().into(), maps);
+            if d.truststore_file.is_some() {
+                t.mutual.insert(d.name.to_ascii_lowercase().into());
+            }
         }
         t
+    }
+
+    /// Why a request for `host` may not be served on this connection: `host` is a
+    /// mutual-TLS domain and the connection's client did not prove a certificate to it
+    /// (the plain listener: 403; a TLS connection made to another name: 421, so that the
+    /// client opens one naming `host`, as h2 clients that share connections do).
+    pub(crate) fn client_cert_problem(
+        &self,
+        host: &str,
+        https: bool,
+        client: Option<&crate::peer::TlsClient>,
+    ) -> Option<crate::GatewayError> {
+        use crate::{ErrorKind, GatewayError};
+        if self.mutual.is_empty() || !self.mutual.contains(host) {
+            return None;
+        }
+        match client {
+            Some(c) if *c.domain == *host => None,
+            _ if https => Some(GatewayError::new(ErrorKind::Misdirected).with_message(format!(
+                "Misdirected Request: {host} requires a client certificate, and this connection was not made to it; open a new TLS connection naming {host} in SNI"
+            ))),
+            _ => Some(GatewayError::new(ErrorKind::Forbidden).with_message(format!(
+                "Forbidden: {host} requires a client certificate (mutual TLS); call it on the HTTPS listener"
+            ))),
+        }
     }
 
     /// Every published stage (canaries included).

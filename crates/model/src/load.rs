@@ -138,6 +138,9 @@ pub fn resolve_tls_files(dir: &Path, file: &str, node: &mut NodeConfig) -> Vec<C
         if let Some(key) = &mut d.key_file {
             check(format!("domains[{i}].key_file"), key, KEY);
         }
+        if let Some(trust) = &mut d.truststore_file {
+            check(format!("domains[{i}].truststore_file"), trust, CERT);
+        }
     }
     errors
 }

@@ -227,6 +227,12 @@ pub struct DomainSpec {
     /// The private key of `cert_file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<String>,
+    /// Mutual TLS (API Gateway's `mutualTlsAuthentication.truststoreUri`): PEM
+    /// certificates of the CAs a client's certificate must chain to. Clients whose SNI
+    /// names the domain must present one; requests for the domain on any other
+    /// connection (another SNI, the plain listener) are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truststore_file: Option<String>,
 }
 
 /// `https://{domain}/{base_path}/...` → `{api}` at `{stage}`.

@@ -41,6 +41,13 @@ pub const CONTEXT_VARIABLES: &[&str] = &[
     "requestTimeEpoch",
     "identity.sourceIp",
     "identity.userAgent",
+    // A mutual-TLS domain's client certificate (empty without one).
+    "identity.clientCert.clientCertPem",
+    "identity.clientCert.subjectDN",
+    "identity.clientCert.issuerDN",
+    "identity.clientCert.serialNumber",
+    "identity.clientCert.validity.notBefore",
+    "identity.clientCert.validity.notAfter",
     "deploymentId",
     "status",
     "responseLength",

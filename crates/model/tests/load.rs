@@ -516,3 +516,59 @@ fn minimum_compression_size_is_for_rest_apis_and_bounded() {
     // A negative size is not a size at all.
     assert!(causeway_model::parse_api("z.toml", &api("REST", "-1")).is_err());
 }
+
+#[test]
+fn a_domain_truststore_is_resolved_checked_and_needs_the_https_listener() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write_node = |tls: bool| {
+        let listener = if tls {
+            "[node.tls]\nlisten = \"127.0.0.1:0\"\ncert_file = \"certs/server.pem\"\nkey_file = \"certs/server.key\"\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "version = 1\n{listener}[[domains]]\nname = \"api.example.test\"\nmappings = []\ntruststore_file = \"certs/clients.pem\"\n"
+        );
+        std::fs::write(dir.path().join("causeway.toml"), text).expect("write");
+    };
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tls");
+    std::fs::create_dir(dir.path().join("certs")).expect("mkdir");
+    for f in ["server.pem", "server.key"] {
+        std::fs::copy(fixtures.join(f), dir.path().join("certs").join(f)).expect("copy");
+    }
+    write_node(true);
+    let errs = causeway_model::load_dir(dir.path()).expect_err("missing").0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "domains[0].truststore_file" && e.message.contains("cannot read")),
+        "{errs:?}"
+    );
+    std::fs::write(dir.path().join("certs/clients.pem"), "no PEM here").expect("write");
+    let errs = causeway_model::load_dir(dir.path()).expect_err("not PEM").0;
+    assert!(
+        errs.iter().any(|e| e.field == "domains[0].truststore_file"),
+        "{errs:?}"
+    );
+    std::fs::copy(
+        fixtures.join("ca.pem"),
+        dir.path().join("certs/clients.pem"),
+    )
+    .expect("copy");
+    let set = causeway_model::load_dir(dir.path()).expect("valid");
+    assert_eq!(
+        set.node.domains[0]
+            .truststore_file
+            .as_deref()
+            .map(Path::new),
+        Some(dir.path().join("certs/clients.pem").as_path())
+    );
+    write_node(false);
+    let errs = causeway_model::load_dir(dir.path())
+        .expect_err("no listener")
+        .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "domains[0].truststore_file" && e.message.contains("[node.tls]")),
+        "{errs:?}"
+    );
+}

@@ -50,8 +50,12 @@ impl Phase for EdgeRoute {
         if let Err(e) = super::route::settle_target(ctx) {
             return Step::Now(Flow::Fail(e));
         }
-        let Resolved::Stage(stage, at) = self.table.load().resolve(&ctx.host, ctx.parts.uri.path())
-        else {
+        let table = self.table.load();
+        if let Some(e) = table.client_cert_problem(&ctx.host, ctx.https, ctx.tls_client.as_deref())
+        {
+            return Step::Now(Flow::Fail(e));
+        }
+        let Resolved::Stage(stage, at) = table.resolve(&ctx.host, ctx.parts.uri.path()) else {
             return Step::Now(Flow::Continue);
         };
         let placeable = stage.deployment.kind() != ApiType::WebSocket

@@ -121,7 +121,12 @@ impl Route {
         if let Err(e) = settle_target(ctx) {
             return Flow::Fail(e);
         }
-        let resolved = self.table.load().resolve(&ctx.host, ctx.parts.uri.path());
+        let table = self.table.load();
+        if let Some(e) = table.client_cert_problem(&ctx.host, ctx.https, ctx.tls_client.as_deref())
+        {
+            return Flow::Fail(e);
+        }
+        let resolved = table.resolve(&ctx.host, ctx.parts.uri.path());
         let (stage, at) = match resolved {
             Resolved::Stage(stage, at) => (stage, at),
             Resolved::NoStage(kind) => return Flow::Fail(not_found(kind)),

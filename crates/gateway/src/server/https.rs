@@ -46,15 +46,11 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (gw, acceptor, builders, signal) = (
-            gw.clone(),
-            config.acceptor(),
-            builders.clone(),
-            drain.signal(),
-        );
+        let (gw, config, builders, signal) =
+            (gw.clone(), config.clone(), builders.clone(), drain.signal());
         tokio::spawn(drain.watch(async move {
-            let tls = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => tls,
+            let (tls, client) = match tokio::time::timeout(timeout, config.accept(stream)).await {
+                Ok(Ok(accepted)) => accepted,
                 Ok(Err(e)) => {
                     tracing::debug!(peer = %addr, error = %e, "TLS handshake failed");
                     return;
@@ -65,7 +61,7 @@ pub(crate) async fn serve(
                 }
             };
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            let peer = Arc::new(Peer::new(addr).over_tls());
+            let peer = Arc::new(Peer::new(addr).over_tls(client));
             let svc = service_fn(move |req| {
                 let (gw, peer) = (gw.clone(), peer.clone());
                 async move {

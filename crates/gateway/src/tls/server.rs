@@ -1,29 +1,85 @@
 //! The HTTPS listener's TLS settings: rustls on ring (TLS 1.2 and 1.3), HTTP/1.1 and h2 by
 //! ALPN, the listener's certificate for any name and each custom domain's own certificate
-//! for clients whose SNI names it (API Gateway's custom domain certificates).
+//! for clients whose SNI names it (API Gateway's custom domain certificates). A domain
+//! with a truststore (mutual TLS) has settings of its own that require a client
+//! certificate chaining to it; the client's SNI picks them before the handshake goes on.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use causeway_model::{ConfigError, NodeConfig};
+use tokio::net::TcpStream;
 use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use tokio_rustls::rustls::sign::CertifiedKey;
-use tokio_rustls::rustls::{self, ServerConfig};
+use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
+use tokio_rustls::server::TlsStream;
+
+use crate::peer::{ClientCert, TlsClient};
 
 /// The HTTPS listener's settings, ready to accept with ([`crate::Gateway::serve_https`]);
 /// clones share them, so a [`reload`](Self::reload) reaches every listener at once.
 #[derive(Clone, Debug)]
-pub struct HttpsConfig(Arc<ArcSwap<ServerConfig>>);
+pub struct HttpsConfig(Arc<ArcSwap<Settings>>);
+
+#[derive(Debug)]
+struct Settings {
+    /// For every client but those of mutual-TLS domains.
+    open: Arc<ServerConfig>,
+    /// Per mutual-TLS domain (lowercase): its settings, which require a client
+    /// certificate chaining to its truststore.
+    mutual: hashbrown::HashMap<String, Arc<ServerConfig>>,
+}
 
 impl HttpsConfig {
-    /// An acceptor on the current settings (taken per connection: a handshake already
-    /// started keeps the certificate it began with).
-    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(self.0.load_full())
+    /// Completes the TLS handshake of a client on the current settings (a handshake
+    /// already started keeps the ones it began with). With mutual-TLS domains, the
+    /// client's SNI picks the settings; a client of such a domain must present a
+    /// certificate chaining to its truststore, returned verified.
+    pub async fn accept(
+        &self,
+        stream: TcpStream,
+    ) -> std::io::Result<(TlsStream<TcpStream>, Option<Arc<TlsClient>>)> {
+        let settings = self.0.load_full();
+        if settings.mutual.is_empty() {
+            let tls = tokio_rustls::TlsAcceptor::from(settings.open.clone())
+                .accept(stream)
+                .await?;
+            return Ok((tls, None));
+        }
+        let start =
+            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream)
+                .await?;
+        let domain = start
+            .client_hello()
+            .server_name()
+            .map(str::to_ascii_lowercase)
+            .filter(|name| settings.mutual.contains_key(name));
+        let Some(domain) = domain else {
+            return Ok((start.into_stream(settings.open.clone()).await?, None));
+        };
+        let config = settings.mutual.get(&domain).cloned();
+        let tls = start
+            .into_stream(config.unwrap_or_else(|| settings.open.clone()))
+            .await?;
+        // The verifier required a certificate: there is one, and it chains to the store.
+        let cert = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|leaf| ClientCert::from_der(leaf));
+        let Some(cert) = cert else {
+            return Err(std::io::Error::other("client certificate unreadable"));
+        };
+        let client = TlsClient {
+            domain: domain.into_boxed_str(),
+            cert,
+        };
+        Ok((tls, Some(Arc::new(client))))
     }
 
     /// Reads the certificates again (renewed files, say); on any error the current ones
@@ -64,13 +120,54 @@ fn https_config_inner(node: &NodeConfig) -> Result<Option<HttpsConfig>, (String,
             names.insert(d.name.to_ascii_lowercase(), k);
         }
     }
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ("node.tls".to_owned(), e.to_string()))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(BySni { default, names }));
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Some(HttpsConfig(Arc::new(ArcSwap::from_pointee(config)))))
+    let resolver = Arc::new(BySni { default, names });
+    let builder = || {
+        ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ("node.tls".to_owned(), e.to_string()))
+    };
+    let finish = |mut config: ServerConfig| {
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Arc::new(config)
+    };
+    let open = finish(
+        builder()?
+            .with_no_client_auth()
+            .with_cert_resolver(resolver.clone()),
+    );
+    let mut mutual = hashbrown::HashMap::new();
+    for (i, d) in node.domains.iter().enumerate() {
+        let Some(trust) = &d.truststore_file else {
+            continue;
+        };
+        let field = || format!("domains[{i}].truststore_file");
+        let roots = truststore(trust).map_err(|e| (field(), e))?;
+        let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|e| (field(), format!("`{trust}`: {e}")))?;
+        let config = builder()?
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(resolver.clone());
+        mutual.insert(d.name.to_ascii_lowercase(), finish(config));
+    }
+    let settings = Settings { open, mutual };
+    Ok(Some(HttpsConfig(Arc::new(ArcSwap::from_pointee(settings)))))
+}
+
+/// The CA certificates in a truststore file (PEM, one or more).
+fn truststore(path: &str) -> Result<Arc<RootCertStore>, String> {
+    let pem = std::fs::read(Path::new(path)).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("`{path}`: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("`{path}`: not a CA certificate rustls can use: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("`{path}` holds no certificate"));
+    }
+    Ok(Arc::new(roots))
 }
 
 /// A certificate chain and its key, checked to belong together.

@@ -100,6 +100,12 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
             ),
             _ => {}
         }
+        if d.truststore_file.is_some() && node.node.tls.is_none() {
+            r.err(
+                format!("domains[{i}].truststore_file"),
+                "mutual TLS happens on the HTTPS listener: add `[node.tls]` (listen, cert_file, key_file)",
+            );
+        }
         let host_ok = !d.name.is_empty()
             && d.name.split('.').all(|l| {
                 !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

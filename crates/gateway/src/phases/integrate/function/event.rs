@@ -148,6 +148,9 @@ fn payload_1(j: &mut Json, r: &Request<'_>) {
     j.begin('{');
     j.var(ctx, "sourceIp", V::SourceIp);
     j.var(ctx, "userAgent", V::UserAgent);
+    if let Some(c) = &ctx.tls_client {
+        client_cert(j, &c.cert);
+    }
     j.end('}');
     j.field("path", ctx.parts.uri.path());
     j.var(ctx, "protocol", V::Protocol);
@@ -209,6 +212,12 @@ fn payload_2(j: &mut Json, r: &Request<'_>) {
     j.begin('{');
     j.field("accountId", "000000000000");
     j.var(ctx, "apiId", V::ApiId);
+    if let Some(c) = &ctx.tls_client {
+        j.key("authentication");
+        j.begin('{');
+        client_cert(j, &c.cert);
+        j.end('}');
+    }
     if let Some(jwt) = &ctx.jwt {
         j.key("authorizer");
         j.begin('{');
@@ -388,4 +397,21 @@ fn is_text(content_type: Option<&str>) -> bool {
                         .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
                 })
     })
+}
+
+/// `"clientCert": {…}`, as API Gateway puts a mutual-TLS client's certificate in an
+/// event (`identity` in payload 1.0, `authentication` in 2.0).
+fn client_cert(j: &mut Json, c: &crate::peer::ClientCert) {
+    j.key("clientCert");
+    j.begin('{');
+    j.field("clientCertPem", &c.pem);
+    j.field("subjectDN", &c.subject_dn);
+    j.field("issuerDN", &c.issuer_dn);
+    j.field("serialNumber", &c.serial_number);
+    j.key("validity");
+    j.begin('{');
+    j.field("notBefore", &c.not_before);
+    j.field("notAfter", &c.not_after);
+    j.end('}');
+    j.end('}');
 }

@@ -225,7 +225,7 @@ fn fields_come_in_api_gateway_order() {
     );
 }
 
-fn rest_full_request() -> Request<()> {
+pub(super) fn rest_full_request() -> Request<()> {
     Request::post("/prod/items/a%20b+c/caf%C3%A9?x=1&x=2&q=caf%C3%A9&plus=a+b&flag&&empty=&x=3&%78=4&nl=%0A%22%5C%01")
         .header("accept", "*/*")
         .header("x-multi", "one")

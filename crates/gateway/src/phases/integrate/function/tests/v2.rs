@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http::Request;
 use serde_json::json;
 
-use super::{EPOCH_MS, HTTP_API, REQUEST_ID, event, routed};
+use super::{EPOCH_MS, HTTP_API, REQUEST_ID, REST_API, event, rest_full_request, routed};
 use crate::body::Body;
 use crate::context::RequestCtx;
 use crate::jwt::JwtIdentity;
@@ -184,5 +184,53 @@ fn jwt_claims_and_scopes_are_shaped_as_api_gateway_does() {
     assert_eq!(
         v2["requestContext"]["authorizer"]["jwt"]["scopes"],
         json!(null)
+    );
+}
+
+/// A mutual-TLS client's certificate: `requestContext.identity.clientCert` in payload
+/// 1.0, `requestContext.authentication.clientCert` in 2.0, with API Gateway's fields; no
+/// such key without one.
+#[test]
+fn client_certificates_reach_both_payloads() {
+    let cert = crate::peer::ClientCert {
+        pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        subject_dn: "CN=alice.clients.test".into(),
+        issuer_dn: "CN=clients CA".into(),
+        serial_number: "1f:a0".into(),
+        not_before: "Nov 29 14:00:00 2026 GMT".into(),
+        not_after: "Jan  1 00:00:00 4096 GMT".into(),
+    };
+    let want = json!({
+        "clientCertPem": cert.pem,
+        "subjectDN": "CN=alice.clients.test",
+        "issuerDN": "CN=clients CA",
+        "serialNumber": "1f:a0",
+        "validity": { "notBefore": "Nov 29 14:00:00 2026 GMT", "notAfter": "Jan  1 00:00:00 4096 GMT" },
+    });
+    let client = Arc::new(crate::peer::TlsClient {
+        domain: "api.example.test".into(),
+        cert,
+    });
+    let mut v1 = routed(REST_API, "prod", rest_full_request());
+    assert!(
+        event(&v1, false, b"")["requestContext"]["identity"]
+            .get("clientCert")
+            .is_none()
+    );
+    v1.tls_client = Some(client.clone());
+    assert_eq!(
+        event(&v1, false, b"")["requestContext"]["identity"]["clientCert"],
+        want
+    );
+    let mut v2 = routed(HTTP_API, "beta", http_full_request());
+    assert!(
+        event(&v2, true, b"")["requestContext"]
+            .get("authentication")
+            .is_none()
+    );
+    v2.tls_client = Some(client);
+    assert_eq!(
+        event(&v2, true, b"")["requestContext"]["authentication"],
+        json!({ "clientCert": want })
     );
 }
