@@ -203,3 +203,19 @@ async fn a_mutual_tls_domain_takes_only_clients_its_truststore_vouches_for() {
         .expect("answered");
     assert_eq!(status, 200, "{text}");
 }
+
+/// A truststore rustls cannot use is refused with its setting, before anything serves.
+#[test]
+fn an_unusable_truststore_is_refused_with_its_place() {
+    let mut s = setup();
+    let bad = s._dir.path().join("bad-truststore.pem");
+    std::fs::write(
+        &bad,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
+    s.node.domains[0].truststore_file = Some(bad.display().to_string());
+    let err = causeway_gateway::https_config(&s.node).expect_err("refused");
+    assert_eq!(err.field, "domains[0].truststore_file", "{err}");
+    assert!(err.message.contains("bad-truststore.pem"), "{err}");
+}
