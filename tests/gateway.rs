@@ -35,6 +35,8 @@ mod mapping;
 mod metrics;
 #[path = "gateway/mtls.rs"]
 mod mtls;
+#[path = "gateway/resource_policy.rs"]
+mod resource_policy;
 #[path = "gateway/routing.rs"]
 mod routing;
 #[path = "gateway/seeded.rs"]

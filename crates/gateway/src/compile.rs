@@ -339,7 +339,7 @@ pub fn compile(
             router,
             routes,
             cors,
-            endpoint: crate::endpoint::Endpoint::new(&api.endpoint),
+            endpoint: crate::endpoint::Endpoint::new(&api.endpoint, &api.resource_policy),
             gateway_responses: crate::gateway_responses::GatewayResponses::new(
                 &api.gateway_responses,
             ),

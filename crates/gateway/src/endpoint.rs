@@ -1,11 +1,13 @@
 //! Endpoint types at the door: which listener serves an API, and to which clients. A
 //! PRIVATE API is served only on the private listener and only to clients in its source
 //! networks; the private listener serves nothing else. REGIONAL and EDGE APIs are served
-//! on the public listener (EDGE as REGIONAL until edges front the node).
+//! on the public listener (EDGE as REGIONAL until edges front the node). An API's
+//! resource policy then admits clients by source address, and an API may be served only
+//! through its custom domains (`disable_execute_api_endpoint`).
 
 use std::net::IpAddr;
 
-use causeway_model::{EndpointSpec, EndpointType, Network};
+use causeway_model::{EndpointSpec, EndpointType, Network, ResourcePolicySpec};
 
 use crate::error::{ErrorKind, GatewayError};
 
@@ -14,20 +16,50 @@ use crate::error::{ErrorKind, GatewayError};
 pub(crate) struct Endpoint {
     private: bool,
     networks: Vec<Network>,
+    /// The resource policy: only clients in `allow` (when it names any), never those in
+    /// `deny`.
+    allow: Vec<Network>,
+    deny: Vec<Network>,
+    /// Served only through custom domains.
+    domains_only: bool,
 }
 
 impl Endpoint {
     /// The compiled form of a validated spec (a network that does not parse — impossible
     /// after validation — admits nobody).
-    pub(crate) fn new(spec: &EndpointSpec) -> Endpoint {
+    pub(crate) fn new(spec: &EndpointSpec, policy: &ResourcePolicySpec) -> Endpoint {
+        let parse = |list: &[String]| -> Vec<Network> {
+            list.iter().filter_map(|n| Network::parse(n).ok()).collect()
+        };
         Endpoint {
             private: spec.kind == EndpointType::Private,
-            networks: spec
-                .source_networks
-                .iter()
-                .filter_map(|n| Network::parse(n).ok())
-                .collect(),
+            networks: parse(&spec.source_networks),
+            allow: parse(&policy.allow_source_networks),
+            deny: parse(&policy.deny_source_networks),
+            domains_only: spec.disable_execute_api_endpoint,
         }
+    }
+
+    /// Whether a request for `host` on the private listener (`private`) from `client`
+    /// may reach the API: [`admits`](Self::admits), and at its execute-api host only
+    /// unless that is disabled (a 403 `Forbidden` there, as API Gateway answers).
+    pub(crate) fn serves(
+        &self,
+        host: &str,
+        private: bool,
+        client: IpAddr,
+        resource: impl FnOnce() -> String,
+    ) -> Result<(), GatewayError> {
+        if self.domains_only && host.ends_with(crate::EXECUTE_API_SUFFIX) {
+            return Err(GatewayError::new(ErrorKind::Forbidden));
+        }
+        self.admits(private, client, resource)
+    }
+
+    /// Whether the API has a resource policy to check (the client's source address is
+    /// looked up only then).
+    pub(crate) fn has_policy(&self) -> bool {
+        !self.allow.is_empty() || !self.deny.is_empty()
     }
 
     /// Whether a request on the private listener (`private`) from `client` may reach the
@@ -35,7 +67,7 @@ impl Endpoint {
     /// for another, is a 403 `Forbidden` (API Gateway's answer for a private API reached
     /// without a VPC endpoint); a client outside the source networks gets the refusal of
     /// a resource policy.
-    pub(crate) fn admits(
+    fn admits(
         &self,
         private: bool,
         client: IpAddr,
@@ -44,8 +76,11 @@ impl Endpoint {
         if private != self.private {
             return Err(GatewayError::new(ErrorKind::Forbidden));
         }
-        if self.private && !self.networks.iter().any(|n| n.contains(client)) {
-            tracing::debug!(%client, "client outside the PRIVATE API's source networks");
+        let outside_private = self.private && !self.networks.iter().any(|n| n.contains(client));
+        let refused_by_policy = self.deny.iter().any(|n| n.contains(client))
+            || (!self.allow.is_empty() && !self.allow.iter().any(|n| n.contains(client)));
+        if outside_private || refused_by_policy {
+            tracing::debug!(%client, outside_private, "client refused by the API's source networks");
             return Err(GatewayError::new(ErrorKind::AccessDenied).with_message(format!(
                 "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {}",
                 resource()

@@ -308,6 +308,21 @@ impl Gateway {
                     .client_of(&h, &parts, &host, throttle::now_ms(), client)
             });
             let client = vouched.as_ref().unwrap_or(client);
+            let refused = stage
+                .deployment
+                .endpoint
+                .serves(&host, client.private, client.addr.ip(), String::new)
+                .is_err();
+            if refused {
+                // Refused by the pipeline, as any other request (counted, logged, and
+                // answered with the API's gateway response).
+                let (mut resp, id) = self
+                    .handle_parts(parts, Body::Stream(body), client, host, false)
+                    .await;
+                resp.headers_mut()
+                    .insert(&pipeline::REQUEST_ID, id.header_value());
+                return resp;
+            }
             let path = parts.uri.path();
             let route_path = at.and_then(|a| path.get(a..)).unwrap_or("").to_owned();
             let req = Request::from_parts(parts, body);

@@ -27,6 +27,9 @@ pub struct ApiSpec {
     /// Where the API is served (`REGIONAL` unless it says otherwise).
     #[serde(default, skip_serializing_if = "crate::EndpointSpec::is_default")]
     pub endpoint: crate::EndpointSpec,
+    /// Who may invoke the API by source address (everyone unless it says otherwise).
+    #[serde(default, skip_serializing_if = "crate::ResourcePolicySpec::is_default")]
+    pub resource_policy: crate::ResourcePolicySpec,
     /// Media types passed through as binary (e.g. `image/png`, `*/*`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub binary_media_types: Vec<String>,

@@ -46,6 +46,33 @@ pub struct EndpointSpec {
     /// as CIDR blocks (`10.0.0.0/8`, `fd00::/8`) or single addresses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_networks: Vec<String>,
+    /// API Gateway's `disableExecuteApiEndpoint`: the API is served only through its
+    /// custom domains, not at `{api-id}.execute-api.…` (403 there), so that what a domain
+    /// enforces (mutual TLS, say) cannot be walked around.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_execute_api_endpoint: bool,
+}
+
+/// `[resource_policy]` of an API file: who may invoke it by source address, as the
+/// `aws:SourceIp` conditions of an API Gateway resource policy. A client in a `deny`
+/// network is refused; with `allow` networks, so is every client outside them. Edge
+/// nodes' clients are judged by the address the edge vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcePolicySpec {
+    /// Only clients in these networks (CIDR blocks or addresses); empty: every client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_source_networks: Vec<String>,
+    /// Never clients in these networks (wins over `allow_source_networks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_source_networks: Vec<String>,
+}
+
+impl ResourcePolicySpec {
+    /// Whether this is what an API file without `[resource_policy]` gets (everyone).
+    pub fn is_default(&self) -> bool {
+        *self == ResourcePolicySpec::default()
+    }
 }
 
 impl EndpointSpec {

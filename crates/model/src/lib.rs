@@ -27,7 +27,7 @@ pub use api::{
 };
 pub use canary::CanarySpec;
 pub use deployment::{Deployment, DeploymentId};
-pub use endpoint::{EndpointSpec, EndpointType, Network};
+pub use endpoint::{EndpointSpec, EndpointType, Network, ResourcePolicySpec};
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway_response::GatewayResponseSpec;
 pub use jwt::{JwtSpec, resolve_jwks};

@@ -572,3 +572,53 @@ fn a_domain_truststore_is_resolved_checked_and_needs_the_https_listener() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn resource_policies_and_domain_only_apis_are_checked_with_their_place() {
+    let api = |extra: &str| {
+        format!(
+            "version = 1\nid = \"a\"\nname = \"A\"\ntype = \"REST\"\n{extra}[[routes]]\nkey = \"GET /\"\nintegration = {{ type = \"MOCK\" }}\n"
+        )
+    };
+    let ok = causeway_model::parse_api(
+        "a.toml",
+        &api("[resource_policy]\nallow_source_networks = [\"10.0.0.0/8\", \"fd00::/8\"]\ndeny_source_networks = [\"10.1.2.3\"]\n[endpoint]\ndisable_execute_api_endpoint = true\n"),
+    )
+    .expect("valid");
+    assert_eq!(ok.resource_policy.deny_source_networks, ["10.1.2.3"]);
+    assert!(ok.endpoint.disable_execute_api_endpoint);
+
+    let errs = causeway_model::parse_api(
+        "a.toml",
+        &api("[resource_policy]\nallow_source_networks = [\"10.0.0.0/33\"]\ndeny_source_networks = [\"nope\"]\n"),
+    )
+    .expect_err("bad networks")
+    .0;
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "resource_policy.allow_source_networks[0]",
+            "resource_policy.deny_source_networks[0]"
+        ],
+        "{errs:?}"
+    );
+    let errs = causeway_model::parse_api(
+        "a.toml",
+        &api("[resource_policy]\nallow = [\"10.0.0.0/8\"]\n"),
+    )
+    .expect_err("unknown field")
+    .0;
+    assert!(errs.iter().any(|e| e.message.contains("allow")), "{errs:?}");
+    let errs = causeway_model::parse_api(
+        "a.toml",
+        &api("[endpoint]\ntype = \"PRIVATE\"\nsource_networks = [\"10.0.0.0/8\"]\ndisable_execute_api_endpoint = true\n"),
+    )
+    .expect_err("private")
+    .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "endpoint.disable_execute_api_endpoint"),
+        "{errs:?}"
+    );
+}

@@ -89,6 +89,15 @@ pub fn export(api: &ApiSpec, options: &ExportOptions) -> Value {
             json!("1.0"),
         );
     }
+    if api.endpoint.disable_execute_api_endpoint {
+        doc.insert(
+            "x-amazon-apigateway-endpoint-configuration".into(),
+            json!({ "disableExecuteApiEndpoint": true }),
+        );
+    }
+    if let Some(policy) = crate::policy::export(&api.resource_policy) {
+        doc.insert("x-amazon-apigateway-policy".into(), policy);
+    }
     let mut ours = Map::new();
     ours.insert("id".into(), json!(api.id));
     ours.insert("type".into(), json!(api.kind.as_str()));

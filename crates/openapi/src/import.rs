@@ -158,10 +158,22 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         .get("plugins")
         .and_then(|v| r.ours("x-causeway.plugins", v))
         .unwrap_or_default();
-    let endpoint = ours
+    let resource_policy = obj
+        .get("x-amazon-apigateway-policy")
+        .map(|v| crate::policy::import(&mut r, v))
+        .unwrap_or_default();
+    let mut endpoint: causeway_model::EndpointSpec = ours
         .get("endpoint")
         .and_then(|v| r.ours("x-causeway.endpoint", v))
         .unwrap_or_default();
+    if obj
+        .get("x-amazon-apigateway-endpoint-configuration")
+        .and_then(|c| c.get("disableExecuteApiEndpoint"))
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        endpoint.disable_execute_api_endpoint = true;
+    }
     let stages = match ours.get("stages") {
         Some(v) => r.ours("x-causeway.stages", v).unwrap_or_default(),
         None => server_stage(&mut r, obj).into_iter().collect(),
@@ -196,6 +208,7 @@ pub(crate) fn document(doc: &Value, options: &ImportOptions) -> Result<Imported,
         kind,
         description,
         endpoint,
+        resource_policy,
         binary_media_types,
         minimum_compression_size,
         cors,

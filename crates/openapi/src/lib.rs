@@ -18,6 +18,7 @@ use causeway_model::{ApiSpec, ApiType};
 mod export;
 mod import;
 mod models;
+mod policy;
 
 pub use export::export;
 

@@ -3,6 +3,7 @@ use causeway_model::{ApiSpec, parse_api};
 use crate::{ExportOptions, Format, ImportOptions, export, import, render};
 
 mod aws_export;
+mod policy;
 
 fn manifest_file(rel: &str) -> String {
     let path = format!("{}/../../{rel}", env!("CARGO_MANIFEST_DIR"));
@@ -140,7 +141,25 @@ fn every_shipped_api_survives_export_and_import() {
     round_trip("orders.toml", HTTP_API);
     round_trip("pets.toml", REST_WITH_MODEL);
     round_trip("private.toml", PRIVATE_REST);
+    round_trip("fenced.toml", FENCED_REST);
 }
+
+/// A REST API with a resource policy (`x-amazon-apigateway-policy`) served only through
+/// custom domains (`x-amazon-apigateway-endpoint-configuration`).
+const FENCED_REST: &str = r#"
+version = 1
+id = "fenced"
+name = "Fenced"
+type = "REST"
+[endpoint]
+disable_execute_api_endpoint = true
+[resource_policy]
+allow_source_networks = ["10.0.0.0/8", "192.0.2.7"]
+deny_source_networks = ["10.6.6.0/24"]
+[[routes]]
+key = "GET /"
+integration = { type = "MOCK", body = "fenced" }
+"#;
 
 /// A PRIVATE REST API (its endpoint travels in `x-causeway.endpoint`) that compresses
 /// responses (`x-amazon-apigateway-minimum-compression-size`).

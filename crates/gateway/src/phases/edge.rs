@@ -62,7 +62,7 @@ impl Phase for EdgeRoute {
             && stage
                 .deployment
                 .endpoint
-                .admits(ctx.private, ctx.client.ip(), String::new)
+                .serves(&ctx.host, ctx.private, ctx.client.ip(), String::new)
                 .is_ok()
             && !(stage.deployment.cors.is_some() && super::cors::is_preflight(ctx));
         if placeable {

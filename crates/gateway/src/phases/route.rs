@@ -142,13 +142,17 @@ impl Route {
         };
         ctx.route_path_at = at;
         // A refusal names the resource as a route id (`api/stage/METHOD/path`).
-        let admitted = stage
-            .deployment
-            .endpoint
-            .admits(ctx.private, ctx.client.ip(), || {
-                let (api, method) = (stage.deployment.api_id(), ctx.parts.method.as_str());
-                causeway_plugin::route_id(api, &stage.stage, method, ctx.route_path())
-            });
+        let endpoint = &stage.deployment.endpoint;
+        // A resource policy judges the client an edge vouches for.
+        let client = if endpoint.has_policy() {
+            ctx.source_addr()
+        } else {
+            ctx.client.ip()
+        };
+        let admitted = endpoint.serves(&ctx.host, ctx.private, client, || {
+            let (api, method) = (stage.deployment.api_id(), ctx.parts.method.as_str());
+            causeway_plugin::route_id(api, &stage.stage, method, ctx.route_path())
+        });
         if let Err(refused) = admitted {
             // Counted and logged under the stage it was refused for.
             ctx.stage = Some(stage);

@@ -1,4 +1,5 @@
-//! `[endpoint]`: the type fits the API's kind, and a PRIVATE API names valid networks.
+//! `[endpoint]`: the type fits the API's kind, and a PRIVATE API names valid networks;
+//! `[resource_policy]`: valid networks.
 
 use super::Report;
 use crate::api::{ApiSpec, ApiType};
@@ -34,6 +35,23 @@ pub(super) fn check(r: &mut Report<'_>, api: &ApiSpec) {
     for (i, n) in e.source_networks.iter().enumerate() {
         if let Err(why) = Network::parse(n) {
             r.err(format!("endpoint.source_networks[{i}]"), why);
+        }
+    }
+    if e.disable_execute_api_endpoint && e.kind == EndpointType::Private {
+        r.err(
+            "endpoint.disable_execute_api_endpoint",
+            "a PRIVATE API is reached at its execute-api host on the private listener; leave it enabled",
+        );
+    }
+    let p = &api.resource_policy;
+    for (field, list) in [
+        ("allow_source_networks", &p.allow_source_networks),
+        ("deny_source_networks", &p.deny_source_networks),
+    ] {
+        for (i, n) in list.iter().enumerate() {
+            if let Err(why) = Network::parse(n) {
+                r.err(format!("resource_policy.{field}[{i}]"), why);
+            }
         }
     }
 }
