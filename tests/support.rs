@@ -53,6 +53,47 @@ pub async fn tls_upstream(ip: &str) -> (Upstream, Arc<AtomicUsize>) {
     )
 }
 
+/// [`tls_upstream`] that also requires a client certificate from the CAs in
+/// `client_ca_pem` (an upstream that authenticates the gateway).
+pub async fn mtls_upstream(ip: &str, client_ca_pem: &str) -> (Upstream, Arc<AtomicUsize>) {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = tls_fixtures();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .expect("server.pem")
+        .collect::<Result<_, _>>()
+        .expect("certificates");
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).expect("server.key");
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(client_ca_pem.as_bytes()) {
+        roots.add(c.expect("client CA PEM")).expect("client CA");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .expect("verifier");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .expect("server config");
+    let plain = upstream().await;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (addr, accepted) = tls_front(acceptor, ip, plain.addr).await;
+    (
+        Upstream {
+            addr,
+            hits: plain.hits,
+        },
+        accepted,
+    )
+}
+
 /// A TLS server side with the test CA's certificate for `localhost` and `127.0.0.1`.
 fn test_acceptor() -> tokio_rustls::TlsAcceptor {
     use tokio_rustls::rustls;

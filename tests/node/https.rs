@@ -130,3 +130,34 @@ fn the_node_serves_https_beside_http_and_refuses_unusable_certificates() {
         "the old certificate is still served"
     );
 }
+
+/// An upstream client certificate whose key is another certificate's is refused by
+/// `causeway validate` with its setting; the right pair validates.
+#[test]
+fn an_unusable_upstream_client_certificate_is_refused_by_validate() {
+    let cfg = ConfigDir::new(&[("svc", API)]);
+    let out = Command::new(BIN)
+        .args(["mesh", "certs", "--out"])
+        .arg(cfg.path().join("certs"))
+        .args(["gateway", "other"])
+        .output()
+        .expect("mint");
+    assert!(out.status.success(), "{}", text(&out));
+    let node = |key: &str| {
+        format!(
+            "version = 1\n[node]\nupstream_client_cert_file = \"certs/gateway.pem\"\nupstream_client_key_file = \"certs/{key}\"\n"
+        )
+    };
+    std::fs::write(cfg.path().join("causeway.toml"), node("other-key.pem")).expect("node file");
+    let out = cfg.validate();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("node.upstream_client_cert_file")
+            && text(&out).contains("does not go with"),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(cfg.path().join("causeway.toml"), node("gateway-key.pem")).expect("node file");
+    let out = cfg.validate();
+    assert!(out.status.success(), "{}", text(&out));
+}

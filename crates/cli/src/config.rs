@@ -81,12 +81,16 @@ pub(crate) fn load_validated_for_serving(
 }
 
 /// The HTTPS listener's settings (`None`: no `[node.tls]`), its certificates and keys
-/// parsed and checked to belong together.
+/// parsed and checked to belong together; the upstreams' TLS settings checked likewise.
 fn check_tls(set: &ConfigSet) -> Result<Option<HttpsConfig>, ExitCode> {
-    causeway_gateway::https_config(&set.node).map_err(|e| {
-        print_errors([e]);
-        ExitCode::from(EXIT_CONFIG)
-    })
+    let upstream = causeway_gateway::upstream_tls(&set.node).err();
+    match causeway_gateway::https_config(&set.node) {
+        Ok(https) if upstream.is_none() => Ok(https),
+        listener => {
+            print_errors(listener.err().into_iter().chain(upstream));
+            Err(ExitCode::from(EXIT_CONFIG))
+        }
+    }
 }
 
 /// `causeway validate`.

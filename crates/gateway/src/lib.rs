@@ -62,6 +62,7 @@ pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};
 pub use table::{CanaryBinding, EXECUTE_API_SUFFIX, StageBinding};
 pub use tls::server::{HttpsConfig, https_config};
+pub use tls::upstream_tls;
 pub use trace::Tracing;
 
 pub(crate) use host::{host_of, host_problem};
@@ -117,12 +118,7 @@ impl Gateway {
             method: String::new(),
             resource: String::new(),
         });
-        let client = phases::integrate::new_client(
-            node.node
-                .upstream_ca_file
-                .as_deref()
-                .map(std::path::Path::new),
-        );
+        let client = phases::integrate::new_client(node);
         let hub = Arc::new(websocket::Hub::new(client.clone(), metrics.clone()));
         let edge_trust = Arc::new(edge_trust::EdgeTrust::default());
         let edge_gate = Pipeline::new(vec![

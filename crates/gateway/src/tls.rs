@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_util::either::Either;
 
@@ -30,8 +30,64 @@ pub(crate) fn client_config(extra_ca_file: Option<&Path>) -> Result<Arc<ClientCo
     }
 }
 
+/// The TLS client settings for `https://` upstreams from `[node]`: the public roots plus
+/// `upstream_ca_file`'s CAs, and `upstream_client_cert_file` / `upstream_client_key_file`
+/// as the certificate presented to upstreams that ask for one. An error names the
+/// setting (`causeway validate` and `serve` refuse the config with it).
+pub fn upstream_tls(
+    node: &causeway_model::NodeConfig,
+) -> Result<Arc<ClientConfig>, causeway_model::ConfigError> {
+    let fail = |field: &str, message: String| {
+        causeway_model::ConfigError::new("causeway.toml", field, message)
+    };
+    let s = &node.node;
+    let extra = match &s.upstream_ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            fail(
+                "node.upstream_ca_file",
+                format!("cannot read `{path}`: {e}"),
+            )
+        })?),
+        None => None,
+    };
+    let identity = match (&s.upstream_client_cert_file, &s.upstream_client_key_file) {
+        (Some(cert), Some(key)) => Some(
+            client_identity(cert, key).map_err(|e| fail("node.upstream_client_cert_file", e))?,
+        ),
+        _ => None,
+    };
+    build_client_config(extra.as_deref(), identity).map_err(|e| fail("node.upstream_ca_file", e))
+}
+
+/// A certificate chain and its key, checked to belong together.
+fn client_identity(
+    cert_file: &str,
+    key_file: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let read = |path: &str| std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {e}"));
+    let chain = CertificateDer::pem_slice_iter(&read(cert_file)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("`{cert_file}`: {e}"))?;
+    if chain.is_empty() {
+        return Err(format!("`{cert_file}` holds no certificate"));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&read(key_file)?)
+        .map_err(|e| format!("`{key_file}`: no usable private key ({e})"))?;
+    let provider = rustls::crypto::ring::default_provider();
+    rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider)
+        .map_err(|e| format!("`{key_file}` does not go with `{cert_file}`: {e}"))?;
+    Ok((chain, key))
+}
+
 /// [`client_config`] with the extra CAs given as PEM text.
 pub(crate) fn client_config_pem(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, String> {
+    build_client_config(extra_ca_pem, None)
+}
+
+fn build_client_config(
+    extra_ca_pem: Option<&[u8]>,
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(pem) = extra_ca_pem {
@@ -46,11 +102,16 @@ pub(crate) fn client_config_pem(extra_ca_pem: Option<&[u8]>) -> Result<Arc<Clien
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| e.to_string())?,
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

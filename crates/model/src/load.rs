@@ -102,7 +102,7 @@ pub(crate) fn read_pem_certificates(path: &Path) -> Result<String, String> {
 pub fn resolve_tls_files(dir: &Path, file: &str, node: &mut NodeConfig) -> Vec<ConfigError> {
     const CERT: (&str, &str) = (
         "CERTIFICATE-----",
-        "a PEM certificate chain (`-----BEGIN CERTIFICATE-----`), the server's certificate first",
+        "a PEM certificate chain (`-----BEGIN CERTIFICATE-----`), the leaf certificate first",
     );
     const KEY: (&str, &str) = (
         "PRIVATE KEY-----",
@@ -127,6 +127,12 @@ pub fn resolve_tls_files(dir: &Path, file: &str, node: &mut NodeConfig) -> Vec<C
         }
         *path = full.display().to_string();
     };
+    if let Some(cert) = &mut node.node.upstream_client_cert_file {
+        check("node.upstream_client_cert_file".into(), cert, CERT);
+    }
+    if let Some(key) = &mut node.node.upstream_client_key_file {
+        check("node.upstream_client_key_file".into(), key, KEY);
+    }
     if let Some(tls) = &mut node.node.tls {
         check("node.tls.cert_file".into(), &mut tls.cert_file, CERT);
         check("node.tls.key_file".into(), &mut tls.key_file, KEY);

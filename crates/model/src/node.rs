@@ -106,6 +106,14 @@ pub struct NodeSection {
     /// public web PKI's roots (relative to the config directory), e.g. a private CA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_ca_file: Option<String>,
+    /// A client certificate chain (PEM, leaf first) this node presents to `https://`
+    /// upstreams that ask for one: mutual TLS to backends, as API Gateway's client
+    /// certificate for HTTP integrations. Needs `upstream_client_key_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_client_cert_file: Option<String>,
+    /// The private key of `upstream_client_cert_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_client_key_file: Option<String>,
     /// Threads serving requests, 1..=1024; 0 (the default) = one per core, as nginx's
     /// `worker_processes auto` and Envoy's `--concurrency`. Fewer than the cores pays off
     /// when other busy processes (a load generator, a sidecar) share the machine.
@@ -164,6 +172,8 @@ impl Default for NodeSection {
             },
             artifact_cache_mb: 2048,
             upstream_ca_file: None,
+            upstream_client_cert_file: None,
+            upstream_client_key_file: None,
             worker_threads: 0,
             work_stealing: false,
             yield_when_idle: false,

@@ -622,3 +622,49 @@ fn resource_policies_and_domain_only_apis_are_checked_with_their_place() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn an_upstream_client_certificate_needs_its_key_and_both_are_resolved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tls");
+    std::fs::copy(fixtures.join("server.pem"), dir.path().join("client.pem")).expect("copy");
+    std::fs::copy(fixtures.join("server.key"), dir.path().join("client.key")).expect("copy");
+    let write = |text: &str| {
+        std::fs::write(
+            dir.path().join("causeway.toml"),
+            format!("version = 1\n[node]\n{text}"),
+        )
+        .expect("write");
+    };
+    write("upstream_client_cert_file = \"client.pem\"\n");
+    let errs = causeway_model::load_dir(dir.path()).expect_err("no key").0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "node.upstream_client_key_file"),
+        "{errs:?}"
+    );
+    write(
+        "upstream_client_cert_file = \"client.key\"\nupstream_client_key_file = \"client.key\"\n",
+    );
+    let errs = causeway_model::load_dir(dir.path())
+        .expect_err("a key as the cert")
+        .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "node.upstream_client_cert_file"
+                && e.message.contains("does not hold")),
+        "{errs:?}"
+    );
+    write(
+        "upstream_client_cert_file = \"client.pem\"\nupstream_client_key_file = \"client.key\"\n",
+    );
+    let set = causeway_model::load_dir(dir.path()).expect("valid");
+    assert_eq!(
+        set.node
+            .node
+            .upstream_client_key_file
+            .as_deref()
+            .map(Path::new),
+        Some(dir.path().join("client.key").as_path())
+    );
+}

@@ -83,6 +83,20 @@ pub(crate) fn node_alone(file: &str, node: &NodeConfig) -> ConfigErrors {
             format!("{} is already `node.listen` or `node.private_listen`; give the HTTPS listener its own port", tls.listen),
         );
     }
+    match (
+        &node.node.upstream_client_cert_file,
+        &node.node.upstream_client_key_file,
+    ) {
+        (Some(_), None) => r.err(
+            "node.upstream_client_key_file",
+            "`upstream_client_cert_file` needs its `upstream_client_key_file`",
+        ),
+        (None, Some(_)) => r.err(
+            "node.upstream_client_cert_file",
+            "`upstream_client_key_file` needs its `upstream_client_cert_file`",
+        ),
+        _ => {}
+    }
     let mut names = BTreeSet::new();
     for (i, d) in node.domains.iter().enumerate() {
         match (&d.cert_file, &d.key_file) {

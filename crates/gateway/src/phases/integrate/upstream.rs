@@ -22,12 +22,12 @@ use http::header::{self, HeaderName, HeaderValue};
 pub(crate) type HttpClient = Pool;
 
 /// A client with the default pool settings (60 s idle timeout, 1024 idle connections per
-/// upstream, 10 s connect timeout) trusting the public web PKI and the CAs in
-/// `extra_ca_file` for `https://` upstreams. A CA file that cannot be used is logged and
-/// left out (the config loader has checked it exists and holds certificates).
-pub(crate) fn new_client(extra_ca_file: Option<&std::path::Path>) -> HttpClient {
-    let tls = pool::client_config(extra_ca_file).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "upstream CA file not used; https upstreams are checked against the public roots only");
+/// upstream, 10 s connect timeout) with `[node]`'s TLS settings for `https://` upstreams
+/// ([`crate::upstream_tls`]). Settings that cannot be used (`causeway serve` refuses
+/// them before this) are logged and left out: the public roots, no client certificate.
+pub(crate) fn new_client(node: &causeway_model::NodeConfig) -> HttpClient {
+    let tls = crate::upstream_tls(node).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "upstream TLS settings not used; https upstreams are checked against the public roots only, with no client certificate");
         pool::client_config(None)
             .expect("the public roots and ring's default protocol versions make a configuration")
     });
