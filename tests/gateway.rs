@@ -25,6 +25,8 @@ mod http1;
 mod https;
 #[path = "gateway/https_listener.rs"]
 mod https_listener;
+#[path = "gateway/inflate.rs"]
+mod inflate;
 #[path = "gateway/integrations.rs"]
 mod integrations;
 #[path = "gateway/jwt.rs"]

@@ -22,6 +22,9 @@ pub enum ErrorKind {
     InvalidRequestBody,
     /// Request body over the limit.
     PayloadTooLarge,
+    /// A request body in a content coding the API cannot decode, or not in the coding it
+    /// names (415).
+    UnsupportedMediaType,
     /// Request header block over the limit.
     HeadersTooLarge,
     /// The integration did not answer in time.
@@ -113,6 +116,9 @@ impl GatewayError {
             ErrorKind::Throttled => (ErrorSource::Client, true, "Too Many Requests"),
             ErrorKind::QuotaExceeded => (ErrorSource::Client, false, "Limit Exceeded"),
             ErrorKind::Misdirected => (ErrorSource::Client, true, "Misdirected Request"),
+            ErrorKind::UnsupportedMediaType => {
+                (ErrorSource::Client, false, "Unsupported Media Type")
+            }
             ErrorKind::Internal => (ErrorSource::Internal, false, "Internal server error"),
         };
         GatewayError {
@@ -157,6 +163,7 @@ impl GatewayError {
             ErrorKind::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::IntegrationFailure => StatusCode::BAD_GATEWAY,
             ErrorKind::Misdirected => StatusCode::MISDIRECTED_REQUEST,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,6 +185,7 @@ impl GatewayError {
             ErrorKind::Throttled => "ThrottlingException",
             ErrorKind::QuotaExceeded => "LimitExceededException",
             ErrorKind::Misdirected => "MisdirectedRequestException",
+            ErrorKind::UnsupportedMediaType => "UnsupportedMediaTypeException",
             ErrorKind::Internal => "InternalServerErrorException",
         }
     }
@@ -202,6 +210,7 @@ impl GatewayError {
             ErrorKind::Throttled => "THROTTLED",
             ErrorKind::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorKind::Misdirected => "DEFAULT_4XX",
+            ErrorKind::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ErrorKind::Internal => "DEFAULT_5XX",
         }
     }

@@ -145,6 +145,9 @@ impl Gateway {
             Box::new(phases::authorize::Authorize {
                 metrics: metrics.clone(),
             }),
+            Box::new(phases::inflate::Inflate {
+                max_body_bytes: node.node.max_body_bytes,
+            }),
             Box::new(phases::params::RequiredParams),
             Box::new(phases::api_key::ApiKey { keys: keys.clone() }),
             Box::new(phases::throttle::ThrottlePhase {

@@ -44,4 +44,5 @@ pub const RESPONSE_TYPES: &[&str] = &[
     "RESOURCE_NOT_FOUND",
     "THROTTLED",
     "UNAUTHORIZED",
+    "UNSUPPORTED_MEDIA_TYPE",
 ];
