@@ -62,10 +62,10 @@ enum Command {
     /// Check or run a WebAssembly plugin locally.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
-    /// API keys: create, import, list, enable, disable.
+    /// API keys: create, import, list, enable, disable, delete.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Usage plans: per-key throttles and quotas over API stages.
+    /// Usage plans: per-key throttles and quotas over API stages (create, list, update, delete, usage).
     #[command(subcommand, name = "usage-plans")]
     UsagePlans(keys::PlansCommand),
     /// OpenAPI 3 documents: export an API (or what a stage serves), import one as an API
