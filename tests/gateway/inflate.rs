@@ -94,7 +94,11 @@ async fn rest_apis_decode_compressed_request_bodies() {
         let r = post(rest_host, "/prod/up/orders", coding, body).await;
         assert_eq!(r.status, 200, "{coding}: {}", r.text());
         let echo = r.json();
-        assert_eq!(echo["body"].as_str(), std::str::from_utf8(order).ok(), "{coding}");
+        assert_eq!(
+            echo["body"].as_str(),
+            std::str::from_utf8(order).ok(),
+            "{coding}"
+        );
         assert!(
             echo["headers"].get("content-encoding").is_none(),
             "{coding}: {echo}"

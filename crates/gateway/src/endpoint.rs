@@ -22,6 +22,8 @@ pub(crate) struct Endpoint {
     deny: Vec<Network>,
     /// Served only through custom domains.
     domains_only: bool,
+    /// Public, at any host, to every client: nothing to check on the public listener.
+    open: bool,
 }
 
 impl Endpoint {
@@ -31,11 +33,20 @@ impl Endpoint {
         let parse = |list: &[String]| -> Vec<Network> {
             list.iter().filter_map(|n| Network::parse(n).ok()).collect()
         };
+        let private = spec.kind == EndpointType::Private;
+        let (allow, deny) = (
+            parse(&policy.allow_source_networks),
+            parse(&policy.deny_source_networks),
+        );
         Endpoint {
-            private: spec.kind == EndpointType::Private,
+            open: !private
+                && !spec.disable_execute_api_endpoint
+                && allow.is_empty()
+                && deny.is_empty(),
+            private,
             networks: parse(&spec.source_networks),
-            allow: parse(&policy.allow_source_networks),
-            deny: parse(&policy.deny_source_networks),
+            allow,
+            deny,
             domains_only: spec.disable_execute_api_endpoint,
         }
     }
@@ -43,6 +54,7 @@ impl Endpoint {
     /// Whether a request for `host` on the private listener (`private`) from `client`
     /// may reach the API: [`admits`](Self::admits), and at its execute-api host only
     /// unless that is disabled (a 403 `Forbidden` there, as API Gateway answers).
+    #[inline]
     pub(crate) fn serves(
         &self,
         host: &str,
@@ -50,6 +62,9 @@ impl Endpoint {
         client: IpAddr,
         resource: impl FnOnce() -> String,
     ) -> Result<(), GatewayError> {
+        if self.open && !private {
+            return Ok(());
+        }
         if self.domains_only && host.ends_with(crate::EXECUTE_API_SUFFIX) {
             return Err(GatewayError::new(ErrorKind::Forbidden));
         }
@@ -58,6 +73,7 @@ impl Endpoint {
 
     /// Whether the API has a resource policy to check (the client's source address is
     /// looked up only then).
+    #[inline]
     pub(crate) fn has_policy(&self) -> bool {
         !self.allow.is_empty() || !self.deny.is_empty()
     }

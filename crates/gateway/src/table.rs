@@ -198,14 +198,28 @@ impl Table {
     /// mutual-TLS domain and the connection's client did not prove a certificate to it
     /// (the plain listener: 403; a TLS connection made to another name: 421, so that the
     /// client opens one naming `host`, as h2 clients that share connections do).
+    #[inline]
     pub(crate) fn client_cert_problem(
         &self,
         host: &str,
         https: bool,
         client: Option<&crate::peer::TlsClient>,
     ) -> Option<crate::GatewayError> {
+        if self.mutual.is_empty() {
+            return None;
+        }
+        self.mutual_problem(host, https, client)
+    }
+
+    #[cold]
+    fn mutual_problem(
+        &self,
+        host: &str,
+        https: bool,
+        client: Option<&crate::peer::TlsClient>,
+    ) -> Option<crate::GatewayError> {
         use crate::{ErrorKind, GatewayError};
-        if self.mutual.is_empty() || !self.mutual.contains(host) {
+        if !self.mutual.contains(host) {
             return None;
         }
         match client {

@@ -36,6 +36,10 @@ impl Phase for Inflate {
     }
 
     fn request<'a>(&'a self, ctx: &'a mut RequestCtx) -> Step<'a> {
+        // No body (most requests): nothing to look up.
+        if matches!(ctx.body, None | Some(Body::Empty)) {
+            return Step::Now(Flow::Continue);
+        }
         let rest = ctx
             .stage
             .as_deref()
