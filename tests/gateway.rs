@@ -37,6 +37,8 @@ mod mapping;
 mod metrics;
 #[path = "gateway/mtls.rs"]
 mod mtls;
+#[path = "gateway/param_mapping.rs"]
+mod param_mapping;
 #[path = "gateway/resource_policy.rs"]
 mod resource_policy;
 #[path = "gateway/routing.rs"]

@@ -205,6 +205,8 @@ pub(crate) struct Upstream {
     /// Header parameters (`integration.request.header.*`), names parsed once.
     pub(crate) request_headers: Vec<(HeaderName, Source)>,
     pub(crate) response_params: Vec<(HeaderName, Source)>,
+    /// HTTP APIs' parameter mapping (`append|overwrite|remove:…`), if any.
+    pub(crate) mapping: Option<Box<crate::phases::integrate::HttpMapping>>,
     /// The upstream's pool entry, once resolved.
     pub(crate) origin: crate::phases::integrate::KnownOrigin,
 }
@@ -229,6 +231,7 @@ impl Upstream {
             request_params,
             request_headers,
             response_params: Vec::new(),
+            mapping: None,
         })
     }
 }

@@ -276,9 +276,16 @@ pub struct HttpProxyIntegration {
     /// Integration timeout, 50..=29000 ms.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Extra request parameters, as for [`HttpIntegration::request_parameters`].
+    /// Extra request parameters, as for [`HttpIntegration::request_parameters`]; on HTTP
+    /// APIs also in their own form (`"append|overwrite|remove:header.NAME"`,
+    /// `"…:querystring.NAME"`, `"overwrite:path"` = VALUE, see
+    /// [`crate::param_mapping`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub request_parameters: BTreeMap<String, String>,
+    /// HTTP APIs: per integration status code (`"404"`), changes to the response
+    /// (`"overwrite:statuscode"`, `"append|overwrite|remove:header.NAME"` = VALUE).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// HTTP-API style CORS configuration.

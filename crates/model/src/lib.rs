@@ -16,6 +16,7 @@ pub mod gateway_response;
 pub mod jwt;
 pub mod load;
 pub mod node;
+pub mod param_mapping;
 pub mod plugin;
 pub mod settings;
 pub mod template;

@@ -7,6 +7,7 @@ use crate::template::Template;
 use crate::{ConfigError, ConfigErrors, SCHEMA_VERSION};
 
 mod endpoint;
+mod mapping;
 mod mesh;
 mod models;
 mod node;
@@ -189,6 +190,9 @@ pub(crate) fn api(file: &str, api: &ApiSpec) -> ConfigErrors {
             }
         }
         integration(&mut r, i, route.method(), &params, &route.integration);
+        if let IntegrationSpec::HttpProxy(h) = &route.integration {
+            mapping::check(&mut r, i, api.kind, h);
+        }
         if let Some(t) = &route.throttle {
             throttle(&mut r, &format!("routes[{i}].throttle"), t);
         }
@@ -406,6 +410,9 @@ fn upstream(
         );
     }
     for (k, v) in request_parameters {
+        if crate::param_mapping::is_http_api_key(k) {
+            continue; // HTTP APIs' own form: `mapping::check`
+        }
         let field = at(&format!("request_parameters.{k}"));
         match parse_param_ref(k, "integration.request.") {
             None => r.err(

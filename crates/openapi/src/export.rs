@@ -279,6 +279,13 @@ fn aws_integration(route: &RouteSpec) -> Value {
             if !proxy.request_parameters.is_empty() {
                 x.insert("requestParameters".into(), json!(proxy.request_parameters));
             }
+            // HTTP APIs' response mappings, by integration status, as API Gateway writes them.
+            if !proxy.response_parameters.is_empty() {
+                x.insert(
+                    "responseParameters".into(),
+                    json!(proxy.response_parameters),
+                );
+            }
             x.insert("passthroughBehavior".into(), json!("when_no_match"));
         }
         IntegrationSpec::Function(_) | IntegrationSpec::WasiHttp(_) => {}

@@ -3,7 +3,7 @@ use causeway_model::{ApiSpec, parse_api};
 use crate::{ExportOptions, Format, ImportOptions, export, import, render};
 
 mod aws_export;
-mod policy;
+mod extensions;
 
 fn manifest_file(rel: &str) -> String {
     let path = format!("{}/../../{rel}", env!("CARGO_MANIFEST_DIR"));

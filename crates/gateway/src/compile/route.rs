@@ -108,13 +108,16 @@ pub(super) fn route(
                 .ok_or_else(|| format!("plugin `{}` is not loaded", w.plugin))?,
             timeout: Duration::from_millis(w.timeout_ms),
         }),
-        IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream::new(
-            true,
-            &h.uri,
-            h.method.as_deref(),
-            h.timeout_ms,
-            &h.request_parameters,
-        )?),
+        IntegrationSpec::HttpProxy(h) => Integration::Http(Upstream {
+            mapping: crate::phases::integrate::HttpMapping::compile(h)?,
+            ..Upstream::new(
+                true,
+                &h.uri,
+                h.method.as_deref(),
+                h.timeout_ms,
+                &h.request_parameters,
+            )?
+        }),
     };
     let param_names: Vec<String> = route_key_params(&r.key)
         .into_iter()
@@ -193,6 +196,8 @@ pub(super) fn request_params(
 ) -> Result<RequestParams, String> {
     let all: Vec<(Loc, String, Source)> = m
         .iter()
+        // HTTP APIs' `op:target` form is compiled apart (`param_map`).
+        .filter(|(k, _)| !causeway_model::param_mapping::is_http_api_key(k))
         .map(|(k, v)| {
             let (loc, name) =
                 param_ref(k, "integration.request.").ok_or_else(|| format!("bad target `{k}`"))?;

@@ -281,6 +281,17 @@ pub(crate) fn integration(
                     m.insert("method".into(), json!(method));
                 }
             }
+            if kind == "http_proxy"
+                && let Some(Value::Object(by_status)) = x.get("responseParameters")
+            {
+                let mut all = serde_json::Map::new();
+                for (status, params) in by_status {
+                    let map =
+                        r.string_map(Some(params), &format!("{at}.responseParameters.{status}"));
+                    all.insert(status.clone(), json!(map));
+                }
+                m.insert("response_parameters".into(), Value::Object(all));
+            }
             if kind == "http" {
                 let params = r.string_map(
                     default.and_then(|d| d.get("responseParameters")),

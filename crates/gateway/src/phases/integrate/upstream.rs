@@ -73,14 +73,29 @@ fn build_uri(ctx: &RequestCtx, u: &Upstream) -> String {
         P::Context(n) => ctx.context_value(n, out),
         P::Literal(s) => out.push_str(s),
     });
+    if let Some(m) = &u.mapping {
+        m.apply_path(ctx, &mut uri);
+    }
     let mut sep = if uri.contains('?') { '&' } else { '?' };
-    if u.proxy
-        && let Some(q) = ctx.parts.uri.query()
-        && !q.is_empty()
-    {
-        uri.push(sep);
-        uri.push_str(q);
-        sep = '&';
+    match &u.mapping {
+        Some(m) if m.maps_query() => {
+            let q = m.query(ctx, ctx.parts.uri.query());
+            if !q.is_empty() {
+                uri.push(sep);
+                uri.push_str(&q);
+                sep = '&';
+            }
+        }
+        _ => {
+            if u.proxy
+                && let Some(q) = ctx.parts.uri.query()
+                && !q.is_empty()
+            {
+                uri.push(sep);
+                uri.push_str(q);
+                sep = '&';
+            }
+        }
     }
     for (loc, name, src) in &u.request_params {
         if *loc != Loc::Query {
@@ -106,7 +121,10 @@ fn write_headers(ctx: &RequestCtx, u: &Upstream, head: &mut RequestHead) {
     let src = &ctx.parts.headers;
     let ours_tp = ctx.traceparent.as_ref();
     // Whether a mapped header parameter replaces the field `name`.
-    let mapped = |name: &HeaderName| u.request_headers.iter().any(|(n, _)| n == name);
+    let mapped = |name: &HeaderName| {
+        u.request_headers.iter().any(|(n, _)| n == name)
+            || u.mapping.as_ref().is_some_and(|m| m.replaces(name))
+    };
     let mut write = |name: &HeaderName, value: &HeaderValue| {
         head.field(name.as_str(), &[value.as_bytes()]);
     };
@@ -155,6 +173,9 @@ fn write_headers(ctx: &RequestCtx, u: &Upstream, head: &mut RequestHead) {
         {
             head.field(name.as_str(), &[v.as_bytes()]);
         }
+    }
+    if let Some(m) = &u.mapping {
+        m.write_headers(ctx, |name, value| head.field(name, &[value]));
     }
 }
 
@@ -228,6 +249,9 @@ pub(super) async fn call(
                 parts.headers.insert(name.clone(), v);
             }
         }
+    }
+    if let Some(m) = &u.mapping {
+        m.apply_response(ctx, &mut parts.status, &mut parts.headers);
     }
     Ok(Response::from_parts(parts, body))
 }

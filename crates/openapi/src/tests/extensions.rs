@@ -1,4 +1,5 @@
-//! `x-amazon-apigateway-policy` read from API Gateway's own documents.
+//! `x-amazon-apigateway-policy` read from API Gateway's own documents; HTTP APIs' parameter
+//! mappings through `requestParameters` and `responseParameters`.
 
 /// API Gateway's own form of an IP allow list and deny list is read; statements about
 /// anything else are left out with a warning naming them.
@@ -49,4 +50,31 @@ fn an_api_gateway_resource_policy_is_read_for_its_source_addresses() {
     };
     let err = err.to_string();
     assert!(err.contains("not-a-network"), "{err}");
+}
+
+/// An HTTP API's parameter mapping travels as API Gateway's `requestParameters` and
+/// per-status `responseParameters` of the `http_proxy` integration.
+#[test]
+fn http_api_parameter_mappings_survive_export_and_import() {
+    super::round_trip(
+        "mapped.toml",
+        r#"
+version = 1
+id = "mapped"
+name = "Mapped"
+type = "HTTP"
+[[routes]]
+key = "GET /pets/{id}"
+[routes.integration]
+type = "HTTP_PROXY"
+uri = "http://127.0.0.1:9/pets/{id}"
+[routes.integration.request_parameters]
+"append:header.x-trace" = "gw"
+"overwrite:path" = "/v2/$request.path.id"
+"remove:querystring.debug" = ""
+[routes.integration.response_parameters."404"]
+"overwrite:statuscode" = "204"
+"append:header.x-from" = "$response.header.server"
+"#,
+    );
 }
