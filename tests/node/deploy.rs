@@ -112,3 +112,39 @@ fn deployments_survive_kill_9() {
         get(node.addr, HOST, "/prod/v").is_ok_and(|r| r.1 == "v1")
     });
 }
+
+/// `causeway delete-stage`: the stage stops serving, is not
+/// listed, stays deleted over a restart (the config still names it), and `causeway
+/// deploy` brings it back; deleting it twice is a 404 with its name.
+#[test]
+fn a_deleted_stage_stops_serving_and_stays_deleted_until_deployed() {
+    let cfg = ConfigDir::new(&[("svc", &versioned_api("v1"))]);
+    let mut node = Node::start(cfg.path());
+    assert_eq!(
+        get(node.addr, HOST, "/prod/v").expect("get"),
+        (200, "v1".into())
+    );
+    let out = node.cli(&["delete-stage", "--api", "svc", "--stage", "prod"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // (Its only stage: nothing is served at the API's host any more.)
+    let gone = get(node.addr, HOST, "/prod/v").expect("get");
+    assert_eq!(gone.0, 404, "{gone:?}");
+    assert!(gone.1.contains("No API is served"), "{gone:?}");
+    assert!(!text(&node.cli(&["stages"])).contains("prod"));
+    let out = node.cli(&["delete-stage", "--api", "svc", "--stage", "prod"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("prod"), "{}", text(&out));
+
+    node.stop();
+    let node = Node::start(cfg.path());
+    assert_eq!(
+        get(node.addr, HOST, "/prod/v").expect("get").0,
+        404,
+        "still deleted"
+    );
+    let out = node.cli(&["deploy", "--api", "svc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    eventually("served again", Duration::from_secs(10), || {
+        get(node.addr, HOST, "/prod/v").is_ok_and(|r| r == (200, "v1".into()))
+    });
+}

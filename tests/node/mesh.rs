@@ -386,3 +386,41 @@ fn plugin_components_travel_with_their_stage() {
         guarded(b) == 401
     });
 }
+
+/// A stage deleted on one node stops serving on the other; a node that was down when it
+/// was deleted, and comes back announcing its older copy, is told of the delete and drops
+/// it rather than bringing it back.
+#[test]
+fn a_deleted_stage_is_deleted_everywhere_and_not_brought_back() {
+    let mut pair = Pair::start();
+    let served = |n: &Node| get(n.addr, HOST, "/prod/version").is_ok_and(|r| r.0 == 200);
+    eventually("both serve", Duration::from_secs(10), || {
+        served(&pair.a) && served(&pair.b)
+    });
+    let out = pair
+        .a
+        .cli(&["delete-stage", "--api", "svc", "--stage", "prod"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!served(&pair.a));
+    eventually("b stops serving", Duration::from_secs(10), || {
+        !served(&pair.b)
+    });
+
+    // b redeploys (the stage is back on both), then goes down; a deletes it again.
+    let out = pair.b.cli(&["deploy"]);
+    assert!(out.status.success(), "{}", text(&out));
+    eventually("a serves b's deploy", Duration::from_secs(10), || {
+        served(&pair.a)
+    });
+    pair.b.kill9();
+    let out = pair
+        .a
+        .cli(&["delete-stage", "--api", "svc", "--stage", "prod"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // b restarts on its stored stage and announces it: the delete wins on both.
+    pair.b = Node::start(pair.cfg_b.path());
+    eventually("b drops its older copy", Duration::from_secs(20), || {
+        assert!(!served(&pair.a), "a brought the stage back");
+        !served(&pair.b)
+    });
+}

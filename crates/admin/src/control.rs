@@ -82,7 +82,12 @@ impl Control {
             let missing: Vec<_> = api
                 .stages
                 .iter()
-                .filter(|s| inner.store.stage(&api.id, &s.name).is_none())
+                // A stage deleted with `causeway delete-stage` stays deleted over a
+                // restart; `causeway deploy` brings it back.
+                .filter(|s| {
+                    inner.store.stage(&api.id, &s.name).is_none()
+                        && inner.store.deleted_stage(&api.id, &s.name).is_none()
+                })
                 .collect();
             if missing.is_empty() {
                 continue;

@@ -19,6 +19,9 @@ pub enum AdminError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The change lost to a newer one (409).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<ConfigErrors> for AdminError {
@@ -40,6 +43,7 @@ impl AdminError {
                 | StoreError::Invalid { .. },
             ) => 400,
             AdminError::Store(_) => 500,
+            AdminError::Conflict(_) => 409,
         }
     }
 

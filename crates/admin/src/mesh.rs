@@ -283,6 +283,18 @@ fn apply_stage(control: &Control, key: &str, value: &[u8]) {
                     control.share_stage(&r.api_id, &r.stage);
                 }
                 Taken::Kept(_, false) => {}
+                Taken::Deleted(api, stage, false) => {
+                    tracing::info!(api = %api, stage = %stage, "stage deleted by a peer");
+                }
+                Taken::Deleted(api, stage, true) => {
+                    tracing::info!(
+                        api = %api, stage = %stage,
+                        "a peer shared an older change of a stage deleted here: sharing the delete"
+                    );
+                    if let Some(at) = control.lock_store_deleted(&api, &stage) {
+                        control.share_deleted_stage(&api, &stage, at);
+                    }
+                }
             }
         }
         Err(e) => {

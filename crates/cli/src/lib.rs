@@ -59,6 +59,8 @@ enum Command {
     Canary(canary::CanaryCommand),
     /// Drop every cached response of a stage.
     FlushCache(StageArgs),
+    /// Delete a stage: it stops serving, on every node of the mesh (its deployments stay).
+    DeleteStage(StageArgs),
     /// Check or run a WebAssembly plugin locally.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -207,6 +209,7 @@ where
         Command::Rollback(a) => verbs::rollback(&a),
         Command::Canary(c) => canary::run(&c),
         Command::FlushCache(a) => verbs::flush_cache(&a),
+        Command::DeleteStage(a) => verbs::delete_stage(&a),
         Command::Plugin(c) => plugin::run(&c),
         Command::Keys(c) => keys::keys(&c),
         Command::UsagePlans(c) => keys::plans(&c),

@@ -195,3 +195,15 @@ pub(crate) fn flush_cache(args: &StageArgs) -> anyhow::Result<ExitCode> {
     println!("{}/{}: cache flushed", args.api, args.stage);
     Ok(ExitCode::SUCCESS)
 }
+
+/// `causeway delete-stage`.
+pub(crate) fn delete_stage(args: &StageArgs) -> anyhow::Result<ExitCode> {
+    let admin = Admin::connect(&args.admin)?;
+    let path = format!("/v1/apis/{}/stages/{}", args.api, args.stage);
+    let _: serde_json::Value = admin.send(Method::DELETE, &path, &serde_json::json!({}))?;
+    println!(
+        "{}/{}: deleted (its deployments are kept; deploy the stage again to serve it)",
+        args.api, args.stage
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 mod blobs;
+mod deleted;
 mod error;
 mod fsio;
 mod keys;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use causeway_model::{CanarySpec, Deployment, DeploymentId, StageSettings};
 use serde::{Deserialize, Serialize};
 
+pub use deleted::{DeletedStage, StageDeletion};
 pub use error::StoreError;
 pub use keys::{ApiKeyRecord, KeyStore, PlanStage, UsagePlanRecord, hash_key};
 use names::{check_api_id, check_deployment_id, check_stage};
@@ -89,6 +91,8 @@ pub struct Store {
     dir: PathBuf,
     deployments: load::Deployments,
     stages: BTreeMap<(String, String), StageRecord>,
+    /// Deleted stages: when each was deleted ([`Store::delete_stage`]).
+    deleted: BTreeMap<(String, String), u64>,
 }
 
 impl Store {
@@ -104,7 +108,8 @@ impl Store {
         load::remove_leftovers(dir)?;
         let deployments = load::deployments(&deployments_dir)?;
         let mut stages = BTreeMap::new();
-        for record in load::stages(&dir.join("stages.json"))? {
+        let (records, deleted) = load::stages(&dir.join("stages.json"))?;
+        for record in records {
             let known = deployments
                 .get(&record.api_id)
                 .is_some_and(|d| d.contains_key(&record.deployment_id));
@@ -123,6 +128,10 @@ impl Store {
             dir: dir.to_owned(),
             deployments,
             stages,
+            deleted: deleted
+                .into_iter()
+                .map(|d| ((d.api_id, d.stage), d.deleted_at_ms))
+                .collect(),
         })
     }
 
@@ -340,7 +349,12 @@ impl Store {
 
     fn commit_one(&mut self, record: StageRecord) -> Result<&StageRecord, StoreError> {
         let key = (record.api_id.clone(), record.stage.clone());
-        self.write_stages(std::slice::from_ref(&record))?;
+        let tombstones = self.deleted.clone();
+        self.revive(std::slice::from_ref(&record));
+        if let Err(e) = self.write_stages(std::slice::from_ref(&record)) {
+            self.deleted = tombstones;
+            return Err(e);
+        }
         Ok(match self.stages.entry(key) {
             Entry::Occupied(mut slot) => {
                 slot.insert(record);
@@ -358,7 +372,12 @@ impl Store {
             return Ok(());
         }
         let records: Vec<StageRecord> = updated.values().cloned().collect();
-        self.write_stages(&records)?;
+        let tombstones = self.deleted.clone();
+        self.revive(&records);
+        if let Err(e) = self.write_stages(&records) {
+            self.deleted = tombstones;
+            return Err(e);
+        }
         self.stages.extend(updated);
         Ok(())
     }
@@ -376,6 +395,7 @@ impl Store {
         let file = load::StagesFile {
             version: load::STAGES_FILE_VERSION,
             stages: all.into_values().cloned().collect(),
+            deleted: self.deleted_list(),
         };
         let path = self.dir.join("stages.json");
         fsio::write_atomic(&path, &fsio::to_json(&file, &path)?)

@@ -23,6 +23,10 @@ pub(crate) struct StagesFile {
     pub(crate) version: u32,
     /// Every stage, sorted by (API, stage).
     pub(crate) stages: Vec<StageRecord>,
+    /// Stages deleted, and when: kept so that an older copy a peer replays does not
+    /// bring one back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) deleted: Vec<crate::DeletedStage>,
 }
 
 /// Current format version of `stages.json`.
@@ -111,11 +115,13 @@ fn deployment_file(api_id: &str, path: &Path) -> Result<Deployment, String> {
     Ok(d)
 }
 
-/// Read `stages.json`; a missing file is an empty store.
-pub(crate) fn stages(path: &Path) -> Result<Vec<StageRecord>, StoreError> {
+/// Read `stages.json`: the stages and the deleted ones; a missing file is an empty store.
+pub(crate) fn stages(
+    path: &Path,
+) -> Result<(Vec<StageRecord>, Vec<crate::DeletedStage>), StoreError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(StoreError::io("read", path, e)),
     };
     let corrupt = |reason: String| StoreError::CorruptStages {
@@ -129,5 +135,5 @@ pub(crate) fn stages(path: &Path) -> Result<Vec<StageRecord>, StoreError> {
             file.version
         )));
     }
-    Ok(file.stages)
+    Ok((file.stages, file.deleted))
 }

@@ -351,3 +351,46 @@ fn corrupt_stage_file_is_an_error() {
     let err = Store::open(tmp.path()).expect_err("corrupt");
     assert!(matches!(err, StoreError::CorruptStages { .. }), "{err}");
 }
+
+#[test]
+fn a_deleted_stage_stays_deleted_unless_changed_after() {
+    use causeway_store::StageDeletion;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    let a = deployment("pets", "a", 10);
+    {
+        let mut store = Store::open(&dir).expect("open");
+        store.put_deployment(a.clone()).expect("put");
+        store
+            .set_stage("pets", "prod", &a.id, None, 100)
+            .expect("prod");
+        store
+            .set_stage("pets", "beta", &a.id, None, 100)
+            .expect("beta");
+        // A delete older than the stage's last change keeps it.
+        assert!(matches!(
+            store.delete_stage("pets", "prod", 50).expect("old delete"),
+            StageDeletion::NewerKept(_)
+        ));
+        assert!(matches!(
+            store.delete_stage("pets", "prod", 150).expect("delete"),
+            StageDeletion::Removed(r) if r.stage == "prod"
+        ));
+        assert_eq!(
+            store.delete_stage("pets", "nope", 150).expect("absent"),
+            StageDeletion::Absent
+        );
+    }
+    let mut store = Store::open(&dir).expect("reopen");
+    assert!(store.stage("pets", "prod").is_none());
+    assert_eq!(store.deleted_stage("pets", "prod"), Some(150));
+    assert!(store.stage("pets", "beta").is_some());
+    // Deployed again after the delete: the stage is back and no longer deleted.
+    store
+        .set_stage("pets", "prod", &a.id, None, 200)
+        .expect("again");
+    assert_eq!(store.deleted_stage("pets", "prod"), None);
+    let store = Store::open(&dir).expect("reopen");
+    assert!(store.stage("pets", "prod").is_some());
+    assert_eq!(store.deleted_stages().len(), 1, "only `nope` is remembered");
+}

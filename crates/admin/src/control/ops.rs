@@ -209,6 +209,40 @@ impl Control {
         Ok(record)
     }
 
+    /// Delete a stage (API Gateway's `DeleteStage`): it stops serving here and, through
+    /// the mesh, everywhere; its deployments stay. Deploying it again brings it back.
+    pub fn delete_stage(&self, api_id: &str, stage: &str) -> Result<StageRecord, AdminError> {
+        let now = now_ms();
+        let mut inner = self.lock();
+        let record = match inner.store.delete_stage(api_id, stage, now)? {
+            causeway_store::StageDeletion::Removed(r) => r,
+            causeway_store::StageDeletion::NewerKept(r) => {
+                // A change stamped after this moment (clock skew with a peer): still ours.
+                return Err(AdminError::Conflict(format!(
+                    "stage `{api_id}/{stage}` was changed at {} ms, after this delete; try again",
+                    r.updated_at_ms
+                )));
+            }
+            causeway_store::StageDeletion::Absent => {
+                return Err(StoreError::UnknownStage {
+                    api_id: api_id.to_owned(),
+                    stage: stage.to_owned(),
+                }
+                .into());
+            }
+        };
+        self.publish(&mut inner);
+        drop(inner);
+        self.share_deleted_stage(api_id, stage, now);
+        tracing::info!(api = %api_id, stage, deployment = %record.deployment_id, "stage deleted");
+        Ok(record)
+    }
+
+    /// When a stage was deleted, if it is.
+    pub(crate) fn lock_store_deleted(&self, api_id: &str, stage: &str) -> Option<u64> {
+        self.lock().store.deleted_stage(api_id, stage)
+    }
+
     /// Every API that has deployments or stages.
     pub fn apis(&self) -> Vec<ApiSummary> {
         let inner = self.lock();

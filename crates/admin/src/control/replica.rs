@@ -16,6 +16,9 @@ pub(crate) enum Taken {
     /// This node already had that change, or a newer one (`true`: newer, which the mesh
     /// should hear again, so the peer's older record does not stand).
     Kept(StageRecord, bool),
+    /// The stage is deleted here (at or after the peer's change, or by the peer's
+    /// delete); `true`: this node's delete is the newer word, to be heard again.
+    Deleted(String, String, bool),
 }
 
 /// A stage as one node last set it, with the deployments it serves (content-addressed,
@@ -24,6 +27,9 @@ pub(crate) enum Taken {
 pub(crate) struct SharedStage {
     record: StageRecord,
     deployments: Vec<Deployment>,
+    /// The stage was deleted then (its last record names it; no deployments travel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deleted_at_ms: Option<u64>,
 }
 
 impl Control {
@@ -45,6 +51,7 @@ impl Control {
             SharedStage {
                 record,
                 deployments,
+                deleted_at_ms: None,
             }
         };
         // Components first: a peer applies entries in the order they were written.
@@ -76,6 +83,35 @@ impl Control {
         for (api_id, stage) in stages {
             self.share_stage(&api_id, &stage);
         }
+        let deleted = self.lock().store.deleted_stages();
+        for d in deleted {
+            self.share_deleted_stage(&d.api_id, &d.stage, d.deleted_at_ms);
+        }
+    }
+
+    /// Tells the mesh that stage `api_id`/`stage` was deleted at `at_ms`.
+    pub(crate) fn share_deleted_stage(&self, api_id: &str, stage: &str, at_ms: u64) {
+        if self.mesh().is_none() {
+            return;
+        }
+        // Only the name matters in a delete's record.
+        let record = StageRecord {
+            api_id: api_id.to_owned(),
+            stage: stage.to_owned(),
+            deployment_id: causeway_model::DeploymentId(String::new()),
+            variables: Default::default(),
+            description: String::new(),
+            updated_at_ms: at_ms,
+            history: Vec::new(),
+            settings: Default::default(),
+            canary: None,
+        };
+        let shared = SharedStage {
+            record,
+            deployments: Vec::new(),
+            deleted_at_ms: Some(at_ms),
+        };
+        self.share("stage", &format!("{api_id}/{stage}"), &shared);
     }
 
     /// A stage a peer shared: its deployments are stored (hash-checked), compiled, and the
@@ -87,6 +123,30 @@ impl Control {
             .map_err(|e| AdminError::BadRequest(format!("unreadable shared stage: {e}")))?;
         let record = shared.record;
         let api_id = record.api_id.as_str();
+        if let Some(at) = shared.deleted_at_ms {
+            let mut inner = self.lock();
+            let done = inner.store.delete_stage(api_id, &record.stage, at)?;
+            return Ok(match done {
+                causeway_store::StageDeletion::NewerKept(ours) => Taken::Kept(ours, true),
+                causeway_store::StageDeletion::Removed(_) => {
+                    self.publish(&mut inner);
+                    Taken::Deleted(record.api_id.clone(), record.stage.clone(), false)
+                }
+                causeway_store::StageDeletion::Absent => {
+                    Taken::Deleted(record.api_id.clone(), record.stage.clone(), false)
+                }
+            });
+        }
+        // Deleted here after the peer's change: the delete stands, and is said again.
+        if let Some(at) = self.lock().store.deleted_stage(api_id, &record.stage)
+            && at >= record.updated_at_ms
+        {
+            return Ok(Taken::Deleted(
+                record.api_id.clone(),
+                record.stage.clone(),
+                true,
+            ));
+        }
         if let Some(ours) = self.lock().store.stage(api_id, &record.stage)
             && (ours.updated_at_ms > record.updated_at_ms
                 || (ours.updated_at_ms == record.updated_at_ms

@@ -181,7 +181,11 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
             })
             .await
         }
-        (["apis", _, "stages", _], _) => method_not_allowed("GET, PATCH"),
+        (["apis", api, "stages", stage], &Method::DELETE) => {
+            let (api, stage) = ((*api).to_owned(), (*stage).to_owned());
+            run(StatusCode::OK, move || c.delete_stage(&api, &stage)).await
+        }
+        (["apis", _, "stages", _], _) => method_not_allowed("GET, PATCH, DELETE"),
         (["apis", api, "stages", stage, "rollback"], &Method::POST) => {
             let (api, stage) = ((*api).to_owned(), (*stage).to_owned());
             let body: RollbackRequest = match read_json(req, true).await {
