@@ -64,6 +64,18 @@ fn client_identity(
     cert_file: &str,
     key_file: &str,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let (chain, key) = read_identity(cert_file, key_file)?;
+    let provider = rustls::crypto::ring::default_provider();
+    rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider)
+        .map_err(|e| format!("`{key_file}` does not go with `{cert_file}`: {e}"))?;
+    Ok((chain, key))
+}
+
+/// A PEM certificate chain (at least one certificate) and a PEM private key, read.
+pub(crate) fn read_identity(
+    cert_file: &str,
+    key_file: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
     let read = |path: &str| std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {e}"));
     let chain = CertificateDer::pem_slice_iter(&read(cert_file)?)
         .collect::<Result<Vec<_>, _>>()
@@ -73,9 +85,6 @@ fn client_identity(
     }
     let key = PrivateKeyDer::from_pem_slice(&read(key_file)?)
         .map_err(|e| format!("`{key_file}`: no usable private key ({e})"))?;
-    let provider = rustls::crypto::ring::default_provider();
-    rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider)
-        .map_err(|e| format!("`{key_file}` does not go with `{cert_file}`: {e}"))?;
     Ok((chain, key))
 }
 

@@ -11,8 +11,8 @@ use arc_swap::ArcSwap;
 use causeway_model::{ConfigError, NodeConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::crypto::CryptoProvider;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
@@ -176,17 +176,7 @@ fn certified(
     cert_file: &str,
     key_file: &str,
 ) -> Result<Arc<CertifiedKey>, String> {
-    let read = |path: &str| {
-        std::fs::read(Path::new(path)).map_err(|e| format!("cannot read `{path}`: {e}"))
-    };
-    let chain = CertificateDer::pem_slice_iter(&read(cert_file)?)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("`{cert_file}`: {e}"))?;
-    if chain.is_empty() {
-        return Err(format!("`{cert_file}` holds no certificate"));
-    }
-    let key = PrivateKeyDer::from_pem_slice(&read(key_file)?)
-        .map_err(|e| format!("`{key_file}`: no usable private key ({e})"))?;
+    let (chain, key) = super::read_identity(cert_file, key_file)?;
     CertifiedKey::from_der(chain, key, provider)
         .map(Arc::new)
         .map_err(|e| format!("`{key_file}` does not go with `{cert_file}`: {e}"))
