@@ -19,6 +19,7 @@ use crate::support;
 const SECURE: &str = "secure.example.test";
 const OPEN: &str = "open.example.test";
 
+/// The API; `{upstream}` is the echo upstream's URL.
 const API: &str = r#"
 version = 1
 id = "svc"
@@ -29,6 +30,9 @@ name = "prod"
 [[routes]]
 key = "GET /whoami"
 integration = { type = "MOCK", body = "[$context.identity.clientCert.subjectDN|$context.identity.clientCert.issuerDN|$context.identity.clientCert.serialNumber|$context.identity.clientCert.validity.notAfter]" }
+[[routes]]
+key = "GET /echo"
+integration = { type = "HTTP_PROXY", uri = "{upstream}/echo", request_parameters = { "integration.request.header.x-client-dn" = "context.identity.clientCert.subjectDN" } }
 "#;
 
 struct Setup {
@@ -93,6 +97,18 @@ async fn get(
     client: Option<&(String, String)>,
     host: &str,
 ) -> Result<(u16, String), String> {
+    get_path(addr, s, sni, client, host, "/whoami").await
+}
+
+/// [`get`] of `path`.
+async fn get_path(
+    addr: SocketAddr,
+    s: &Setup,
+    sni: &str,
+    client: Option<&(String, String)>,
+    host: &str,
+    path: &str,
+) -> Result<(u16, String), String> {
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(s.server_ca.as_bytes()) {
         roots.add(c.expect("CA PEM")).expect("CA");
@@ -120,7 +136,7 @@ async fn get(
         .connect(name, tcp)
         .await
         .map_err(|e| format!("handshake: {e}"))?;
-    let req = format!("GET /whoami HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
     tls.write_all(req.as_bytes())
         .await
         .map_err(|e| format!("write: {e}"))?;
@@ -136,7 +152,9 @@ async fn get(
 #[tokio::test]
 async fn a_mutual_tls_domain_takes_only_clients_its_truststore_vouches_for() {
     let s = setup();
-    let gw = support::gateway_with(s.node.clone(), &[API]).await;
+    let upstream = support::upstream().await;
+    let api = API.replace("{upstream}", &upstream.url());
+    let gw = support::gateway_with(s.node.clone(), &[&api]).await;
     let config = causeway_gateway::https_config(&s.node)
         .expect("TLS settings")
         .expect("an HTTPS listener");
@@ -170,6 +188,16 @@ async fn a_mutual_tls_domain_takes_only_clients_its_truststore_vouches_for() {
     assert!(
         fields[3].ends_with(" GMT"),
         "validity as OpenSSL prints it: {body}"
+    );
+
+    // An HTTP integration is told who the client is when the route maps it.
+    let (status, text) = get_path(addr, &s, SECURE, Some(&s.alice), SECURE, "/echo")
+        .await
+        .expect("alice is served");
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains(r#""x-client-dn":"CN=alice.clients.test""#),
+        "{text}"
     );
 
     // No certificate, or one another CA signed: no exchange at all.
