@@ -247,3 +247,23 @@ fn an_unusable_truststore_is_refused_with_its_place() {
     assert_eq!(err.field, "domains[0].truststore_file", "{err}");
     assert!(err.message.contains("bad-truststore.pem"), "{err}");
 }
+
+/// A reload (SIGHUP) may renew a domain's truststore, but not turn mutual TLS on or off
+/// for a domain: the routing table that refuses requests over other names was built at
+/// start, so that takes a restart, and the settings in use stay.
+#[test]
+fn a_reload_does_not_turn_mutual_tls_on_or_off() {
+    let s = setup();
+    let config = causeway_gateway::https_config(&s.node)
+        .expect("TLS settings")
+        .expect("an HTTPS listener");
+    config.reload(&s.node).expect("the same settings reload");
+    let mut off = s.node.clone();
+    off.domains[0].truststore_file = None;
+    let err = config.reload(&off).expect_err("turned off");
+    assert!(err.message.contains("takes a restart"), "{err}");
+    let mut on = s.node.clone();
+    on.domains[1].truststore_file = on.domains[0].truststore_file.clone();
+    let err = config.reload(&on).expect_err("turned on");
+    assert_eq!(err.field, "domains[].truststore_file", "{err}");
+}

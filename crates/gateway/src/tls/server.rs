@@ -87,7 +87,23 @@ impl HttpsConfig {
     pub fn reload(&self, node: &NodeConfig) -> Result<(), ConfigError> {
         match https_config(node)? {
             Some(fresh) => {
-                self.0.store(fresh.0.load_full());
+                // Which domains require a client certificate is also known to the routing
+                // table, built at start: changing it here alone could let a request for a
+                // domain that now requires one in over another name.
+                let fresh = fresh.0.load_full();
+                let mutual = |s: &Settings| {
+                    let mut names: Vec<&String> = s.mutual.keys().collect();
+                    names.sort_unstable();
+                    names.into_iter().cloned().collect::<Vec<String>>()
+                };
+                if mutual(&fresh) != mutual(&self.0.load()) {
+                    return Err(ConfigError::new(
+                        "causeway.toml",
+                        "domains[].truststore_file",
+                        "mutual TLS is turned on or off for a domain: that takes a restart (the certificates in use stay; truststores of domains that already have one are reloaded)",
+                    ));
+                }
+                self.0.store(fresh);
                 Ok(())
             }
             None => Err(ConfigError::new(
