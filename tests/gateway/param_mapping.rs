@@ -40,7 +40,7 @@ uri = "{upstream}/pets/{{id}}"
 key = "GET /old/{{id}}"
 [routes.integration]
 type = "HTTP_PROXY"
-uri = "{upstream}/ignored"
+uri = "{upstream}/ignored?from=uri"
 request_parameters = {{ "overwrite:path" = "/v2/items/$request.path.id" }}
 
 [[routes]]
@@ -107,6 +107,11 @@ async fn requests_and_responses_are_mapped_as_configured() {
     let r = send(&c, gw.addr, "GET", HOST, "/old/42", &[], "").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["path"], "/v2/items/42");
+    assert_eq!(
+        r.json()["query"]["from"],
+        "uri",
+        "the URI's own query stays"
+    );
 
     // A status mapped per the integration's status.
     let r = send(&c, gw.addr, "GET", HOST, "/brew", &[], "").await;

@@ -105,19 +105,21 @@ impl HttpMapping {
         }
     }
 
-    /// Overwrites the path of `uri` (`scheme://authority/path`, no query yet).
+    /// Overwrites the path of `uri` (`scheme://authority/path[?query]`); a query the
+    /// integration URI names stays.
     pub(crate) fn apply_path(&self, ctx: &RequestCtx, uri: &mut String) {
         let Some(value) = &self.path else { return };
         let authority_at = uri.find("://").map_or(0, |i| i + 3);
         let path_at = uri[authority_at..]
             .find(['/', '?'])
             .map_or(uri.len(), |i| authority_at + i);
+        let path_end = uri[path_at..].find('?').map_or(uri.len(), |i| path_at + i);
         let mut path = String::new();
         render(value, ctx, None, &mut path);
         if !path.starts_with('/') {
             path.insert(0, '/');
         }
-        uri.replace_range(path_at.., &path);
+        uri.replace_range(path_at..path_end, &path);
     }
 
     /// Whether the query string is rebuilt ([`query`](Self::query)).
