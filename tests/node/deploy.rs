@@ -147,4 +147,21 @@ fn a_deleted_stage_stops_serving_and_stays_deleted_until_deployed() {
     eventually("served again", Duration::from_secs(10), || {
         get(node.addr, HOST, "/prod/v").is_ok_and(|r| r == (200, "v1".into()))
     });
+
+    // The whole API: every stage goes; its deployments stay listed.
+    let out = node.cli(&["delete-api", "--api", "svc"]);
+    assert!(
+        out.status.success() && text(&out).contains("prod"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(get(node.addr, HOST, "/prod/v").expect("get").0, 404);
+    let out = node.cli(&["deployments", "--api", "svc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = node.cli(&["delete-api", "--api", "nope"]);
+    assert!(
+        !out.status.success() && text(&out).contains("nope"),
+        "{}",
+        text(&out)
+    );
 }

@@ -61,6 +61,8 @@ enum Command {
     FlushCache(StageArgs),
     /// Delete a stage: it stops serving, on every node of the mesh (its deployments stay).
     DeleteStage(StageArgs),
+    /// Delete every stage of an API: it stops serving everywhere (its deployments stay).
+    DeleteApi(DeploymentsArgs),
     /// Check or run a WebAssembly plugin locally.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -151,6 +153,7 @@ struct StagesArgs {
     api: Option<String>,
 }
 
+/// One API on the node (`deployments`, `delete-api`).
 #[derive(Debug, Args)]
 struct DeploymentsArgs {
     #[command(flatten)]
@@ -210,6 +213,7 @@ where
         Command::Canary(c) => canary::run(&c),
         Command::FlushCache(a) => verbs::flush_cache(&a),
         Command::DeleteStage(a) => verbs::delete_stage(&a),
+        Command::DeleteApi(a) => verbs::delete_api(&a),
         Command::Plugin(c) => plugin::run(&c),
         Command::Keys(c) => keys::keys(&c),
         Command::UsagePlans(c) => keys::plans(&c),

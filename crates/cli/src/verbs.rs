@@ -207,3 +207,25 @@ pub(crate) fn delete_stage(args: &StageArgs) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `causeway delete-api`.
+pub(crate) fn delete_api(args: &DeploymentsArgs) -> anyhow::Result<ExitCode> {
+    let admin = Admin::connect(&args.admin)?;
+    let deleted: causeway_admin::wire::Items<causeway_admin::wire::StageRecord> = admin.send(
+        Method::DELETE,
+        &format!("/v1/apis/{}", args.api),
+        &serde_json::json!({}),
+    )?;
+    let names: Vec<&str> = deleted.items.iter().map(|s| s.stage.as_str()).collect();
+    println!(
+        "{}: stages deleted: {} (its deployments are kept; `causeway deploy --api {}` serves it again)",
+        args.api,
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        },
+        args.api
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -238,6 +238,31 @@ impl Control {
         Ok(record)
     }
 
+    /// Delete every stage of an API (API Gateway's `DeleteRestApi`, for serving): it is
+    /// served nowhere in the mesh; its deployments stay, listed, to deploy again from.
+    pub fn delete_api(&self, api_id: &str) -> Result<Vec<StageRecord>, AdminError> {
+        let stages: Vec<String> = {
+            let inner = self.lock();
+            if inner.store.deployments(api_id).is_empty() {
+                return Err(StoreError::UnknownApi {
+                    api_id: api_id.to_owned(),
+                }
+                .into());
+            }
+            inner
+                .store
+                .stages()
+                .into_iter()
+                .filter(|s| s.api_id == api_id)
+                .map(|s| s.stage.clone())
+                .collect()
+        };
+        stages
+            .iter()
+            .map(|stage| self.delete_stage(api_id, stage))
+            .collect()
+    }
+
     /// When a stage was deleted, if it is.
     pub(crate) fn lock_store_deleted(&self, api_id: &str, stage: &str) -> Option<u64> {
         self.lock().store.deleted_stage(api_id, stage)

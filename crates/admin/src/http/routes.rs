@@ -144,7 +144,11 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
             })
             .await
         }
-        (["apis", _], _) => method_not_allowed("GET"),
+        (["apis", api], &Method::DELETE) => {
+            let api = (*api).to_owned();
+            run(StatusCode::OK, move || c.delete_api(&api).map(items)).await
+        }
+        (["apis", _], _) => method_not_allowed("GET, DELETE"),
         (["apis", api, "deployments"], &Method::GET) => {
             let api = (*api).to_owned();
             run(StatusCode::OK, move || c.deployments(&api).map(items)).await
