@@ -267,3 +267,67 @@ fn a_reload_does_not_turn_mutual_tls_on_or_off() {
     let err = config.reload(&on).expect_err("turned on");
     assert_eq!(err.field, "domains[].truststore_file", "{err}");
 }
+
+/// Through an edge: the edge vouches for the certificate its client proved (in its signed
+/// assertion), and the region serves the mutual-TLS domain with that certificate in
+/// `$context`; without the edge's word, the region refuses the domain as before.
+#[tokio::test]
+async fn an_edge_vouches_for_the_client_certificate_it_verified() {
+    use causeway_gateway::{ClientCert, Peer, TlsClient};
+    let s = setup();
+    let upstream = support::upstream().await;
+    let api = API.replace("{upstream}", &upstream.url());
+    let edge = support::gateway_with(s.node.clone(), &[&api]).await;
+    let region = support::gateway_with(s.node.clone(), &[&api]).await;
+    edge.gateway
+        .sign_as_edge("edge-1", b"an edge key of thirty-two bytes!");
+    region
+        .gateway
+        .trust_edge("edge-1", b"an edge key of thirty-two bytes!");
+
+    let der = tokio_rustls::rustls::pki_types::CertificateDer::pem_slice_iter(s.alice.0.as_bytes())
+        .next()
+        .expect("a certificate")
+        .expect("PEM");
+    let client = TlsClient {
+        domain: SECURE.into(),
+        cert: ClientCert::from_der(&der).expect("alice's certificate parses"),
+    };
+    let peer = Peer::new("203.0.113.9:40000".parse().expect("addr"))
+        .over_tls(Some(std::sync::Arc::new(client)));
+    let req = http::Request::get("/whoami")
+        .header("host", SECURE)
+        .body(())
+        .expect("request");
+    let parts = match edge.gateway.check_at_edge(req.into_parts().0, &peer).await {
+        Ok(parts) => parts,
+        Err(resp) => panic!("the edge refused: {}", resp.status()),
+    };
+    let assertion = parts
+        .headers
+        .get("x-causeway-edge-auth")
+        .and_then(|v| v.to_str().ok())
+        .expect("the edge's assertion")
+        .to_owned();
+    let c = support::client();
+    let r = support::send(
+        &c,
+        region.addr,
+        "GET",
+        SECURE,
+        "/whoami",
+        &[("x-causeway-edge-auth", &assertion)],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text()
+            .starts_with("[CN=alice.clients.test|CN=clients CA|"),
+        "{}",
+        r.text()
+    );
+    // The same request without the edge's word: refused, as any plain request for it.
+    let r = support::send(&c, region.addr, "GET", SECURE, "/whoami", &[], "").await;
+    assert_eq!(r.status, 403, "{}", r.text());
+}

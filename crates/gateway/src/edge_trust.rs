@@ -6,7 +6,8 @@
 //! forwards: the client's address and whether it came over TLS (so the region's
 //! `$context.identity.sourceIp`, authorizer facts and access logs name the client, not the
 //! edge, as API Gateway's edge-optimized endpoints do, and integrations get
-//! `X-Forwarded-Proto: https`) and, when the route's authorizer allowed the request (a WASM
+//! `X-Forwarded-Proto: https`), the certificate a client proved to a mutual-TLS domain at
+//! the edge (DER; the region reads `$context.identity.clientCert` from it) and, when the route's authorizer allowed the request (a WASM
 //! authorizer or a valid JWT), that decision (principal, context, usage key, JWT claims and
 //! scopes) with the deployment the edge decided on. All of it is bound to the request's
 //! method, host, path and query and a 30-second expiry, MessagePack in base64url, signed
@@ -68,6 +69,10 @@ struct Assertion {
     https: bool,
     /// The route authorizer's allow, when there was one.
     decision: Option<Vouched>,
+    /// The client certificate the client proved to a mutual-TLS domain at the edge:
+    /// (the domain, the certificate's DER). Absent from older edges' assertions.
+    #[serde(default)]
+    client_cert: Option<(String, serde_bytes::ByteBuf)>,
 }
 
 /// An authorizer's allow, made at the edge for a route of `deployment`.
@@ -144,6 +149,12 @@ impl EdgeTrust {
             client: ctx.client_ip.to_str().unwrap_or_default().to_owned(),
             https: ctx.https,
             decision,
+            client_cert: ctx.tls_client.as_ref().map(|c| {
+                (
+                    c.domain.to_string(),
+                    serde_bytes::ByteBuf::from(c.cert.der.clone()),
+                )
+            }),
         };
         let value = encode(&assertion, signer.1.clone())?;
         if value.len() > MAX_HEADER_BYTES {
@@ -170,6 +181,7 @@ impl EdgeTrust {
         ctx.source_ip = HeaderValue::from_str(&a.client).ok();
         ctx.https = a.https;
         ctx.edge_decision = a.decision.map(Box::new);
+        ctx.tls_client = a.client_cert.as_ref().and_then(vouched_client);
     }
 
     /// The client an edge forwarded a WebSocket handshake for, when `header` vouches for
@@ -194,7 +206,7 @@ impl EdgeTrust {
         let (a, ip) = self.checked(header, &request, now_ms)?;
         let client = Peer::new(std::net::SocketAddr::new(ip, peer.addr.port()));
         Some(if a.https {
-            client.over_tls(None)
+            client.over_tls(a.client_cert.as_ref().and_then(vouched_client))
         } else {
             client
         })
@@ -233,6 +245,18 @@ struct Request<'a> {
     method: &'a str,
     host: &'a str,
     path: &'a str,
+}
+
+/// The client certificate an edge vouches for (already verified there against the
+/// domain's truststore; the assertion's MAC makes it the edge's word).
+fn vouched_client(
+    (domain, der): &(String, serde_bytes::ByteBuf),
+) -> Option<Arc<crate::peer::TlsClient>> {
+    let cert = crate::peer::ClientCert::from_der(der)?;
+    Some(Arc::new(crate::peer::TlsClient {
+        domain: domain.as_str().into(),
+        cert,
+    }))
 }
 
 impl Assertion {

@@ -68,6 +68,8 @@ pub struct TlsClient {
 /// (`$context.identity.clientCert.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCert {
+    /// The certificate, DER (what an edge passes on to the region it forwards to).
+    pub der: Vec<u8>,
     /// The certificate, PEM.
     pub pem: String,
     /// Subject, as `CN=…, O=…`.
@@ -97,6 +99,7 @@ impl ClientCert {
         pem.push_str("-----END CERTIFICATE-----\n");
         let validity = cert.validity();
         Some(ClientCert {
+            der: der.to_vec(),
             pem,
             subject_dn: cert.subject().to_string(),
             issuer_dn: cert.issuer().to_string(),

@@ -20,6 +20,7 @@ fn assertion() -> Assertion {
             claims: None,
             scopes: None,
         }),
+        client_cert: None,
     }
 }
 
@@ -160,4 +161,46 @@ fn a_first_release_assertion_is_ignored_even_when_signed_right() {
             .verify(&header(&assertion(), KEY))
             .is_some()
     );
+}
+
+/// An edge older than the client-certificate field signed assertions without it: a
+/// region takes them all the same (the field defaults to none).
+#[test]
+fn an_assertion_without_the_certificate_field_still_verifies() {
+    #[derive(Serialize)]
+    struct Older<'a> {
+        edge: &'a str,
+        exp: u64,
+        method: &'a str,
+        host: &'a str,
+        path: &'a str,
+        client: &'a str,
+        https: bool,
+        decision: Option<Vouched>,
+    }
+    let a = assertion();
+    let older = Older {
+        edge: &a.edge,
+        exp: a.exp,
+        method: &a.method,
+        host: &a.host,
+        path: &a.path,
+        client: &a.client,
+        https: a.https,
+        decision: None,
+    };
+    let bytes = rmp_serde::to_vec(&older).expect("encode");
+    let signed = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(bytes));
+    let mut mac = HmacSha256::new_from_slice(KEY).expect("key");
+    mac.update(signed.as_bytes());
+    let value = format!(
+        "{signed}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
+    let header = HeaderValue::from_str(&value).expect("header");
+    let (got, _) = trusting("edge-1", KEY)
+        .checked(&header, &request(), NOW)
+        .expect("an older edge's assertion is taken");
+    assert_eq!(got.client_cert, None);
+    assert_eq!(got.client, "203.0.113.9");
 }

@@ -193,6 +193,7 @@ fn jwt_claims_and_scopes_are_shaped_as_api_gateway_does() {
 #[test]
 fn client_certificates_reach_both_payloads() {
     let cert = crate::peer::ClientCert {
+        der: Vec::new(),
         pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
         subject_dn: "CN=alice.clients.test".into(),
         issuer_dn: "CN=clients CA".into(),
