@@ -53,18 +53,15 @@ impl HttpsConfig {
         let start =
             tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream)
                 .await?;
-        let domain = start
+        let chosen = start
             .client_hello()
             .server_name()
             .map(str::to_ascii_lowercase)
-            .filter(|name| settings.mutual.contains_key(name));
-        let Some(domain) = domain else {
+            .and_then(|name| Some((settings.mutual.get(&name)?.clone(), name)));
+        let Some((config, domain)) = chosen else {
             return Ok((start.into_stream(settings.open.clone()).await?, None));
         };
-        let config = settings.mutual.get(&domain).cloned();
-        let tls = start
-            .into_stream(config.unwrap_or_else(|| settings.open.clone()))
-            .await?;
+        let tls = start.into_stream(config).await?;
         // The verifier required a certificate: there is one, and it chains to the store.
         let cert = tls
             .get_ref()
