@@ -191,3 +191,28 @@ async fn memory_stays_under_capacity_and_big_bodies_are_not_cached() {
         "entries over 1 MB are not cached"
     );
 }
+
+/// A stage that is no longer published (deleted) lets its cache go; republished, it
+/// starts empty. A publish that keeps the stage keeps its entries.
+#[tokio::test]
+async fn a_stage_no_longer_published_lets_its_cache_go() {
+    let up = support::upstream().await;
+    let text = api(&up.url(), "FAIL_WITH_403", true);
+    let gw = support::gateway(&[&text]).await;
+    let c = support::client();
+    get(&c, gw.addr, HOST, "/prod/items?page=1").await;
+    assert_eq!(gw.gateway.cache_stats("c", "prod").map(|s| s.0), Some(1));
+    let spec = support::parse_api(&text);
+    gw.gateway.publish(support::bindings(&spec), &[]);
+    assert_eq!(
+        gw.gateway.cache_stats("c", "prod").map(|s| s.0),
+        Some(1),
+        "the same stage republished keeps its entries"
+    );
+    gw.gateway.publish(Vec::new(), &[]);
+    assert_eq!(gw.gateway.cache_stats("c", "prod"), None);
+    gw.gateway.publish(support::bindings(&spec), &[]);
+    assert_eq!(gw.gateway.cache_stats("c", "prod").map(|s| s.0), Some(0));
+    let r = get(&c, gw.addr, HOST, "/prod/items?page=1").await;
+    assert_eq!(r.header("x-causeway-cache"), Some("miss"));
+}

@@ -135,10 +135,15 @@ impl StageCache {
 /// (API id, stage name).
 type StageId = (String, String);
 
-/// Caches of the published stages, so an unchanged stage keeps its entries across publishes.
+/// One stage's cache: its deployment, the cache, and the publish that last asked for it.
+type Kept = (String, Arc<StageCache>, u64);
+
+/// Caches of the published stages, so an unchanged stage keeps its entries across publishes
+/// and a stage no longer published (deleted) lets its memory go.
 #[derive(Debug, Default)]
 pub(crate) struct Caches {
-    by_stage: Mutex<HashMap<StageId, (String, Arc<StageCache>)>>,
+    by_stage: Mutex<HashMap<StageId, Kept>>,
+    publishes: std::sync::atomic::AtomicU64,
 }
 
 impl Caches {
@@ -151,31 +156,48 @@ impl Caches {
         deployment: &str,
         spec: &StageCacheSpec,
     ) -> Arc<StageCache> {
+        let publish = self.publishes.load(std::sync::atomic::Ordering::Relaxed);
         let mut map = self.by_stage.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (api.to_owned(), stage.to_owned());
-        if let Some((dep, cache)) = map.get(&key)
+        if let Some((dep, cache, asked)) = map.get_mut(&key)
             && dep == deployment
             && &cache.spec == spec
         {
+            *asked = publish;
             return cache.clone();
         }
         let cache = Arc::new(StageCache::new(spec.clone()));
-        map.insert(key, (deployment.to_owned(), cache.clone()));
+        map.insert(key, (deployment.to_owned(), cache.clone(), publish));
         cache
+    }
+
+    /// Starts a publish: the caches [`for_stage`](Self::for_stage) hands out until
+    /// [`published`](Self::published) are the ones kept.
+    pub(crate) fn publishing(&self) {
+        self.publishes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Ends a publish: the caches of stages it did not ask for are dropped (requests
+    /// still holding one finish with it).
+    pub(crate) fn published(&self) {
+        let publish = self.publishes.load(std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.by_stage.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, (_, _, asked)| *asked == publish);
     }
 
     /// (entries, bytes, capacity) of one stage's cache.
     pub(crate) fn stats(&self, api: &str, stage: &str) -> Option<(usize, usize, usize)> {
         let map = self.by_stage.lock().unwrap_or_else(PoisonError::into_inner);
         map.get(&(api.to_owned(), stage.to_owned()))
-            .map(|(_, c)| c.stats())
+            .map(|(_, c, _)| c.stats())
     }
 
     /// Flush one stage's cache; false when the stage has none.
     pub(crate) fn flush(&self, api: &str, stage: &str) -> bool {
         let map = self.by_stage.lock().unwrap_or_else(PoisonError::into_inner);
         match map.get(&(api.to_owned(), stage.to_owned())) {
-            Some((_, c)) => {
+            Some((_, c, _)) => {
                 c.flush();
                 true
             }

@@ -197,6 +197,7 @@ impl Gateway {
     /// already in flight finish on the deployment they started on.
     pub fn publish(&self, stages: Vec<StageBinding>, domains: &[DomainSpec]) {
         self.inner.metrics.set_plugins(live_plugins(&stages));
+        self.inner.caches.publishing();
         let table = Arc::new(Table::build(
             stages,
             domains,
@@ -204,6 +205,7 @@ impl Gateway {
             &self.inner.log_sinks,
             &self.inner.caches,
         ));
+        self.inner.caches.published();
         self.inner
             .throttle
             .configure(&table, &self.inner.keys.load());
