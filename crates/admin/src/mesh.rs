@@ -291,7 +291,7 @@ fn apply_stage(control: &Control, key: &str, value: &[u8]) {
                         api = %api, stage = %stage,
                         "a peer shared an older change of a stage deleted here: sharing the delete"
                     );
-                    if let Some(at) = control.lock_store_deleted(&api, &stage) {
+                    if let Some(at) = control.stage_deleted_at(&api, &stage) {
                         control.share_deleted_stage(&api, &stage, at);
                     }
                 }

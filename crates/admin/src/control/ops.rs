@@ -264,7 +264,7 @@ impl Control {
     }
 
     /// When a stage was deleted, if it is.
-    pub(crate) fn lock_store_deleted(&self, api_id: &str, stage: &str) -> Option<u64> {
+    pub(crate) fn stage_deleted_at(&self, api_id: &str, stage: &str) -> Option<u64> {
         self.lock().store.deleted_stage(api_id, stage)
     }
 
