@@ -37,6 +37,9 @@ impl Store {
         stage: &str,
         at_ms: u64,
     ) -> Result<StageDeletion, StoreError> {
+        // A name no stage can have is refused, not remembered (a peer's garbage).
+        crate::names::check_api_id(api_id)?;
+        crate::names::check_stage(stage)?;
         let key = (api_id.to_owned(), stage.to_owned());
         if let Some(current) = self.stages.get(&key)
             && current.updated_at_ms > at_ms
