@@ -4,8 +4,8 @@
 //! the decoded one); any other coding, or a body that is not in the coding it names, is
 //! a 415 `Unsupported Media Type`. The decoded body is bounded by the node's body limit
 //! (a 413 past it, so a small bomb cannot grow into a large one). It runs after the
-//! authorizer, so an unauthenticated client cannot make the node inflate anything. HTTP
-//! APIs pass bodies on as sent.
+//! authorizer: on a route with one, a client it refuses makes the node inflate nothing.
+//! HTTP APIs pass bodies on as sent.
 
 use std::io::Read;
 
