@@ -380,7 +380,10 @@ fn a_deleted_stage_stays_deleted_unless_changed_after() {
             store.delete_stage("pets", "nope", 150).expect("absent"),
             StageDeletion::Absent
         );
-        assert!(store.delete_stage("../x", "prod", 150).is_err(), "not a name");
+        assert!(
+            store.delete_stage("../x", "prod", 150).is_err(),
+            "not a name"
+        );
         assert!(store.delete_stage("pets", "", 150).is_err(), "not a name");
     }
     let mut store = Store::open(&dir).expect("reopen");

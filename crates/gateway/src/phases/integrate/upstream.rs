@@ -77,25 +77,18 @@ fn build_uri(ctx: &RequestCtx, u: &Upstream) -> String {
         m.apply_path(ctx, &mut uri);
     }
     let mut sep = if uri.contains('?') { '&' } else { '?' };
-    match &u.mapping {
+    // HTTP_PROXY passes the client's query string on (with an HTTP API's mappings, if any).
+    let query = match &u.mapping {
         Some(m) if m.maps_query() => {
-            let q = m.query(ctx, ctx.parts.uri.query());
-            if !q.is_empty() {
-                uri.push(sep);
-                uri.push_str(&q);
-                sep = '&';
-            }
+            Some(std::borrow::Cow::Owned(m.query(ctx, ctx.parts.uri.query())))
         }
-        _ => {
-            if u.proxy
-                && let Some(q) = ctx.parts.uri.query()
-                && !q.is_empty()
-            {
-                uri.push(sep);
-                uri.push_str(q);
-                sep = '&';
-            }
-        }
+        _ if u.proxy => ctx.parts.uri.query().map(std::borrow::Cow::Borrowed),
+        _ => None,
+    };
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        uri.push(sep);
+        uri.push_str(&q);
+        sep = '&';
     }
     for (loc, name, src) in &u.request_params {
         if *loc != Loc::Query {
