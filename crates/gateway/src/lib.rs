@@ -285,18 +285,10 @@ impl Gateway {
         let (mut parts, body) = req.into_parts();
         let host = host_of(&parts);
         // A handshake is placed by its normalized path as the pipeline routes (one that
-        // cannot be normalized, or is not for this connection, goes on to the pipeline,
-        // which refuses it).
+        // cannot be normalized goes on to the pipeline, which refuses it).
         if websocket::is_upgrade(&parts.headers)
             && !client.private
             && path::normalize(&mut parts).is_ok()
-            // A mutual-TLS domain's handshake without its certificate: the pipeline refuses it.
-            && self
-                .inner
-                .table
-                .load()
-                .client_cert_problem(&host, client.https, client.tls_client.as_deref())
-                .is_none()
             && let table::Resolved::Stage(stage, at) =
                 self.inner.table.load().resolve(&host, parts.uri.path())
             && stage.deployment.kind() == causeway_model::ApiType::WebSocket
@@ -309,11 +301,19 @@ impl Gateway {
                     .client_of(&h, &parts, &host, throttle::now_ms(), client)
             });
             let client = vouched.as_ref().unwrap_or(client);
-            let refused = stage
-                .deployment
-                .endpoint
-                .serves(&host, client.private, client.addr.ip(), String::new)
-                .is_err();
+            // A mutual-TLS domain's handshake without its certificate (its own or the one
+            // an edge vouches for), or one the endpoint does not serve.
+            let refused = self
+                .inner
+                .table
+                .load()
+                .client_cert_problem(&host, client.https, client.tls_client.as_deref())
+                .is_some()
+                || stage
+                    .deployment
+                    .endpoint
+                    .serves(&host, client.private, client.addr.ip(), String::new)
+                    .is_err();
             if refused {
                 // Refused by the pipeline, as any other request (counted, logged, and
                 // answered with the API's gateway response).
