@@ -310,3 +310,50 @@ fn plans_change_and_keys_and_plans_are_deleted() {
     let out = node.cli(&["keys", "create", "--name", "a2", "--value", alice]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// A key put in a plan and taken out again with the CLI (API Gateway's usage plan keys).
+#[test]
+fn keys_join_and_leave_plans() {
+    let cfg = ConfigDir::new(&[("keyed", API)]);
+    let node = Node::start(cfg.path());
+    let cli_ok = |args: &[&str]| {
+        let out = node.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let plan = cli_ok(&[
+        "usage-plans",
+        "create",
+        "--name",
+        "p",
+        "--stage",
+        "keyed:prod",
+    ]);
+    let value = "loose-key-value-0123456789";
+    let created = cli_ok(&["keys", "create", "--name", "k", "--value", value]);
+    let id = created.split(' ').next().unwrap_or_default().to_owned();
+    let forbidden = (403, r#"{"message":"Forbidden"}"#.to_owned());
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(value)),
+        forbidden
+    );
+    cli_ok(&["usage-plans", "add-key", &plan, &id]);
+    assert_eq!(get_with_key(node.addr, "/prod/secret", Some(value)).0, 200);
+    cli_ok(&["usage-plans", "remove-key", &plan, &id]);
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(value)),
+        forbidden
+    );
+    let out = node.cli(&["usage-plans", "remove-key", &plan, &id]);
+    assert!(
+        !out.status.success() && text(&out).contains("is not in plan"),
+        "{}",
+        text(&out)
+    );
+    let out = node.cli(&["usage-plans", "add-key", "p-0000000000", &id]);
+    assert!(
+        !out.status.success() && text(&out).contains("p-0000000000"),
+        "{}",
+        text(&out)
+    );
+}

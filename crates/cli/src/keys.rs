@@ -76,6 +76,24 @@ pub(crate) enum PlansCommand {
     },
     /// Change a plan: only what is named changes.
     Update(PlanUpdateArgs),
+    /// Put a key in a plan (API Gateway's CreateUsagePlanKey).
+    AddKey {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Plan id.
+        plan: String,
+        /// Key id.
+        key: String,
+    },
+    /// Take a key out of a plan (DeleteUsagePlanKey); the key stays.
+    RemoveKey {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Plan id.
+        plan: String,
+        /// Key id.
+        key: String,
+    },
     /// Delete a plan; its keys stay, without it.
     Delete {
         #[command(flatten)]
@@ -307,6 +325,29 @@ pub(crate) fn plans(cmd: &PlansCommand) -> anyhow::Result<ExitCode> {
                 &patch,
             )?;
             println!("{}: updated", plan.id);
+        }
+        PlansCommand::AddKey { admin, plan, key }
+        | PlansCommand::RemoveKey { admin, plan, key } => {
+            let admin = Admin::connect(admin)?;
+            let path = format!("/v1/apikeys/{key}");
+            let current: ApiKeyRecord = admin.get(&path)?;
+            let adding = matches!(cmd, PlansCommand::AddKey { .. });
+            let mut plans = current.usage_plans.clone();
+            plans.retain(|p| p != plan);
+            if adding {
+                plans.push(plan.clone());
+            } else if plans.len() == current.usage_plans.len() {
+                bail!(
+                    "key {key} is not in plan {plan} (its plans: {})",
+                    current.usage_plans.join(", ")
+                );
+            }
+            let patch = KeyPatch {
+                enabled: None,
+                usage_plans: Some(plans),
+            };
+            let updated: ApiKeyRecord = admin.send(Method::PATCH, &path, &patch)?;
+            println!("{}: plans {}", updated.id, updated.usage_plans.join(","));
         }
         PlansCommand::Delete { admin, id } => {
             let plan: UsagePlanRecord = Admin::connect(admin)?.send(

@@ -69,7 +69,7 @@ enum Command {
     /// API keys: create, import, list, enable, disable, delete.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Usage plans: per-key throttles and quotas over API stages (create, list, update, delete, usage).
+    /// Usage plans: per-key throttles and quotas over API stages (create, list, update, delete, usage, add-key, remove-key).
     #[command(subcommand, name = "usage-plans")]
     UsagePlans(keys::PlansCommand),
     /// OpenAPI 3 documents: export an API (or what a stage serves), import one as an API
