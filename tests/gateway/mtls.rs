@@ -200,11 +200,28 @@ async fn a_mutual_tls_domain_takes_only_clients_its_truststore_vouches_for() {
         "{text}"
     );
 
-    // No certificate, or one another CA signed: no exchange at all.
+    // No certificate, or one another CA signed: no exchange at all, and counted.
     for client in [None, Some(&s.mallory)] {
         let refused = get(addr, &s, SECURE, client, SECURE).await;
         assert!(refused.is_err(), "{refused:?}");
     }
+    let refusals = || {
+        let text = gw.gateway.metrics().encode();
+        text.lines()
+            .find(|l| {
+                l.starts_with(
+                    "causeway_TlsHandshakeErrorCount_total{reason=\"client_certificate\"}",
+                )
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // (The server's side of a refused handshake may end just after the client's.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while refusals() < 2.0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(refusals(), 2.0);
 
     // The same listener's other names need no certificate and see none.
     let (status, text) = get(addr, &s, OPEN, None, OPEN).await.expect("open");

@@ -110,6 +110,15 @@ pub struct Metrics {
     mesh_up: Family<PeerLabels, Gauge>,
     mesh_rtt: Family<PeerLabels, Gauge<f64, AtomicU64>>,
     edge: edge::EdgeFamilies,
+    tls_errors: Family<TlsErrorLabels, Counter>,
+}
+
+/// Why a TLS handshake on the HTTPS listener failed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct TlsErrorLabels {
+    /// `client_certificate` (none, or not from the domain's truststore), `timeout`, or
+    /// `handshake` (anything else: not TLS, no common version or cipher, …).
+    pub reason: &'static str,
 }
 
 /// Labels of a mesh peer's gauges.
@@ -161,6 +170,7 @@ impl Metrics {
             mesh_up: Family::default(),
             mesh_rtt: Family::default(),
             edge: edge::EdgeFamilies::default(),
+            tls_errors: Family::default(),
         };
         registry.register(
             "Count",
@@ -244,8 +254,20 @@ impl Metrics {
             m.mesh_rtt.clone(),
         );
         m.edge.register(&mut registry);
+        registry.register(
+            "TlsHandshakeErrorCount",
+            "TLS handshakes on the HTTPS listener that failed, by reason (client_certificate: a mutual-TLS domain's client without a certificate from its truststore)",
+            m.tls_errors.clone(),
+        );
         *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         m
+    }
+
+    /// Counts a failed TLS handshake (`reason`: see [`TlsErrorLabels`]).
+    pub fn tls_handshake_error(&self, reason: &'static str) {
+        self.tls_errors
+            .get_or_create(&TlsErrorLabels { reason })
+            .inc();
     }
 
     /// Handles for one label set (resolved once, then cloned cheaply).
