@@ -183,16 +183,21 @@ impl Edge {
                 });
                 continue;
             };
-            let (tls, watcher) = (tls.clone(), graceful.watcher());
+            let (tls, watcher, gateway) = (tls.clone(), graceful.watcher(), self.gateway.clone());
             tokio::spawn(async move {
                 let (stream, client) =
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
                         Ok(Ok(accepted)) => accepted,
                         Ok(Err(e)) => {
                             tracing::debug!(peer = %remote, error = %e, "TLS handshake failed");
+                            let reason = causeway_gateway::handshake_error_reason(&e);
+                            gateway.metrics().tls_handshake_error(reason);
                             return;
                         }
-                        Err(_) => return,
+                        Err(_) => {
+                            gateway.metrics().tls_handshake_error("timeout");
+                            return;
+                        }
                     };
                 let service = service(Peer::new(remote).over_tls(client));
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);

@@ -61,7 +61,7 @@ pub use peer::{ClientCert, TlsClient};
 pub use pipeline::{Flow, Phase, Pipeline};
 pub use plugins::{Plugins, load_plugins, options_of, prewarm, world_of};
 pub use table::{CanaryBinding, EXECUTE_API_SUFFIX, StageBinding};
-pub use tls::server::{HttpsConfig, https_config};
+pub use tls::server::{HttpsConfig, handshake_error_reason, https_config};
 pub use tls::upstream_tls;
 pub use trace::Tracing;
 

@@ -55,7 +55,7 @@ pub(crate) async fn serve(
                     tracing::debug!(peer = %addr, error = %e, "TLS handshake failed");
                     gw.inner
                         .metrics
-                        .tls_handshake_error(handshake_error_reason(&e));
+                        .tls_handshake_error(crate::handshake_error_reason(&e));
                     return;
                 }
                 Err(_) => {
@@ -95,14 +95,4 @@ pub(crate) async fn serve(
         tracing::warn!("HTTPS connections still open after 10 s of draining; closing them");
     }
     Ok(())
-}
-
-/// The metric's reason for a failed handshake: a client certificate that was missing or
-/// not from the domain's truststore, else the handshake itself.
-fn handshake_error_reason(e: &std::io::Error) -> &'static str {
-    use tokio_rustls::rustls::Error as Tls;
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<Tls>()) {
-        Some(Tls::NoCertificatesPresented | Tls::InvalidCertificate(_)) => "client_certificate",
-        _ => "handshake",
-    }
 }

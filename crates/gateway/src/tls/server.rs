@@ -210,3 +210,13 @@ impl ResolvesServerCert for BySni {
         Some(named.unwrap_or(&self.default).clone())
     }
 }
+
+/// The reason a failed handshake is counted under (`TlsHandshakeErrorCount`): a client certificate that was missing or
+/// not from the domain's truststore, else the handshake itself.
+pub fn handshake_error_reason(e: &std::io::Error) -> &'static str {
+    use tokio_rustls::rustls::Error as Tls;
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Tls>()) {
+        Some(Tls::NoCertificatesPresented | Tls::InvalidCertificate(_)) => "client_certificate",
+        _ => "handshake",
+    }
+}
