@@ -148,6 +148,12 @@ fn a_deleted_stage_stops_serving_and_stays_deleted_until_deployed() {
         get(node.addr, HOST, "/prod/v").is_ok_and(|r| r == (200, "v1".into()))
     });
 
+    let listed = text(&node.cli(&["apis"]));
+    assert!(
+        listed.contains("svc") && listed.contains("REST") && listed.contains("prod"),
+        "{listed}"
+    );
+
     // The whole API: every stage goes; its deployments stay listed.
     let out = node.cli(&["delete-api", "--api", "svc"]);
     assert!(
@@ -156,6 +162,11 @@ fn a_deleted_stage_stops_serving_and_stays_deleted_until_deployed() {
         text(&out)
     );
     assert_eq!(get(node.addr, HOST, "/prod/v").expect("get").0, 404);
+    let listed = text(&node.cli(&["apis"]));
+    assert!(
+        listed.contains("svc") && listed.contains("not served"),
+        "{listed}"
+    );
     let out = node.cli(&["deployments", "--api", "svc"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = node.cli(&["delete-api", "--api", "nope"]);

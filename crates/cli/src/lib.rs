@@ -48,6 +48,8 @@ enum Command {
     Validate(ConfigArg),
     /// Validate the config locally, then deploy its APIs through the admin API.
     Deploy(DeployArgs),
+    /// List the APIs the node serves or has deployments of.
+    Apis(AdminArgs),
     /// List stages and the deployments they serve.
     Stages(StagesArgs),
     /// List the deployments of an API.
@@ -207,6 +209,7 @@ where
         Command::Serve(a) => serve::run(&a),
         Command::Validate(a) => config::validate(&a),
         Command::Deploy(a) => verbs::deploy(&a),
+        Command::Apis(a) => verbs::apis(&a),
         Command::Stages(a) => verbs::stages(&a),
         Command::Deployments(a) => verbs::deployments(&a),
         Command::Rollback(a) => verbs::rollback(&a),

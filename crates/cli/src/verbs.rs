@@ -4,14 +4,17 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use causeway_admin::wire::{
-    DeployOutcome, DeployRequest, DeploymentSummary, Items, RollbackRequest, StageRecord,
+    ApiSummary, DeployOutcome, DeployRequest, DeploymentSummary, Items, RollbackRequest,
+    StageRecord,
 };
 use http::Method;
 
 use crate::client::Admin;
 use crate::config::load_validated;
 use crate::table::{render, time};
-use crate::{DeployArgs, DeploymentsArgs, EXIT_CONFIG, RollbackArgs, StageArgs, StagesArgs};
+use crate::{
+    AdminArgs, DeployArgs, DeploymentsArgs, EXIT_CONFIG, RollbackArgs, StageArgs, StagesArgs,
+};
 
 /// `causeway deploy`: validate locally (refusing to send an invalid config), then deploy
 /// each selected API.
@@ -87,6 +90,37 @@ fn upload_plugins(
 }
 
 /// `causeway stages`.
+/// `causeway apis`.
+pub(crate) fn apis(args: &AdminArgs) -> anyhow::Result<ExitCode> {
+    let list: Items<ApiSummary> = Admin::connect(args)?.get("/v1/apis")?;
+    if list.items.is_empty() {
+        println!("no APIs; deploy one with `causeway deploy`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = list
+        .items
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.clone(),
+                a.name.clone(),
+                a.kind.as_str().to_owned(),
+                if a.stages.is_empty() {
+                    "- (not served)".to_owned()
+                } else {
+                    a.stages.join(",")
+                },
+                a.deployments.to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render(&["ID", "NAME", "TYPE", "STAGES", "DEPLOYMENTS"], &rows)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn stages(args: &StagesArgs) -> anyhow::Result<ExitCode> {
     let admin = Admin::connect(&args.admin)?;
     let path = match &args.api {
