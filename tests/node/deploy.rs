@@ -176,3 +176,46 @@ fn a_deleted_stage_stops_serving_and_stays_deleted_until_deployed() {
         text(&out)
     );
 }
+
+/// `causeway deploy --prune` makes the node match the config: a stage the API's file no
+/// longer declares, and the stages of an API whose file is gone, are deleted; the rest
+/// is deployed as usual.
+#[test]
+fn deploy_prune_deletes_what_the_config_no_longer_has() {
+    let two_stages = versioned_api("v1").replace(
+        "[[stages]]\nname = \"prod\"",
+        "[[stages]]\nname = \"prod\"\n[[stages]]\nname = \"beta\"",
+    );
+    let other = versioned_api("other").replace("id = \"svc\"", "id = \"other\"");
+    let cfg = ConfigDir::new(&[("svc", &two_stages), ("other", &other)]);
+    let node = Node::start(cfg.path());
+    let other_host = "other.execute-api.localhost";
+    assert_eq!(get(node.addr, HOST, "/beta/v").expect("get").0, 200);
+    assert_eq!(get(node.addr, other_host, "/prod/v").expect("get").0, 200);
+
+    cfg.write_api("svc", &versioned_api("v2"));
+    std::fs::remove_file(cfg.path().join("apis/other.toml")).expect("remove other.toml");
+    let out = node.cli(&["deploy", "--prune"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("svc/beta: deleted") && said.contains("other/prod: deleted"),
+        "{said}"
+    );
+    assert_eq!(
+        get(node.addr, HOST, "/prod/v").expect("get"),
+        (200, "v2".into())
+    );
+    assert_eq!(
+        get(node.addr, HOST, "/beta/v").expect("get").0,
+        403,
+        "svc's unknown stage"
+    );
+    assert_eq!(get(node.addr, other_host, "/prod/v").expect("get").0, 404);
+    let out = node.cli(&["deploy", "--prune", "--stage", "prod"]);
+    assert!(
+        !out.status.success(),
+        "--prune deploys every stage: {}",
+        text(&out)
+    );
+}

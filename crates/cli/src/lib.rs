@@ -144,6 +144,11 @@ struct DeployArgs {
     /// requests to the new one (`causeway canary promote` to finish).
     #[arg(long, value_name = "PERCENT")]
     canary: Option<f64>,
+    /// Make the node match the config: delete the stages of the deployed APIs that their
+    /// files no longer declare and (deploying every API) every stage of the APIs the
+    /// config no longer has. Their deployments stay, to deploy again from.
+    #[arg(long, conflicts_with_all = ["stages", "canary"])]
+    prune: bool,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,16 @@ pub(crate) fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let admin = Admin::connect(&args.admin)?;
+    // What the config declares, for `--prune`: (API, its stages).
+    let declared: Vec<(String, Vec<String>)> = apis
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                a.stages.iter().map(|s| s.name.clone()).collect(),
+            )
+        })
+        .collect();
     for api in apis {
         let id = api.id.clone();
         upload_plugins(&admin, &set.dir, &api)?;
@@ -63,6 +73,22 @@ pub(crate) fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
             out.deployment_id,
             if out.created { "new" } else { "unchanged" },
         );
+    }
+    if args.prune {
+        let served: Items<StageRecord> = admin.get("/v1/stages")?;
+        for s in &served.items {
+            let keep = match declared.iter().find(|(api, _)| *api == s.api_id) {
+                Some((_, stages)) => stages.contains(&s.stage),
+                // An API the config does not name: kept when only one API was deployed.
+                None => args.api.is_some(),
+            };
+            if keep {
+                continue;
+            }
+            let path = format!("/v1/apis/{}/stages/{}", s.api_id, s.stage);
+            let _: serde_json::Value = admin.send(Method::DELETE, &path, &serde_json::json!({}))?;
+            println!("{}/{}: deleted (not in the config)", s.api_id, s.stage);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
