@@ -92,7 +92,7 @@ fn certs() -> Certs {
     }
 }
 
-async fn serve_https(
+pub(crate) async fn serve_https(
     node: &NodeConfig,
     apis: &[&str],
 ) -> (

@@ -154,19 +154,7 @@ async fn a_mutual_tls_domain_takes_only_clients_its_truststore_vouches_for() {
     let s = setup();
     let upstream = support::upstream().await;
     let api = API.replace("{upstream}", &upstream.url());
-    let gw = support::gateway_with(s.node.clone(), &[&api]).await;
-    let config = causeway_gateway::https_config(&s.node)
-        .expect("TLS settings")
-        .expect("an HTTPS listener");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(
-        gw.gateway
-            .clone()
-            .serve_https(listener, config, std::future::pending()),
-    );
+    let (addr, gw, _) = crate::https_listener::serve_https(&s.node, &[&api]).await;
 
     // A client the truststore vouches for: served, its certificate in `$context`.
     let (status, text) = get(addr, &s, SECURE, Some(&s.alice), SECURE)
