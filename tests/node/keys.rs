@@ -175,17 +175,20 @@ fn quota_usage_survives_a_restart() {
     );
 }
 
+/// Runs a CLI verb against `node` that must succeed: its standard output, trimmed.
+fn cli_ok(node: &Node, args: &[&str]) -> String {
+    let out = node.cli(args);
+    assert!(out.status.success(), "{args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Plans change and keys and plans are deleted with the CLI; the data plane follows at
 /// once, bad changes are refused with what to fix, and deletes survive a restart.
 #[test]
 fn plans_change_and_keys_and_plans_are_deleted() {
     let cfg = ConfigDir::new(&[("keyed", API)]);
     let node = Node::start(cfg.path());
-    let cli_ok = |args: &[&str]| {
-        let out = node.cli(args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let cli_ok = |args: &[&str]| cli_ok(&node, args);
     let plan = cli_ok(&[
         "usage-plans",
         "create",
@@ -316,11 +319,7 @@ fn plans_change_and_keys_and_plans_are_deleted() {
 fn keys_join_and_leave_plans() {
     let cfg = ConfigDir::new(&[("keyed", API)]);
     let node = Node::start(cfg.path());
-    let cli_ok = |args: &[&str]| {
-        let out = node.cli(args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let cli_ok = |args: &[&str]| cli_ok(&node, args);
     let plan = cli_ok(&[
         "usage-plans",
         "create",
