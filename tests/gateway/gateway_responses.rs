@@ -34,6 +34,9 @@ body = '{{"error":"$context.error.message","path":"$context.path","id":"$context
 [[gateway_responses]]
 type = "DEFAULT_5XX"
 body = '{{"error":$context.error.messageString}}'
+[[gateway_responses]]
+type = "UNSUPPORTED_MEDIA_TYPE"
+body = '{{"error":"send gzip or deflate","type":"$context.error.responseType"}}'
 "#
     )
 }
@@ -77,6 +80,24 @@ async fn errors_take_the_api_s_customized_answers() {
     assert_eq!(r.status, 504, "{}", r.text());
     assert_eq!(r.json()["error"], "Endpoint request timed out");
     assert_eq!(r.header("access-control-allow-origin"), None);
+
+    // A request body in a coding the API cannot decode: 415, with its own entry.
+    let r = support::send(
+        &c,
+        gw.addr,
+        "GET",
+        HOST,
+        "/prod/slow",
+        &[("content-encoding", "br")],
+        "not brotli",
+    )
+    .await;
+    assert_eq!(r.status, 415, "{}", r.text());
+    assert_eq!(r.json()["type"], "UNSUPPORTED_MEDIA_TYPE");
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("UnsupportedMediaTypeException")
+    );
 
     // An error for no known API (unknown host) has no API whose responses apply: API
     // Gateway's default answer, without the added header.
