@@ -96,6 +96,7 @@ async fn usage_plan_throttle_and_quota_per_key() {
             throttle,
             quota,
             stages: vec![("t".into(), "free".into())],
+            method_throttles: Vec::new(),
             created_at_ms: 0,
         })
     };

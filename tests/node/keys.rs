@@ -356,3 +356,61 @@ fn keys_join_and_leave_plans() {
         text(&out)
     );
 }
+
+/// A plan's method throttle (API Gateway's usage plan method throttling): each key gets
+/// its own bucket on that route; removed, the route is the plan's again. Bad ones are
+/// refused with what to write.
+#[test]
+fn a_plans_method_throttle_limits_its_keys_on_that_route() {
+    let cfg = ConfigDir::new(&[("keyed", API)]);
+    let node = Node::start(cfg.path());
+    let plan = cli_ok(
+        &node,
+        &[
+            "usage-plans",
+            "create",
+            "--name",
+            "m",
+            "--stage",
+            "keyed:prod",
+            "--method-throttle",
+            "GET /secret=0.001/1",
+        ],
+    );
+    let value = "method-key-value-0123456789";
+    cli_ok(
+        &node,
+        &[
+            "keys", "create", "--name", "k", "--value", value, "--plan", &plan,
+        ],
+    );
+    assert_eq!(get_with_key(node.addr, "/prod/secret", Some(value)).0, 200);
+    let limited = get_with_key(node.addr, "/prod/secret", Some(value));
+    assert_eq!(limited.0, 429, "{limited:?}");
+    let list = cli_ok(&node, &["usage-plans", "list"]);
+    assert!(list.contains(&plan), "{list}");
+
+    cli_ok(
+        &node,
+        &["usage-plans", "update", &plan, "--no-method-throttles"],
+    );
+    assert_eq!(get_with_key(node.addr, "/prod/secret", Some(value)).0, 200);
+
+    for (bad, says) in [
+        ("nonsense", "ROUTE=RATE/BURST"),
+        ("get /secret=1/1", "not a route key"),
+        ("GET /secret=0/1", "rate"),
+    ] {
+        let out = node.cli(&["usage-plans", "update", &plan, "--method-throttle", bad]);
+        assert!(
+            !out.status.success() && text(&out).contains(says),
+            "{bad}: {}",
+            text(&out)
+        );
+    }
+    assert_eq!(
+        get_with_key(node.addr, "/prod/secret", Some(value)).0,
+        200,
+        "refusals changed nothing"
+    );
+}

@@ -180,6 +180,9 @@ pub struct PlanPatch {
     /// The API stages covered from now on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<Vec<causeway_store::PlanStage>>,
+    /// The method throttles from now on (route key → rate and burst).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_throttles: Option<BTreeMap<String, causeway_model::ThrottleSpec>>,
 }
 
 /// A field that is present, `null` or not: absent fields never reach this (`default`).
@@ -206,6 +209,9 @@ pub struct NewPlan {
     /// API stages covered.
     #[serde(default)]
     pub stages: Vec<causeway_store::PlanStage>,
+    /// Per-key rate and burst on single routes (route key → throttle).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub method_throttles: BTreeMap<String, causeway_model::ThrottleSpec>,
 }
 
 /// One key's quota use, from `GET /v1/usageplans/{id}/usage`.

@@ -135,6 +135,10 @@ pub(crate) struct NewPlanArgs {
     /// API stages covered, as API:STAGE (repeatable).
     #[arg(long = "stage", value_name = "API:STAGE")]
     stages: Vec<String>,
+    /// A per-key throttle on one route, as `ROUTE=RATE/BURST` (e.g. `GET /pets=5/10`;
+    /// repeatable).
+    #[arg(long = "method-throttle", value_name = "ROUTE=RATE/BURST")]
+    method_throttles: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +177,17 @@ pub(crate) struct PlanUpdateArgs {
     /// Cover no stage any more.
     #[arg(long)]
     no_stages: bool,
+    /// The per-key route throttles from now on, as `ROUTE=RATE/BURST` (repeatable;
+    /// replaces them all).
+    #[arg(
+        long = "method-throttle",
+        value_name = "ROUTE=RATE/BURST",
+        conflicts_with = "no_method_throttles"
+    )]
+    method_throttles: Vec<String>,
+    /// Remove every per-key route throttle.
+    #[arg(long)]
+    no_method_throttles: bool,
 }
 
 fn throttle(rate: Option<f64>, burst: Option<u32>) -> Option<ThrottleSpec> {
@@ -194,6 +209,28 @@ fn quota(limit: Option<u64>, period: Option<&str>, offset: u64) -> Option<QuotaS
         period,
         offset,
     })
+}
+
+/// `ROUTE=RATE/BURST` (e.g. `GET /pets/{id}=5/10`), each.
+fn method_throttles(
+    list: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<String, ThrottleSpec>> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in list {
+        let parsed = item.rsplit_once('=').and_then(|(route, limits)| {
+            let (rate, burst) = limits.split_once('/')?;
+            Some((
+                route.trim(),
+                rate.trim().parse().ok()?,
+                burst.trim().parse().ok()?,
+            ))
+        });
+        let Some((route, rate, burst)) = parsed else {
+            bail!("`{item}`: write ROUTE=RATE/BURST, e.g. `GET /pets/{{id}}=5/10`");
+        };
+        out.insert(route.to_owned(), ThrottleSpec { rate, burst });
+    }
+    Ok(out)
 }
 
 fn plan_stages(list: &[String]) -> anyhow::Result<Vec<PlanStage>> {
@@ -290,6 +327,7 @@ pub(crate) fn plans(cmd: &PlansCommand) -> anyhow::Result<ExitCode> {
                 throttle: throttle(a.rate, a.burst),
                 quota: quota(a.quota_limit, a.quota_period.as_deref(), a.quota_offset),
                 stages: plan_stages(&a.stages)?,
+                method_throttles: method_throttles(&a.method_throttles)?,
             };
             let plan: UsagePlanRecord =
                 Admin::connect(&a.admin)?.send(Method::POST, "/v1/usageplans", &req)?;
@@ -310,6 +348,11 @@ pub(crate) fn plans(cmd: &PlansCommand) -> anyhow::Result<ExitCode> {
                 },
                 stages: if a.no_stages || !a.stages.is_empty() {
                     Some(plan_stages(&a.stages)?)
+                } else {
+                    None
+                },
+                method_throttles: if a.no_method_throttles || !a.method_throttles.is_empty() {
+                    Some(method_throttles(&a.method_throttles)?)
                 } else {
                     None
                 },

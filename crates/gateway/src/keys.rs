@@ -19,6 +19,8 @@ pub struct PlanBinding {
     pub quota: Option<QuotaSpec>,
     /// (API id, stage) pairs the plan covers.
     pub stages: Vec<(String, String)>,
+    /// Per-key rate and burst on single routes, by route key.
+    pub method_throttles: Vec<(String, ThrottleSpec)>,
     /// When the plan was created (its first quota period starts then).
     pub created_at_ms: u64,
 }

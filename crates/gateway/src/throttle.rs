@@ -141,6 +141,11 @@ impl Throttle {
                 let up = UsagePlan {
                     throttle: plan.throttle.and_then(rate),
                     quota,
+                    routes: plan
+                        .method_throttles
+                        .iter()
+                        .filter_map(|(route, t)| Some((route.clone(), rate(*t)?)))
+                        .collect(),
                 };
                 limits.plans.insert(plan.id.clone(), up);
                 limits

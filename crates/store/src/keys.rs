@@ -66,6 +66,10 @@ pub struct UsagePlanRecord {
     /// API stages the plan applies to.
     #[serde(default)]
     pub stages: Vec<PlanStage>,
+    /// Per-key rate and burst on single routes (by route key, `GET /pets/{id}`, in every
+    /// stage the plan covers): API Gateway's usage plan method throttling.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub method_throttles: BTreeMap<String, ThrottleSpec>,
     /// Milliseconds since the Unix epoch.
     pub created_at_ms: u64,
 }
@@ -224,8 +228,21 @@ impl KeyStore {
             throttle,
             quota,
             stages,
+            method_throttles: BTreeMap::new(),
             created_at_ms: now_ms,
         };
+        self.put_plan(record)
+    }
+
+    /// Replace a plan's method throttles (route key → rate and burst), checked as its
+    /// throttle is.
+    pub fn set_method_throttles(
+        &mut self,
+        id: &str,
+        throttles: BTreeMap<String, ThrottleSpec>,
+    ) -> Result<UsagePlanRecord, StoreError> {
+        let mut record = self.plan(id)?.clone();
+        record.method_throttles = throttles;
         self.put_plan(record)
     }
 
@@ -241,14 +258,37 @@ impl KeyStore {
     /// Store a plan record as given (a peer's, replicated by the mesh): created or
     /// replaced, after the same checks as [`create_plan`](Self::create_plan).
     pub fn put_plan(&mut self, record: UsagePlanRecord) -> Result<UsagePlanRecord, StoreError> {
-        check_limits(record.throttle, record.quota)?;
+        check_plan(&record)?;
         let mut plans = self.plans.clone();
         plans.insert(record.id.clone(), record.clone());
         self.save_plans(&plans)?;
         self.plans = plans;
         Ok(record)
     }
+}
 
+/// A plan's throttle, quota and method throttles, checked.
+pub fn check_plan(record: &UsagePlanRecord) -> Result<(), StoreError> {
+    check_limits(record.throttle, record.quota)?;
+    for (route, t) in &record.method_throttles {
+        let key_ok = route == "$default"
+            || route.split_once(' ').is_some_and(|(m, p)| {
+                !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) && p.starts_with('/')
+            });
+        if !key_ok {
+            return Err(StoreError::Invalid {
+                field: "method_throttles",
+                reason: format!(
+                    "`{route}` is not a route key: write `METHOD /path` as the route does, e.g. `GET /pets/{{id}}`"
+                ),
+            });
+        }
+        check_limits(Some(*t), None)?;
+    }
+    Ok(())
+}
+
+impl KeyStore {
     /// Change a plan: each `Some` replaces that part (`Some(None)` removes its throttle or
     /// quota), after the same checks as [`create_plan`](Self::create_plan).
     pub fn update_plan(

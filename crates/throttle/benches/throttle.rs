@@ -30,6 +30,7 @@ fn limits(quota: bool) -> Limits {
     let plan = UsagePlan {
         throttle: Some(rate(10.0, 20)),
         quota: quota.then(|| Quota::new(u64::MAX, QuotaPeriod::Month)),
+        routes: Default::default(),
     };
     Limits {
         node: Rate::ACCOUNT_DEFAULT,

@@ -19,6 +19,8 @@ pub enum Level {
     Route,
     /// One API key, from its usage plan.
     Client,
+    /// One API key on one route, from its usage plan's method throttle.
+    ClientRoute,
 }
 
 /// All throttling limits of a node.
@@ -86,7 +88,7 @@ pub struct StageLimits {
 
 /// A usage plan: a per-key throttle and quota. Each API key on the plan gets its own bucket
 /// and its own quota counter.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsagePlan {
     /// Per-key rate and burst.
@@ -95,6 +97,10 @@ pub struct UsagePlan {
     /// Per-key quota.
     #[serde(default)]
     pub quota: Option<Quota>,
+    /// Per-key rate and burst on one route (by route key, in every stage the plan
+    /// covers), on top of `throttle` (API Gateway's usage plan method throttling).
+    #[serde(default)]
+    pub routes: BTreeMap<String, Rate>,
 }
 
 impl Limits {

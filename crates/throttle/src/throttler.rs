@@ -162,6 +162,22 @@ impl Throttler {
                     a: client,
                     b: "",
                 };
+                let method_throttled = self
+                    .limits
+                    .plan_of(client)
+                    .is_some_and(|p| p.routes.contains_key(keys.route));
+                if method_throttled {
+                    let client_route = SlotRef {
+                        level: Level::ClientRoute,
+                        a: client,
+                        b: keys.route,
+                    };
+                    return self.check_slots(
+                        now_ms,
+                        [stage, route, client_ref, client_route],
+                        Some(client),
+                    );
+                }
                 self.check_slots(now_ms, [stage, route, client_ref], Some(client))
             }
             None => self.check_slots(now_ms, [stage, route], None),
@@ -210,8 +226,12 @@ impl Throttler {
             slot.touched_ms = slot.touched_ms.max(now_ms);
         }
 
-        // Quota first: only the client slot (last) carries one.
-        let quota = match (client, slots.last().and_then(|s| s.as_ref()?.quota)) {
+        // Quota first: only the client slot carries one.
+        let client_slot = refs
+            .iter()
+            .position(|r| r.level == Level::Client)
+            .and_then(|i| slots.get(i)?.as_ref()?.quota);
+        let quota = match (client, client_slot) {
             (Some(key), Some(quota)) => Some((key, quota)),
             _ => None,
         };
@@ -276,6 +296,12 @@ impl Throttler {
                 Some(plan) => (plan.throttle, plan.quota),
                 None => (None, None),
             },
+            Level::ClientRoute => (
+                self.limits
+                    .plan_of(key.a)
+                    .and_then(|p| p.routes.get(key.b).copied()),
+                None,
+            ),
         };
         Slot {
             bucket: rate.map(TokenBucket::new),

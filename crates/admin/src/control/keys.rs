@@ -31,6 +31,11 @@ impl Control {
                         .iter()
                         .map(|s| (s.api.clone(), s.stage.clone()))
                         .collect(),
+                    method_throttles: p
+                        .method_throttles
+                        .iter()
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect(),
                     created_at_ms: p.created_at_ms,
                 };
                 (p.id.as_str(), Arc::new(binding))
@@ -84,7 +89,16 @@ impl Control {
     /// Change a plan's name, throttle, quota or stages.
     pub fn update_plan(&self, id: &str, patch: PlanPatch) -> Result<UsagePlanRecord, AdminError> {
         let mut ks = self.keys();
-        let plan = ks.update_plan(id, patch.name, patch.throttle, patch.quota, patch.stages)?;
+        if let Some(throttles) = &patch.method_throttles {
+            // Checked first, so that a refused patch changes nothing.
+            let mut probe = ks.plan(id)?.clone();
+            probe.method_throttles = throttles.clone();
+            causeway_store::check_plan(&probe)?;
+        }
+        let mut plan = ks.update_plan(id, patch.name, patch.throttle, patch.quota, patch.stages)?;
+        if let Some(throttles) = patch.method_throttles {
+            plan = ks.set_method_throttles(id, throttles)?;
+        }
         self.publish_keys(&ks);
         self.share("plan", &plan.id, &plan);
         Ok(plan)
@@ -145,7 +159,17 @@ impl Control {
     /// Create a usage plan.
     pub fn create_plan(&self, req: NewPlan) -> Result<UsagePlanRecord, AdminError> {
         let mut ks = self.keys();
-        let plan = ks.create_plan(&req.name, req.throttle, req.quota, req.stages, now_ms())?;
+        let mut plan = ks.create_plan(&req.name, req.throttle, req.quota, req.stages, now_ms())?;
+        if !req.method_throttles.is_empty() {
+            plan = match ks.set_method_throttles(&plan.id, req.method_throttles) {
+                Ok(p) => p,
+                Err(e) => {
+                    // Nothing half-made stays: the plan goes with its refusal.
+                    let _ = ks.delete_plan(&plan.id);
+                    return Err(e.into());
+                }
+            };
+        }
         self.publish_keys(&ks);
         self.share("plan", &plan.id, &plan);
         Ok(plan)

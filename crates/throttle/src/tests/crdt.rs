@@ -162,6 +162,7 @@ fn two_nodes_share_a_quota_after_exchanging_ledgers() {
     let plan = UsagePlan {
         throttle: None,
         quota: Some(Quota::new(10, QuotaPeriod::Month)),
+        routes: Default::default(),
     };
     let limits = Limits {
         plans: [("p".to_owned(), plan)].into(),

@@ -13,6 +13,7 @@ fn per_client_limits(clients: usize) -> Limits {
     let plan = UsagePlan {
         throttle: Some(rate(1.0, 1)),
         quota: Some(Quota::new(100, QuotaPeriod::Day)),
+        routes: Default::default(),
     };
     Limits {
         node: Rate::new(1e6, 1_000_000).expect("valid"),
@@ -62,6 +63,7 @@ fn a_bucket_that_is_still_refilling_is_not_swept() {
         UsagePlan {
             throttle: Some(rate(0.001, 1)), // one token per 1,000 s
             quota: None,
+            routes: Default::default(),
         },
     );
     let config = ThrottlerConfig {

@@ -24,6 +24,7 @@ fn limits() -> Limits {
             UsagePlan {
                 throttle: Some(rate(1.0, 3)),
                 quota: Some(Quota::new(5, QuotaPeriod::Day)),
+                routes: Default::default(),
             },
         ),
         (
@@ -31,6 +32,7 @@ fn limits() -> Limits {
             UsagePlan {
                 throttle: None,
                 quota: Some(Quota::new(2, QuotaPeriod::Week)),
+                routes: Default::default(),
             },
         ),
     ]);
@@ -268,6 +270,7 @@ fn offset_applies_in_the_initial_period_only() {
                     .with_offset(2, NOW)
                     .expect("valid offset"),
             ),
+            routes: Default::default(),
         },
     );
     l.api_keys.insert("k-trial".to_owned(), "trial".to_owned());
@@ -365,4 +368,54 @@ fn unlimited_stages_without_clients_use_only_the_node_bucket() {
             .is_allowed()
     );
     assert_eq!(t.bucket_count(), 2);
+}
+
+/// A plan's method throttle: a key's own bucket on that route, on top of its plan-wide
+/// one; other routes and other keys are not touched by it; the quota still counts.
+#[test]
+fn a_plans_method_throttle_limits_each_key_on_that_route() {
+    let mut limits = limits();
+    if let Some(basic) = limits.plans.get_mut("basic") {
+        basic.throttle = Some(rate(100.0, 50));
+        basic.quota = Some(Quota::new(6, QuotaPeriod::Day));
+        basic.routes = BTreeMap::from([("GET /a".to_owned(), rate(1.0, 2))]);
+    }
+    let mut t = throttler(limits);
+    for _ in 0..2 {
+        assert!(
+            t.check(NOW, &keys("prod", "GET /a", Some("k-basic")))
+                .is_allowed()
+        );
+    }
+    assert_eq!(
+        t.check(NOW, &keys("prod", "GET /a", Some("k-basic"))),
+        throttled(Level::ClientRoute, 1_000)
+    );
+    // Another route of the same key, and the same route for another key, go on.
+    assert!(
+        t.check(NOW, &keys("prod", "GET /b", Some("k-basic")))
+            .is_allowed()
+    );
+    assert!(
+        t.check(NOW, &keys("prod", "GET /a", Some("k-basic-2")))
+            .is_allowed()
+    );
+    // The refusal charged nothing: a second later the route has a token again, and the
+    // quota (6 a day) counted only the 3 allowed requests of `k-basic` so far.
+    assert!(
+        t.check(NOW + 1_000, &keys("prod", "GET /a", Some("k-basic")))
+            .is_allowed()
+    );
+    assert!(
+        t.check(NOW + 1_000, &keys("prod", "GET /b", Some("k-basic")))
+            .is_allowed()
+    );
+    assert!(
+        t.check(NOW + 1_000, &keys("prod", "GET /b", Some("k-basic")))
+            .is_allowed()
+    );
+    assert!(matches!(
+        t.check(NOW + 1_000, &keys("prod", "GET /b", Some("k-basic"))),
+        Verdict::QuotaExceeded { .. }
+    ));
 }
