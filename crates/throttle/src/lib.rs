@@ -1,7 +1,8 @@
 #![forbid(unsafe_code)]
 //! `causeway-throttle` owns request throttling with Amazon API Gateway's semantics: token
-//! buckets (steady rate + burst) at four levels — node (account), stage, route and client
-//! (an API key's usage plan) — where the strictest wins, plus usage-plan quotas per UTC day,
+//! buckets (steady rate + burst) at five levels — node (account), stage, route, client
+//! (an API key's usage plan) and client on one route (the plan's method throttling) —
+//! where the strictest wins, plus usage-plan quotas per UTC day,
 //! week (from Monday) or calendar month, with API Gateway's `offset` for the initial period.
 //! A [`Throttler`] charges every applicable bucket and the quota only when all of them allow
 //! the request, and says which level refused it ([`Verdict`]: 429 "Too Many Requests" or

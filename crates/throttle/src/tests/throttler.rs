@@ -1,4 +1,4 @@
-//! The throttler: four levels, strictest wins, no partial charge, quotas and usage.
+//! The throttler: five levels, strictest wins, no partial charge, quotas and usage.
 
 use std::collections::BTreeMap;
 
