@@ -74,6 +74,18 @@ pub struct UsagePlanRecord {
     pub created_at_ms: u64,
 }
 
+/// A change to a usage plan; `None` fields keep their value (`Some(None)` removes a
+/// throttle or quota).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanChange {
+    pub name: Option<String>,
+    pub throttle: Option<Option<ThrottleSpec>>,
+    pub quota: Option<Option<QuotaSpec>>,
+    pub stages: Option<Vec<PlanStage>>,
+    /// Route key → rate and burst, replacing them all.
+    pub method_throttles: Option<BTreeMap<String, ThrottleSpec>>,
+}
+
 /// The keys and plans of one data directory.
 #[derive(Debug)]
 pub struct KeyStore {
@@ -221,28 +233,29 @@ impl KeyStore {
         stages: Vec<PlanStage>,
         now_ms: u64,
     ) -> Result<UsagePlanRecord, StoreError> {
-        check_limits(throttle, quota)?;
+        self.create_plan_with(name, throttle, quota, stages, BTreeMap::new(), now_ms)
+    }
+
+    /// [`create_plan`](Self::create_plan) with method throttles (route key → rate and
+    /// burst); everything is checked before anything is stored.
+    pub fn create_plan_with(
+        &mut self,
+        name: &str,
+        throttle: Option<ThrottleSpec>,
+        quota: Option<QuotaSpec>,
+        stages: Vec<PlanStage>,
+        method_throttles: BTreeMap<String, ThrottleSpec>,
+        now_ms: u64,
+    ) -> Result<UsagePlanRecord, StoreError> {
         let record = UsagePlanRecord {
             id: new_id("p-"),
             name: name.to_owned(),
             throttle,
             quota,
             stages,
-            method_throttles: BTreeMap::new(),
+            method_throttles,
             created_at_ms: now_ms,
         };
-        self.put_plan(record)
-    }
-
-    /// Replace a plan's method throttles (route key → rate and burst), checked as its
-    /// throttle is.
-    pub fn set_method_throttles(
-        &mut self,
-        id: &str,
-        throttles: BTreeMap<String, ThrottleSpec>,
-    ) -> Result<UsagePlanRecord, StoreError> {
-        let mut record = self.plan(id)?.clone();
-        record.method_throttles = throttles;
         self.put_plan(record)
     }
 
@@ -268,7 +281,7 @@ impl KeyStore {
 }
 
 /// A plan's throttle, quota and method throttles, checked.
-pub fn check_plan(record: &UsagePlanRecord) -> Result<(), StoreError> {
+fn check_plan(record: &UsagePlanRecord) -> Result<(), StoreError> {
     check_limits(record.throttle, record.quota)?;
     for (route, t) in &record.method_throttles {
         let key_ok = route == "$default"
@@ -289,28 +302,28 @@ pub fn check_plan(record: &UsagePlanRecord) -> Result<(), StoreError> {
 }
 
 impl KeyStore {
-    /// Change a plan: each `Some` replaces that part (`Some(None)` removes its throttle or
-    /// quota), after the same checks as [`create_plan`](Self::create_plan).
+    /// Change a plan: each `Some` of `change` replaces that part, after the same checks
+    /// as [`create_plan`](Self::create_plan); a refused change stores nothing.
     pub fn update_plan(
         &mut self,
         id: &str,
-        name: Option<String>,
-        throttle: Option<Option<ThrottleSpec>>,
-        quota: Option<Option<QuotaSpec>>,
-        stages: Option<Vec<PlanStage>>,
+        change: PlanChange,
     ) -> Result<UsagePlanRecord, StoreError> {
         let mut record = self.plan(id)?.clone();
-        if let Some(name) = name {
+        if let Some(name) = change.name {
             record.name = name;
         }
-        if let Some(throttle) = throttle {
+        if let Some(throttle) = change.throttle {
             record.throttle = throttle;
         }
-        if let Some(quota) = quota {
+        if let Some(quota) = change.quota {
             record.quota = quota;
         }
-        if let Some(stages) = stages {
+        if let Some(stages) = change.stages {
             record.stages = stages;
+        }
+        if let Some(throttles) = change.method_throttles {
+            record.method_throttles = throttles;
         }
         self.put_plan(record)
     }

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 pub use deleted::{DeletedStage, StageDeletion};
 pub use error::StoreError;
-pub use keys::{ApiKeyRecord, KeyStore, PlanStage, UsagePlanRecord, check_plan, hash_key};
+pub use keys::{ApiKeyRecord, KeyStore, PlanChange, PlanStage, UsagePlanRecord, hash_key};
 use names::{check_api_id, check_deployment_id, check_stage};
 
 /// How many previous deployment ids a stage remembers.

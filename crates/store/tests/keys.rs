@@ -1,7 +1,7 @@
 //! API keys and usage plans on disk.
 
 use causeway_model::{QuotaPeriodSpec, QuotaSpec, ThrottleSpec};
-use causeway_store::{KeyStore, PlanStage, hash_key};
+use causeway_store::{KeyStore, PlanChange, PlanStage, hash_key};
 
 #[test]
 fn keys_are_stored_hashed_and_survive_reopen() {
@@ -160,10 +160,11 @@ fn plans_change_and_deletes_stick_across_reopen() {
     let changed = ks
         .update_plan(
             &gold.id,
-            Some("platinum".into()),
-            Some(Some(throttle)),
-            None,
-            None,
+            PlanChange {
+                name: Some("platinum".into()),
+                throttle: Some(Some(throttle)),
+                ..PlanChange::default()
+            },
         )
         .expect("update");
     assert_eq!(
@@ -175,8 +176,14 @@ fn plans_change_and_deletes_stick_across_reopen() {
         burst: 1,
     };
     assert!(
-        ks.update_plan(&gold.id, None, Some(Some(bad)), None, None)
-            .is_err()
+        ks.update_plan(
+            &gold.id,
+            PlanChange {
+                throttle: Some(Some(bad)),
+                ..PlanChange::default()
+            }
+        )
+        .is_err()
     );
     assert_eq!(
         ks.plan(&gold.id).expect("gold").throttle,
@@ -184,7 +191,13 @@ fn plans_change_and_deletes_stick_across_reopen() {
         "a refused change changes nothing"
     );
     let cleared = ks
-        .update_plan(&gold.id, None, Some(None), None, None)
+        .update_plan(
+            &gold.id,
+            PlanChange {
+                throttle: Some(None),
+                ..PlanChange::default()
+            },
+        )
         .expect("clear");
     assert_eq!(
         (cleared.name.as_str(), cleared.throttle),

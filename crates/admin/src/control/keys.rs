@@ -89,16 +89,14 @@ impl Control {
     /// Change a plan's name, throttle, quota or stages.
     pub fn update_plan(&self, id: &str, patch: PlanPatch) -> Result<UsagePlanRecord, AdminError> {
         let mut ks = self.keys();
-        if let Some(throttles) = &patch.method_throttles {
-            // Checked first, so that a refused patch changes nothing.
-            let mut probe = ks.plan(id)?.clone();
-            probe.method_throttles = throttles.clone();
-            causeway_store::check_plan(&probe)?;
-        }
-        let mut plan = ks.update_plan(id, patch.name, patch.throttle, patch.quota, patch.stages)?;
-        if let Some(throttles) = patch.method_throttles {
-            plan = ks.set_method_throttles(id, throttles)?;
-        }
+        let change = causeway_store::PlanChange {
+            name: patch.name,
+            throttle: patch.throttle,
+            quota: patch.quota,
+            stages: patch.stages,
+            method_throttles: patch.method_throttles,
+        };
+        let plan = ks.update_plan(id, change)?;
         self.publish_keys(&ks);
         self.share("plan", &plan.id, &plan);
         Ok(plan)
@@ -159,17 +157,14 @@ impl Control {
     /// Create a usage plan.
     pub fn create_plan(&self, req: NewPlan) -> Result<UsagePlanRecord, AdminError> {
         let mut ks = self.keys();
-        let mut plan = ks.create_plan(&req.name, req.throttle, req.quota, req.stages, now_ms())?;
-        if !req.method_throttles.is_empty() {
-            plan = match ks.set_method_throttles(&plan.id, req.method_throttles) {
-                Ok(p) => p,
-                Err(e) => {
-                    // Nothing half-made stays: the plan goes with its refusal.
-                    let _ = ks.delete_plan(&plan.id);
-                    return Err(e.into());
-                }
-            };
-        }
+        let plan = ks.create_plan_with(
+            &req.name,
+            req.throttle,
+            req.quota,
+            req.stages,
+            req.method_throttles,
+            now_ms(),
+        )?;
         self.publish_keys(&ks);
         self.share("plan", &plan.id, &plan);
         Ok(plan)
