@@ -111,6 +111,12 @@ pub struct Throttler {
     slots: Slots,
     ledger: QuotaLedger,
     next_sweep_ms: u64,
+    /// Whether any plan has a method throttle (else a keyed request looks none up).
+    method_throttles: bool,
+}
+
+fn has_method_throttles(limits: &Limits) -> bool {
+    limits.plans.values().any(|p| !p.routes.is_empty())
 }
 
 impl Throttler {
@@ -118,6 +124,7 @@ impl Throttler {
     pub fn new(limits: Limits, config: ThrottlerConfig) -> Result<Throttler, LimitsError> {
         limits.validate()?;
         Ok(Throttler {
+            method_throttles: has_method_throttles(&limits),
             node: TokenBucket::new(limits.node),
             limits,
             slots: Slots::new(config.max_buckets.max(3)),
@@ -162,10 +169,11 @@ impl Throttler {
                     a: client,
                     b: "",
                 };
-                let method_throttled = self
-                    .limits
-                    .plan_of(client)
-                    .is_some_and(|p| p.routes.contains_key(keys.route));
+                let method_throttled = self.method_throttles
+                    && self
+                        .limits
+                        .plan_of(client)
+                        .is_some_and(|p| p.routes.contains_key(keys.route));
                 if method_throttled {
                     let client_route = SlotRef {
                         level: Level::ClientRoute,
@@ -338,6 +346,7 @@ impl Throttler {
         if limits.node != self.limits.node {
             self.node = TokenBucket::new(limits.node);
         }
+        self.method_throttles = has_method_throttles(&limits);
         self.limits = limits;
         self.slots.clear();
         Ok(())
