@@ -127,34 +127,39 @@ impl HttpMapping {
         !self.query.is_empty()
     }
 
-    /// The client's query string (`raw`) with the query mappings applied.
+    /// The client's query string (`raw`) with the query mappings applied: the client's
+    /// pairs as sent, but those a later overwrite or remove names; then each appended or
+    /// overwritten value, encoded, unless a later mapping of its name replaces it too.
     pub(crate) fn query(&self, ctx: &RequestCtx, raw: Option<&str>) -> String {
-        let mut kept: Vec<(String, String)> = raw
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.to_owned(), v.to_owned())
-            })
-            .collect();
-        let mut value = String::new();
-        for (op, name, v) in &self.query {
-            let encoded_name = encode(name);
-            if *op != MapOp::Append {
-                kept.retain(|(k, _)| crate::phases::decode::query(k) != name.as_str());
+        let replaced_after = |from: usize, name: &str| {
+            self.query[from..]
+                .iter()
+                .any(|(op, n, _)| *op != MapOp::Append && n == name)
+        };
+        let mut out = String::new();
+        let sep = |out: &mut String| {
+            if !out.is_empty() {
+                out.push('&');
             }
-            if *op == MapOp::Remove {
+        };
+        for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+            if !replaced_after(0, &crate::phases::decode::query(name)) {
+                sep(&mut out);
+                out.push_str(pair);
+            }
+        }
+        let mut value = String::new();
+        for (i, (op, name, v)) in self.query.iter().enumerate() {
+            if *op == MapOp::Remove || replaced_after(i + 1, name) {
                 continue;
             }
             value.clear();
             render(v, ctx, None, &mut value);
-            kept.push((encoded_name, encode(&value)));
-        }
-        let mut out = String::new();
-        for (i, (k, v)) in kept.iter().enumerate() {
-            let sep = if i == 0 { "" } else { "&" };
-            let _ = write!(out, "{sep}{k}={v}");
+            sep(&mut out);
+            encode(name, &mut out);
+            out.push('=');
+            encode(&value, &mut out);
         }
         out
     }
@@ -253,9 +258,9 @@ fn render(value: &[MapPart], ctx: &RequestCtx, response: Option<&HeaderMap>, out
     }
 }
 
-/// Percent-encodes a query name or value (RFC 3986 unreserved characters pass).
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Percent-encodes a query name or value onto `out` (RFC 3986 unreserved characters
+/// pass).
+fn encode(s: &str, out: &mut String) {
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(char::from(b));
@@ -263,5 +268,4 @@ fn encode(s: &str) -> String {
             let _ = write!(out, "%{b:02X}");
         }
     }
-    out
 }
