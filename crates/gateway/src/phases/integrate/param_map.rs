@@ -30,6 +30,9 @@ pub(crate) struct HttpMapping {
 struct ResponseMapping {
     status: Option<Value>,
     headers: Vec<(MapOp, HeaderName, Value)>,
+    /// Whether a value reads the integration's headers (`$response.header.*`): only then
+    /// are they kept aside before the mappings change them.
+    reads_response: bool,
 }
 
 impl HttpMapping {
@@ -73,6 +76,13 @@ impl HttpMapping {
                     _ => return Err(format!("`{k}` cannot be mapped on a response")),
                 }
             }
+            r.reads_response = r
+                .headers
+                .iter()
+                .map(|(_, _, v)| v)
+                .chain(&r.status)
+                .flatten()
+                .any(|p| matches!(p, MapPart::ResponseHeader(_)));
             m.responses.push((status, r));
         }
         let empty = m.headers.is_empty()
@@ -174,7 +184,7 @@ impl HttpMapping {
         let Some((_, r)) = self.responses.iter().find(|(s, _)| *s == status.as_u16()) else {
             return;
         };
-        let upstream = headers.clone();
+        let upstream = r.reads_response.then(|| headers.clone());
         let mut out = String::new();
         for (op, name, value) in &r.headers {
             if *op == MapOp::Remove {
@@ -182,7 +192,7 @@ impl HttpMapping {
                 continue;
             }
             out.clear();
-            render(value, ctx, Some(&upstream), &mut out);
+            render(value, ctx, upstream.as_ref(), &mut out);
             let Ok(v) = HeaderValue::from_str(&out) else {
                 continue;
             };
@@ -197,7 +207,7 @@ impl HttpMapping {
         }
         if let Some(value) = &r.status {
             out.clear();
-            render(value, ctx, Some(&upstream), &mut out);
+            render(value, ctx, upstream.as_ref(), &mut out);
             match out
                 .trim()
                 .parse::<u16>()
