@@ -345,14 +345,20 @@ pub(crate) fn clf_time(out: &mut String, secs: u64) {
     });
 }
 
-fn format_clf_time(out: &mut String, secs: u64) {
-    use std::fmt::Write;
+/// A UTC time's calendar parts: (year, month's English abbreviation, day, seconds into
+/// the day).
+pub(crate) fn calendar(secs: u64) -> (i64, &'static str, i64, u64) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let (year, month, day) = civil(secs);
-    let rem = secs % 86_400;
     let name = MONTHS[usize::try_from(month - 1).unwrap_or(0) % 12];
+    (year, name, day, secs % 86_400)
+}
+
+fn format_clf_time(out: &mut String, secs: u64) {
+    use std::fmt::Write;
+    let (year, name, day, rem) = calendar(secs);
     let _ = write!(
         out,
         "{day:02}/{name}/{year}:{:02}:{:02}:{:02} +0000",
@@ -381,7 +387,7 @@ pub(crate) fn iso_time(out: &mut String, millis: u64) {
 
 /// Year, month (1-12) and day of the month of `secs` after the Unix epoch, in UTC
 /// (Howard Hinnant's days-to-civil).
-pub(crate) fn civil(secs: u64) -> (i64, i64, i64) {
+fn civil(secs: u64) -> (i64, i64, i64) {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

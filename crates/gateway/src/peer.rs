@@ -112,13 +112,7 @@ impl ClientCert {
 
 /// `Nov  9 14:00:00 2026 GMT`, as OpenSSL (and API Gateway's `validity`) prints times.
 fn openssl_time(secs: i64) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = u64::try_from(secs).unwrap_or(0);
-    let (year, month, day) = crate::context::civil(secs);
-    let rem = secs % 86_400;
-    let name = MONTHS[usize::try_from(month - 1).unwrap_or(0) % 12];
+    let (year, name, day, rem) = crate::context::calendar(u64::try_from(secs).unwrap_or(0));
     format!(
         "{name} {day:>2} {:02}:{:02}:{:02} {year} GMT",
         rem / 3600,
